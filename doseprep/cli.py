@@ -1,0 +1,153 @@
+"""The ``doseprep`` command line: the whole calculation, and later the documents, without a screen.
+
+``doseprep plan REQUEST.json [--json] [--protocol FILE] [--lab FILE]`` reads a request (``-`` for
+standard input) and prints the plan as a report or as JSON. A problem with the input exits with
+status 2 and one line naming the field on standard error (with ``--json`` also an
+``{"error": {...}}`` object on standard output). An unexpected failure is logged to a crash file in
+the data directory and reported in one line; the user never sees a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import traceback
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from doseprep import __version__
+from doseprep.errors import DoseprepError, InputError, SettingsError
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_INPUT = 2
+EXIT_INTERNAL = 70  # EX_SOFTWARE
+
+
+class _FieldError(Exception):
+    """An error to report to the user as field + message, with exit status 2."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def _read_request(source: str) -> Any:
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise _FieldError("request", f"{source}: file not found.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _FieldError("request", f"{source}: cannot be read ({exc}).") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _FieldError("request", f"{source} is not valid JSON: {exc.msg} at line {exc.lineno}, "
+                                  f"column {exc.colno}.") from None
+
+
+def compute(args: argparse.Namespace):
+    """Read the request and settings named on the command line and compute the plan."""
+    from doseprep.plan import plan
+    from doseprep.protocol import load_lab, load_protocol
+    from doseprep.request import parse_request
+
+    request = parse_request(_read_request(args.request))
+    try:
+        protocol = load_protocol(args.protocol or request.protocol)
+    except SettingsError as exc:
+        raise _FieldError("protocol", str(exc)) from None
+    try:
+        lab = load_lab(args.lab)
+    except SettingsError as exc:
+        raise _FieldError("lab", str(exc)) from None
+    return plan(request, protocol, lab)
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from doseprep.report import plan_to_dict, render_text
+
+    result = compute(args)
+    if args.json:
+        json.dump(plan_to_dict(result), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render_text(result))
+    return EXIT_OK
+
+
+def _add_settings_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("request", help="the request JSON file, or - for standard input")
+    parser.add_argument("--protocol", metavar="FILE",
+                        help="protocol id or TOML file (overrides the request's protocol)")
+    parser.add_argument("--lab", metavar="FILE", help="lab settings TOML file "
+                                                       "(default: the bundled lab.toml)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="doseprep",
+        description="Dose preparation for HMCT cell-therapy infusions: compute the volume of "
+                    "donor product to draw, with every step shown.")
+    parser.add_argument("--version", action="version", version=f"doseprep {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("plan", help="compute a preparation plan from a request JSON file")
+    _add_settings_options(p)
+    p.add_argument("--json", action="store_true", help="print the plan as JSON")
+    p.set_defaults(func=_cmd_plan)
+    return parser
+
+
+def _report_input_error(field: str, message: str, as_json: bool) -> int:
+    sys.stderr.write(f"doseprep: {field}: {message}\n")
+    if as_json:
+        json.dump({"error": {"field": field, "message": message}}, sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+    return EXIT_INPUT
+
+
+def _write_crash_file(command: Sequence[str]) -> Path | None:
+    from doseprep.paths import data_dir
+
+    try:
+        folder = data_dir() / "crashes"
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        path = folder / f"crash-{stamp}.txt"
+        path.write_text(f"doseprep {__version__}\ncommand: {list(command)}\n\n"
+                        f"{traceback.format_exc()}", encoding="utf-8")
+        return path
+    except OSError:
+        return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    as_json = bool(getattr(args, "json", False))
+    try:
+        return int(args.func(args))
+    except InputError as exc:
+        return _report_input_error(exc.field, exc.message, as_json)
+    except _FieldError as exc:
+        return _report_input_error(exc.field, exc.message, as_json)
+    except DoseprepError as exc:
+        return _report_input_error("request", str(exc), as_json)
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception:
+        log.exception("unexpected error in doseprep %s", argv)
+        path = _write_crash_file(argv)
+        where = f"; details are in {path}" if path else ""
+        sys.stderr.write(f"doseprep: internal error — nothing was changed{where}. "
+                         "Please report it to your system administrator.\n")
+        return EXIT_INTERNAL

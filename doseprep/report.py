@@ -1,0 +1,111 @@
+"""A plan as JSON (the command line's contract) and as a plain-text report a technician follows.
+
+Numbers leave the domain here, each in the unit its JSON key names (``exact_volume_mL``,
+``target_dose_per_kg``). The text report puts the instruction first, then every step of the
+arithmetic, then the findings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from doseprep import __version__
+from doseprep.plan import PreparationPlan, Severity, Status, instruction
+from doseprep.units import CELLS, CELLS_PER_KG, CELLS_PER_ML, KG, ML, fmt_dose, fmt_mass
+
+
+def _num(quantity, unit) -> float:
+    return float(quantity.to(unit).magnitude)
+
+
+def plan_to_dict(p: PreparationPlan) -> dict[str, Any]:
+    """The plan as the JSON object DESIGN.md specifies (plus provenance)."""
+    out: dict[str, Any] = {
+        "status": str(p.status),
+        "instruction": instruction(p),
+        "product_volume_mL": _num(p.product_volume, ML),
+        "wbc_per_mL": _num(p.cell_concentration, CELLS_PER_ML),
+        "viable_cd3_per_mL": _num(p.viable_cd3_concentration, CELLS_PER_ML),
+        "total_viable_cd3": _num(p.total_viable_cd3, CELLS),
+        "dosing_weight_kg": _num(p.dosing_weight, KG),
+        "dose_level": p.request.order.dose_level,
+        "target_dose_per_kg": _num(p.target_dose, CELLS_PER_KG),
+        "target_cells": _num(p.target_cells, CELLS),
+        "exact_volume_mL": _num(p.exact_volume, ML),
+    }
+    if p.insufficient:
+        assert p.max_achievable_dose is not None
+        out["max_achievable_dose_per_kg"] = _num(p.max_achievable_dose, CELLS_PER_KG)
+    else:
+        assert p.syringe is not None and p.expires_at is not None
+        out.update({
+            "dilution_factor": float(p.dilution_factor or 1),
+            "dilution_steps": [{"source_mL": _num(s.source, ML), "diluent_mL": _num(s.diluent, ML)}
+                               for s in p.dilution_steps],
+            "withdraw_volume_mL": _num(p.withdraw_volume, ML),
+            "syringe_mL": _num(p.syringe.capacity, ML),
+            "syringe_graduation_mL": _num(p.syringe.graduation, ML),
+            "syringe_fills": p.syringe_fills,
+            "delivered_cells": _num(p.delivered_cells, CELLS),
+            "delivered_dose_per_kg": _num(p.delivered_dose, CELLS_PER_KG),
+            "deviation_percent": p.deviation_percent,
+            "diluent_volume_mL": _num(p.diluent_volume, ML),
+            "final_volume_mL": _num(p.final_volume, ML),
+            "final_concentration_per_mL": _num(p.final_concentration, CELLS_PER_ML),
+            "remaining_product_mL": _num(p.remaining_product, ML),
+            "expires_at": p.expires_at.isoformat(),
+        })
+    out["findings"] = [{"code": f.code, "severity": str(f.severity), "message": f.message}
+                       for f in p.findings]
+    out["steps"] = [{"name": s.name, "formula": s.formula, "substituted": s.substituted,
+                     "result": s.result} for s in p.steps]
+    out["protocol"] = {"id": p.protocol.id, "title": p.protocol.title,
+                       "version": p.protocol.version, "approved": p.protocol.approved,
+                       "fingerprint": p.protocol.fingerprint}
+    out["lab"] = {"name": p.lab.name, "fingerprint": p.lab.fingerprint}
+    out["doseprep_version"] = __version__
+    return out
+
+
+_MARK = {Severity.BLOCK: "[BLOCK]", Severity.WARNING: "[WARNING]", Severity.INFO: "[info]"}
+_STATUS_LINE = {
+    Status.OK: "STATUS: OK",
+    Status.WARNING: "STATUS: WARNING — read the findings before preparing",
+    Status.BLOCKED: "STATUS: BLOCKED — DO NOT PREPARE (see findings)",
+}
+
+
+def render_text(p: PreparationPlan) -> str:
+    """The plan as a report to read on a terminal or print."""
+    r = p.request
+    lines = [
+        _STATUS_LINE[p.status],
+        "",
+        instruction(p),
+        "",
+        f"Patient   {r.patient.name}  MRN {r.patient.id}  DOB {r.patient.birth_date.isoformat()}"
+        f"  weight {fmt_mass(r.patient.weight.entered)}",
+        f"Order     {r.order.dose_level} ({fmt_dose(p.target_dose)}), cycle {r.order.cycle}, "
+        f"infusion {r.order.infusion}",
+        f"Product   DIN {r.product.din}, collected {r.product.collected_at.isoformat()}",
+        f"Protocol  {p.protocol.title}, version {p.protocol.version}"
+        f"{'' if p.protocol.approved else ' (NOT APPROVED — not for clinical use)'}",
+        f"          fingerprint {p.protocol.fingerprint[:16]}…",
+        "",
+        "Calculation",
+    ]
+    for number, step in enumerate(p.steps, 1):
+        lines.append(f"{number:>3}. {step.name}")
+        lines.append(f"      {step.formula}")
+        lines.append(f"      {step.substituted}")
+        lines.append(f"      = {step.result}")
+    lines.append("")
+    if p.findings:
+        lines.append("Findings")
+        lines.extend(f"  {_MARK[f.severity]:<10} {f.code}: {f.message}" for f in p.findings)
+    else:
+        lines.append("Findings: none")
+    if p.expires_at is not None:
+        lines += ["", f"Expires {p.expires_at.strftime('%Y-%m-%d %H:%M')} "
+                      f"(UTC{p.expires_at.strftime('%z')})"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,230 @@
+"""The preparation request: what the technician entered, checked and turned into quantities.
+
+:func:`parse_request` takes the JSON-shaped mapping the command line reads (and the window builds)
+and returns a frozen :class:`PreparationRequest`, or raises :class:`InputError` naming the first
+field that is missing, malformed or out of range as a dotted path (``patient.weight``). Checks
+that need the protocol (is this dose level in it?) happen in :mod:`doseprep.plan`.
+:func:`request_to_dict` gives back the same JSON shape with the values exactly as typed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from doseprep.errors import InputError
+from doseprep.units import GRAM, KG, ML, Kind, Measured, parse_number, parse_quantity
+
+MAX_WEIGHT_KG = 500.0
+MAX_VOLUME_ML = 2000.0
+
+
+@dataclass(frozen=True)
+class Patient:
+    id: str
+    name: str
+    birth_date: date
+    weight: Measured
+
+
+@dataclass(frozen=True)
+class Product:
+    din: str
+    collected_at: datetime
+    volume: Measured | None  # exactly one of volume and net_weight is given
+    net_weight: Measured | None
+    wbc: Measured
+    sample_dilution: float
+    cd3_percent: float
+    viability_percent: float
+    abo_rh: str | None = None
+
+
+@dataclass(frozen=True)
+class Order:
+    dose_level: str
+    cycle: int
+    infusion: int
+
+
+@dataclass(frozen=True)
+class PreparationRequest:
+    protocol: str
+    order: Order
+    patient: Patient
+    product: Product
+    prepared_at: datetime
+
+
+def _section(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = data.get(key)
+    if not isinstance(value, Mapping):
+        raise InputError(key, f"The request has no {key} section; add \"{key}\": {{...}}.")
+    return value
+
+
+def _text(section: Mapping[str, Any], field: str, what: str) -> str:
+    key = field.rsplit(".", 1)[1]
+    value = section.get(key)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(field, f"Enter the {what}.")
+    return value.strip()
+
+
+def _whole(section: Mapping[str, Any], field: str, what: str) -> int:
+    key = field.rsplit(".", 1)[1]
+    value = section.get(key)
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(field, f"Enter the {what} as a whole number.")
+    return value
+
+
+def _timestamp(value: Any, field: str, what: str) -> datetime:
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(field, f"Enter the {what} as date and time with its UTC offset, "
+                                "e.g. 2026-11-23T10:00:00-08:00.")
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise InputError(field, f"\"{value}\" is not a date and time; write it like "
+                                "2026-11-23T10:00:00-08:00.") from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise InputError(field, f"\"{value}\" has no time zone; add the UTC offset, "
+                                "e.g. 2026-11-23T10:00:00-08:00.")
+    return moment
+
+
+def _percent(section: Mapping[str, Any], field: str, what: str) -> float:
+    value = parse_number(section.get(field.rsplit(".", 1)[1]), field, what)
+    if not 0 < value <= 100:
+        raise InputError(field, f"The {what} must be more than 0 and at most 100 % "
+                                f"(got {value:g} %).")
+    return value
+
+
+def parse_request(data: Any) -> PreparationRequest:
+    """Check a request given as a JSON-shaped mapping and return it with units."""
+    if not isinstance(data, Mapping):
+        raise InputError("request", "The request must be a JSON object.")
+    protocol = data.get("protocol", "hmct-blinatumomab")
+    if not isinstance(protocol, str) or not protocol.strip():
+        raise InputError("protocol", "Give the protocol id or the path of its .toml file.")
+
+    o = _section(data, "order")
+    order = Order(
+        dose_level=_text(o, "order.dose_level", "dose level (e.g. DL3)").upper(),
+        cycle=_whole(o, "order.cycle", "cycle"),
+        infusion=_whole(o, "order.infusion", "infusion number"),
+    )
+
+    p = _section(data, "patient")
+    birth_text = _text(p, "patient.birth_date", "date of birth (YYYY-MM-DD)")
+    try:
+        birth = date.fromisoformat(birth_text)
+    except ValueError:
+        raise InputError("patient.birth_date", f"\"{birth_text}\" is not a date; write it like "
+                                               "1980-02-29.") from None
+    weight = parse_quantity(p.get("weight"), Kind.MASS, "patient.weight")
+    kg = weight.value.to(KG).magnitude
+    if not 0 < kg <= MAX_WEIGHT_KG:
+        raise InputError("patient.weight", f"The weight must be more than 0 and at most "
+                                           f"{MAX_WEIGHT_KG:g} kg (got {weight.text}).")
+    patient = Patient(
+        id=_text(p, "patient.id", "patient's MRN"),
+        name=_text(p, "patient.name", "patient's name (LAST, First)"),
+        birth_date=birth,
+        weight=weight,
+    )
+
+    r = _section(data, "product")
+    volume = net_weight = None
+    if r.get("volume") not in (None, ""):
+        if r.get("net_weight") not in (None, ""):
+            raise InputError("product.volume", "Give either the volume or the net weight, "
+                                               "not both.")
+        volume = parse_quantity(r.get("volume"), Kind.VOLUME, "product.volume")
+        ml = volume.value.to(ML).magnitude
+        if not 0 < ml <= MAX_VOLUME_ML:
+            raise InputError("product.volume", f"The product volume must be more than 0 and at "
+                                               f"most {MAX_VOLUME_ML:g} mL (got {volume.text}).")
+    elif r.get("net_weight") not in (None, ""):
+        net_weight = parse_quantity(r.get("net_weight"), Kind.MASS, "product.net_weight")
+        grams = net_weight.value.to(GRAM).magnitude
+        if not 0 < grams <= MAX_VOLUME_ML * 1.1:
+            raise InputError("product.net_weight", f"The net weight must be more than 0 and at "
+                                                   f"most {MAX_VOLUME_ML * 1.1:g} g "
+                                                   f"(got {net_weight.text}).")
+    else:
+        raise InputError("product.volume", "Enter the product volume (mL) or its net weight (g).")
+    wbc = parse_quantity(r.get("wbc"), Kind.CONCENTRATION, "product.wbc")
+    if wbc.value.magnitude <= 0:
+        raise InputError("product.wbc", f"The WBC count must be more than 0 (got {wbc.text}).")
+    dilution = parse_number(r.get("sample_dilution", 1), "product.sample_dilution",
+                            "sample dilution factor")
+    if dilution < 1:
+        raise InputError("product.sample_dilution", "The sample dilution factor must be 1 "
+                                                    f"(undiluted) or more (got {dilution:g}).")
+    abo_rh = r.get("abo_rh")
+    if abo_rh is not None and (not isinstance(abo_rh, str) or not abo_rh.strip()):
+        raise InputError("product.abo_rh", "Give the donor's ABO/Rh as text, e.g. \"A POS\".")
+    product = Product(
+        din=_text(r, "product.din", "donation identification number (DIN)").upper(),
+        collected_at=_timestamp(r.get("collected_at"), "product.collected_at",
+                                "collection date and time"),
+        volume=volume,
+        net_weight=net_weight,
+        wbc=wbc,
+        sample_dilution=dilution,
+        cd3_percent=_percent(r, "product.cd3_percent", "CD3+ percentage"),
+        viability_percent=_percent(r, "product.viability_percent", "viability"),
+        abo_rh=abo_rh.strip() if abo_rh else None,
+    )
+    prepared_at = _timestamp(data.get("prepared_at"), "prepared_at",
+                             "preparation date and time")
+    if prepared_at < product.collected_at:
+        raise InputError("prepared_at", "The preparation time is before the product was "
+                                        "collected; check both dates and times.")
+    if birth > prepared_at.date():
+        raise InputError("patient.birth_date", "The date of birth is in the future; check it.")
+    return PreparationRequest(protocol=protocol.strip(), order=order, patient=patient,
+                              product=product, prepared_at=prepared_at)
+
+
+def request_to_dict(request: PreparationRequest) -> dict[str, Any]:
+    """The request in its JSON shape, every value as it was typed."""
+    product: dict[str, Any] = {
+        "din": request.product.din,
+        "collected_at": request.product.collected_at.isoformat(),
+    }
+    if request.product.volume is not None:
+        product["volume"] = request.product.volume.text
+    if request.product.net_weight is not None:
+        product["net_weight"] = request.product.net_weight.text
+    product.update({
+        "wbc": request.product.wbc.text,
+        "sample_dilution": _number_out(request.product.sample_dilution),
+        "cd3_percent": _number_out(request.product.cd3_percent),
+        "viability_percent": _number_out(request.product.viability_percent),
+    })
+    if request.product.abo_rh:
+        product["abo_rh"] = request.product.abo_rh
+    return {
+        "protocol": request.protocol,
+        "order": {"dose_level": request.order.dose_level, "cycle": request.order.cycle,
+                  "infusion": request.order.infusion},
+        "patient": {"id": request.patient.id, "name": request.patient.name,
+                    "birth_date": request.patient.birth_date.isoformat(),
+                    "weight": request.patient.weight.text},
+        "product": product,
+        "prepared_at": request.prepared_at.isoformat(),
+    }
+
+
+def _number_out(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value

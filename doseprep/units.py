@@ -1,0 +1,278 @@
+"""Units: the program's one pint registry, input parsing and lab notation.
+
+Every physical value inside the domain is a pint ``Quantity`` built from this registry. ``cell`` is
+a base unit with its own dimension, so ``cells/kg`` can never be mistaken for ``1/kg``. Text typed
+by people or printed by analyzers (``85.3 x10^3/uL``, ``85.3 ×10³/µL``, ``87.5 10^9/L``,
+``159.6 lb``) is parsed here, at the edge, into a :class:`Measured` value that keeps what was typed
+beside the value in the field's canonical unit. Display goes the other way: ``1.00 × 10⁶``,
+``1.80 mL``. The registry's parsed definitions are cached on disk so a launch does not pay for a
+cold registry.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from enum import Enum
+from typing import Any
+
+import pint
+
+from doseprep.errors import InputError
+from doseprep.paths import cache_dir
+
+log = logging.getLogger(__name__)
+
+
+def _make_registry() -> pint.UnitRegistry:
+    folder = cache_dir() / "pint"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        registry = pint.UnitRegistry(cache_folder=folder)
+    except OSError as exc:  # a read-only profile must not stop the program, only slow it
+        log.warning("pint cache at %s not usable (%s); loading definitions uncached", folder, exc)
+        registry = pint.UnitRegistry()
+    registry.define("cell = [cell_count] = cells")
+    registry.define("lbs = pound")
+    return registry
+
+
+ureg = _make_registry()
+Q_ = ureg.Quantity
+Quantity = pint.Quantity
+
+#: The unit each kind of field is held in inside the domain.
+KG = ureg.kilogram
+ML = ureg.milliliter
+GRAM = ureg.gram
+CELLS = ureg.cell
+CELLS_PER_ML = ureg.cell / ureg.milliliter
+CELLS_PER_KG = ureg.cell / ureg.kilogram
+PERCENT = ureg.percent
+
+#: Significant digits kept when a value is converted into its canonical unit. Inputs carry at most
+#: six or seven; twelve keep every typed digit while removing the binary noise of a conversion, so
+#: "165 lb" and "74.84274105 kg" are the same weight and "100 x10^3/uL" and "100 10^9/L" are the
+#: same concentration.
+_SNAP_DIGITS = 12
+
+
+class Kind(Enum):
+    """What a field holds, which decides the units it accepts."""
+
+    MASS = ("mass", "[mass]", "kg", "kg or lb")
+    VOLUME = ("volume", "[length] ** 3", "mL", "mL or L")
+    CONCENTRATION = ("cell concentration", "[cell_count] / [length] ** 3", "cell/mL",
+                     "x10^3/uL, 10^9/L or cells/mL")
+
+    def __init__(self, noun: str, dimension: str, canonical: str, examples: str) -> None:
+        self.noun = noun
+        self.dimension = dimension
+        self.canonical = canonical
+        self.examples = examples
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A value as typed, and the same value in its field's canonical unit.
+
+    ``text`` is exactly what the person or analyzer gave (kept for records and documents);
+    ``entered`` is that value in the units typed; ``value`` is the value the calculation uses.
+    """
+
+    text: str
+    entered: pint.Quantity
+    value: pint.Quantity
+
+
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
+_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_PATTERN = re.compile(
+    rf"^(?P<num>{_NUMBER})\s*"
+    r"(?:(?:[xX*]\s*)?10\s*(?:\^|\*\*|\*)\s*(?P<exp>[+-]?\d+))?\s*"
+    r"(?P<unit>.*)$"
+)
+#: Analyzer shorthands for a power of ten before "/volume": K/uL (Beckman), G/L (giga per litre).
+_PREFIX_SHORTHAND = re.compile(r"^(?P<prefix>[kKG])\s*/")
+_PREFIX_EXPONENT = {"k": 3, "K": 3, "G": 9}
+
+
+def _normalise(text: str) -> str:
+    text = text.strip()
+    text = text.replace("µ", "u").replace("μ", "u").replace("×", "x").replace("✕", "x")
+    text = text.replace("mcL", "uL").replace("mcl", "ul")
+    # Superscript exponents: "10³" -> "10^3", "10⁻³" -> "10^-3".
+    return re.sub(r"10([⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺]+)", lambda m: "10^" + m.group(1).translate(_SUPERSCRIPTS),
+                  text)
+
+
+def parse_quantity(text: Any, kind: Kind, field: str) -> Measured:
+    """Parse a typed value for a field of the given kind.
+
+    Raises :class:`InputError` naming ``field`` when the text is empty, not a number with a unit,
+    or a unit of the wrong dimension. A per-volume value in a concentration field counts cells.
+    """
+    if text is None or (isinstance(text, str) and not text.strip()):
+        raise InputError(field, f"Enter the {kind.noun} with its unit ({kind.examples}).")
+    if isinstance(text, bool) or not isinstance(text, str | int | float):
+        raise InputError(field, f"Give the {kind.noun} as text with a unit, e.g. "
+                                f"\"{_example(kind)}\".")
+    raw = str(text)
+    if "," in raw:
+        raise InputError(field, f"Use a decimal point, not a comma, in \"{raw}\".")
+    match = _PATTERN.match(_normalise(raw))
+    if match is None:
+        raise InputError(field, f"\"{raw}\" is not a number with a unit; type it like "
+                                f"\"{_example(kind)}\".")
+    exponent = int(match.group("exp") or 0)
+    unit_text = match.group("unit").strip()
+    shorthand = _PREFIX_SHORTHAND.match(unit_text)
+    if shorthand and kind is Kind.CONCENTRATION and not match.group("exp"):
+        exponent = _PREFIX_EXPONENT[shorthand.group("prefix")]
+        unit_text = unit_text[shorthand.end() - 1:]
+    if not unit_text:
+        raise InputError(field, f"\"{raw}\" has no unit; add one ({kind.examples}).")
+    if unit_text.startswith("/"):
+        unit_text = "cell" + unit_text
+    try:
+        magnitude = float(Decimal(match.group("num")).scaleb(exponent))
+        units = ureg.parse_units(unit_text)
+    except (InvalidOperation, OverflowError, ValueError, AttributeError, TypeError,
+            pint.errors.PintError):
+        raise InputError(field, f"\"{unit_text}\" in \"{raw}\" is not a unit doseprep knows; "
+                                f"use {kind.examples}.") from None
+    if not math.isfinite(magnitude):
+        raise InputError(field, f"\"{raw}\" is not a finite number.")
+    entered = Q_(magnitude, units)
+    if kind is Kind.CONCENTRATION and entered.check("1 / [length] ** 3"):
+        entered = Q_(magnitude, units * CELLS)
+    if not entered.check(kind.dimension):
+        raise InputError(field, f"\"{raw}\" is not a {kind.noun}; use {kind.examples}.")
+    return Measured(text=raw, entered=entered, value=snap(entered.to(kind.canonical)))
+
+
+def _example(kind: Kind) -> str:
+    return {Kind.MASS: "72.4 kg", Kind.VOLUME: "212 mL",
+            Kind.CONCENTRATION: "85.3 x10^3/uL"}[kind]
+
+
+def parse_number(value: Any, field: str, what: str) -> float:
+    """Parse a plain number (a percentage, a dilution factor) given as a number or text.
+
+    A trailing ``%`` is accepted. Raises :class:`InputError` naming ``field`` otherwise.
+    """
+    if isinstance(value, bool) or value is None or (isinstance(value, str) and not value.strip()):
+        raise InputError(field, f"Enter the {what} as a number.")
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str):
+        cleaned = value.strip().removesuffix("%").strip()
+        if "," in cleaned:
+            raise InputError(field, f"Use a decimal point, not a comma, in \"{value}\".")
+        try:
+            number = float(Decimal(cleaned))
+        except InvalidOperation:
+            raise InputError(field, f"\"{value}\" is not a number; enter the {what} "
+                                    f"as a number.") from None
+    else:
+        raise InputError(field, f"Enter the {what} as a number.")
+    if not math.isfinite(number):
+        raise InputError(field, f"\"{value}\" is not a finite number.")
+    return number
+
+
+def snap(quantity: pint.Quantity) -> pint.Quantity:
+    """Round a converted value to twelve significant digits (see ``_SNAP_DIGITS``)."""
+    magnitude = float(quantity.magnitude)
+    if magnitude == 0 or not math.isfinite(magnitude):
+        return quantity
+    return Q_(float(f"{magnitude:.{_SNAP_DIGITS}g}"), quantity.units)
+
+
+def round_half_up(value: pint.Quantity, step: pint.Quantity) -> pint.Quantity:
+    """Round ``value`` to a whole number of ``step`` with halves going up, in decimal.
+
+    Decimal arithmetic on the shortest representation of each float, so 0.25 mL on a 0.1 mL
+    graduation gives 0.3 mL as a person would expect, not 0.2 mL as binary floats would.
+    """
+    unit = step.units
+    v = Decimal(repr(float(value.to(unit).magnitude)))
+    s = Decimal(repr(float(step.magnitude)))
+    count = (v / s).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return Q_(float(count * s), unit)
+
+
+# --- display --------------------------------------------------------------------------------
+
+_TO_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def sci(value: float, digits: int = 3) -> str:
+    """A number in lab notation with ``digits`` significant digits: ``1.00 × 10⁶``."""
+    if value == 0:
+        return "0"
+    if not math.isfinite(value):
+        return str(value)
+    mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
+    exp = int(exponent)
+    if exp == 0:
+        return mantissa
+    return f"{mantissa} × 10{str(exp).translate(_TO_SUPERSCRIPT)}"
+
+
+def fixed(value: float, decimals: int) -> str:
+    """A number with a fixed count of decimals, halves rounded up (as on a worksheet)."""
+    q = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    return f"{q:f}"
+
+
+def volume_decimals(milliliters: float) -> int:
+    """Decimals shown for a volume: two below 10 mL (``1.80 mL``), one above (``48.2 mL``)."""
+    return 2 if abs(milliliters) < 10 else 1
+
+
+def fmt_volume(quantity: pint.Quantity, decimals: int | None = None) -> str:
+    """A volume in mL: ``1.80 mL``, ``48.2 mL``."""
+    ml = float(quantity.to(ML).magnitude)
+    return f"{fixed(ml, volume_decimals(ml) if decimals is None else decimals)} mL"
+
+
+def fmt_mass(quantity: pint.Quantity) -> str:
+    """A mass as typed, with kg beside pounds: ``72.4 kg``, ``165 lb (74.84 kg)``."""
+    kg = float(quantity.to(KG).magnitude)
+    if quantity.units == KG:
+        return f"{_plain(quantity.magnitude)} kg"
+    symbol = f"{quantity.units:~}"
+    return f"{_plain(quantity.magnitude)} {symbol} ({fixed(kg, 2)} kg)"
+
+
+def fmt_cells(quantity: pint.Quantity, label: str = "cells", digits: int = 3) -> str:
+    """A cell count: ``7.06 × 10⁷ cells``."""
+    return f"{sci(float(quantity.to(CELLS).magnitude), digits)} {label}"
+
+
+def fmt_concentration(quantity: pint.Quantity, label: str = "cells/mL", digits: int = 3) -> str:
+    """A cell concentration per mL: ``3.92 × 10⁷ cells/mL``."""
+    return f"{sci(float(quantity.to(CELLS_PER_ML).magnitude), digits)} {label}"
+
+
+def fmt_dose(quantity: pint.Quantity, digits: int = 3) -> str:
+    """A dose per kg: ``1.00 × 10⁶ CD3+ cells/kg``."""
+    return f"{sci(float(quantity.to(CELLS_PER_KG).magnitude), digits)} CD3+ cells/kg"
+
+
+def fmt_entered_concentration(measured: Measured) -> str:
+    """A concentration as the analyzer printed it and in cells/mL, e.g. for documents."""
+    return f"{measured.text} (= {fmt_concentration(measured.value, digits=4)})"
+
+
+def fmt_percent(value: float) -> str:
+    """A percentage without needless zeros: ``40 %``, ``62.5 %``."""
+    return f"{_plain(value)} %"
+
+
+def _plain(value: float) -> str:
+    return f"{float(value):.10g}"

@@ -1,0 +1,48 @@
+"""Shared test set-up: no test touches a real user's files, and GUI tests are marked.
+
+The pint cache goes to a throwaway folder for the session (the registry is built once, at import);
+each test gets its own data directory through ``DOSEPREP_DATA_DIR``. Tests that use ``qapp`` or
+``qtbot`` get the ``gui`` marker, so ``pytest -m "not gui"`` runs the domain alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["DOSEPREP_CACHE_DIR"] = tempfile.mkdtemp(prefix="doseprep-test-cache-")
+
+REFERENCE_DIR = Path(__file__).parent / "reference_cases"
+
+
+def reference_cases() -> list[Path]:
+    """The reference case files copied from shared/reference-cases (never edited)."""
+    return sorted(REFERENCE_DIR.glob("*.json"))
+
+
+def load_case(name: str) -> dict:
+    return json.loads((REFERENCE_DIR / f"{name}.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    data = tmp_path / "doseprep-data"
+    monkeypatch.setenv("DOSEPREP_DATA_DIR", str(data))
+    return data
+
+
+@pytest.fixture
+def base_request() -> dict:
+    """A valid request (reference case v01) to vary in tests."""
+    return load_case("v01-basic-dl3")["request"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if {"qapp", "qtbot"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.gui)
