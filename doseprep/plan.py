@@ -410,6 +410,15 @@ def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC%z")
 
 
+def not_for_clinical_use(p: PreparationPlan) -> tuple[str, ...]:
+    """Why documents of this plan must carry NOT FOR CLINICAL USE (empty when they need not)."""
+    reasons = [f"{f.code}: {f.message}" for f in p.findings if f.severity is Severity.BLOCK]
+    if not p.protocol.approved:
+        reasons.append(f"Protocol {p.protocol.id} version {p.protocol.version} is not approved "
+                       "for clinical use.")
+    return tuple(reasons)
+
+
 def instruction(p: PreparationPlan) -> str:
     """The key instruction, first thing a technician reads."""
     if p.insufficient:

@@ -1,0 +1,37 @@
+"""What a printed document says about the record it comes from and the people who signed it.
+
+These values travel from the record store (``doseprep.store``) to the documents
+(``doseprep.documents``): the record's id, version, state and hash, and each electronic
+signature's manifestation as 21 CFR 11.50 asks for — printed name, date and time with zone, and
+meaning. A worksheet printed without a saved record gets ``None`` and says it is a draft.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class SignatureManifest:
+    """One electronic signature as it appears on paper."""
+
+    meaning: str  # "Prepared by", "Verified by" or "Released by"
+    printed_name: str
+    user_id: str
+    signed_at: datetime  # aware; printed in local time with its zone, and in UTC
+    record_hash: str  # SHA-256 (hex) of the canonical record that was signed
+
+
+@dataclass(frozen=True)
+class RecordInfo:
+    """The saved record behind a document."""
+
+    record_id: str
+    version: int
+    state: str  # "draft", "prepared", "verified", "released"
+    record_hash: str
+    signatures: tuple[SignatureManifest, ...] = ()
+    reprint_at: datetime | None = None  # set when this is not the first print
+    supersedes: str | None = None  # id of the version this one corrects
+    correction_reason: str | None = None
