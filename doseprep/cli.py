@@ -10,6 +10,7 @@ the data directory and reported in one line; the user never sees a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import sys
@@ -27,6 +28,11 @@ log = logging.getLogger(__name__)
 EXIT_OK = 0
 EXIT_INPUT = 2
 EXIT_INTERNAL = 70  # EX_SOFTWARE
+
+#: Modules that add subcommands: each has ``register(subparsers, add_settings_options)`` and
+#: imports its heavy dependencies (reportlab, SQLAlchemy) only inside its handlers, so that
+#: ``doseprep plan`` does not pay for them.
+_SUBCOMMAND_MODULES: tuple[str, ...] = ()
 
 
 class _FieldError(Exception):
@@ -102,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_settings_options(p)
     p.add_argument("--json", action="store_true", help="print the plan as JSON")
     p.set_defaults(func=_cmd_plan)
+    for name in _SUBCOMMAND_MODULES:
+        importlib.import_module(name).register(sub, _add_settings_options)
     return parser
 
 
