@@ -156,6 +156,16 @@ def _dilution_steps(factor: int, aliquot: pint.Quantity) -> tuple[DilutionStep, 
     return (DilutionStep(source=aliquot, diluent=aliquot * (factor - 1), factor=factor),)
 
 
+def dilution_recipe(steps: tuple[DilutionStep, ...]) -> str:
+    """The serial dilution in words: "1.0 mL product + 9.0 mL diluent, then ..."."""
+    parts = []
+    for number, step in enumerate(steps):
+        source = "product" if number == 0 else "of that dilution"
+        parts.append(f"{fmt_volume(step.source, 1)} {source} + {fmt_volume(step.diluent, 1)} "
+                     "diluent")
+    return ", then ".join(parts)
+
+
 def _choose_syringe(volume: pint.Quantity, syringes: tuple[Syringe, ...]) -> Syringe:
     return next((s for s in syringes if s.capacity >= volume), syringes[-1])
 
@@ -254,8 +264,7 @@ def plan(request: PreparationRequest, protocol: Protocol, lab: LabSettings) -> P
         factor = next((f for f in lab.dilution_factors if vx * f >= lab.min_measurable),
                       lab.dilution_factors[-1])
         dilution_steps = _dilution_steps(factor, lab.dilution_aliquot)
-        recipe = ", then ".join(f"{fmt_volume(s.source, 1)} + {fmt_volume(s.diluent, 1)} diluent"
-                                for s in dilution_steps)
+        recipe = dilution_recipe(dilution_steps)
         steps.append(Step("Dilution", "F = first factor with Vx × F ≥ minimum measurable volume",
                           f"{fixed(_ml(vx), 4)} mL < {fmt_volume(lab.min_measurable)}; "
                           f"{fixed(_ml(vx), 4)} mL × {factor} = {fixed(_ml(vx * factor), 4)} mL",
@@ -407,7 +416,9 @@ def _hours(delta) -> str:
 
 
 def _stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC%z")
+    offset = moment.strftime("%z")
+    sign = "−" if offset.startswith("-") else "+"
+    return f"{moment:%Y-%m-%d %H:%M} UTC{sign}{offset[1:3]}:{offset[3:5]}"
 
 
 def not_for_clinical_use(p: PreparationPlan) -> tuple[str, ...]:
@@ -428,13 +439,14 @@ def instruction(p: PreparationPlan) -> str:
     fills = "" if p.syringe_fills == 1 else f", {p.syringe_fills} fills"
     what = "product" if p.dilution_factor == 1 else f"the 1 in {p.dilution_factor} dilution"
     text = ""
+    if p.blocked:
+        codes = ", ".join(f.code for f in p.findings if f.severity is Severity.BLOCK)
+        text = f"DO NOT PREPARE — blocked by {codes}. For reference only: "
     if p.dilution_factor != 1:
-        recipe = ", then ".join(
-            f"{fmt_volume(s.source, 1)} + {fmt_volume(s.diluent, 1)} diluent"
-            for s in p.dilution_steps)
-        text = f"Dilute 1 in {p.dilution_factor} ({recipe}). Then d"
+        recipe = dilution_recipe(p.dilution_steps)
+        text += f"{'d' if text else 'D'}ilute 1 in {p.dilution_factor} ({recipe}). Then d"
     else:
-        text = "D"
+        text += "d" if text else "D"
     text += (f"raw {fmt_volume(p.withdraw_volume)} of {what} with a "
              f"{_syringe_name(p.syringe)}{fills}, add {fmt_volume(p.diluent_volume)} diluent "
              f"to a final volume of {fmt_volume(p.final_volume)}.")

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from doseprep.errors import InputError
+from doseprep.isbt128 import din_from_scan_or_entry, parse_abo_rh
 from doseprep.units import GRAM, KG, ML, Kind, Measured, parse_number, parse_quantity
 
 MAX_WEIGHT_KG = 500.0
@@ -39,7 +40,8 @@ class Product:
     sample_dilution: float
     cd3_percent: float
     viability_percent: float
-    abo_rh: str | None = None
+    abo_rh: str | None = None  # "A POS": ABO group and RhD type, as isbt128.parse_abo_rh reads it
+    din_flags: str = "00"  # ISBT 128 flag characters, from a scanned DIN
 
 
 @dataclass(frozen=True)
@@ -173,8 +175,14 @@ def parse_request(data: Any) -> PreparationRequest:
     abo_rh = r.get("abo_rh")
     if abo_rh is not None and (not isinstance(abo_rh, str) or not abo_rh.strip()):
         raise InputError("product.abo_rh", "Give the donor's ABO/Rh as text, e.g. \"A POS\".")
+    din, flags = din_from_scan_or_entry(
+        _text(r, "product.din", "donation identification number (DIN)"), "product.din")
+    if abo_rh:
+        abo, rh = parse_abo_rh(abo_rh, "product.abo_rh")
+        abo_rh = f"{abo} {rh}"
     product = Product(
-        din=_text(r, "product.din", "donation identification number (DIN)").upper(),
+        din=din.code,
+        din_flags=flags,
         collected_at=_timestamp(r.get("collected_at"), "product.collected_at",
                                 "collection date and time"),
         volume=volume,

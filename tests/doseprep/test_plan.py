@@ -154,6 +154,9 @@ def test_large_draw_fills_the_largest_syringe_repeatedly(base_request: dict) -> 
     ({"product__wbc": "100 kg"}, "product.wbc"),
     ({"product__wbc": None}, "product.wbc"),
     ({"product__din": ""}, "product.din"),
+    ({"product__din": "G123417654321B"}, "product.din"),
+    ({"product__din": "G12341765432"}, "product.din"),
+    ({"product__abo_rh": "Q POS"}, "product.abo_rh"),
     ({"product__collected_at": "2026-11-22 08:30"}, "product.collected_at"),
     ({"prepared_at": "yesterday"}, "prepared_at"),
     ({"prepared_at": "2026-11-21T10:00:00-08:00"}, "prepared_at"),
@@ -172,6 +175,11 @@ def test_input_errors_name_their_field(base_request: dict, changes: dict, field:
 def test_second_infusion_of_cycle_two_is_valid(base_request: dict) -> None:
     result = compute(with_(base_request, order__cycle=2, order__infusion=2))
     assert result.status is Status.OK
+
+
+def test_scanned_din_is_accepted(base_request: dict) -> None:
+    request = parse_request(with_(base_request, product__din="=G12341765432100"))
+    assert (request.product.din, request.product.din_flags) == ("G123417654321", "00")
 
 
 def test_request_round_trips_as_typed(base_request: dict) -> None:
