@@ -1,0 +1,78 @@
+"""``doseprep worksheet`` and ``doseprep labels``: the documents from a request file.
+
+Both take the same request and ``--protocol``/``--lab`` options as ``doseprep plan`` and write a
+PDF; ``labels`` can also write the label as ZPL for a Zebra thermal printer. reportlab is imported
+only when one of these commands runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+
+def _write(path: str, data: bytes | str) -> None:
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        if isinstance(data, str):
+            tmp.write_text(data, encoding="utf-8")
+        else:
+            tmp.write_bytes(data)
+        tmp.replace(target)
+    except OSError as exc:
+        from doseprep.cli import _FieldError
+
+        tmp.unlink(missing_ok=True)
+        raise _FieldError("output", f"cannot write {path} ({exc.strerror}).") from None
+
+
+def _warn_if_not_clinical(plan) -> None:
+    from doseprep.plan import not_for_clinical_use
+
+    for reason in not_for_clinical_use(plan):
+        sys.stderr.write(f"doseprep: NOT FOR CLINICAL USE — {reason}\n")
+
+
+def _cmd_worksheet(args: argparse.Namespace) -> int:
+    from doseprep.cli import compute
+    from doseprep.documents.worksheet import render_worksheet
+
+    plan = compute(args)
+    _write(args.output, render_worksheet(plan, page_size=args.page_size))
+    _warn_if_not_clinical(plan)
+    sys.stdout.write(f"{args.output}\n")
+    return 0
+
+
+def _cmd_labels(args: argparse.Namespace) -> int:
+    from doseprep.cli import compute
+    from doseprep.documents.labels import render_labels, render_zpl
+
+    plan = compute(args)
+    _write(args.output, render_labels(plan))
+    if args.zpl:
+        _write(args.zpl, render_zpl(plan, dpi=args.dpi))
+    _warn_if_not_clinical(plan)
+    sys.stdout.write(f"{args.output}\n" + (f"{args.zpl}\n" if args.zpl else ""))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction,
+             add_settings_options: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Add the document commands to the ``doseprep`` command line."""
+    w = sub.add_parser("worksheet", help="write the preparation worksheet PDF")
+    add_settings_options(w)
+    w.add_argument("-o", "--output", required=True, metavar="FILE.pdf")
+    w.add_argument("--page-size", choices=("letter", "a4"), default="letter")
+    w.set_defaults(func=_cmd_worksheet)
+
+    lab = sub.add_parser("labels", help="write the ISBT 128 bag label PDF (and ZPL)")
+    add_settings_options(lab)
+    lab.add_argument("-o", "--output", required=True, metavar="FILE.pdf")
+    lab.add_argument("--zpl", metavar="FILE.zpl", help="also write the label as ZPL II")
+    lab.add_argument("--dpi", type=int, choices=(203, 300, 600), default=203,
+                     help="the thermal printer's resolution for --zpl (default 203)")
+    lab.set_defaults(func=_cmd_labels)

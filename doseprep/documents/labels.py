@@ -1,0 +1,390 @@
+"""The ISBT 128 bag label: a 100 mm × 100 mm PDF page and the same label in ZPL.
+
+The nurse scans this label at the bedside, so each barcode must carry exactly the data structure
+printed beside it: the DIN with its flags (and the boxed keyboard-entry check character), the
+product code, the expiration date and time, and the donor's ABO/RhD where it is known. Around them
+the label names the product, its volume and cells, the intended recipient, the collection and
+expiry times with their zone, storage, the lab, and the statements a cellular therapy bag carries.
+
+A blocked plan gets no product-code or expiry barcode — a label that must not be used must not
+scan as a product — and carries NOT FOR CLINICAL USE with the reason. An unapproved protocol keeps
+its barcodes under the watermark, so labels can be tested end to end before approval.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from reportlab.graphics.barcode.code128 import Code128
+from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfgen.canvas import Canvas
+
+from doseprep import __version__
+from doseprep.documents.style import (
+    CONDENSED,
+    CONDENSED_BOLD,
+    MONO,
+    SANS_BOLD,
+    document_id,
+    draw_watermark,
+    register_fonts,
+    stamp,
+)
+from doseprep.isbt128 import (
+    abo_rh_structure,
+    din_structure,
+    expiration_structure,
+    parse_abo_rh,
+    parse_din,
+    product_code_structure,
+)
+from doseprep.manifest import RecordInfo
+from doseprep.plan import PreparationPlan, Severity, not_for_clinical_use
+from doseprep.units import fmt_cells, fmt_dose, fmt_volume, sci
+
+STATEMENTS = (
+    "For use by intended recipient only.",
+    "Do not irradiate.",
+    "Do not use leukocyte reduction filters.",
+    "Properly identify intended recipient and product.",
+    "Warning: This product may transmit infectious agents.",
+)
+DEFAULT_INVESTIGATIONAL = ("CAUTION: New Drug — Limited by Federal (or United States) law to "
+                           "investigational use.")
+
+BAR_WIDTH = 0.25 * mm  # Code 128 X dimension: ISBT 128 asks for 0.17 mm to 0.25 mm
+BAR_HEIGHT = 8 * mm
+
+
+@dataclass(frozen=True)
+class LabelData:
+    """Everything one label says, worked out once for the PDF and the ZPL alike."""
+
+    din_structure: str
+    din_text: str
+    flags: str
+    check_character: str
+    product_code: str | None
+    expiration: str | None
+    abo_rh: str | None
+    abo_rh_text: str
+    proper_name: str
+    description: str
+    volume: str
+    cells: str
+    dose: str
+    recipient: tuple[str, str, str]  # name, MRN, date of birth
+    collected: str
+    expires: str
+    storage: str
+    lab_lines: tuple[str, ...]
+    investigational: str
+    blocked_reason: str | None
+    watermark: bool
+    document_id: str
+
+
+def label_data(plan: PreparationPlan, record: RecordInfo | None = None) -> LabelData:
+    """Work out the label's content from the plan and the lab's facility settings."""
+    facility = plan.lab.facility
+    product = plan.request.product
+    din = parse_din(product.din)
+    blocking = [f for f in plan.findings if f.severity is Severity.BLOCK]
+    abo_rh = abo_text = None
+    if product.abo_rh:
+        abo, rh = parse_abo_rh(product.abo_rh)
+        abo_rh = abo_rh_structure(abo, rh)
+        abo_text = f"{abo} Rh {'POS' if rh == 'POS' else 'NEG'}"
+    code = expiration = None
+    if not blocking:
+        code = product_code_structure(str(facility.get("product_description_code", "")),
+                                      str(facility.get("donation_type", "")),
+                                      str(facility.get("division", "00")),
+                                      field="lab.facility.product_description_code")
+        assert plan.expires_at is not None
+        expiration = expiration_structure(plan.expires_at)
+    if plan.insufficient:
+        volume, cells, dose = "—", "Nothing prepared: insufficient product", ""
+        expires = "not prepared"
+    else:
+        volume = fmt_volume(plan.final_volume)
+        cells = fmt_cells(plan.delivered_cells, "viable CD3+ cells")
+        dose = fmt_dose(plan.delivered_dose)
+        assert plan.expires_at is not None
+        expires = stamp(plan.expires_at)
+    return LabelData(
+        din_structure=din_structure(din, product.din_flags),
+        din_text=din.eye_readable,
+        flags=product.din_flags,
+        check_character=din.check_character,
+        product_code=code,
+        expiration=expiration,
+        abo_rh=abo_rh,
+        abo_rh_text=abo_text or "ABO/Rh not given",
+        proper_name=str(facility.get("proper_name", "Cellular therapy product")).upper(),
+        description=str(facility.get("product_description", "")),
+        volume=volume,
+        cells=cells,
+        dose=dose,
+        recipient=(plan.request.patient.name, plan.request.patient.id,
+                   plan.request.patient.birth_date.isoformat()),
+        collected=stamp(product.collected_at),
+        expires=expires,
+        storage=str(facility.get("storage", "")),
+        lab_lines=(plan.lab.name, *plan.lab.address),
+        investigational=str(facility.get("investigational_statement", DEFAULT_INVESTIGATIONAL)),
+        blocked_reason=("; ".join(f.code for f in blocking) if blocking else None),
+        watermark=bool(not_for_clinical_use(plan)),
+        document_id=document_id(plan, record),
+    )
+
+
+def label_size(plan: PreparationPlan) -> tuple[float, float]:
+    """The label stock's width and height in points (100 mm × 100 mm unless the lab says)."""
+    facility = plan.lab.facility
+    return (float(facility.get("label_width_mm", 100)) * mm,
+            float(facility.get("label_height_mm", 100)) * mm)
+
+
+def _barcode(canvas: Canvas, data: str, x: float, y: float) -> float:
+    """Draw a Code 128 barcode with its bottom-left at (x, y); returns its width."""
+    symbol = Code128(data, barWidth=BAR_WIDTH, barHeight=BAR_HEIGHT, humanReadable=False,
+                     quiet=True)
+    symbol.drawOn(canvas, x, y)
+    return symbol.width
+
+
+def _fit(canvas: Canvas, text: str, font: str, size: float, width: float) -> float:
+    """Shrink ``size`` until ``text`` fits ``width``; set the font; return the size."""
+    while size > 4 and stringWidth(text, font, size) > width:
+        size -= 0.25
+    canvas.setFont(font, size)
+    return size
+
+
+def render_labels(plan: PreparationPlan, record: RecordInfo | None = None) -> bytes:
+    """The bag label as a one-page PDF of the lab's label stock size."""
+    register_fonts()
+    data = label_data(plan, record)
+    width, height = label_size(plan)
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, pagesize=(width, height))
+    canvas.setTitle(f"ISBT 128 label {data.document_id}")
+    canvas.setAuthor(f"doseprep {__version__}")
+    _draw_label(canvas, data, width, height)
+    if data.watermark:
+        draw_watermark(canvas, width, height, font_size=22)
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+def _draw_label(c: Canvas, d: LabelData, width: float, height: float) -> None:
+    left, mid, right = 3 * mm, width / 2 + 1 * mm, width - 3 * mm
+    half = width / 2 - 5 * mm
+    c.setLineWidth(0.6)
+    c.line(width / 2, height - 2 * mm, width / 2, height - 62 * mm)
+    c.line(2 * mm, height - 31 * mm, width - 2 * mm, height - 31 * mm)
+    c.line(2 * mm, height - 62 * mm, width - 2 * mm, height - 62 * mm)
+
+    # Upper left: DIN with flags and the boxed check character.
+    top = height - 3 * mm
+    _barcode(c, d.din_structure, left, top - BAR_HEIGHT)
+    y = top - BAR_HEIGHT - 5 * mm
+    c.setFont(MONO, 10.5)
+    c.drawString(left, y, d.din_text)
+    text_w = stringWidth(d.din_text, MONO, 10.5)
+    c.setFont(MONO, 6.5)
+    c.drawString(left + text_w + 1.2 * mm, y + 1.5, d.flags)
+    box_x = left + text_w + 1.2 * mm + stringWidth(d.flags, MONO, 6.5) + 1.2 * mm
+    c.rect(box_x, y - 1.2, 4.2 * mm, 4.6 * mm)
+    c.setFont(MONO, 10.5)
+    c.drawCentredString(box_x + 2.1 * mm, y, d.check_character)
+    c.setFont(CONDENSED, 6.5)
+    c.drawString(left, y - 3.6 * mm, "Collected")
+    _fit(c, d.collected, CONDENSED, 6.5, half)
+    c.drawString(left, y - 6.4 * mm, d.collected)
+    _fit(c, d.lab_lines[0], CONDENSED_BOLD, 6.5, half)
+    c.drawString(left, y - 9.4 * mm, d.lab_lines[0])
+
+    # Upper right: ABO/RhD.
+    if d.abo_rh:
+        _barcode(c, d.abo_rh, mid + 2 * mm, top - BAR_HEIGHT)
+        _fit(c, d.abo_rh_text, SANS_BOLD, 20, half)
+        c.drawString(mid + 2 * mm, top - BAR_HEIGHT - 9 * mm, d.abo_rh_text)
+    else:
+        c.setFont(CONDENSED, 8)
+        c.drawString(mid + 2 * mm, top - 10 * mm, d.abo_rh_text)
+
+    # Lower left (middle band): product code, proper name, volume and cells.
+    top = height - 33 * mm
+    y = top - BAR_HEIGHT
+    if d.product_code:
+        _barcode(c, d.product_code, left, y)
+        c.setFont(MONO, 7)
+        c.drawString(left, y - 3 * mm, d.product_code)
+    else:
+        _blocked_box(c, left, y - 3 * mm, half, BAR_HEIGHT + 3 * mm, d.blocked_reason)
+    _fit(c, d.proper_name, CONDENSED_BOLD, 9.5, half)
+    c.drawString(left, y - 7 * mm, d.proper_name)
+    c.setFont(CONDENSED, 5.5)
+    for n, line in enumerate(_wrap(d.description, CONDENSED, 5.5, half)[:2]):
+        c.drawString(left, y - (9.6 + 2.1 * n) * mm, line)
+    c.setFont(CONDENSED_BOLD, 7.5)
+    c.drawString(left, y - 14.6 * mm, f"Volume {d.volume}")
+    _fit(c, d.cells, CONDENSED, 7, half)
+    c.drawString(left, y - 17.2 * mm, d.cells)
+    if d.dose:
+        _fit(c, f"{d.dose} recipient weight", CONDENSED, 7, half)
+        c.drawString(left, y - 19.8 * mm, f"{d.dose} recipient weight")
+
+    # Lower right (middle band): expiration.
+    if d.expiration:
+        _barcode(c, d.expiration, mid + 2 * mm, y)
+        c.setFont(MONO, 7)
+        c.drawString(mid + 2 * mm, y - 3 * mm, d.expiration)
+    else:
+        _blocked_box(c, mid + 2 * mm, y - 3 * mm, half, BAR_HEIGHT + 3 * mm, d.blocked_reason)
+    c.setFont(CONDENSED_BOLD, 8.5)
+    c.drawString(mid + 2 * mm, y - 7.5 * mm, "EXPIRES")
+    _fit(c, d.expires, CONDENSED_BOLD, 9, half)
+    c.drawString(mid + 2 * mm, y - 11.5 * mm, d.expires)
+    c.setFont(CONDENSED, 6.2)
+    for n, line in enumerate(_wrap(d.storage, CONDENSED, 6.2, half)[:2]):
+        c.drawString(mid + 2 * mm, y - (15 + 2.8 * n) * mm, line)
+
+    # Bottom band: the intended recipient, statements, lab.
+    top = height - 62 * mm
+    c.setLineWidth(1.2)
+    c.rect(left, top - 11.5 * mm, right - left, 10 * mm)
+    c.setFont(CONDENSED, 6.5)
+    c.drawString(left + 1.5 * mm, top - 4.3 * mm, "INTENDED RECIPIENT")
+    name, mrn, dob = d.recipient
+    line = f"{name}   MRN {mrn}   DOB {dob}"
+    _fit(c, line, CONDENSED_BOLD, 10, right - left - 3 * mm)
+    c.drawString(left + 1.5 * mm, top - 9 * mm, line)
+    y = top - 15 * mm
+    c.setFont(CONDENSED_BOLD, 6.2)
+    statements = " ".join(STATEMENTS)
+    for line in _wrap(statements, CONDENSED_BOLD, 6.2, right - left):
+        c.drawString(left, y, line)
+        y -= 2.6 * mm
+    c.setFont(CONDENSED, 6)
+    for line in _wrap(d.investigational, CONDENSED, 6, right - left):
+        c.drawString(left, y, line)
+        y -= 2.5 * mm
+    lab = " · ".join(d.lab_lines)
+    for line in _wrap(lab, CONDENSED, 6, right - left):
+        c.drawString(left, y, line)
+        y -= 2.5 * mm
+    c.setFont(CONDENSED, 5)
+    c.drawRightString(right, 2.2 * mm, f"{d.document_id} · doseprep {__version__}")
+
+
+def _blocked_box(c: Canvas, x: float, y: float, w: float, h: float, reason: str | None) -> None:
+    c.saveState()
+    c.setLineWidth(1)
+    c.rect(x, y, w, h)
+    inner = w - 3 * mm
+    for offset, text, font, size in ((3.6, "NO BARCODE", CONDENSED_BOLD, 8),
+                                     (6.6, "NOT FOR CLINICAL USE", CONDENSED_BOLD, 7),
+                                     (9.4, f"Blocked: {reason}", CONDENSED, 6)):
+        _fit(c, text, font, size, inner)
+        c.drawString(x + 1.5 * mm, y + h - offset * mm, _clip(text, font, c._fontsize, inner))
+    c.restoreState()
+
+
+def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
+    lines: list[str] = []
+    current = ""
+    for word in text.split():
+        candidate = f"{current} {word}".strip()
+        if stringWidth(candidate, font, size) <= width or not current:
+            current = candidate
+        else:
+            lines.append(current)
+            current = word
+    if current:
+        lines.append(current)
+    return lines
+
+
+def _clip(text: str, font: str, size: float, width: float) -> str:
+    while text and stringWidth(text, font, size) > width:
+        text = text[:-2] + "…"
+    return text
+
+
+# --- ZPL ------------------------------------------------------------------------------------
+
+
+#: Characters the printer's resident font may lack, written the way a keyboard would.
+_ZPL_PLAIN = str.maketrans({"−": "-", "×": "x", "—": "-", "·": "-", "µ": "u"})
+
+
+def _zpl_text(text: str) -> str:
+    """Field data safe for ^FH: the ZPL control characters written as hex escapes."""
+    text = text.translate(_ZPL_PLAIN)
+    return text.replace("_", "_5F").replace("^", "_5E").replace("~", "_7E")
+
+
+def _ascii_sci(value: float) -> str:
+    return sci(value).replace(" × 10", " x10^").translate(
+        str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-"))
+
+
+def render_zpl(plan: PreparationPlan, record: RecordInfo | None = None, dpi: int = 203) -> str:
+    """The same label in ZPL II for a Zebra thermal printer (Code 128 barcode fields)."""
+    d = label_data(plan, record)
+    dots = dpi / 25.4  # dots per mm
+    width, height = label_size(plan)
+
+    def at(x_mm: float, y_mm: float) -> str:
+        return f"^FO{round(x_mm * dots)},{round(y_mm * dots)}"
+
+    def text(x_mm: float, y_mm: float, size_mm: float, value: str) -> str:
+        h = max(10, round(size_mm * dots))
+        return f"{at(x_mm, y_mm)}^A0N,{h},{h}^FH^FD{_zpl_text(value)}^FS"
+
+    def barcode(x_mm: float, y_mm: float, value: str) -> str:
+        module = max(2, round(0.25 * dots))
+        return (f"{at(x_mm, y_mm)}^BY{module}^BCN,{round(8 * dots)},N,N,N,A"
+                f"^FD{_zpl_text(value)}^FS")
+
+    lines = ["^XA", "^CI28", f"^PW{round(width / mm * dots)}", f"^LL{round(height / mm * dots)}"]
+    lines.append(barcode(3, 3, d.din_structure))
+    lines.append(text(3, 13, 3.5, f"{d.din_text} {d.flags} [{d.check_character}]"))
+    lines.append(text(3, 18, 2.2, f"Collected {d.collected}"))
+    if d.abo_rh:
+        lines.append(barcode(53, 3, d.abo_rh))
+        lines.append(text(53, 13, 6, d.abo_rh_text))
+    if d.product_code:
+        lines.append(barcode(3, 33, d.product_code))
+    else:
+        lines.append(text(3, 33, 2.5, f"NO BARCODE - NOT FOR CLINICAL USE ({d.blocked_reason})"))
+    lines.append(text(3, 43, 3.2, d.proper_name))
+    lines.append(text(3, 48, 2.5, f"Volume {d.volume}"))
+    if not plan.insufficient:
+        lines.append(text(3, 52, 2.2, f"{_ascii_sci(plan.delivered_cells.magnitude)} viable "
+                                      "CD3+ cells"))
+        lines.append(text(3, 55.5, 2.2, f"{_ascii_sci(plan.delivered_dose.magnitude)} CD3+ "
+                                        "cells/kg recipient weight"))
+    if d.expiration:
+        lines.append(barcode(53, 33, d.expiration))
+    lines.append(text(53, 43, 2.8, "EXPIRES"))
+    lines.append(text(53, 47, 2.8, d.expires))
+    lines.append(text(53, 52, 2, d.storage[:60]))
+    name, mrn, dob = d.recipient
+    lines.append(f"{at(3, 63)}^GB{round(94 * dots)},{round(10 * dots)},3^FS")
+    lines.append(text(4.5, 64.5, 2, "INTENDED RECIPIENT"))
+    lines.append(text(4.5, 68, 3.2, f"{name}   MRN {mrn}   DOB {dob}"))
+    y = 76.0
+    for statement in (*STATEMENTS, d.investigational, " / ".join(d.lab_lines)):
+        lines.append(text(3, y, 1.9, statement))
+        y += 2.6
+    if d.watermark:
+        lines.append(text(3, 97, 2.2, "NOT FOR CLINICAL USE"))
+    lines.append("^XZ")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,80 @@
+"""Fonts, page sizes and the shared marks of every document (watermark, dates, ids).
+
+DejaVu Sans ships in ``resources/fonts`` because the documents print lab notation — ``10⁷``,
+``×``, ``µL``, ``≥``, ``−`` — which the PDF base fonts cannot show. Dates are printed with their
+UTC offset and in UTC, so a worksheet read in another time zone is still unambiguous.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from functools import cache
+
+from reportlab.lib.pagesizes import A4, LETTER
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+from doseprep.manifest import RecordInfo
+from doseprep.plan import PreparationPlan
+from doseprep.report import plan_to_dict
+from doseprep.request import request_to_dict
+from doseprep.resources import resource_path
+
+SANS = "DejaVuSans"
+SANS_BOLD = "DejaVuSans-Bold"
+CONDENSED = "DejaVuSansCondensed"
+CONDENSED_BOLD = "DejaVuSansCondensed-Bold"
+MONO = "DejaVuSansMono"
+
+PAGE_SIZES = {"letter": LETTER, "a4": A4}
+
+WATERMARK_TEXT = "NOT FOR CLINICAL USE"
+
+
+@cache
+def register_fonts() -> None:
+    """Register the bundled fonts with reportlab (once per process)."""
+    for name in (SANS, SANS_BOLD, CONDENSED, CONDENSED_BOLD, MONO):
+        pdfmetrics.registerFont(TTFont(name, str(resource_path("fonts", f"{name}.ttf"))))
+    pdfmetrics.registerFontFamily(SANS, normal=SANS, bold=SANS_BOLD, italic=SANS,
+                                  boldItalic=SANS_BOLD)
+
+
+def stamp(moment: datetime) -> str:
+    """A date and time as printed: ``2026-11-23 14:00 UTC−08:00 (22:00 UTC)``."""
+    offset = moment.strftime("%z")
+    zone = f"UTC{offset[0].replace('-', '−')}{offset[1:3]}:{offset[3:5]}" if offset else "UTC"
+    utc = moment.astimezone(UTC)
+    same_day = utc.date() == moment.date()
+    utc_text = utc.strftime("%H:%M UTC" if same_day else "%Y-%m-%d %H:%M UTC")
+    if offset in ("+0000", ""):
+        return moment.strftime("%Y-%m-%d %H:%M UTC")
+    return f"{moment:%Y-%m-%d %H:%M} {zone} ({utc_text})"
+
+
+def content_hash(plan: PreparationPlan) -> str:
+    """SHA-256 of the request and plan as computed: the identity of an unsaved worksheet."""
+    content = {"request": request_to_dict(plan.request), "plan": plan_to_dict(plan)}
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def document_id(plan: PreparationPlan, record: RecordInfo | None) -> str:
+    """The id printed on every page: the record's id and version, or UNSAVED- and a hash."""
+    if record is not None:
+        return f"{record.record_id}-v{record.version}"
+    return f"UNSAVED-{content_hash(plan)[:10].upper()}"
+
+
+def draw_watermark(canvas: Canvas, width: float, height: float, font_size: float = 54) -> None:
+    """The diagonal NOT FOR CLINICAL USE across the page, behind nothing that matters."""
+    canvas.saveState()
+    canvas.setFillGray(0.55, alpha=0.35)
+    canvas.setFont(SANS_BOLD, font_size)
+    canvas.translate(width / 2, height / 2)
+    canvas.rotate(45 if height >= width else 30)
+    canvas.drawCentredString(0, -font_size / 3, WATERMARK_TEXT)
+    canvas.restoreState()

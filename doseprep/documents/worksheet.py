@@ -1,0 +1,377 @@
+"""The preparation worksheet: every number of the plan, the checklist and the signature blocks.
+
+A second person checks this page and signs it, and an inspector reads it years later, so it
+carries everything: who the patient is, what the product is (as entered, with units and analyzer
+notation), what was ordered, each step of the arithmetic, the instruction in large type, the
+findings, the expiry with its time zone, a checklist to tick by hand and the Prepared / Verified /
+Released blocks. Every page shows the worksheet id and "Page N of M". A blocked plan or an
+unapproved protocol prints a diagonal NOT FOR CLINICAL USE and the reasons on the first page.
+Black and white only: meaning never depends on colour.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from xml.sax.saxutils import escape
+
+from reportlab.graphics.barcode.code128 import Code128
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_LEFT
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    BaseDocTemplate,
+    CondPageBreak,
+    Frame,
+    KeepTogether,
+    PageTemplate,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from doseprep import __version__
+from doseprep.documents.style import (
+    MONO,
+    PAGE_SIZES,
+    SANS,
+    SANS_BOLD,
+    WATERMARK_TEXT,
+    document_id,
+    draw_watermark,
+    register_fonts,
+    stamp,
+)
+from doseprep.isbt128 import din_structure, parse_din
+from doseprep.manifest import RecordInfo
+from doseprep.plan import PreparationPlan, Severity, Status, instruction, not_for_clinical_use
+from doseprep.units import (
+    fixed,
+    fmt_cells,
+    fmt_concentration,
+    fmt_dose,
+    fmt_mass,
+    fmt_percent,
+    fmt_volume,
+)
+
+MARGIN = 15 * mm
+SEVERITY_WORD = {Severity.BLOCK: "BLOCK", Severity.WARNING: "WARNING", Severity.INFO: "INFO"}
+STATUS_WORDS = {
+    Status.OK: "STATUS: OK",
+    Status.WARNING: "STATUS: WARNING — read the findings before preparing",
+    Status.BLOCKED: "STATUS: BLOCKED — DO NOT PREPARE",
+}
+SIGNATURE_MEANINGS = ("Prepared by", "Verified by", "Released by")
+CHECKLIST = (
+    "Patient identity confirmed with two identifiers (name and MRN) against the physician order.",
+    "Physician order matches: protocol, cycle, infusion and dose level as printed above.",
+    "Product identity: the DIN on the product bag matches this worksheet.",
+    "Cytokine-release syndrome resolved, as confirmed by the clinical team.",
+    "Volumes drawn as instructed, syringe size as printed; labels checked against this worksheet.",
+)
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    base = ParagraphStyle("base", fontName=SANS, fontSize=8.5, leading=10.5, alignment=TA_LEFT)
+    return {
+        "base": base,
+        "small": ParagraphStyle("small", parent=base, fontSize=7.5, leading=9),
+        "h1": ParagraphStyle("h1", parent=base, fontName=SANS_BOLD, fontSize=14, leading=17),
+        "h2": ParagraphStyle("h2", parent=base, fontName=SANS_BOLD, fontSize=10, leading=13,
+                             spaceBefore=6, spaceAfter=3),
+        "bold": ParagraphStyle("bold", parent=base, fontName=SANS_BOLD),
+        "instruction": ParagraphStyle("instruction", parent=base, fontName=SANS_BOLD,
+                                      fontSize=15, leading=19),
+        "status": ParagraphStyle("status", parent=base, fontName=SANS_BOLD, fontSize=12,
+                                 leading=15),
+        "mono": ParagraphStyle("mono", parent=base, fontName=MONO, fontSize=7.5, leading=9),
+    }
+
+
+def _p(text: str, style: ParagraphStyle) -> Paragraph:
+    return Paragraph(escape(text), style)
+
+
+def _grid(rows: list[list], widths: list[float], header: bool = False,
+          style: list | None = None, heights: list | None = None) -> Table:
+    table = Table(rows, colWidths=widths, rowHeights=heights, repeatRows=1 if header else 0)
+    commands = [
+        ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+    ]
+    if header:
+        commands.append(("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.88, 0.88, 0.88)))
+    table.setStyle(TableStyle(commands + (style or [])))
+    return table
+
+
+def _pairs(rows: list[tuple[str, str]], s: dict, width: float, columns: int = 2) -> Table:
+    """Label/value pairs laid out in ``columns`` column pairs."""
+    cells = [[_p(label, s["bold"]), _p(value, s["base"])] for label, value in rows]
+    per_row = []
+    for i in range(0, len(cells), columns):
+        chunk = [c for pair in cells[i:i + columns] for c in pair]
+        chunk += [""] * (2 * columns - len(chunk))
+        per_row.append(chunk)
+    label_w = 30 * mm
+    value_w = width / columns - label_w
+    return _grid(per_row, [label_w, value_w] * columns)
+
+
+class _NumberedCanvas(Canvas):
+    """A canvas that knows the page count when it finishes, for "Page N of M" and marks."""
+
+    def __init__(self, *args, footer: str = "", watermark: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._pages: list[dict] = []
+        self._footer = footer
+        self._watermark = watermark
+
+    def showPage(self) -> None:  # noqa: N802 — reportlab's name
+        self._pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self) -> None:
+        total = len(self._pages)
+        for number, state in enumerate(self._pages, 1):
+            self.__dict__.update(state)
+            width, height = self._pagesize
+            if self._watermark:
+                draw_watermark(self, width, height, font_size=60)
+            self.setFont(SANS, 7.5)
+            self.setFillGray(0)
+            self.drawString(MARGIN, 9 * mm, self._footer)
+            self.setFont(SANS_BOLD, 8.5)
+            self.drawRightString(width - MARGIN, 9 * mm, f"Page {number} of {total}")
+            super().showPage()
+        super().save()
+
+
+def render_worksheet(plan: PreparationPlan, *, page_size: str = "letter",
+                     record: RecordInfo | None = None,
+                     printed_at: datetime | None = None) -> bytes:
+    """The worksheet PDF for ``plan`` (``page_size`` ``letter`` or ``a4``)."""
+    register_fonts()
+    if page_size not in PAGE_SIZES:
+        raise ValueError(f"page size must be one of {', '.join(PAGE_SIZES)}")
+    size = PAGE_SIZES[page_size]
+    s = _styles()
+    worksheet_id = document_id(plan, record)
+    reasons = not_for_clinical_use(plan)
+    printed = printed_at or datetime.now().astimezone()
+    width = size[0] - 2 * MARGIN
+    lab = plan.lab
+    protocol = plan.protocol
+
+    def header(canvas: Canvas, doc: BaseDocTemplate) -> None:
+        canvas.saveState()
+        top = size[1] - 10 * mm
+        canvas.setFont(SANS_BOLD, 9)
+        canvas.drawString(MARGIN, top, lab.name)
+        canvas.drawRightString(size[0] - MARGIN, top, f"Worksheet {worksheet_id}")
+        canvas.setFont(SANS, 7.5)
+        canvas.drawString(MARGIN, top - 10, f"{protocol.title}")
+        approval = "approved" if protocol.approved else "NOT APPROVED"
+        canvas.drawString(MARGIN, top - 19, f"Protocol version {protocol.version} · "
+                                            f"fingerprint {protocol.fingerprint[:16]} · {approval}")
+        if record is not None and record.reprint_at is not None:
+            canvas.setFont(SANS_BOLD, 9)
+            canvas.drawRightString(size[0] - MARGIN, top - 12,
+                                   f"REPRINT {stamp(record.reprint_at)}")
+        canvas.setLineWidth(0.7)
+        canvas.line(MARGIN, top - 24, size[0] - MARGIN, top - 24)
+        canvas.restoreState()
+
+    footer = (f"Worksheet {worksheet_id} · doseprep {__version__} · printed {stamp(printed)}"
+              + (" · " + WATERMARK_TEXT if reasons else ""))
+    buffer = io.BytesIO()
+    doc = BaseDocTemplate(
+        buffer, pagesize=size, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=22 * mm,
+        bottomMargin=16 * mm, title=f"Preparation worksheet {worksheet_id}",
+        author=f"doseprep {__version__}", subject=f"{protocol.title} — {protocol.version}",
+        creator=f"doseprep {__version__}")
+    frame = Frame(MARGIN, 16 * mm, width, size[1] - 38 * mm, id="body", leftPadding=0,
+                  rightPadding=0, topPadding=0, bottomPadding=0)
+    doc.addPageTemplates([PageTemplate(id="page", frames=[frame], onPage=header)])
+    story = _story(plan, record, s, width, reasons)
+    doc.build(story, canvasmaker=lambda *a, **k: _NumberedCanvas(
+        *a, footer=footer, watermark=bool(reasons), **k))
+    return buffer.getvalue()
+
+
+def _story(plan: PreparationPlan, record: RecordInfo | None, s: dict, width: float,
+           reasons: tuple[str, ...]) -> list:
+    r = plan.request
+    story: list = [_p("HMCT preparation worksheet", s["h1"]), Spacer(1, 3)]
+
+    status = _grid([[_p(STATUS_WORDS[plan.status], s["status"])]], [width],
+                   style=[("BOX", (0, 0), (-1, -1), 2, colors.black)])
+    story += [status, Spacer(1, 4)]
+    if reasons:
+        rows = [[_p(f"{WATERMARK_TEXT} — why:", s["bold"])]]
+        rows += [[_p(f"• {reason}", s["base"])] for reason in reasons]
+        story += [_grid(rows, [width], style=[("BOX", (0, 0), (-1, -1), 1.5, colors.black)]),
+                  Spacer(1, 4)]
+
+    # Instruction in large type.
+    story += [_grid([[_p(instruction(plan), s["instruction"])]], [width],
+                    style=[("BOX", (0, 0), (-1, -1), 2, colors.black),
+                           ("TOPPADDING", (0, 0), (-1, -1), 6),
+                           ("BOTTOMPADDING", (0, 0), (-1, -1), 6)])]
+
+    # Patient.
+    story.append(_p("Patient", s["h2"]))
+    weight = r.patient.weight
+    story.append(_pairs([
+        ("Name", r.patient.name), ("MRN", r.patient.id),
+        ("Date of birth", r.patient.birth_date.isoformat()),
+        ("Dosing weight", f"{fmt_mass(weight.entered)} → {fixed(plan.dosing_weight.magnitude, 2)}"
+                          f" kg used"),
+    ], s, width))
+
+    # Product.
+    p = r.product
+    din = parse_din(p.din)
+    story.append(_p("Product (donor apheresis)", s["h2"]))
+    if p.volume is not None:
+        volume = f"{p.volume.text} (= {fmt_volume(plan.product_volume)})"
+    else:
+        assert p.net_weight is not None
+        volume = (f"net weight {p.net_weight.text} ÷ {plan.lab.specific_gravity.magnitude:g} g/mL"
+                  f" = {fmt_volume(plan.product_volume)}")
+    product_rows = [
+        ("DIN", f"{din.eye_readable}  check character [{din.check_character}]  flags "
+                f"{p.din_flags}"),
+        ("Collected", stamp(p.collected_at)),
+        ("Volume", volume),
+        ("WBC (analyzer)", f"{p.wbc.text} = {fmt_concentration(p.wbc.value, digits=4)}"),
+        ("Sample dilution", f"× {p.sample_dilution:g}"),
+        ("CD3+ (of viable CD45+)", fmt_percent(p.cd3_percent)),
+        ("Viability", fmt_percent(p.viability_percent)),
+        ("Donor ABO/Rh", p.abo_rh or "not given"),
+    ]
+    barcode = Code128(din_structure(din, p.din_flags), barHeight=9 * mm, barWidth=0.3 * mm,
+                      humanReadable=False, quiet=True)
+    barcode_cell = [barcode, _p(din_structure(din, p.din_flags), s["mono"])]
+    table = _pairs(product_rows, s, width - 62 * mm, columns=1)
+    story.append(Table([[table, barcode_cell]], colWidths=[width - 62 * mm, 62 * mm],
+                       style=[("VALIGN", (0, 0), (-1, -1), "TOP"),
+                              ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                              ("LEFTPADDING", (1, 0), (1, 0), 6)]))
+
+    # Order.
+    story.append(_p("Physician order", s["h2"]))
+    story.append(_pairs([
+        ("Protocol", f"{plan.protocol.id} version {plan.protocol.version}"),
+        ("Cycle / infusion", f"cycle {r.order.cycle}, infusion {r.order.infusion}"),
+        ("Dose level", r.order.dose_level),
+        ("Target dose", fmt_dose(plan.target_dose)),
+    ], s, width))
+
+    # Key results.
+    story.append(_p("Results", s["h2"]))
+    story.append(_pairs(_result_rows(plan), s, width))
+
+    # Calculation.
+    story.append(CondPageBreak(40 * mm))
+    story.append(_p("Calculation", s["h2"]))
+    rows = [[_p(h, s["bold"]) for h in ("#", "Step", "Formula", "Values substituted", "Result")]]
+    rows += [[_p(str(n), s["small"]), _p(step.name, s["small"]), _p(step.formula, s["small"]),
+              _p(step.substituted, s["small"]), _p(step.result, s["bold"])]
+             for n, step in enumerate(plan.steps, 1)]
+    story.append(_grid(rows, [7 * mm, 30 * mm, 42 * mm, width - 119 * mm, 40 * mm],
+                       header=True))
+
+    # Findings.
+    story.append(_p("Findings", s["h2"]))
+    if plan.findings:
+        rows = [[_p("Severity", s["bold"]), _p("Code", s["bold"]), _p("What it means", s["bold"])]]
+        rows += [[_p(SEVERITY_WORD[f.severity], s["bold"]), _p(f.code, s["small"]),
+                  _p(f.message, s["small"])] for f in plan.findings]
+        story.append(_grid(rows, [20 * mm, 45 * mm, width - 65 * mm], header=True))
+    else:
+        story.append(_p("None.", s["base"]))
+
+    # Expiry.
+    expiry = (stamp(plan.expires_at) if plan.expires_at is not None
+              else "not applicable — nothing is prepared")
+    story += [Spacer(1, 4), _grid([[_p(f"Infusion expires: {expiry}", s["status"])]], [width],
+                                  style=[("BOX", (0, 0), (-1, -1), 1.5, colors.black)])]
+
+    # Checklist.
+    items = [[_p("☐", s["h1"]), _p(text, s["base"]), _p("Initials ______", s["small"])]
+             for text in CHECKLIST]
+    story.append(KeepTogether([_p("Checklist (tick by hand)", s["h2"]),
+                               _grid(items, [8 * mm, width - 38 * mm, 30 * mm])]))
+
+    # Signatures.
+    story.append(KeepTogether(_signature_blocks(record, s, width)))
+    return story
+
+
+def _result_rows(plan: PreparationPlan) -> list[tuple[str, str]]:
+    rows = [
+        ("Viable CD3+ conc.", fmt_concentration(plan.viable_cd3_concentration, digits=4)),
+        ("Total viable CD3+", fmt_cells(plan.total_viable_cd3, digits=4)),
+        ("Target cells", fmt_cells(plan.target_cells, digits=4)),
+        ("Exact volume", f"{fixed(plan.exact_volume.magnitude, 4)} mL"),
+    ]
+    if plan.insufficient:
+        rows.append(("Largest achievable", fmt_dose(plan.max_achievable_dose)))
+        return rows
+    assert plan.syringe is not None
+    rows += [
+        ("Dilution", "none" if plan.dilution_factor == 1 else f"1 in {plan.dilution_factor}"),
+        ("Volume to draw", f"{fmt_volume(plan.withdraw_volume)} "
+                           f"({plan.syringe.capacity.magnitude:g} mL syringe, "
+                           f"graduation {plan.syringe.graduation.magnitude:g} mL)"),
+        ("Diluent to add", fmt_volume(plan.diluent_volume)),
+        ("Final volume", fmt_volume(plan.final_volume)),
+        ("Delivered cells", fmt_cells(plan.delivered_cells, digits=4)),
+        ("Delivered dose", fmt_dose(plan.delivered_dose, digits=4)),
+        ("Deviation", f"{'+' if plan.deviation_percent >= 0 else ''}"
+                      f"{fixed(plan.deviation_percent, 2)} % "
+                      f"(tolerance ± {plan.protocol.tolerance_percent:g} %)"),
+        ("Final concentration", fmt_concentration(plan.final_concentration, digits=4)),
+        ("Product remaining", fmt_volume(plan.remaining_product)),
+    ]
+    return rows
+
+
+def _signature_blocks(record: RecordInfo | None, s: dict, width: float) -> list:
+    flow: list = [_p("Signatures", s["h2"])]
+    signed = {m.meaning: m for m in record.signatures} if record is not None else {}
+    rows = [[_p(h, s["bold"]) for h in ("Meaning", "Printed name", "Signature",
+                                        "Date / time (with zone)")]]
+    for meaning in SIGNATURE_MEANINGS:
+        manifest = signed.get(meaning)
+        if manifest is not None:
+            rows.append([_p(meaning, s["bold"]),
+                         _p(f"{manifest.printed_name} ({manifest.user_id})", s["base"]),
+                         _p(f"Signed electronically; record SHA-256 {manifest.record_hash[:16]}…",
+                            s["small"]),
+                         _p(stamp(manifest.signed_at), s["base"])])
+        else:
+            rows.append([_p(meaning, s["bold"]), "", "", ""])
+    # Rows tall enough to sign by hand.
+    flow.append(_grid(rows, [26 * mm, 50 * mm, width - 126 * mm, 50 * mm], header=True,
+                      heights=[None] + [13 * mm] * len(SIGNATURE_MEANINGS)))
+    if record is not None:
+        flow.append(Spacer(1, 3))
+        flow.append(_p(f"Record {record.record_id} version {record.version}, state "
+                       f"{record.state.upper()}; record SHA-256 {record.record_hash}", s["mono"]))
+        if record.supersedes:
+            flow.append(_p(f"Corrects {record.supersedes}: {record.correction_reason}",
+                           s["small"]))
+    else:
+        flow.append(_p("Not saved as a record: electronic signatures appear here once the "
+                       "preparation is saved and signed.", s["small"]))
+    return flow

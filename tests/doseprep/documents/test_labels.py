@@ -1,0 +1,115 @@
+"""The bag label read back: rendered, scanned with a real decoder, compared byte for byte."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from doseprep.documents.labels import STATEMENTS, render_labels, render_zpl
+from doseprep.isbt128 import parse_structure
+from tests.conftest import load_case
+from tests.doseprep.documents.conftest import (
+    VALID_CASES,
+    case_plan,
+    decode_barcodes,
+    page_texts,
+    plan_for,
+)
+
+V01_BARCODES = {"=G12341765432100", "=<S1234200", "&>0263271400", "=%6200"}
+
+
+def test_v01_label_scans_to_exactly_the_isbt_128_structures() -> None:
+    p = case_plan(VALID_CASES[0], abo_rh="A POS")
+    (page,) = decode_barcodes(render_labels(p))
+    assert sorted(page) == sorted(V01_BARCODES)
+
+
+@pytest.mark.parametrize("path", VALID_CASES, ids=lambda p: p.stem)
+def test_every_case_scans_back_and_prints_what_it_scans(path: Path) -> None:
+    p = case_plan(path, abo_rh="O NEG")
+    pdf = render_labels(p)
+    (codes,) = decode_barcodes(pdf)
+    (text,) = page_texts(pdf)
+    scanned = {type(parse_structure(code)).__name__: code for code in codes}
+    assert scanned["DinScan"] == "=G12341765432100"
+    assert scanned["AboRhScan"] == "=%9500"
+    assert "G1234 17 654321" in text
+    assert "O Rh NEG" in text
+    if p.blocked:
+        # A label that must not be used must not scan as a product.
+        assert set(scanned) == {"DinScan", "AboRhScan"}
+        assert "NO BARCODE" in text
+    else:
+        assert scanned["ProductCodeScan"] == "=<S1234200"
+        expiry = parse_structure(scanned["ExpirationScan"])
+        assert expiry.to_naive_datetime() == p.expires_at.replace(tzinfo=None)
+        for printed in (scanned["ProductCodeScan"], scanned["ExpirationScan"]):
+            assert printed in text
+
+
+def test_label_carries_recipient_product_and_statements() -> None:
+    p = case_plan(VALID_CASES[0])
+    (text,) = page_texts(render_labels(p))
+    for value in ("DOE, JANE", "MRN-000123", "1980-02-29", "T CELLS, APHERESIS", "Volume 50.0 mL",
+                  "7.06 × 10⁷ viable CD3+ cells", "1.01 × 10⁶ CD3+ cells/kg",
+                  "2026-11-23 14:00 UTC−08:00", "Collected", "2026-11-22 08:30 UTC−08:00",
+                  "Store at", "Cell Therapy Laboratory", "Example Medical Center",
+                  "investigational use", "NOT FOR CLINICAL USE", "ABO/Rh not given"):
+        assert value in text, value
+    for statement in STATEMENTS:
+        assert statement in text, statement
+
+
+def test_label_is_100_mm_square() -> None:
+    import io
+
+    import pypdf
+
+    box = pypdf.PdfReader(io.BytesIO(render_labels(case_plan(VALID_CASES[0])))).pages[0].mediabox
+    assert round(float(box.width) / 72 * 25.4) == 100
+    assert round(float(box.height) / 72 * 25.4) == 100
+
+
+def test_approved_label_has_no_watermark(approved_protocol: Path) -> None:
+    p = plan_for(load_case("v01-basic-dl3")["request"], approved_protocol)
+    (text,) = page_texts(render_labels(p))
+    assert "NOT FOR CLINICAL USE" not in text
+    (codes,) = decode_barcodes(render_labels(p))
+    assert len(codes) == 3  # no ABO/Rh given
+
+
+@pytest.mark.parametrize("path", VALID_CASES, ids=lambda p: p.stem)
+def test_zpl_barcodes_carry_the_same_structures(path: Path) -> None:
+    p = case_plan(path, abo_rh="A POS")
+    zpl = render_zpl(p)
+    assert zpl.startswith("^XA") and zpl.rstrip().endswith("^XZ")
+    fields = re.findall(r"\^BCN,\d+,N,N,N,A\^FD([^\^]*)\^FS", zpl)
+    (pdf_codes,) = decode_barcodes(render_labels(p))
+    assert sorted(fields) == sorted(pdf_codes)
+    assert "^PW799" in zpl  # 100 mm at 203 dpi
+    assert "DOE, JANE" in zpl
+
+
+def test_zpl_escapes_control_characters() -> None:
+    data = load_case("v01-basic-dl3")["request"]
+    data["patient"]["name"] = "O^BRIEN~X_Y"
+    zpl = render_zpl(plan_for(data))
+    assert "O_5EBRIEN_7EX_5FY" in zpl
+
+
+def test_labels_command_writes_pdf_and_zpl(tmp_path: Path) -> None:
+    request = tmp_path / "r.json"
+    request.write_text(json.dumps(load_case("v02-weight-in-pounds")["request"]), encoding="utf-8")
+    pdf, zpl = tmp_path / "l.pdf", tmp_path / "l.zpl"
+    done = subprocess.run([sys.executable, "-m", "doseprep", "labels", str(request), "-o",
+                           str(pdf), "--zpl", str(zpl), "--dpi", "300"], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "=G12341765432100" in decode_barcodes(pdf.read_bytes())[0]
+    assert "^PW1181" in zpl.read_text(encoding="utf-8")
