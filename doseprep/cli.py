@@ -139,6 +139,8 @@ def _write_crash_file(command: Sequence[str]) -> Path | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    # Nothing the library logs may reach the terminal as a traceback; crashes go to a file.
+    logging.getLogger().addHandler(logging.NullHandler())
     parser = build_parser()
     args = parser.parse_args(argv)
     as_json = bool(getattr(args, "json", False))

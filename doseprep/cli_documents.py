@@ -1,8 +1,9 @@
-"""``doseprep worksheet`` and ``doseprep labels``: the documents from a request file.
+"""``doseprep worksheet``, ``labels`` and ``verify``: the documents from a request file.
 
-Both take the same request and ``--protocol``/``--lab`` options as ``doseprep plan`` and write a
-PDF; ``labels`` can also write the label as ZPL for a Zebra thermal printer. reportlab is imported
-only when one of these commands runs.
+``worksheet`` and ``labels`` take the same request and ``--protocol``/``--lab`` options as
+``doseprep plan`` and write a PDF (the worksheet digitally signed with the installation's key);
+``labels`` can also write ZPL for a Zebra thermal printer. ``verify`` checks a signed worksheet
+and exits 0 only when it is valid. reportlab and pyHanko are imported only when these commands run.
 """
 
 from __future__ import annotations
@@ -38,10 +39,14 @@ def _warn_if_not_clinical(plan) -> None:
 
 def _cmd_worksheet(args: argparse.Namespace) -> int:
     from doseprep.cli import compute
+    from doseprep.documents.style import document_id
     from doseprep.documents.worksheet import render_worksheet
+    from doseprep.pdfsign import sign_pdf
 
     plan = compute(args)
-    _write(args.output, render_worksheet(plan, page_size=args.page_size))
+    pdf = render_worksheet(plan, page_size=args.page_size)
+    _write(args.output, sign_pdf(pdf, document_id=document_id(plan, None),
+                                 location=plan.lab.name))
     _warn_if_not_clinical(plan)
     sys.stdout.write(f"{args.output}\n")
     return 0
@@ -60,6 +65,37 @@ def _cmd_labels(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_verify(args: argparse.Namespace) -> int:
+    import json
+
+    from doseprep.pdfsign import verify_pdf
+
+    try:
+        data = Path(args.pdf).read_bytes()
+    except OSError as exc:
+        from doseprep.cli import _FieldError
+
+        raise _FieldError("pdf", f"{args.pdf}: cannot be read ({exc.strerror}).") from None
+    result = verify_pdf(data, [Path(p) for p in args.trust])
+    if args.json:
+        json.dump({"valid": result.valid, "signer": result.signer,
+                   "document_id": result.document_id,
+                   "signed_at": result.signed_at.isoformat() if result.signed_at else None,
+                   "problems": list(result.problems)}, sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+    elif result.valid:
+        sys.stdout.write(f"VALID: {args.pdf}\n  worksheet {result.document_id}\n"
+                         f"  signed by {result.signer}\n"
+                         f"  at {result.signed_at.isoformat() if result.signed_at else '?'}\n")
+    else:
+        sys.stdout.write(f"NOT VALID: {args.pdf}\n")
+        if result.document_id:
+            sys.stdout.write(f"  worksheet {result.document_id}\n")
+        for problem in result.problems:
+            sys.stdout.write(f"  - {problem}\n")
+    return 0 if result.valid else 1
+
+
 def register(sub: argparse._SubParsersAction,
              add_settings_options: Callable[[argparse.ArgumentParser], None]) -> None:
     """Add the document commands to the ``doseprep`` command line."""
@@ -76,3 +112,10 @@ def register(sub: argparse._SubParsersAction,
     lab.add_argument("--dpi", type=int, choices=(203, 300, 600), default=203,
                      help="the thermal printer's resolution for --zpl (default 203)")
     lab.set_defaults(func=_cmd_labels)
+
+    v = sub.add_parser("verify", help="check the digital signature of a worksheet PDF")
+    v.add_argument("pdf", metavar="FILE.pdf")
+    v.add_argument("--trust", action="append", default=[], metavar="CERT.pem",
+                   help="also trust this signer certificate (PEM or DER); repeatable")
+    v.add_argument("--json", action="store_true", help="print the result as JSON")
+    v.set_defaults(func=_cmd_verify)
