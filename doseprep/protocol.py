@@ -261,6 +261,7 @@ def load_lab(path: str | Path | None = None) -> LabSettings:
     facility = data.get("facility", {})
     if not isinstance(facility, dict):
         raise r.fail("facility", "must be a table.")
+    _check_facility(r, facility)
     return LabSettings(
         name=r.text("name"),
         address=tuple(address),
@@ -274,3 +275,25 @@ def load_lab(path: str | Path | None = None) -> LabSettings:
         source=str(path),
         facility=facility,
     )
+
+
+def _check_facility(r: _Reader, facility: Mapping[str, Any]) -> None:
+    """The ISBT 128 facility data must make valid codes before any label is printed."""
+    from doseprep.errors import InputError
+    from doseprep.isbt128 import Din, product_code_structure
+
+    if "fin" in facility:
+        try:
+            Din(fin=str(facility["fin"]), year="00", sequence="000001")
+        except InputError:
+            raise r.fail("facility.fin", "must be the 5-character ISBT 128 facility "
+                                         "identification number: a letter other than O or a "
+                                         "digit 1–9, then 4 digits (got "
+                                         f"{facility['fin']!r}).") from None
+    if "product_description_code" in facility:
+        try:
+            product_code_structure(str(facility["product_description_code"]),
+                                   str(facility.get("donation_type", "")),
+                                   str(facility.get("division", "00")))
+        except InputError as exc:
+            raise r.fail("facility.product_description_code", exc.message) from None

@@ -102,6 +102,9 @@ def test_missing_protocol_file(tmp_path: Path) -> None:
     ("3 = 0.1", "3 = 5", "syringes.3"),
     ("qc_reserve_mL = 2", "qc_reserve_mL = -2", "qc_reserve_mL"),
     ("min_measurable_mL = 0.5", "", "min_measurable_mL"),
+    ('fin = "G1234"', 'fin = "O1234"', "facility.fin"),
+    ('product_description_code = "S1234"', 'product_description_code = "S12"',
+     "facility.product_description_code"),
 ])
 def test_bad_lab_settings_name_file_and_key(tmp_path: Path, old: str, new: str, key: str) -> None:
     path = tmp_path / "lab.toml"
