@@ -282,14 +282,14 @@ def plan(request: PreparationRequest, protocol: Protocol, lab: LabSettings) -> P
     fills = max(1, math.ceil(_ml(vr) / _ml(syringe.capacity) - 1e-9))
     steps.append(Step("Volume to draw", "Vd = Vx × F, rounded half up to the syringe graduation",
                       f"Vd = {fixed(_ml(vx), 4)} mL × {factor} = {fixed(_ml(vd), 4)} mL; "
-                      f"{_syringe_name(syringe)} graduated in "
+                      f"{syringe_name(syringe)} graduated in "
                       f"{syringe.graduation.magnitude:g} mL",
                       fmt_volume(vr)))
     if fills > 1:
         findings.append(Finding(
             "MULTIPLE_SYRINGE_FILLS", Severity.INFO,
             f"{fmt_volume(vr)} is more than the largest syringe holds: fill the "
-            f"{_syringe_name(syringe)} {fills} times ({_fills_text(vr, syringe, fills)})."))
+            f"{syringe_name(syringe)} {fills} times ({_fills_text(vr, syringe, fills)})."))
     if vr < lab.min_measurable:
         findings.append(Finding(
             "VOLUME_TOO_SMALL", Severity.BLOCK,
@@ -395,7 +395,8 @@ def _kg(w: pint.Quantity) -> float:
     return float(w.to(KG).magnitude)
 
 
-def _syringe_name(syringe: Syringe) -> str:
+def syringe_name(syringe: Syringe) -> str:
+    """The syringe as the instruction names it: "3 mL syringe"."""
     return f"{syringe.capacity.magnitude:g} mL syringe"
 
 
@@ -448,7 +449,7 @@ def instruction(p: PreparationPlan) -> str:
     else:
         text += "d" if text else "D"
     text += (f"raw {fmt_volume(p.withdraw_volume)} of {what} with a "
-             f"{_syringe_name(p.syringe)}{fills}, add {fmt_volume(p.diluent_volume)} diluent "
+             f"{syringe_name(p.syringe)}{fills}, add {fmt_volume(p.diluent_volume)} diluent "
              f"to a final volume of {fmt_volume(p.final_volume)}.")
     return text
 

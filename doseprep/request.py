@@ -20,6 +20,8 @@ from doseprep.units import GRAM, KG, ML, Kind, Measured, parse_number, parse_qua
 
 MAX_WEIGHT_KG = 500.0
 MAX_VOLUME_ML = 2000.0
+#: Collection and preparation dates outside these years are typing mistakes.
+MIN_YEAR, MAX_YEAR = 2000, 2999
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,9 @@ def _timestamp(value: Any, field: str, what: str) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise InputError(field, f"\"{value}\" has no time zone; add the UTC offset, "
                                 "e.g. 2026-11-23T10:00:00-08:00.")
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise InputError(field, f"The year {moment.year} is not plausible for a preparation "
+                                f"({MIN_YEAR}–{MAX_YEAR}); check the date.")
     return moment
 
 

@@ -159,6 +159,7 @@ def test_large_draw_fills_the_largest_syringe_repeatedly(base_request: dict) -> 
     ({"product__abo_rh": "Q POS"}, "product.abo_rh"),
     ({"product__collected_at": "2026-11-22 08:30"}, "product.collected_at"),
     ({"prepared_at": "yesterday"}, "prepared_at"),
+    ({"prepared_at": "9999-12-31T23:00:00-08:00"}, "prepared_at"),
     ({"prepared_at": "2026-11-21T10:00:00-08:00"}, "prepared_at"),
     ({"order__dose_level": "DL9"}, "order.dose_level"),
     ({"order__cycle": 3}, "order.cycle"),

@@ -1,0 +1,11 @@
+"""Start doseprep's window from a checkout: ``python main.py`` (``--help`` for the options).
+
+The installed program is ``doseprep-gui``; both call :func:`ui.app.main`.
+"""
+
+import sys
+
+from ui.app import main
+
+if __name__ == "__main__":
+    sys.exit(main())

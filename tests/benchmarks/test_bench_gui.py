@@ -1,0 +1,106 @@
+"""Benchmarks for the window (issue 4). They measure and report; they assert nothing timed.
+
+Targets on the 2-core CI machine: the window painted within 1 s of launch (with no reportlab or
+QtPdf loaded before that paint), and one keystroke's recompute and repaint within 50 ms.
+
+Run with ``.venv/bin/python -m pytest tests/benchmarks/test_bench_gui.py -o addopts="" -p
+no:cacheprovider`` (or ``make bench``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from functools import cache
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from doseprep.protocol import load_lab, load_protocol
+from tests.conftest import load_case
+from ui.evaluation import evaluate
+from ui.form import raw_from_request
+from ui.main_window import MainWindow
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOWS_WINDOW = pytest.mark.qt_log_ignore(r"^This plugin does not support propagateSizeHints")
+
+
+def test_launch_to_first_paint(benchmark, tmp_path: Path) -> None:
+    """Wall time from starting ``python main.py`` to the window's first paint."""
+    env = os.environ | {"DOSEPREP_DATA_DIR": str(tmp_path), "QT_QPA_PLATFORM": "offscreen"}
+    command = [sys.executable, "main.py", "--measure-startup"]
+    reports: list[dict] = []
+    subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)  # warm caches
+
+    def launch() -> float:
+        started = time.perf_counter()
+        with subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True) as process:
+            line = process.stdout.readline()  # printed right after the first paint
+            painted = time.perf_counter() - started
+            process.wait(timeout=60)
+        reports.append(json.loads(line))
+        return painted
+
+    benchmark.pedantic(launch, rounds=10, iterations=1)
+    assert all(r["heavy_modules"] == [] for r in reports), reports
+    benchmark.extra_info["in_process_first_paint_s"] = [r["first_paint_s"] for r in reports]
+
+
+@pytest.fixture
+def shown_window(qtbot) -> MainWindow:
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.load_request(load_case("v01-basic-dl3")["request"])
+    window.show()
+    qtbot.waitExposed(window)
+    window.flush()
+    assert window.current_plan is not None
+    return window
+
+
+def _keystroke(window: MainWindow, key: str, texts: tuple[str, str]):
+    """Set a field's text, run the event loop until the plan side was redone, repaint."""
+    editor = window.form.fields[key].editor
+    done: list[int] = []
+    window.recomputed.connect(lambda: done.append(1))
+    state = {"n": 0}
+
+    def once() -> None:
+        state["n"] += 1
+        before = len(done)
+        editor.setText(texts[state["n"] % 2])
+        while len(done) == before:
+            QApplication.processEvents()
+        window.repaint()  # the whole window, synchronously: the worst case
+
+    return once
+
+
+@SHOWS_WINDOW
+def test_keystroke_recompute_and_repaint(benchmark, shown_window: MainWindow) -> None:
+    """A change that keeps the plan valid (weight 70 kg <-> 71 kg)."""
+    benchmark.pedantic(_keystroke(shown_window, "patient.weight", ("70 kg", "71 kg")),
+                       rounds=60, iterations=1, warmup_rounds=5)
+    assert shown_window.plan_view.state == "ok"
+
+
+@SHOWS_WINDOW
+def test_keystroke_between_valid_and_invalid(benchmark, shown_window: MainWindow) -> None:
+    """A change that removes and restores the plan (CD3+ 40 % <-> 400 %)."""
+    benchmark.pedantic(_keystroke(shown_window, "product.cd3_percent", ("40", "400")),
+                       rounds=60, iterations=1, warmup_rounds=5)
+
+
+def test_evaluate_alone(benchmark) -> None:
+    """The domain's share of a keystroke: check every field and compute the plan."""
+    raw = raw_from_request(load_case("v01-basic-dl3")["request"])
+    lab = load_lab()
+    protocols = cache(load_protocol)
+    result = benchmark(evaluate, raw, protocols, lab)
+    assert result.plan is not None

@@ -1,0 +1,131 @@
+"""Fixtures for the window's tests: no real dialog ever opens, every window is registered.
+
+A modal dialog in an offscreen test would wait forever, so every dialog the window can open is
+replaced: :class:`DialogStub` answers questions from a queue the test fills (and fails the test
+on a question nobody expected), records messages, and returns the files the test chose.
+``QFileDialog`` and ``QPrintDialog.exec`` are patched too, as a second line of defence.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtWidgets import QFileDialog
+
+from doseprep.cli import main as cli_main
+from ui import dialogs
+from ui.evaluation import KEYS
+from ui.fields import ChoiceField
+from ui.form import raw_from_request
+from ui.main_window import MainWindow
+
+#: The offscreen platform warns on every window shown; nothing else may be ignored.
+SHOWS_WINDOW = pytest.mark.qt_log_ignore(r"^This plugin does not support propagateSizeHints")
+
+
+class DialogStub:
+    """Stands in for :mod:`ui.dialogs`; see the module docstring."""
+
+    def __init__(self) -> None:
+        self.answers: list[str] = []
+        self.default_answer: str | None = None
+        self.questions: list[dict[str, Any]] = []
+        self.messages: list[dict[str, Any]] = []
+        self.allow_messages = False
+        self.open_paths: list[Path | None] = []
+        self.save_paths: list[Path | None] = []
+
+    def choose(self, parent, **question: Any) -> str:
+        self.questions.append(question)
+        if self.answers:
+            answer = self.answers.pop(0)
+        elif self.default_answer is not None:
+            answer = self.default_answer
+        else:
+            raise AssertionError(f"unexpected question: {question['text']}")
+        assert answer in dict(question["choices"]), (answer, question["choices"])
+        return answer
+
+    def inform(self, parent, **message: Any) -> None:
+        self.messages.append(message)
+        if not self.allow_messages:
+            raise AssertionError(f"unexpected message: {message['text']} "
+                                 f"{message.get('informative', '')}")
+
+    def open_file(self, parent, title: str, name_filter: str, directory: str = "") -> Path | None:
+        if not self.open_paths:
+            raise AssertionError(f"unexpected open-file dialog: {title}")
+        return self.open_paths.pop(0)
+
+
+@pytest.fixture(autouse=True)
+def dialog_stub(monkeypatch: pytest.MonkeyPatch) -> DialogStub:
+    stub = DialogStub()
+    monkeypatch.setattr(dialogs, "choose", stub.choose)
+    monkeypatch.setattr(dialogs, "inform", stub.inform)
+    monkeypatch.setattr(dialogs, "open_file", stub.open_file)
+
+    def no_file_dialog(*args: Any, **kwargs: Any) -> tuple[str, str]:
+        raise AssertionError("unexpected file dialog")
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(no_file_dialog))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(no_file_dialog))
+    return stub
+
+
+@pytest.fixture
+def make_window(qtbot, dialog_stub: DialogStub):
+    """Builds windows registered with qtbot; at the end they close without asking."""
+
+    def before_close(window: MainWindow) -> None:
+        dialog_stub.answers.clear()
+        dialog_stub.default_answer = "discard"
+
+    def make(**options: Any) -> MainWindow:
+        window = MainWindow(**options)
+        qtbot.addWidget(window, before_close_func=before_close)
+        return window
+
+    return make
+
+
+@pytest.fixture
+def window(make_window) -> MainWindow:
+    return make_window()
+
+
+def case_request(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))["request"]
+
+
+def cli_plan(request: dict[str, Any], tmp_path: Path,
+             capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any]]:
+    """Exit status and JSON output of ``doseprep plan REQUEST.json --json`` for ``request``."""
+    path = tmp_path / "cli-request.json"
+    path.write_text(json.dumps(request), encoding="utf-8")
+    capsys.readouterr()
+    status = cli_main(["plan", str(path), "--json"])
+    return status, json.loads(capsys.readouterr().out)
+
+
+def type_into(qtbot, window: MainWindow, raw: dict[str, str]) -> None:
+    """Type every field's text with key clicks, in the order of the paper form."""
+    for key in KEYS:
+        field = window.form.fields[key]
+        text = raw.get(key, "")
+        if isinstance(field, ChoiceField):
+            if text and field.text() != text:
+                qtbot.keyClicks(field.editor, text)
+            assert field.text() == text, (key, field.text(), text)
+        else:
+            field.editor.clear()
+            if text:
+                qtbot.keyClicks(field.editor, text)
+            assert field.text() == text, (key, field.text(), text)
+
+
+def type_request(qtbot, window: MainWindow, request: dict[str, Any]) -> None:
+    type_into(qtbot, window, raw_from_request(request))

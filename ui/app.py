@@ -1,0 +1,142 @@
+"""Starting the window: command-line options, the crash hook, and the two unattended modes.
+
+``doseprep-gui`` (and ``python main.py``) open the window, install the crash hook
+(:mod:`ui.crash`) and offer to restore an unsaved form once the window is on screen.
+``--screenshot FILE.png [--request REQUEST.json]`` renders the window offscreen with a request
+loaded, saves it and exits (the README's picture). ``--measure-startup`` opens the window the
+normal way and, at its first paint, prints one JSON line — seconds since start-up began and any
+heavy module already loaded (there should be none: reportlab and QtPdf load with the first
+document) — then exits. Neither unattended mode reads or writes drafts.
+"""
+
+from __future__ import annotations
+
+import time
+
+_STARTED = time.perf_counter()
+
+import argparse  # noqa: E402 — the clock above must start before anything is imported
+import json  # noqa: E402
+import logging  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from PySide6.QtCore import QEvent, QObject, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+#: Modules that must not be loaded before the first paint (they cost hundreds of ms).
+HEAVY_MODULES = ("reportlab", "PySide6.QtPdf", "PySide6.QtPdfWidgets", "PySide6.QtPrintSupport",
+                 "doseprep.documents", "sqlalchemy", "pyhanko", "pypdf")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="doseprep-gui",
+        description="doseprep's window: enter the product counts and the patient's weight, "
+                    "read the volume to draw.")
+    parser.add_argument("--protocol", metavar="FILE", help="protocol id or TOML file to start with")
+    parser.add_argument("--lab", metavar="FILE", help="lab settings TOML file to start with")
+    parser.add_argument("--screenshot", metavar="FILE.png", type=Path,
+                        help="render the window with a request loaded into FILE.png and exit")
+    parser.add_argument("--request", metavar="REQUEST.json", type=Path,
+                        help="the request for --screenshot (default: the bundled example)")
+    parser.add_argument("--size", metavar="WxH", default="1500x960",
+                        help="window size for --screenshot (default 1500x960)")
+    parser.add_argument("--measure-startup", action="store_true",
+                        help="print the time to the first paint as JSON and exit")
+    return parser
+
+
+def application(qt_arguments: Sequence[str] = ()) -> QApplication:
+    """The QApplication (created once), with doseprep's name and font."""
+    from ui.style import base_font
+
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication([sys.argv[0] if sys.argv else "doseprep-gui", *qt_arguments])
+    app.setApplicationName("doseprep")
+    app.setApplicationDisplayName("doseprep")
+    app.setFont(base_font())
+    return app
+
+
+class _FirstPaint(QObject):
+    """Reports once, right after the window's first paint."""
+
+    def __init__(self, window: QWidget) -> None:
+        super().__init__(window)
+        self.seen = False
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint and not self.seen:
+            self.seen = True
+            QTimer.singleShot(0, self.report)
+        return False
+
+    def report(self) -> None:
+        heavy = sorted(m for m in sys.modules if m.startswith(HEAVY_MODULES))
+        sys.stdout.write(json.dumps({"first_paint_s": round(time.perf_counter() - _STARTED, 4),
+                                     "heavy_modules": heavy}) + "\n")
+        sys.stdout.flush()
+        QApplication.quit()
+
+
+def screenshot(path: Path, request: Path | None, size: str, window_options: dict) -> int:
+    """Render the window with ``request`` loaded into ``path`` (PNG); returns the exit status."""
+    from doseprep.resources import resource_path
+    from ui.main_window import MainWindow
+
+    os.environ.setdefault("DOSEPREP_NO_CRASH_DIALOG", "1")
+    source = request or resource_path("examples", "request-dl3.json")
+    try:
+        data = json.loads(Path(source).read_text(encoding="utf-8"))
+        width, height = (int(n) for n in size.lower().split("x"))
+    except (OSError, ValueError) as exc:
+        sys.stderr.write(f"doseprep-gui: cannot make the screenshot: {exc}\n")
+        return 2
+    window = MainWindow(**window_options)
+    window.load_request(data.get("request", data))
+    window.resize(width, height)
+    window.show()
+    window.flush()
+    QApplication.processEvents()
+    saved = window.grab().save(str(path))
+    window.close()
+    if not saved:
+        sys.stderr.write(f"doseprep-gui: cannot write {path}\n")
+        return 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Start the window (or one of the unattended modes); returns the exit status."""
+    args, qt_arguments = build_parser().parse_known_args(
+        list(sys.argv[1:] if argv is None else argv))
+    app = application(qt_arguments)
+    from ui.crash import CrashHandler, configure_logging
+    from ui.main_window import MainWindow
+
+    options = {"protocol_ref": args.protocol, "lab_path": args.lab}
+    if args.screenshot:
+        return screenshot(args.screenshot, args.request, args.size, options)
+    log_file = configure_logging()
+    crash = CrashHandler()
+    crash.install()
+    try:
+        window = MainWindow(**options)
+        crash.before_dialog = window.save_draft
+        if args.measure_startup:
+            _FirstPaint(window)
+            window.show()
+            return app.exec()
+        log.info("doseprep-gui started; log %s", log_file)
+        window.show()
+        QTimer.singleShot(0, window.offer_draft)
+        return app.exec()
+    finally:
+        crash.uninstall()

@@ -1,0 +1,286 @@
+"""The input form: patient, product, order and preparation, laid out like the paper form.
+
+Each field is free text or a fixed choice (see :mod:`ui.fields`); the form only collects raw
+text — :mod:`ui.evaluation` and the domain do the checking — and then shows, field by field,
+what was understood or what is wrong. Tab and Enter move through the fields in the order of the
+paper form. The DIN field takes a barcode scan (``=G12341765432100``, a keyboard-wedge scanner
+ends it with Enter) or a typed DIN and rewrites it as the DIN printed under the barcode.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from itertools import pairwise
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from doseprep.errors import InputError, SettingsError
+from doseprep.isbt128 import NO_FLAGS, din_from_scan_or_entry
+from doseprep.protocol import Protocol
+from ui.evaluation import KEYS, OPTIONAL, Evaluation
+from ui.fields import CAPTION_WIDTH, ChoiceField, Field, TextField
+
+log = logging.getLogger(__name__)
+
+#: (section title, ((key, caption, hint, kind), ...)), in the order of the paper form.
+SECTIONS: tuple[tuple[str, tuple[tuple[str, str, str, str], ...]], ...] = (
+    ("Patient", (
+        ("patient.id", "&MRN", "medical record number, e.g. MRN-000123", "text"),
+        ("patient.name", "Na&me", "LAST, First", "text"),
+        ("patient.birth_date", "Date of &birth", "YYYY-MM-DD, e.g. 1980-02-29", "text"),
+        ("patient.weight", "&Weight", "e.g. 72.4 kg or 159.6 lb", "text"),
+    )),
+    ("Product — donor apheresis", (
+        ("product.din", "&DIN", "scan the DIN barcode, or type the DIN and its check character",
+         "text"),
+        ("product.collected_at", "&Collected at", "YYYY-MM-DD HH:MM (local time)", "text"),
+        ("product.volume", "&Volume or net weight", "e.g. 212 mL, 0.212 L or 218.4 g (net)",
+         "text"),
+        ("product.wbc", "W&BC (analyzer)", "e.g. 85.3 x10^3/uL, 87.5 10^9/L, 8.53e4/uL", "text"),
+        ("product.sample_dilution", "Sample di&lution", "1 if undiluted; 5 for 1 in 5", "text"),
+        ("product.cd3_percent", "CD&3+ %", "of viable CD45+, e.g. 40", "text"),
+        ("product.viability_percent", "V&iability %", "e.g. 98", "text"),
+        ("product.abo_rh", "Donor &ABO/Rh", "optional, e.g. A POS", "text"),
+    )),
+    ("Order", (
+        ("protocol", "&Protocol", "choose the protocol", "choice"),
+        ("order.cycle", "C&ycle", "choose the cycle", "choice"),
+        ("order.infusion", "I&nfusion", "choose the infusion", "choice"),
+        ("order.dose_level", "D&ose level", "choose the dose level", "choice"),
+    )),
+    ("Preparation", (
+        ("prepared_at", "Prepared a&t", "YYYY-MM-DD HH:MM (local time)", "text"),
+    )),
+)
+assert tuple(k for _, rows in SECTIONS for k, *_ in rows) == KEYS
+
+#: Fields with a default on a new form; text in them alone is not unsaved work.
+DEFAULTED = frozenset({"protocol", "prepared_at"})
+
+
+def now_text() -> str:
+    """The current local time as the form shows it: ``2026-11-23 10:00``."""
+    return datetime.now().strftime("%Y-%m-%d %H:%M")
+
+
+def raw_from_request(data: Mapping[str, Any]) -> dict[str, str]:
+    """A request in its JSON shape (a reference case, ``--request`` file) as form texts."""
+
+    def out(value: Any) -> str:
+        return "" if value is None else str(value)
+
+    patient = data.get("patient") or {}
+    product = data.get("product") or {}
+    order = data.get("order") or {}
+    volume = product.get("volume")
+    return {
+        "patient.id": out(patient.get("id")),
+        "patient.name": out(patient.get("name")),
+        "patient.birth_date": out(patient.get("birth_date")),
+        "patient.weight": out(patient.get("weight")),
+        "product.din": out(product.get("din")),
+        "product.collected_at": out(product.get("collected_at")),
+        "product.volume": out(volume if volume not in (None, "") else product.get("net_weight")),
+        "product.wbc": out(product.get("wbc")),
+        "product.sample_dilution": out(product.get("sample_dilution")),
+        "product.cd3_percent": out(product.get("cd3_percent")),
+        "product.viability_percent": out(product.get("viability_percent")),
+        "product.abo_rh": out(product.get("abo_rh")),
+        "protocol": out(data.get("protocol", "")),
+        "order.cycle": out(order.get("cycle")),
+        "order.infusion": out(order.get("infusion")),
+        "order.dose_level": out(order.get("dose_level")),
+        "prepared_at": out(data.get("prepared_at")),
+    }
+
+
+class RequestForm(QWidget):
+    """The four sections of the form; ``edited`` fires on every change of any field."""
+
+    edited = Signal()
+
+    def __init__(self, protocols: Callable[[str], Protocol],
+                 parent: QWidget | None = None) -> None:
+        """``protocols`` loads a protocol by reference (it may raise SettingsError)."""
+        super().__init__(parent)
+        self._protocols = protocols
+        self._protocol: Protocol | None = None
+        self.setObjectName("request-form")
+        self.fields: dict[str, Field] = {}
+        layout = QVBoxLayout(self)
+        layout.setSpacing(10)
+        for title, rows in SECTIONS:
+            box = QGroupBox(title, self)
+            grid = QGridLayout(box)
+            grid.setHorizontalSpacing(12)
+            grid.setVerticalSpacing(6)
+            grid.setColumnStretch(2, 1)
+            grid.setColumnMinimumWidth(0, CAPTION_WIDTH)
+            for row, (key, caption, hint, kind) in enumerate(rows):
+                make = TextField if kind == "text" else ChoiceField
+                field = make(key, caption, hint, box)
+                self.fields[key] = field
+                grid.addWidget(field.caption_label, row, 0,
+                               Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                grid.addWidget(field.editor, row, 1)
+                if key == "prepared_at":
+                    grid.addLayout(self._with_now_button(field), row, 2)
+                else:
+                    grid.addWidget(field.note_label, row, 2)
+            layout.addWidget(box)
+        layout.addStretch(1)
+        self._order = [self.fields[k] for k in KEYS]
+        for before, after in pairwise(self._order):
+            QWidget.setTabOrder(before.editor, after.editor)
+        for field in self._order:
+            field.changed.connect(self.edited)
+            if isinstance(field, TextField):
+                field.editor.returnPressed.connect(
+                    lambda f=field: self.focus_next(f))
+            else:
+                field.editor.installEventFilter(self)
+        din = self.fields["product.din"]
+        assert isinstance(din, TextField)
+        din.editor.editingFinished.connect(self.normalise_din)
+        self.fields["protocol"].changed.connect(self._protocol_selected)
+        self.fields["order.cycle"].changed.connect(self._fill_infusions)
+
+    def _with_now_button(self, field: Field) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.setSpacing(8)
+        self.now_button = QPushButton("Now", self)
+        self.now_button.setToolTip("Set the preparation time to the current time")
+        self.now_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.now_button.clicked.connect(lambda: field.set_text(now_text()))
+        row.addWidget(self.now_button, 0, Qt.AlignmentFlag.AlignTop)
+        row.addWidget(field.note_label, 1)
+        return row
+
+    # --- keyboard --------------------------------------------------------------------------
+
+    def focus_next(self, field: Field) -> None:
+        """Enter in a field moves to the next one, as on the paper form."""
+        index = self._order.index(field)
+        if index + 1 < len(self._order):
+            self._order[index + 1].editor.setFocus(Qt.FocusReason.TabFocusReason)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent) and \
+                event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            field = next((f for f in self._order if f.editor is watched), None)
+            if field is not None:
+                self.focus_next(field)
+                return True
+        return super().eventFilter(watched, event)
+
+    def normalise_din(self) -> None:
+        """Rewrite a scanned or typed DIN as printed under its barcode (``G1234 17 654321``).
+
+        A scan whose flag characters are not ``00`` is left as scanned, so the flags reach the
+        request; a DIN the domain refuses is left as typed, with the message beside it.
+        """
+        field = self.fields["product.din"]
+        text = field.text()
+        if not text.strip():
+            return
+        try:
+            din, flags = din_from_scan_or_entry(text, "product.din")
+        except InputError:
+            return
+        if flags == NO_FLAGS and text != din.eye_readable:
+            log.info("DIN %r normalised to %s", text, din.eye_readable)
+            field.set_text(din.eye_readable)
+
+    # --- protocol-dependent choices --------------------------------------------------------
+
+    def set_protocol_choices(self, choices: list[tuple[str, str]]) -> None:
+        """The protocols offered in the protocol field: (reference, label) pairs."""
+        field = self.fields["protocol"]
+        assert isinstance(field, ChoiceField)
+        field.set_items(choices)
+
+    def _protocol_selected(self, *_: object) -> None:
+        ref = self.fields["protocol"].text().strip()
+        try:
+            protocol = self._protocols(ref) if ref else None
+        except SettingsError:
+            protocol = None  # the evaluation shows the message beside the field
+        self.set_protocol(protocol)
+
+    def set_protocol(self, protocol: Protocol | None) -> None:
+        """Offer the cycles, infusions and dose levels of ``protocol`` (none when None)."""
+        self._protocol = protocol
+        cycle = self.fields["order.cycle"]
+        level = self.fields["order.dose_level"]
+        assert isinstance(cycle, ChoiceField) and isinstance(level, ChoiceField)
+        if protocol is None:
+            cycle.set_items([])
+            level.set_items([])
+        else:
+            cycle.set_items([(str(c), f"{c} ({n} infusion{'s' if n != 1 else ''})")
+                             for c, n in protocol.cycles])
+            # The name only, as the order writes it; the note beside shows the dose per kg.
+            level.set_items([(d.name, d.name) for d in protocol.dose_levels])
+        self._fill_infusions()
+
+    def _fill_infusions(self, *_: object) -> None:
+        infusion = self.fields["order.infusion"]
+        assert isinstance(infusion, ChoiceField)
+        count = None
+        cycle = self.fields["order.cycle"].text()
+        if self._protocol is not None and cycle.isdigit():
+            count = self._protocol.infusions(int(cycle))
+        infusion.set_items([(str(n), f"{n} of {count}")
+                            for n in range(1, (count or 0) + 1)])
+
+    # --- whole-form text -------------------------------------------------------------------
+
+    def raw(self) -> dict[str, str]:
+        """Every field's text exactly as it stands (a choice gives its key)."""
+        return {key: field.text() for key, field in self.fields.items()}
+
+    def set_raw(self, raw: Mapping[str, str]) -> None:
+        """Put texts into the fields (missing keys become empty); one ``edited`` at the end."""
+        self.blockSignals(True)
+        try:
+            self.fields["protocol"].set_text(raw.get("protocol", ""))
+            self._protocol_selected()
+            for key in KEYS:
+                if key != "protocol":
+                    self.fields[key].set_text(raw.get(key, ""))
+        finally:
+            self.blockSignals(False)
+        self.edited.emit()
+
+    def has_user_input(self) -> bool:
+        """True when anything but the defaulted fields holds text."""
+        return any(f.text().strip() for k, f in self.fields.items() if k not in DEFAULTED)
+
+    def show_evaluation(self, evaluation: Evaluation) -> None:
+        """Show beside each field what the domain understood, or why it refused the value."""
+        for key, field in self.fields.items():
+            if key in evaluation.errors and key in evaluation.missing:
+                field.show_missing(evaluation.errors[key])
+            elif key in evaluation.errors:
+                field.show_error(evaluation.errors[key])
+            elif key in OPTIONAL and not field.text().strip():
+                field.show_optional()
+            else:
+                field.show_value(evaluation.notes.get(key, ""))
+
+    def first_problem(self) -> Field | None:
+        """The first field (in form order) with an error, else the first empty required one."""
+        return (next((f for f in self._order if f.state == "error"), None)
+                or next((f for f in self._order if f.state == "missing"), None))

@@ -1,0 +1,495 @@
+"""The main window: the form on the left, the live plan on the right, settings on top.
+
+Every change in the form schedules one recompute on the next turn of the event loop (a 0 ms
+single-shot timer, so a burst of changes is computed once); anything that acts on the plan —
+previewing or printing a document — first runs a pending recompute, so it can never act on a
+plan older than the form. Every change also schedules a draft save 300 ms later; drafts start
+only once the start-up offer to restore the previous draft has been answered (``offer_draft``),
+so a draft from a crash is never overwritten before the user has seen it. Closing with unsaved
+work asks whether to keep it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QLocale, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from doseprep import __version__, drafts
+from doseprep.errors import SettingsError
+from doseprep.paths import data_dir
+from doseprep.plan import PreparationPlan, not_for_clinical_use
+from doseprep.protocol import (
+    DEFAULT_PROTOCOL,
+    LabSettings,
+    Protocol,
+    bundled_protocols,
+    load_lab,
+    load_protocol,
+)
+from ui import dialogs
+from ui.evaluation import Evaluation, evaluate
+from ui.form import SECTIONS, RequestForm, now_text, raw_from_request
+from ui.plan_view import PlanView
+from ui.settings_panel import SettingsPanel
+from ui.style import STYLE_SHEET, set_role
+
+log = logging.getLogger(__name__)
+
+DRAFT_DELAY_MS = 300
+_LETTER_TERRITORIES = {
+    QLocale.Country.AnyTerritory, QLocale.Country.UnitedStates, QLocale.Country.Canada,
+    QLocale.Country.Mexico, QLocale.Country.Philippines, QLocale.Country.Chile,
+    QLocale.Country.Colombia, QLocale.Country.Venezuela,
+}
+
+
+def _scrolled(widget: QWidget) -> QScrollArea:
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+    return area
+
+
+def default_paper() -> str:
+    """Letter where the locale uses it (and when it says nothing), else A4."""
+    return "letter" if QLocale.system().territory() in _LETTER_TERRITORIES else "a4"
+
+
+class MainWindow(QMainWindow):
+    """The doseprep window. ``protocol_ref`` and ``lab_path`` choose the settings to start with."""
+
+    #: Emitted after every recompute (the plan view shows the current form).
+    recomputed = Signal()
+    #: Emitted after the draft was written (its path) or cleared (empty text).
+    draft_saved = Signal(str)
+
+    def __init__(self, *, protocol_ref: str | None = None, lab_path: str | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("main-window")
+        self.setWindowTitle("doseprep — dose preparation")
+        self.setStyleSheet(STYLE_SHEET)
+        self.evaluation: Evaluation | None = None
+        self.preview: QWidget | None = None
+        self._protocols: dict[str, Protocol] = {}
+        self._choices: list[tuple[str, str]] = [(ref, ref)
+                                                for ref in bundled_protocols()]
+        self._pending = False
+        self._drafts_active = False
+        self._default_protocol = protocol_ref or DEFAULT_PROTOCOL
+        self.lab: LabSettings | None = None
+        self.lab_path: str = ""
+        self._lab_problem = ""
+        self._shown_settings: tuple[Any, ...] = ()
+        self._set_lab(lab_path, quiet=True)
+
+        self.settings_panel = SettingsPanel(self)
+        self.form = RequestForm(self.protocol, self)
+        captions = {key: caption.replace("&", "") for _, rows in SECTIONS
+                    for key, caption, *_ in rows}
+        self.plan_view = PlanView(captions, self)
+        self._build_layout()
+        self._build_actions()
+
+        self._recompute_timer = QTimer(self)
+        self._recompute_timer.setSingleShot(True)
+        self._recompute_timer.setInterval(0)
+        self._recompute_timer.timeout.connect(self.recompute)
+        self._draft_timer = QTimer(self)
+        self._draft_timer.setSingleShot(True)
+        self._draft_timer.setInterval(DRAFT_DELAY_MS)
+        self._draft_timer.timeout.connect(self.save_draft)
+        self.form.edited.connect(self._changed)
+
+        if protocol_ref and protocol_ref not in dict(self._choices):
+            self._add_protocol_choice(protocol_ref)
+        self.form.set_protocol_choices(self._choices)
+        self._reset_form()
+        self.recompute()
+        self.resize(1500, 960)
+
+    # --- layout ----------------------------------------------------------------------------
+
+    def _build_layout(self) -> None:
+        central = QWidget(self)
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        outer.addWidget(self.settings_panel)
+        splitter = QSplitter(Qt.Orientation.Horizontal, central)
+        splitter.setChildrenCollapsible(False)
+        splitter.addWidget(_scrolled(self.form))
+        right = QWidget(splitter)
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 8, 8)
+        right_layout.addWidget(_scrolled(self.plan_view), 1)
+        bar = QHBoxLayout()
+        self.preview_button = QPushButton("Preview &worksheet…", right)
+        self.preview_button.clicked.connect(self.preview_worksheet)
+        self.labels_button = QPushButton("Print &labels…", right)
+        self.labels_button.clicked.connect(self.print_labels)
+        bar.addWidget(self.preview_button)
+        bar.addWidget(self.labels_button)
+        bar.addStretch(1)
+        right_layout.addLayout(bar)
+        self.print_note = set_role(QLabel(right), "reasons")
+        self.print_note.setWordWrap(True)
+        self.print_note.setTextFormat(Qt.TextFormat.PlainText)
+        right_layout.addWidget(self.print_note)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 5)
+        splitter.setStretchFactor(1, 6)
+        splitter.setSizes([780, 720])
+        outer.addWidget(splitter, 1)
+        self.setCentralWidget(central)
+
+    def _build_actions(self) -> None:
+        menu = self.menuBar().addMenu("&File")
+
+        def action(text: str, slot, shortcut: QKeySequence | str | None = None) -> QAction:
+            act = QAction(text, self)
+            if shortcut is not None:
+                act.setShortcut(QKeySequence(shortcut))
+            act.triggered.connect(slot)
+            menu.addAction(act)
+            return act
+
+        self.new_action = action("&New form", self.new_form, QKeySequence.StandardKey.New)
+        self.open_request_action = action("&Open request file…", self.open_request,
+                                          QKeySequence.StandardKey.Open)
+        menu.addSeparator()
+        self.open_protocol_action = action("Open &protocol file…", self.open_protocol)
+        self.open_lab_action = action("Open &lab settings file…", self.open_lab)
+        self.bundled_lab_action = action("Use the &bundled lab settings",
+                                         lambda: self.use_lab(None))
+        menu.addSeparator()
+        self.preview_action = action("Preview &worksheet…", self.preview_worksheet, "Ctrl+P")
+        self.labels_action = action("Print &labels…", self.print_labels, "Ctrl+L")
+        menu.addSeparator()
+        self.quit_action = action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        help_menu = self.menuBar().addMenu("&Help")
+        about = QAction("&About doseprep", self)
+        about.triggered.connect(self.about)
+        help_menu.addAction(about)
+
+    # --- settings --------------------------------------------------------------------------
+
+    def protocol(self, ref: str) -> Protocol:
+        """The protocol for a reference (bundled id or file), loaded once per session."""
+        if ref not in self._protocols:
+            self._protocols[ref] = load_protocol(ref)
+            log.info("protocol %s loaded from %s", ref, self._protocols[ref].source)
+        return self._protocols[ref]
+
+    def _add_protocol_choice(self, ref: str) -> None:
+        label = f"{Path(ref).name} (file)" if ref.endswith(".toml") else ref
+        self._choices = [c for c in self._choices if c[0] != ref] + [(ref, label)]
+
+    def _set_lab(self, path: str | None, *, quiet: bool = False) -> bool:
+        try:
+            lab = load_lab(path or None)
+        except SettingsError as exc:
+            log.warning("lab settings not loaded: %s", exc)
+            if not quiet:
+                dialogs.inform(self, icon=dialogs.Icon.Warning, title="Lab settings not loaded",
+                               text="These lab settings cannot be used.",
+                               informative=f"{exc}\n\nThe settings in use are unchanged.")
+            else:
+                self._lab_problem = str(exc)
+            if self.lab is None and path:
+                return self._set_lab(None, quiet=True)
+            return False
+        self.lab, self.lab_path = lab, str(path or "")
+        return True
+
+    def use_lab(self, path: str | None) -> None:
+        """Use the lab settings in ``path`` (None: the bundled ones) and recompute."""
+        if self._set_lab(path):
+            self.statusBar().showMessage(f"Lab settings: {self.lab.name} ({self.lab.source})",
+                                         8000)
+            self._changed()
+
+    def open_protocol(self) -> None:
+        path = dialogs.open_file(self, "Open protocol file", "Protocol settings (*.toml)")
+        if path is None:
+            return
+        ref = str(path)
+        self._protocols.pop(ref, None)
+        try:
+            self.protocol(ref)
+        except SettingsError as exc:
+            dialogs.inform(self, icon=dialogs.Icon.Warning, title="Protocol not loaded",
+                           text="This protocol file cannot be used.",
+                           informative=f"{exc}\n\nThe protocol in use is unchanged.")
+            return
+        self._add_protocol_choice(ref)
+        self.form.set_protocol_choices(self._choices)
+        self.form.fields["protocol"].set_text(ref)
+
+    def open_lab(self) -> None:
+        path = dialogs.open_file(self, "Open lab settings file", "Lab settings (*.toml)")
+        if path is not None:
+            self.use_lab(str(path))
+
+    # --- the form --------------------------------------------------------------------------
+
+    def _reset_form(self) -> None:
+        self.form.set_raw({"protocol": self._default_protocol, "prepared_at": now_text()})
+
+    def load_request(self, data: dict[str, Any]) -> None:
+        """Put a request in its JSON shape (as the command line reads it) into the form."""
+        raw = raw_from_request(data)
+        ref = raw["protocol"] or self._default_protocol
+        raw["protocol"] = ref
+        if ref not in dict(self._choices):
+            self._add_protocol_choice(ref)
+            self.form.set_protocol_choices(self._choices)
+        self.form.set_raw(raw)
+
+    def open_request(self) -> None:
+        path = dialogs.open_file(self, "Open request file", "Requests (*.json)")
+        if path is None or not self._may_replace_form("Replace the form with this request?"):
+            return
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError("it is not a JSON object")
+        except (OSError, ValueError) as exc:
+            dialogs.inform(self, icon=dialogs.Icon.Warning, title="Request not opened",
+                           text=f"{path.name} cannot be opened as a request.",
+                           informative=f"{exc}")
+            return
+        self.load_request(data.get("request", data))  # a reference case, or a bare request
+
+    def new_form(self) -> None:
+        """Clear the form (after asking, when it holds anything) and delete the draft."""
+        if not self._may_replace_form("Clear the form and start a new one?"):
+            return
+        self._reset_form()
+        self._draft_timer.stop()
+        drafts.clear()
+        self.statusBar().showMessage("New form.", 5000)
+        self.form.fields["patient.id"].editor.setFocus()
+
+    def _may_replace_form(self, question: str) -> bool:
+        if not self.form.has_user_input():
+            return True
+        answer = dialogs.choose(
+            self, icon=dialogs.Icon.Warning, title="Clear the form?", text=question,
+            informative="What is in the form now will be lost.",
+            choices=(("clear", "Clear the form"), ("cancel", "Cancel")),
+            default="cancel", escape="cancel")
+        return answer == "clear"
+
+    def _changed(self) -> None:
+        if self.preview is not None and self.preview.isVisible():
+            # A document shows the plan it was made from; once the form changes it is stale.
+            self.preview.close()
+        self._pending = True
+        self._recompute_timer.start()
+        if self._drafts_active:
+            self._draft_timer.start()
+
+    # --- the plan --------------------------------------------------------------------------
+
+    @property
+    def current_plan(self) -> PreparationPlan | None:
+        """The plan of the form as it stands now (a pending recompute is run first)."""
+        self.flush()
+        return self.evaluation.plan if self.evaluation is not None else None
+
+    def flush(self) -> None:
+        """Run a pending recompute now."""
+        if self._pending:
+            self.recompute()
+
+    def recompute(self) -> None:
+        """Check the form with the domain and show the result (or that there is none)."""
+        self._pending = False
+        self._recompute_timer.stop()
+        self.evaluation = None
+        try:
+            if self.lab is None:
+                raise RuntimeError(f"no lab settings could be loaded: {self._lab_problem}")
+            evaluation = evaluate(self.form.raw(), self.protocol, self.lab)
+            self.form.show_evaluation(evaluation)
+            self.plan_view.show_evaluation(evaluation)
+            self.evaluation = evaluation
+        except Exception:
+            self.plan_view.show_failure("The details were written to the log.")
+            self._update_actions()
+            self.recomputed.emit()
+            raise
+        self._show_settings(evaluation)
+        self._update_actions()
+        self.recomputed.emit()
+
+    def _show_settings(self, evaluation: Evaluation) -> None:
+        protocol = evaluation.protocol
+        problem = evaluation.errors.get("protocol", "") if protocol is None else ""
+        key = (protocol and protocol.fingerprint, protocol and protocol.source,
+               self.lab and self.lab.fingerprint, self.lab and self.lab.source, problem)
+        if key != self._shown_settings:
+            self._shown_settings = key
+            self.settings_panel.show_settings(protocol, self.lab, problem)
+
+    def _update_actions(self) -> None:
+        plan = self.evaluation.plan if self.evaluation is not None else None
+        for widget in (self.preview_button, self.labels_button, self.preview_action,
+                       self.labels_action):
+            widget.setEnabled(plan is not None)
+        if plan is None:
+            note = "Nothing to preview or print: there is no valid plan for the form as it stands."
+        else:
+            reasons = not_for_clinical_use(plan)
+            note = ("Documents will be marked NOT FOR CLINICAL USE:\n" +
+                    "\n".join(f"• {r}" for r in reasons)) if reasons else ""
+        self.print_note.setText(note)
+        self.print_note.setVisible(bool(note))
+
+    # --- documents -------------------------------------------------------------------------
+
+    def preview_worksheet(self) -> QWidget | None:
+        """Render the worksheet with the domain and show it with Print and Save PDF."""
+        plan = self.current_plan
+        if plan is None:
+            return None
+        from doseprep.documents.worksheet import render_worksheet
+
+        def render(paper: str) -> bytes:
+            return render_worksheet(plan, page_size=paper)
+
+        paper = default_paper()
+        return self._show_document(render(paper), "Worksheet", "worksheet", plan,
+                                   render=render, paper=paper)
+
+    def print_labels(self) -> QWidget | None:
+        """Render the bag labels with the domain and show them with Print and Save PDF."""
+        plan = self.current_plan
+        if plan is None:
+            return None
+        from doseprep.documents.labels import render_labels
+
+        return self._show_document(render_labels(plan), "Labels", "labels", plan)
+
+    def _show_document(self, pdf: bytes, title: str, stem: str, plan: PreparationPlan,
+                       **options: Any) -> QWidget:
+        from ui.print_preview import DocumentPreview
+
+        name = "-".join([stem, plan.request.patient.id, plan.request.product.din])
+        file_name = str(Path.home() / (re.sub(r"[^A-Za-z0-9_.-]+", "-", name) + ".pdf"))
+        if self.preview is not None:
+            self.preview.close()
+        self.preview = DocumentPreview(pdf, title=title, file_name=file_name,
+                                       reasons=not_for_clinical_use(plan), parent=self,
+                                       **options)
+        # Window-modal: the form cannot change under a document made from it.
+        self.preview.setWindowModality(Qt.WindowModality.WindowModal)
+        self.preview.show()
+        return self.preview
+
+    # --- drafts ----------------------------------------------------------------------------
+
+    def offer_draft(self) -> bool:
+        """Offer the draft left by a crash or an accidental close; then start saving drafts.
+
+        Returns True when a draft was restored.
+        """
+        draft = drafts.load()
+        self._drafts_active = True
+        if draft is None or draft.is_empty:
+            return False
+        when = draft.saved_at.astimezone()
+        who = draft.fields.get("patient.name", "").strip() or "no name"
+        din = draft.fields.get("product.din", "").strip() or "no DIN"
+        answer = dialogs.choose(
+            self, title="Restore the unsaved form?",
+            text=f"Restore the unsaved form from {when:%H:%M}?",
+            informative=(f"doseprep was closed on {when:%a %d %b %Y at %H:%M} before this form "
+                         f"was finished ({who}, {din}). Restore it to carry on, or discard it "
+                         "and start with an empty form."),
+            choices=(("restore", "Restore the form"), ("discard", "Discard it")),
+            default="restore", escape="restore")
+        if answer != "restore":
+            drafts.clear()
+            log.info("draft from %s discarded", when)
+            return False
+        lab = str(draft.extra.get("lab", "") or "")
+        if lab != self.lab_path:
+            self.use_lab(lab or None)
+        protocol = draft.fields.get("protocol", "")
+        if protocol and protocol not in dict(self._choices):
+            self._add_protocol_choice(protocol)
+            self.form.set_protocol_choices(self._choices)
+        self.form.set_raw(draft.fields)
+        log.info("draft from %s restored", when)
+        self.statusBar().showMessage(f"Restored the form from {when:%H:%M}.", 8000)
+        return True
+
+    def save_draft(self) -> None:
+        """Write the form's text as the draft now (or delete the draft if the form is blank)."""
+        self._draft_timer.stop()
+        if not self._drafts_active:
+            return
+        if not self.form.has_user_input():
+            drafts.clear()
+            self.draft_saved.emit("")
+            return
+        try:
+            path = drafts.save(self.form.raw(), extra={"lab": self.lab_path})
+        except OSError as exc:
+            log.warning("draft not saved: %s", exc)
+            self.statusBar().showMessage(f"The draft could not be saved: {exc}", 0)
+            return
+        self.statusBar().showMessage(f"Draft saved at {datetime.now():%H:%M:%S}.", 4000)
+        self.draft_saved.emit(str(path))
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self._drafts_active and self.form.has_user_input():
+            answer = dialogs.choose(
+                self, icon=dialogs.Icon.Warning, title="Close doseprep?",
+                text="The form is not finished.",
+                informative=("Keep it as a draft to restore when doseprep starts again, or "
+                             "discard it?"),
+                choices=(("keep", "Close and keep a draft"),
+                         ("discard", "Close and discard the form"), ("cancel", "Cancel")),
+                default="keep", escape="cancel")
+            if answer == "cancel":
+                event.ignore()
+                return
+            if answer == "keep":
+                self.save_draft()
+            else:
+                drafts.clear()
+        elif self._drafts_active:
+            drafts.clear()
+        self._draft_timer.stop()
+        self._recompute_timer.stop()
+        if self.preview is not None:
+            self.preview.close()
+        event.accept()
+
+    def about(self) -> None:
+        dialogs.inform(self, title="About doseprep", text=f"doseprep {__version__}",
+                       informative=("Dose preparation for HMCT cell-therapy infusions.\n\n"
+                                    f"Drafts and logs: {data_dir()}"))

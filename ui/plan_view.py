@@ -1,0 +1,385 @@
+"""The result side of the window: status, instruction, findings, key results and every step.
+
+It shows one :class:`~ui.evaluation.Evaluation` at a time. With a plan: a status banner (shape,
+word and colour: "OK — ready to prepare", "WARNING — …", "BLOCKED — do not prepare"), the
+domain's instruction in large type, the findings, the key results and the table of steps with
+their formulas. Without one, *everything* from the previous plan is cleared and the banner says
+"NO VALID PLAN" with the fields still to fill or correct — a stale plan is never left on screen.
+All numbers arrive formatted by the domain's formatters; nothing is computed here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QSizePolicy,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from doseprep.isbt128 import din_from_scan_or_entry
+from doseprep.plan import (
+    Finding,
+    PreparationPlan,
+    Severity,
+    Status,
+    Step,
+    dilution_recipe,
+    syringe_name,
+)
+from doseprep.plan import instruction as plan_instruction
+from doseprep.units import fixed, fmt_cells, fmt_concentration, fmt_dose, fmt_mass, fmt_volume
+from ui.evaluation import Evaluation, describe_moment
+from ui.icons import status_pixmap
+from ui.style import set_role, set_state
+
+#: Banner headline and detail for each state.
+HEADLINES = {
+    "ok": "OK — ready to prepare",
+    "warning": "WARNING — read the findings before preparing",
+    "blocked": "BLOCKED — do not prepare",
+    "invalid": "NO VALID PLAN — complete or correct the form",
+    "failed": "NO VALID PLAN — doseprep could not compute this form",
+}
+_STATE_OF_STATUS = {Status.OK: "ok", Status.WARNING: "warning", Status.BLOCKED: "blocked"}
+_SEVERITY = {
+    Severity.BLOCK: ("blocked", "BLOCKS PREPARATION"),
+    Severity.WARNING: ("warning", "WARNING"),
+    Severity.INFO: ("info", "NOTE"),
+}
+#: Key results, in the order shown: (key, caption).
+KEY_RESULTS = (
+    ("draw", "Volume to draw"),
+    ("syringe", "Syringe"),
+    ("dilution", "Dilution"),
+    ("diluent", "Diluent to add"),
+    ("final", "Final volume"),
+    ("target", "Target dose"),
+    ("delivered", "Delivered dose"),
+    ("needed", "Volume needed"),
+    ("available", "Product volume"),
+    ("max_dose", "Largest achievable dose"),
+    ("concentration", "Viable CD3+ in product"),
+    ("final_concentration", "Final concentration"),
+    ("remaining", "Product left in the bag"),
+    ("expires", "Infusion expires"),
+)
+STEP_COLUMNS = ("Step", "Formula", "Values substituted", "Result")
+
+
+def key_results(p: PreparationPlan) -> dict[str, str]:
+    """The key results of a plan as text, each formatted by the domain's formatters."""
+    request = p.request
+    out = {
+        "target": (f"{request.order.dose_level}: {fmt_dose(p.target_dose)} × "
+                   f"{fmt_mass(request.patient.weight.entered)} = "
+                   f"{fmt_cells(p.target_cells, 'viable CD3+ cells')}"),
+        "concentration": fmt_concentration(p.viable_cd3_concentration, "viable CD3+ cells/mL",
+                                           digits=4),
+    }
+    if p.insufficient:
+        out.update({
+            "needed": fmt_volume(p.exact_volume, 2),
+            "available": f"{fmt_volume(p.product_volume)} (less {fmt_volume(p.lab.qc_reserve)} "
+                         "QC reserve)",
+            "max_dose": fmt_dose(p.max_achievable_dose),
+        })
+        return out
+    assert p.syringe is not None and p.expires_at is not None
+    what = "product" if p.dilution_factor == 1 else f"the 1 in {p.dilution_factor} dilution"
+    deviation = fixed(p.deviation_percent, 2)
+    deviation = deviation if deviation.startswith("-") else f"+{deviation}"
+    syringe = f"{syringe_name(p.syringe)}, graduated in {fmt_volume(p.syringe.graduation)}"
+    if p.syringe_fills and p.syringe_fills > 1:
+        syringe += f" — fill it {p.syringe_fills} times"
+    out.update({
+        "draw": f"{fmt_volume(p.withdraw_volume)} of {what}",
+        "syringe": syringe,
+        "dilution": ("none" if p.dilution_factor == 1 else
+                     f"1 in {p.dilution_factor}: {dilution_recipe(p.dilution_steps)}"),
+        "diluent": fmt_volume(p.diluent_volume),
+        "final": fmt_volume(p.final_volume),
+        "delivered": (f"{fmt_dose(p.delivered_dose, digits=4)} ({deviation} % from target; "
+                      f"tolerance ± {p.protocol.tolerance_percent:g} %)"),
+        "final_concentration": fmt_concentration(p.final_concentration,
+                                                 "viable CD3+ cells/mL", digits=4),
+        "remaining": fmt_volume(p.remaining_product),
+        "expires": describe_moment(p.expires_at),
+    })
+    return out
+
+
+def summary(p: PreparationPlan) -> str:
+    """Who and what the plan is for, to check against the order and the bag."""
+    r = p.request
+    return (f"For {r.patient.name} (MRN {r.patient.id}), {fmt_mass(r.patient.weight.entered)} — "
+            f"{r.order.dose_level}, cycle {r.order.cycle}, infusion {r.order.infusion} — "
+            f"DIN {din_from_scan_or_entry(r.product.din)[0].eye_readable}")
+
+
+class Banner(QFrame):
+    """A status line with a shape icon, a headline in words and a detail sentence."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        set_role(self, "banner", "invalid")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(12, 8, 12, 8)
+        self.icon = QLabel(self)
+        self.icon.setFixedSize(48, 48)
+        layout.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignTop)
+        texts = QVBoxLayout()
+        self.headline = set_role(QLabel(self), "banner-text", "invalid")
+        self.headline.setWordWrap(True)
+        self.detail = set_role(QLabel(self), "banner-detail", "invalid")
+        self.detail.setWordWrap(True)
+        self.detail.setTextFormat(Qt.TextFormat.PlainText)
+        texts.addWidget(self.headline)
+        texts.addWidget(self.detail)
+        layout.addLayout(texts, 1)
+        self.state = ""
+
+    def show_state(self, state: str, headline: str, detail: str) -> None:
+        icon_state = "invalid" if state == "failed" else state
+        if state != self.state:
+            self.state = state
+            self.icon.setPixmap(status_pixmap(icon_state, 48))
+            for widget in (self, self.headline, self.detail):
+                set_state(widget, icon_state)
+        self.headline.setText(headline)
+        self.detail.setText(detail)
+        self.detail.setVisible(bool(detail))
+        self.setAccessibleName(f"Status: {headline}")
+        self.setAccessibleDescription(detail)
+
+
+class PlanView(QWidget):
+    """Everything the technician reads about the plan (or the lack of one)."""
+
+    def __init__(self, captions: Mapping[str, str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("plan-view")
+        self._captions = dict(captions)
+        self.plan: PreparationPlan | None = None
+        layout = QVBoxLayout(self)
+        layout.setSpacing(10)
+
+        self.banner = Banner(self)
+        layout.addWidget(self.banner)
+        self.summary = QLabel(self)
+        self.summary.setWordWrap(True)
+        layout.addWidget(self.summary)
+        self.instruction = set_role(QLabel(self), "instruction", "invalid")
+        self.instruction.setWordWrap(True)
+        self.instruction.setTextFormat(Qt.TextFormat.PlainText)
+        self.instruction.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.instruction.setAccessibleName("Instruction")
+        layout.addWidget(self.instruction)
+
+        self.findings_box = QWidget(self)
+        self.findings_layout = QVBoxLayout(self.findings_box)
+        self.findings_layout.setContentsMargins(0, 0, 0, 0)
+        self.findings_layout.setSpacing(6)
+        layout.addWidget(self.findings_box)
+        self._shown_findings: tuple[Finding, ...] | None = None
+
+        self.results_heading = set_role(QLabel("Key results", self), "heading")
+        layout.addWidget(self.results_heading)
+        results = QWidget(self)
+        grid = QGridLayout(results)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(16)
+        grid.setColumnStretch(1, 1)
+        self.result_captions: dict[str, QLabel] = {}
+        self.result_values: dict[str, QLabel] = {}
+        for row, (key, caption) in enumerate(KEY_RESULTS):
+            name = set_role(QLabel(caption, results), "key")
+            value = set_role(QLabel(results), "draw" if key == "draw" else "value")
+            value.setWordWrap(True)
+            value.setTextFormat(Qt.TextFormat.PlainText)
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            value.setAccessibleName(caption)
+            grid.addWidget(name, row, 0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+            grid.addWidget(value, row, 1)
+            self.result_captions[key] = name
+            self.result_values[key] = value
+        self.results = results
+        layout.addWidget(results)
+
+        self.steps_heading = set_role(QLabel("Calculation, step by step", self), "heading")
+        layout.addWidget(self.steps_heading)
+        self.steps = QTableWidget(0, len(STEP_COLUMNS), self)
+        self.steps.setObjectName("steps")
+        self.steps.setHorizontalHeaderLabels(STEP_COLUMNS)
+        self.steps.setWordWrap(True)
+        self.steps.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.steps.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.steps.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.steps.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.steps.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.steps.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        header = self.steps.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.steps.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.steps.viewport().installEventFilter(self)
+        self.steps.setAccessibleName("Calculation steps")
+        layout.addWidget(self.steps)
+        layout.addStretch(1)
+        self._shown_steps: tuple[Step, ...] | None = None
+        self.show_evaluation(None)
+
+    # --- what is shown ---------------------------------------------------------------------
+
+    @property
+    def state(self) -> str:
+        """The banner's state: ok, warning, blocked, invalid or failed."""
+        return self.banner.state
+
+    def show_evaluation(self, evaluation: Evaluation | None) -> None:
+        """Show the plan of ``evaluation``, or that there is none (never a stale one)."""
+        if evaluation is None or evaluation.plan is None:
+            self._clear()
+            self.banner.show_state("invalid", HEADLINES["invalid"],
+                                   self._problems(evaluation) if evaluation else "")
+            return
+        self._show_plan(evaluation.plan)
+
+    def show_failure(self, where: str) -> None:
+        """The calculation failed unexpectedly: clear everything and say so."""
+        self._clear()
+        self.banner.show_state("failed", HEADLINES["failed"],
+                               f"This is a fault in doseprep, not in what you typed. {where}")
+
+    def _problems(self, evaluation: Evaluation) -> str:
+        wrong = [f"{self._captions.get(k, k)}: {m}" for k, m in evaluation.wrong.items()]
+        missing = [self._captions.get(k, k) for k in evaluation.raw if k in evaluation.missing]
+        lines = []
+        if wrong:
+            lines += ["To correct:", *(f"• {w}" for w in wrong)]
+        if missing:
+            lines.append("Still to fill: " + ", ".join(missing) + ".")
+        return "\n".join(lines)
+
+    def _clear(self) -> None:
+        self.plan = None
+        self.summary.clear()
+        self.summary.hide()
+        self.instruction.setText("No instruction: there is no valid plan for the form as it "
+                                 "stands. Nothing may be prepared from this screen.")
+        set_state(self.instruction, "invalid")
+        self._set_findings(())
+        for key in self.result_values:
+            self.result_values[key].clear()
+        self.results_heading.hide()
+        self.results.hide()
+        self.steps_heading.hide()
+        self._set_steps(())
+        self.steps.hide()
+
+    def _show_plan(self, p: PreparationPlan) -> None:
+        self.plan = p
+        state = _STATE_OF_STATUS[p.status]
+        blocking = [f.code for f in p.findings if f.severity is Severity.BLOCK]
+        detail = {
+            "ok": "Follow the instruction below and check each step on the worksheet.",
+            "warning": "Read every finding below; confirm with the ordering physician where "
+                       "it says so.",
+            "blocked": f"Blocked by {', '.join(blocking)}. See the findings below.",
+        }[state]
+        self.banner.show_state(state, HEADLINES[state], detail)
+        self.summary.setText(summary(p))
+        self.summary.show()
+        self.instruction.setText(plan_instruction(p))
+        set_state(self.instruction, "blocked" if p.blocked else "ok")
+        self._set_findings(p.findings)
+        texts = key_results(p)
+        if p.blocked and "draw" in texts:
+            texts["draw"] += " — for reference only; do not prepare"
+        for key, value in self.result_values.items():
+            present = key in texts
+            value.setText(texts.get(key, ""))
+            value.setVisible(present)
+            self.result_captions[key].setVisible(present)
+        set_state(self.result_values["draw"], "blocked" if p.blocked else "ok")
+        self.results_heading.show()
+        self.results.show()
+        self.steps_heading.show()
+        self.steps.show()
+        self._set_steps(p.steps)
+
+    def _set_findings(self, findings: tuple[Finding, ...]) -> None:
+        if findings == self._shown_findings:
+            return
+        self._shown_findings = findings
+        while self.findings_layout.count():
+            item = self.findings_layout.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        for finding in findings:
+            self.findings_layout.addWidget(self._finding_widget(finding))
+        self.findings_box.setVisible(bool(findings))
+
+    def _finding_widget(self, finding: Finding) -> QFrame:
+        state, word = _SEVERITY[finding.severity]
+        frame = set_role(QFrame(self.findings_box), "finding", state)
+        frame.setObjectName(f"finding-{finding.code}")
+        row = QHBoxLayout(frame)
+        row.setContentsMargins(8, 6, 8, 6)
+        icon = QLabel(frame)
+        icon.setPixmap(status_pixmap(state, 28))
+        icon.setFixedSize(28, 28)
+        row.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
+        text = set_role(QLabel(f"{word} — {finding.code}\n{finding.message}", frame),
+                        "finding-text")
+        text.setWordWrap(True)
+        text.setTextFormat(Qt.TextFormat.PlainText)
+        text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        row.addWidget(text, 1)
+        frame.setAccessibleName(f"{word}: {finding.code}")
+        frame.setAccessibleDescription(finding.message)
+        return frame
+
+    def _set_steps(self, steps: tuple[Step, ...]) -> None:
+        if steps == self._shown_steps:
+            return
+        self._shown_steps = steps
+        table = self.steps
+        table.setRowCount(len(steps))
+        for row, step in enumerate(steps):
+            for column, text in enumerate((step.name, step.formula, step.substituted,
+                                           step.result)):
+                item = table.item(row, column)
+                if item is None:
+                    item = QTableWidgetItem(text)
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+                    if column in (0, 3):
+                        font = item.font()
+                        font.setBold(True)
+                        item.setFont(font)
+                    table.setItem(row, column, item)
+                elif item.text() != text:
+                    item.setText(text)
+        self._fit_steps()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.steps.viewport() and event.type() == QEvent.Type.Resize:
+            QTimer.singleShot(0, self._fit_steps)  # after the columns took their new widths
+        return super().eventFilter(watched, event)
+
+    def _fit_steps(self) -> None:
+        """Size the table to its rows, so the page scrolls as one and nothing hides."""
+        table = self.steps
+        table.resizeRowsToContents()
+        height = (table.verticalHeader().length() + table.horizontalHeader().height()
+                  + 2 * table.frameWidth())
+        table.setFixedHeight(height)

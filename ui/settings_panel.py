@@ -1,0 +1,82 @@
+"""The strip at the top of the window naming the protocol and lab settings in use.
+
+Every calculation depends on two files, so the window always says which: the protocol's title,
+version, approval and the first 12 hex digits of its fingerprint (as the worksheet prints them),
+and the lab's name and fingerprint, each with the file it came from. An unapproved protocol turns
+the strip amber with a warning icon and the words "NOT APPROVED — documents are marked NOT FOR
+CLINICAL USE", so it cannot be overlooked.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextDocumentFragment
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from doseprep.protocol import LabSettings, Protocol
+from ui.icons import status_pixmap
+from ui.style import set_role, set_state
+
+FINGERPRINT_DIGITS = 12
+
+
+class SettingsPanel(QFrame):
+    """Shows the protocol (or why it cannot be used) and the lab settings."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        set_role(self, "settings")
+        self.setObjectName("settings-panel")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(12, 6, 12, 6)
+        self.icon = QLabel(self)
+        self.icon.setFixedSize(32, 32)
+        row.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignTop)
+        column = QVBoxLayout()
+        column.setSpacing(2)
+        self.protocol_label = set_role(QLabel(self), "settings")
+        self.protocol_label.setWordWrap(True)
+        self.protocol_label.setTextFormat(Qt.TextFormat.RichText)
+        self.lab_label = set_role(QLabel(self), "settings")
+        self.lab_label.setWordWrap(True)
+        self.lab_label.setTextFormat(Qt.TextFormat.RichText)
+        for label in (self.protocol_label, self.lab_label):
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            column.addWidget(label)
+        row.addLayout(column, 1)
+        self.approved: bool | None = None
+
+    def show_settings(self, protocol: Protocol | None, lab: LabSettings | None,
+                      protocol_problem: str = "") -> None:
+        """Show the settings in use; ``protocol_problem`` when the protocol cannot be loaded."""
+        if protocol is None:
+            self.approved = None
+            self.protocol_label.setText(
+                f"<b>Protocol: none usable.</b> {_escape(protocol_problem)}")
+            state = "warning"
+        else:
+            self.approved = protocol.approved
+            approval = ("approved for clinical use" if protocol.approved else
+                        "<b>NOT APPROVED — documents are marked NOT FOR CLINICAL USE</b>")
+            self.protocol_label.setText(
+                f"<b>Protocol:</b> {_escape(protocol.title)} — version "
+                f"<b>{_escape(protocol.version)}</b> — {approval} — fingerprint "
+                f"<tt>{protocol.fingerprint[:FINGERPRINT_DIGITS]}</tt>"
+                f"<br><small>{_escape(protocol.source)}</small>")
+            state = "ok" if protocol.approved else "warning"
+        if lab is None:
+            self.lab_label.setText("<b>Lab settings:</b> none loaded.")
+        else:
+            self.lab_label.setText(
+                f"<b>Lab settings:</b> {_escape(lab.name)} — fingerprint "
+                f"<tt>{lab.fingerprint[:FINGERPRINT_DIGITS]}</tt> "
+                f"<small>({_escape(lab.source)})</small>")
+        set_state(self, state)
+        self.icon.setPixmap(status_pixmap("ok" if state == "ok" else "warning", 32))
+        self.setAccessibleName("Protocol and lab settings")
+        plain = f"{self.protocol_label.text()} {self.lab_label.text()}"
+        self.setAccessibleDescription(QTextDocumentFragment.fromHtml(plain).toPlainText())
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
