@@ -32,7 +32,7 @@ EXIT_INTERNAL = 70  # EX_SOFTWARE
 #: Modules that add subcommands: each has ``register(subparsers, add_settings_options)`` and
 #: imports its heavy dependencies (reportlab, SQLAlchemy) only inside its handlers, so that
 #: ``doseprep plan`` does not pay for them.
-_SUBCOMMAND_MODULES: tuple[str, ...] = ("doseprep.cli_documents",)
+_SUBCOMMAND_MODULES: tuple[str, ...] = ("doseprep.cli_documents", "doseprep.cli_records")
 
 
 class _FieldError(Exception):

@@ -1,0 +1,73 @@
+"""The record store: preparation records, users and roles, electronic signatures, the audit trail.
+
+One API over SQLite (one workstation, the default) and PostgreSQL (a lab; set
+``DOSEPREP_DATABASE_URL``). Open it with :func:`open_store`; every function takes the
+:class:`Store`. Documents get a record's :class:`~doseprep.manifest.RecordInfo` from
+:func:`record_info` or, when printing, :func:`register_print` (which audits the print and marks
+reprints). Importing this package imports SQLAlchemy and argon2; the command line does so only in
+the handlers that need it.
+"""
+
+from doseprep.store.audit import AuditEvent, events, export_csv
+from doseprep.store.engine import Store, database_url, open_store
+from doseprep.store.errors import (
+    AccountDisabledError,
+    AccountLockedError,
+    ImmutableRecordError,
+    PermissionDeniedError,
+    RecordNotFoundError,
+    ReentryMismatchError,
+    SignatureRefusedError,
+    StaleRecordError,
+    StoreError,
+    StoreUnavailableError,
+    UserError,
+    WorkflowError,
+)
+from doseprep.store.records import (
+    PrintEvent,
+    RecordSummary,
+    Signature,
+    State,
+    StoredRecord,
+    compute_plan,
+    correct_record,
+    earlier_print,
+    edit_draft,
+    get_record,
+    list_records,
+    prepare_record,
+    print_history,
+    record_info,
+    register_print,
+    release_record,
+    save_draft,
+    sign_record,
+    stored_plan,
+    verify_record,
+)
+from doseprep.store.reentry import compare_reentry
+from doseprep.store.users import (
+    Role,
+    User,
+    add_user,
+    administrator_exists,
+    authenticate,
+    disable_user,
+    list_users,
+    reset_password,
+)
+from doseprep.store.verify import VerifyReport, verify_store
+
+__all__ = [
+    "AccountDisabledError", "AccountLockedError", "AuditEvent", "ImmutableRecordError",
+    "PermissionDeniedError", "PrintEvent", "RecordNotFoundError", "RecordSummary",
+    "ReentryMismatchError", "Role", "Signature", "SignatureRefusedError", "StaleRecordError",
+    "State", "Store", "StoreError", "StoreUnavailableError", "StoredRecord", "User",
+    "UserError", "VerifyReport", "WorkflowError", "add_user", "administrator_exists",
+    "authenticate", "compare_reentry", "compute_plan", "correct_record", "database_url",
+    "disable_user", "earlier_print", "edit_draft", "events", "export_csv", "get_record",
+    "list_records", "list_users", "open_store", "prepare_record", "print_history",
+    "record_info", "register_print", "release_record", "reset_password", "save_draft",
+    "sign_record", "stored_plan", "verify_record", "verify_store",
+]

@@ -1,0 +1,213 @@
+"""Opening the record database: SQLite on this workstation, or PostgreSQL for a whole lab.
+
+:func:`open_store` builds the SQLAlchemy engine, migrates the schema to the newest revision with
+Alembic (run in code; the scripts live in ``migrations/`` inside the package, so this works from a
+wheel too) and returns a :class:`Store`.
+
+Where the database is: ``DOSEPREP_DATABASE_URL`` (e.g.
+``postgresql+psycopg://doseprep@labserver/doseprep``) if set, else the SQLite file
+``doseprep.sqlite3`` in the data directory. SQLite runs in WAL mode with ``synchronous=FULL`` (a
+record reported saved survives a crash or power loss), foreign keys on and a busy timeout.
+
+Every change goes through :meth:`Store.write`, one transaction that holds the audit trail's write
+lock from its first statement: ``BEGIN IMMEDIATE`` on SQLite, ``SELECT ... FOR UPDATE`` on the
+``audit_head`` row on PostgreSQL. Writers are therefore serialized, which keeps the audit hash chain
+linear and the running record numbers unique while readers go on undisturbed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+
+from doseprep.paths import data_dir
+from doseprep.store.errors import StoreUnavailableError
+
+log = logging.getLogger(__name__)
+
+DATABASE_URL_ENV = "DOSEPREP_DATABASE_URL"
+SQLITE_FILENAME = "doseprep.sqlite3"
+#: The newest migration; checked against the scripts by a test, so opening an up-to-date
+#: database needs no Alembic import at all.
+HEAD_REVISION = "0001"
+BUSY_TIMEOUT_MS = 30_000
+#: Key of the PostgreSQL advisory lock taken while migrating.
+_MIGRATION_LOCK = 0x646F736570  # "dosep"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def database_url() -> str:
+    """The database to use: ``DOSEPREP_DATABASE_URL``, else the SQLite file in the data dir."""
+    configured = os.environ.get(DATABASE_URL_ENV, "").strip()
+    if configured:
+        return configured
+    return f"sqlite:///{data_dir() / SQLITE_FILENAME}"
+
+
+def display_url(url: str | URL) -> str:
+    """A URL safe to show: the password hidden."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<invalid database URL>"
+
+
+class Store:
+    """An open record database: an engine plus the transaction discipline described above."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    @property
+    def url(self) -> str:
+        return display_url(self.engine.url)
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection in a read transaction (a consistent snapshot on SQLite)."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def write(self, *, _lock_head: bool = True) -> Iterator[Connection]:
+        """A connection in a write transaction that holds the writers' lock; commits on success."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(doseprep_write=True)
+            with conn.begin():
+                if self.dialect == "postgresql" and _lock_head:
+                    conn.exec_driver_sql("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")
+                yield conn
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # SQLAlchemy, not the sqlite3 module, decides when a transaction begins (see _on_begin).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = FULL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # Writers take the write lock at BEGIN, so two writers never deadlock on a lock upgrade.
+        write = conn.get_execution_options().get("doseprep_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def create_engine(url: str) -> Engine:
+    """The engine for ``url``, with the SQLite settings above when it is SQLite."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreUnavailableError(f"the database URL \"{url}\" is not valid; set "
+                               f"{DATABASE_URL_ENV} to e.g. "
+                               "postgresql+psycopg://user@host/doseprep.") from None
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            return _sqlite_engine(parsed)
+        if parsed.get_backend_name() != "postgresql":
+            raise StoreUnavailableError(f"doseprep keeps records in SQLite or PostgreSQL, not "
+                                   f"{parsed.get_backend_name()} ({display_url(parsed)}).")
+        return sa.create_engine(parsed, pool_pre_ping=True)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise StoreUnavailableError(f"cannot use the database {display_url(parsed)}: "
+                                    f"{exc}.") from None
+    except OSError as exc:
+        raise StoreUnavailableError(f"cannot create the database folder for {display_url(parsed)}: "
+                               f"{exc}.") from None
+
+
+def current_revision(conn: Connection) -> str | None:
+    """The schema revision recorded in the database, or None for an empty database."""
+    if not sa.inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+
+
+def migrate(store: Store) -> None:
+    """Bring the schema to :data:`HEAD_REVISION` (Alembic ``upgrade head``), once, under a lock."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with store.write(_lock_head=False) as conn:
+        if store.dialect == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
+        if current_revision(conn) == HEAD_REVISION:
+            return  # another workstation migrated while we waited for the lock
+        log.info("migrating the record database %s to revision %s", store.url, HEAD_REVISION)
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+
+
+def open_store(url: str | None = None, *, upgrade: bool = True) -> Store:
+    """Open (creating and migrating if needed) the record database at ``url``.
+
+    Raises :class:`StoreUnavailableError` with the reason when it cannot be reached or is newer than
+    this program.
+    """
+    url = url or database_url()
+    store = Store(create_engine(url))
+    try:
+        with store.read() as conn:
+            revision = current_revision(conn)
+        if revision != HEAD_REVISION:
+            if revision is not None and not _known_revision(revision):
+                raise StoreUnavailableError(
+                    f"the record database {store.url} was written by a newer doseprep (schema "
+                    f"{revision}); update doseprep on this workstation.")
+            if not upgrade:
+                raise StoreUnavailableError(f"the record database {store.url} needs an upgrade.")
+            migrate(store)
+    except StoreUnavailableError:
+        store.close()
+        raise
+    except (DBAPIError, SQLAlchemyError) as exc:
+        store.close()
+        raise StoreUnavailableError(f"cannot open the record database {store.url}: "
+                               f"{_reason(exc)}.") from None
+    return store
+
+
+def _known_revision(revision: str) -> bool:
+    return (MIGRATIONS_DIR / "versions").is_dir() and any(
+        f'revision = "{revision}"' in p.read_text(encoding="utf-8")
+        for p in (MIGRATIONS_DIR / "versions").glob("v*.py"))
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of a database error, without SQLAlchemy's background link."""
+    original = getattr(exc, "orig", None) or exc
+    return str(original).strip().splitlines()[0] if str(original).strip() else type(exc).__name__

@@ -1,0 +1,67 @@
+"""The errors the record store raises for a person to read.
+
+Each is a :class:`~doseprep.errors.DoseprepError` carrying one sentence in the lab's words that says
+what is wrong and what to do. The command line prints it on one line and exits with status 2
+(:class:`StoreUnavailableError`: 69); the window shows it in a dialog. Nothing here touches a
+screen.
+"""
+
+from __future__ import annotations
+
+from doseprep.errors import DoseprepError
+
+
+class StoreError(DoseprepError):
+    """Base of the record store's errors."""
+
+
+class StoreUnavailableError(StoreError):
+    """The record database cannot be opened or reached."""
+
+
+class RecordNotFoundError(StoreError):
+    """No record has the id that was given."""
+
+
+class StaleRecordError(StoreError):
+    """Someone else saved the record since it was opened (optimistic locking)."""
+
+
+class WorkflowError(StoreError):
+    """The step asked for is not allowed in the record's state, or not for this person."""
+
+
+class ImmutableRecordError(WorkflowError):
+    """A signed record cannot be changed; it can only be corrected by a new version."""
+
+
+class SignatureRefusedError(StoreError):
+    """Wrong user id or password (the message never says which)."""
+
+
+class AccountLockedError(SignatureRefusedError):
+    """Too many consecutive wrong passwords; an administrator must reset the password."""
+
+
+class AccountDisabledError(SignatureRefusedError):
+    """The account was disabled by an administrator."""
+
+
+class PermissionDeniedError(StoreError):
+    """The user's role does not allow this step."""
+
+
+class UserError(StoreError):
+    """A user account cannot be created or changed as asked."""
+
+
+class ReentryMismatchError(WorkflowError):
+    """The verifier's blind re-entry differs from what the preparer entered."""
+
+    def __init__(self, fields: tuple[str, ...]) -> None:
+        super().__init__(
+            "verification stopped: the re-entered value of " + ", ".join(fields)
+            + (" does" if len(fields) == 1 else " do")
+            + " not match what the preparer entered; check the source documents with the "
+            "preparer before verifying.")
+        self.fields = fields

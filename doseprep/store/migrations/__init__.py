@@ -1,0 +1,1 @@
+"""Alembic migrations of the record database, run in code by :mod:`doseprep.store.engine`."""

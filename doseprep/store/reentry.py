@@ -1,0 +1,102 @@
+"""Blind double entry: the verifier types the key values again without seeing the preparer's.
+
+:func:`compare_reentry` parses both sides with the domain's own parsers and compares *values*, so
+``165 lb`` equals ``74.84274105 kg`` and ``100 x10^3/uL`` equals ``100 10^9/L``, and returns the
+dotted names of the fields that differ. A re-entry can be given in the request's nested shape
+(``{"patient": {"weight": ...}}``) or flat (``{"patient.weight": ...}``). No database here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from doseprep.errors import InputError
+from doseprep.units import Kind, parse_number, parse_quantity
+
+#: The fields re-entered, with how each is compared. The product is re-entered the way the preparer
+#: measured it: by volume or by net weight.
+REENTRY_FIELDS: tuple[tuple[str, str], ...] = (
+    ("patient.weight", "mass"),
+    ("product.volume", "volume"),
+    ("product.net_weight", "mass"),
+    ("product.wbc", "concentration"),
+    ("product.cd3_percent", "number"),
+    ("product.viability_percent", "number"),
+    ("product.sample_dilution", "number"),
+    ("order.dose_level", "code"),
+    ("product.din", "code"),
+)
+
+_KINDS = {"mass": Kind.MASS, "volume": Kind.VOLUME, "concentration": Kind.CONCENTRATION}
+_LABELS = {
+    "patient.weight": "patient weight", "product.volume": "product volume",
+    "product.net_weight": "product net weight", "product.wbc": "WBC count",
+    "product.cd3_percent": "CD3+ percentage", "product.viability_percent": "viability",
+    "product.sample_dilution": "sample dilution factor", "order.dose_level": "dose level",
+    "product.din": "DIN",
+}
+
+
+def _lookup(data: Mapping[str, Any], path: str) -> Any:
+    if path in data:
+        return data[path]
+    section, key = path.split(".", 1)
+    inner = data.get(section)
+    return inner.get(key) if isinstance(inner, Mapping) else None
+
+
+def fields_for(request: Mapping[str, Any]) -> tuple[str, ...]:
+    """The fields the verifier must re-enter for this stored request (volume or net weight)."""
+    measured_by_volume = _lookup(request, "product.volume") not in (None, "")
+    skip = "product.net_weight" if measured_by_volume else "product.volume"
+    return tuple(name for name, _ in REENTRY_FIELDS if name != skip)
+
+
+def label(field: str) -> str:
+    """A field's name in the lab's words (for prompts)."""
+    return _LABELS[field]
+
+
+def _value(raw: Any, how: str, field: str) -> Any:
+    if how in _KINDS:
+        return float(parse_quantity(raw, _KINDS[how], field).value.magnitude)
+    if how == "number":
+        return parse_number(raw, field, _LABELS[field.removeprefix("reentry.")])
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        raise InputError(field, f"Re-enter the {_LABELS[field.removeprefix('reentry.')]}.")
+    return str(raw).strip().upper()
+
+
+def compare_reentry(request: Mapping[str, Any], reentry: Mapping[str, Any]) -> tuple[str, ...]:
+    """The fields whose re-entered value differs from the stored request's, in a fixed order.
+
+    Raises :class:`InputError` (field ``reentry.<path>``) when a re-entered value is missing or
+    cannot be parsed.
+    """
+    if not isinstance(reentry, Mapping):
+        raise InputError("reentry", "The re-entry must be a JSON object of the re-entered values.")
+    how_by_field = dict(REENTRY_FIELDS)
+    mismatched = []
+    for field in fields_for(request):
+        how = how_by_field[field]
+        given = _lookup(reentry, field)
+        if given in (None, ""):
+            if field in ("product.volume", "product.net_weight"):
+                raise InputError(f"reentry.{field}", f"Re-enter the {_LABELS[field]}: the "
+                                 "product is re-entered the way it was measured.")
+            if field == "product.sample_dilution":
+                given = 1
+            else:
+                raise InputError(f"reentry.{field}", f"Re-enter the {_LABELS[field]}.")
+        entered = _value(given, how, f"reentry.{field}")
+        stored_raw = _lookup(request, field)
+        if stored_raw in (None, "") and field == "product.sample_dilution":
+            stored_raw = 1
+        stored = _value(stored_raw, how, field)
+        same = (math.isclose(entered, stored, rel_tol=1e-9, abs_tol=0.0)
+                if isinstance(stored, float) else entered == stored)
+        if not same:
+            mismatched.append(field)
+    return tuple(mismatched)

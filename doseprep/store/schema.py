@@ -1,0 +1,124 @@
+"""The record database's tables as SQLAlchemy Core objects, for queries.
+
+The tables themselves are created and changed only by the Alembic migrations in ``migrations/``;
+these definitions mirror them for building statements. Timestamps are fixed-width UTC text and JSON
+is canonical JSON text (see :mod:`doseprep.store.canonical`), so both databases hand back the exact
+bytes that were hashed.
+
+- ``users``: accounts, role, Argon2id hash, consecutive failures, locked/disabled flags.
+- ``records``: one row per version of a preparation record; the content a signature covers, the
+  state, and ``row_version`` for optimistic locking.
+- ``signatures``: one row per electronic signature, bound to a record version by hash.
+- ``audit_log``: the append-only, hash-chained audit trail; ``audit_head`` holds its last link and
+  is the lock that serializes writers on PostgreSQL.
+- ``counters``: the running number behind human-friendly record ids, per year.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+users = Table(
+    "users", metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("printed_name", String(200), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("failed_attempts", Integer, nullable=False, server_default="0"),
+    Column("locked", Boolean, nullable=False, server_default="0"),
+    Column("disabled", Boolean, nullable=False, server_default="0"),
+    Column("created_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    Column("row_version", Integer, nullable=False, server_default="1"),
+)
+
+records = Table(
+    "records", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("record_id", String(32), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("supersedes_id", Integer, ForeignKey("records.id"), nullable=True, unique=True),
+    Column("correction_reason", Text, nullable=True),
+    Column("state", String(16), nullable=False),
+    Column("request_json", Text, nullable=False),
+    Column("plan_json", Text, nullable=False),
+    Column("patient_mrn", String(64), nullable=False),
+    Column("patient_name", String(200), nullable=False),
+    Column("din", String(32), nullable=False),
+    Column("dose_level", String(16), nullable=False),
+    Column("plan_status", String(16), nullable=False),
+    Column("protocol_id", String(100), nullable=False),
+    Column("protocol_version", String(50), nullable=False),
+    Column("protocol_fingerprint", String(64), nullable=False),
+    Column("lab_fingerprint", String(64), nullable=False),
+    Column("program_version", String(32), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("created_by", String(64), ForeignKey("users.user_id"), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    Column("updated_by", String(64), ForeignKey("users.user_id"), nullable=False),
+    Column("row_version", Integer, nullable=False),
+    UniqueConstraint("record_id", "version", name="uq_records_record_id_version"),
+    Index("ix_records_mrn", "patient_mrn", "id"),
+    Index("ix_records_din", "din", "id"),
+    Index("ix_records_state", "state", "id"),
+    Index("ix_records_created_at", "created_at"),
+)
+
+signatures = Table(
+    "signatures", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("record_pk", Integer, ForeignKey("records.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("meaning", String(32), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("user_id", String(64), ForeignKey("users.user_id"), nullable=False),
+    Column("printed_name", String(200), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("signed_at_utc", String(32), nullable=False),
+    Column("time_zone", String(64), nullable=False),
+    Column("utc_offset", String(8), nullable=False),
+    Column("record_hash", String(64), nullable=False),
+    Column("signature_hash", String(64), nullable=False),
+    UniqueConstraint("record_pk", "seq", name="uq_signatures_record_seq"),
+)
+
+audit_log = Table(
+    "audit_log", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", String(32), nullable=False),
+    Column("user_id", String(64), nullable=True),
+    Column("action", String(32), nullable=False),
+    Column("record_ref", String(40), nullable=True),
+    Column("old_value", Text, nullable=True),
+    Column("new_value", Text, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_record_ref", "record_ref", "seq"),
+)
+
+audit_head = Table(
+    "audit_head", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+counters = Table(
+    "counters", metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", Integer, nullable=False),
+)

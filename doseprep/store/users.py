@@ -1,0 +1,358 @@
+"""User accounts, roles and re-authentication for electronic signatures.
+
+Three roles: a **technician** prepares, a **supervisor** (the verifier role) verifies and releases,
+an **administrator** manages accounts and signs nothing. Passwords are hashed with Argon2id
+(argon2-cffi); the hash string records its own parameters. Five wrong passwords in a row lock the
+account until an administrator resets its password; a disabled account cannot sign. Every change
+and every refused attempt goes into the audit trail.
+
+Hashing profile: the default is RFC 9106's "low memory" recommendation (argon2-cffi's default:
+64 MiB, 3 passes, 4 lanes; about 0.1 s per check). ``DOSEPREP_PASSWORD_HASH_PROFILE=test`` selects
+a deliberately cheap profile (8 KiB, 1 pass) **for the test suite only**; a hash weaker than the
+running profile is upgraded at the next successful sign-in, so such a hash never survives in
+production use.
+
+The first administrator can be created without credentials while no administrator exists; from
+then on every account change needs an administrator's user id and password.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher, extract_parameters
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.engine import Connection
+
+from doseprep.store import audit
+from doseprep.store.canonical import utc_now, utc_text
+from doseprep.store.engine import Store
+from doseprep.store.errors import (
+    AccountDisabledError,
+    AccountLockedError,
+    PermissionDeniedError,
+    SignatureRefusedError,
+    UserError,
+)
+from doseprep.store.schema import users
+
+log = logging.getLogger(__name__)
+
+MAX_FAILED_ATTEMPTS = 5
+MIN_PASSWORD_LENGTH = 8
+HASH_PROFILE_ENV = "DOSEPREP_PASSWORD_HASH_PROFILE"
+#: Argon2id parameters by profile (time_cost, memory_cost KiB, parallelism).
+HASH_PROFILES: dict[str, tuple[int, int, int]] = {
+    "default": (3, 65536, 4),  # RFC 9106 low-memory recommendation, argon2-cffi's default
+    "test": (1, 8, 1),  # for the test suite only: fast, and far too weak for real passwords
+}
+
+
+class Role(StrEnum):
+    TECHNICIAN = "technician"
+    SUPERVISOR = "supervisor"
+    ADMINISTRATOR = "administrator"
+
+
+_ROLE_NAMES = {"technician": Role.TECHNICIAN, "tech": Role.TECHNICIAN,
+               "supervisor": Role.SUPERVISOR, "verifier": Role.SUPERVISOR,
+               "administrator": Role.ADMINISTRATOR, "admin": Role.ADMINISTRATOR}
+
+
+@dataclass(frozen=True)
+class User:
+    """An account as the program shows it (never the password hash)."""
+
+    user_id: str
+    printed_name: str
+    role: Role
+    disabled: bool
+    locked: bool
+    failed_attempts: int
+    created_at: str
+    row_version: int
+
+
+def parse_role(text: str) -> Role:
+    """The role called ``text`` (``verifier`` is the supervisor role)."""
+    role = _ROLE_NAMES.get(text.strip().lower())
+    if role is None:
+        raise UserError(f"\"{text}\" is not a role; use technician, supervisor (verifier) or "
+                        "administrator.")
+    return role
+
+
+def hash_profile() -> str:
+    """The Argon2 profile in force: ``default``, or ``test`` when chosen explicitly."""
+    name = os.environ.get(HASH_PROFILE_ENV, "default").strip() or "default"
+    if name not in HASH_PROFILES:
+        raise UserError(f"{HASH_PROFILE_ENV}={name} is not a password hashing profile "
+                        f"({', '.join(HASH_PROFILES)}).")
+    return name
+
+
+@cache
+def _hasher(profile: str) -> PasswordHasher:
+    time_cost, memory_cost, parallelism = HASH_PROFILES[profile]
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
+
+
+def password_hasher() -> PasswordHasher:
+    """The Argon2id hasher for the profile in force."""
+    return _hasher(hash_profile())
+
+
+@cache
+def _dummy_hash(profile: str) -> str:
+    return _hasher(profile).hash("not a password of anyone")
+
+
+def check_password_policy(password: str) -> None:
+    """Refuse passwords that are too short or empty-looking."""
+    if len(password) < MIN_PASSWORD_LENGTH or not password.strip():
+        raise UserError(f"a password must have at least {MIN_PASSWORD_LENGTH} characters.")
+
+
+def check_user_id(user_id: str) -> str:
+    cleaned = user_id.strip()
+    if not cleaned or len(cleaned) > 64 or any(c.isspace() for c in cleaned):
+        raise UserError(f"\"{user_id}\" is not a usable user id; use 1 to 64 characters "
+                        "without spaces, e.g. jdoe.")
+    return cleaned
+
+
+def _user(row: sa.Row) -> User:
+    return User(user_id=row.user_id, printed_name=row.printed_name, role=Role(row.role),
+                disabled=bool(row.disabled), locked=bool(row.locked),
+                failed_attempts=row.failed_attempts, created_at=row.created_at,
+                row_version=row.row_version)
+
+
+def get_user(conn: Connection, user_id: str) -> User | None:
+    row = conn.execute(sa.select(users).where(users.c.user_id == user_id)).first()
+    return None if row is None else _user(row)
+
+
+def administrator_exists(store: Store) -> bool:
+    """True when at least one enabled administrator account exists."""
+    with store.read() as conn:
+        return _administrator_exists(conn)
+
+
+def _administrator_exists(conn: Connection) -> bool:
+    return conn.execute(sa.select(users.c.user_id).where(
+        users.c.role == Role.ADMINISTRATOR.value, users.c.disabled == sa.false())
+        .limit(1)).first() is not None
+
+
+def list_users(store: Store) -> tuple[User, ...]:
+    with store.read() as conn:
+        return tuple(_user(r) for r in conn.execute(sa.select(users).order_by(users.c.user_id)))
+
+
+def authenticate(store: Store, user_id: str, password: str, *, purpose: str = "signature") -> User:
+    """Check a user id and password now (every signature re-authenticates).
+
+    A wrong password is counted (five in a row lock the account) and audited, and the message never
+    says whether the user id or the password was wrong. Raises :class:`SignatureRefusedError`,
+    :class:`AccountLockedError` or :class:`AccountDisabledError`.
+    """
+    profile = hash_profile()
+    hasher = _hasher(profile)
+    user_id = user_id.strip()[:64]  # what was typed is audited; ids are never longer
+    with store.read() as conn:
+        row = conn.execute(sa.select(users).where(users.c.user_id == user_id)).first()
+    refused = SignatureRefusedError(f"{purpose} refused: wrong user id or password.")
+    if row is None:
+        # The same work as for a real account, so the time taken does not tell either.
+        with contextlib.suppress(VerificationError):
+            hasher.verify(_dummy_hash(profile), password)
+        with store.write() as conn:
+            audit.append(conn, "auth_failed", user_id, new={"purpose": purpose,
+                                                            "known_user": False})
+        raise refused
+    if row.locked:
+        with store.write() as conn:
+            audit.append(conn, "auth_refused", user_id,
+                         new={"purpose": purpose, "why": "account locked"})
+        raise AccountLockedError(_locked_message(purpose, user_id))
+    try:
+        hasher.verify(row.password_hash, password)
+        ok = True
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok:
+        with store.write() as conn:
+            failed = conn.execute(
+                users.update().where(users.c.user_id == user_id)
+                .values(failed_attempts=users.c.failed_attempts + 1,
+                        row_version=users.c.row_version + 1)
+                .returning(users.c.failed_attempts)).scalar_one()
+            audit.append(conn, "auth_failed", user_id,
+                         new={"purpose": purpose, "consecutive_failures": failed})
+            if failed >= MAX_FAILED_ATTEMPTS:
+                conn.execute(users.update().where(users.c.user_id == user_id)
+                             .values(locked=True, updated_at=utc_text(utc_now())))
+                audit.append(conn, "account_locked", user_id,
+                             new={"consecutive_failures": failed})
+        if failed >= MAX_FAILED_ATTEMPTS:
+            raise AccountLockedError(_locked_message(purpose, user_id))
+        raise refused
+    if row.disabled:
+        with store.write() as conn:
+            audit.append(conn, "auth_refused", user_id,
+                         new={"purpose": purpose, "why": "account disabled"})
+        raise AccountDisabledError(f"{purpose} refused: the account {user_id} is disabled; ask an "
+                              "administrator.")
+    if row.failed_attempts or _weaker_than(row.password_hash, profile):
+        with store.write() as conn:
+            values: dict = {"failed_attempts": 0, "row_version": users.c.row_version + 1}
+            if _weaker_than(row.password_hash, profile):
+                values["password_hash"] = hasher.hash(password)
+            conn.execute(users.update().where(users.c.user_id == user_id).values(**values))
+            row = conn.execute(sa.select(users).where(users.c.user_id == user_id)).one()
+    return _user(row)
+
+
+def _locked_message(purpose: str, user_id: str) -> str:
+    return (f"{purpose} refused: the account {user_id} is locked after {MAX_FAILED_ATTEMPTS} "
+            "wrong passwords in a row; an administrator must reset its password "
+            f"(doseprep users reset-password {user_id}).")
+
+
+def _weaker_than(password_hash: str, profile: str) -> bool:
+    """True when ``password_hash`` was made with weaker parameters than ``profile``."""
+    try:
+        params = extract_parameters(password_hash)
+    except InvalidHashError:
+        return True
+    time_cost, memory_cost, _ = HASH_PROFILES[profile]
+    return params.time_cost < time_cost or params.memory_cost < memory_cost
+
+
+def _require_admin(store: Store, admin_id: str | None, admin_password: str | None) -> User:
+    if admin_id is None or admin_password is None:
+        raise PermissionDeniedError("this needs an administrator: give --admin ID and the "
+                               "administrator's password.")
+    admin = authenticate(store, admin_id, admin_password, purpose="administrator sign-in")
+    if admin.role is not Role.ADMINISTRATOR:
+        raise PermissionDeniedError(f"{admin_id} is not an administrator; only an administrator "
+                                    "can manage user accounts.")
+    return admin
+
+
+def add_user(store: Store, user_id: str, printed_name: str, role: Role | str, password: str, *,
+             admin_id: str | None = None, admin_password: str | None = None) -> User:
+    """Create an account. The first administrator needs no credentials; later, an admin's do."""
+    role = parse_role(role) if isinstance(role, str) else role
+    user_id = check_user_id(user_id)
+    printed_name = printed_name.strip()
+    if len(printed_name) > 200:
+        raise UserError("the printed name is longer than 200 characters; shorten it.")
+    if not printed_name:
+        raise UserError("give the person's printed name, as it must appear on signed "
+                        "records (e.g. \"DOE, JANE\").")
+    check_password_policy(password)
+    first_admin = not administrator_exists(store)
+    if first_admin:
+        if role is not Role.ADMINISTRATOR:
+            raise PermissionDeniedError(no_administrator_message())
+        actor = user_id
+    else:
+        actor = _require_admin(store, admin_id, admin_password).user_id
+    password_hash = password_hasher().hash(password)
+    now = utc_text(utc_now())
+    with store.write() as conn:
+        if first_admin and _administrator_exists(conn):
+            raise PermissionDeniedError("an administrator was created meanwhile; ask them to "
+                                        "create this account.")
+        if get_user(conn, user_id) is not None:
+            raise UserError(f"the user id {user_id} is taken; user ids are never reused.")
+        conn.execute(users.insert().values(
+            user_id=user_id, printed_name=printed_name, role=role.value,
+            password_hash=password_hash, failed_attempts=0, locked=False, disabled=False,
+            created_at=now, updated_at=now, row_version=1))
+        audit.append(conn, "user_add", actor,
+                     new={"user_id": user_id, "printed_name": printed_name, "role": role.value},
+                     reason="first administrator" if first_admin else None)
+        user = get_user(conn, user_id)
+    assert user is not None
+    log.info("user %s (%s) added by %s", user_id, role, actor)
+    return user
+
+
+def disable_user(store: Store, user_id: str, *, admin_id: str, admin_password: str,
+                 reason: str | None = None) -> User:
+    """Disable an account: it can no longer sign or save. Its signatures stay valid."""
+    admin = _require_admin(store, admin_id, admin_password)
+    with store.write() as conn:
+        user = get_user(conn, user_id)
+        if user is None:
+            raise UserError(f"there is no user {user_id}.")
+        if user.disabled:
+            return user
+        if user.role is Role.ADMINISTRATOR:
+            others = conn.execute(sa.select(sa.func.count()).select_from(users).where(
+                users.c.role == Role.ADMINISTRATOR.value, users.c.disabled == sa.false(),
+                users.c.user_id != user_id)).scalar_one()
+            if not others:
+                raise UserError(f"{user_id} is the last administrator; add another "
+                                "administrator before disabling this one.")
+        conn.execute(users.update().where(users.c.user_id == user_id).values(
+            disabled=True, updated_at=utc_text(utc_now()), row_version=users.c.row_version + 1))
+        audit.append(conn, "user_disable", admin.user_id, old={"disabled": False},
+                     new={"user_id": user_id, "disabled": True}, reason=reason)
+        user = get_user(conn, user_id)
+    assert user is not None
+    return user
+
+
+def reset_password(store: Store, user_id: str, new_password: str, *, admin_id: str,
+                   admin_password: str) -> User:
+    """Set a new password chosen by an administrator; this also unlocks a locked account."""
+    check_password_policy(new_password)
+    admin = _require_admin(store, admin_id, admin_password)
+    password_hash = password_hasher().hash(new_password)
+    with store.write() as conn:
+        user = get_user(conn, user_id)
+        if user is None:
+            raise UserError(f"there is no user {user_id}.")
+        conn.execute(users.update().where(users.c.user_id == user_id).values(
+            password_hash=password_hash, failed_attempts=0, locked=False,
+            updated_at=utc_text(utc_now()), row_version=users.c.row_version + 1))
+        audit.append(conn, "user_password_reset", admin.user_id,
+                     old={"locked": user.locked, "failed_attempts": user.failed_attempts},
+                     new={"user_id": user_id, "locked": False, "failed_attempts": 0})
+        user = get_user(conn, user_id)
+    assert user is not None
+    return user
+
+
+def require_active_user(conn: Connection, user_id: str, roles: frozenset[Role],
+                        doing: str) -> User:
+    """The account ``user_id`` if it exists, is enabled and has one of ``roles``."""
+    user = get_user(conn, user_id)
+    if user is None:
+        raise PermissionDeniedError(f"there is no user {user_id}; an administrator can add one "
+                               "(doseprep users add).")
+    if user.disabled:
+        raise AccountDisabledError(f"the account {user_id} is disabled and cannot {doing}.")
+    if user.locked:
+        raise AccountLockedError(f"the account {user_id} is locked and cannot {doing} until an "
+                            "administrator resets its password.")
+    if user.role not in roles:
+        allowed = " or ".join(sorted(r.value for r in roles))
+        raise PermissionDeniedError(f"{user_id} is a {user.role.value}; only a {allowed} can "
+                               f"{doing}.")
+    return user
+
+
+def no_administrator_message() -> str:
+    return ("no administrator account exists yet; create one first: doseprep users add ID "
+            "--name \"LAST, First\" --role administrator")

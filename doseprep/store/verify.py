@@ -1,0 +1,253 @@
+"""``doseprep audit verify``: is the audit trail whole, and is every record what was signed?
+
+Two passes over the database, both read-only:
+
+1. **The chain.** Rows are read in order; each must follow the previous one without a gap, carry
+   the previous row's hash, and hash to its stored hash. ``audit_head`` must point at the last row
+   (so rows cut off the end are noticed too).
+2. **The records.** Every record version's JSON must be canonical; each signature's
+   ``record_hash`` must equal the hash of the record as it is stored now (with the state and
+   earlier signatures it was signed after), its ``signature_hash`` must match its own row, and the
+   audit trail must hold that signature; a draft must hash to what its last audited save says.
+
+The first problem found is reported with the table, the row and what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from doseprep.store.audit import iter_rows, row_hash
+from doseprep.store.canonical import GENESIS_HASH, canonical_json, content_hash
+from doseprep.store.engine import Store
+from doseprep.store.records import (
+    SIGNATURE_FIELDS,
+    State,
+    record_content,
+    signature_content,
+    version_ref,
+)
+from doseprep.store.schema import audit_head, audit_log, records, signatures
+
+log = logging.getLogger(__name__)
+
+_CONTENT_ACTIONS = frozenset({"record_create", "record_edit", "record_correct"})
+_STATE_AFTER = {1: State.PREPARED.value, 2: State.VERIFIED.value, 3: State.RELEASED.value}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """The first thing found wrong: where (table and row) and what."""
+
+    table: str
+    row: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.table} row {self.row}: {self.message}"
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What ``audit verify`` found."""
+
+    audit_rows: int
+    records: int
+    signatures: int
+    problem: Problem | None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+class _FoundError(Exception):
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+def _fail(table: str, row: str, message: str) -> NoReturn:
+    raise _FoundError(Problem(table, row, message))
+
+
+@dataclass
+class _Trail:
+    """What the chain pass remembers for the record pass."""
+
+    rows: int = 0
+    content: dict[str, str] | None = None  # record ref -> content hash of its last save
+    signed: dict[str, set[str]] | None = None  # record ref -> signature hashes audited
+
+
+def verify_store(store: Store) -> VerifyReport:
+    """Check the chain and every signed record; never changes anything."""
+    with store.read() as conn:
+        return verify_connection(conn)
+
+
+def verify_connection(conn: Connection) -> VerifyReport:
+    """:func:`verify_store` on an open connection (what it sees in its transaction)."""
+    trail = _Trail(content={}, signed={})
+    counts = [0, 0]
+    try:
+        _check_chain(conn, trail)
+        _check_records(conn, trail, counts)
+    except _FoundError as found:
+        log.warning("audit verify: %s", found.problem)
+        return VerifyReport(trail.rows, counts[0], counts[1], found.problem)
+    except sa.exc.OperationalError as exc:
+        if conn.dialect.name != "sqlite" or "decode" not in str(exc):
+            raise
+        # SQLite stores any bytes in a text column; bytes that are not UTF-8 were not written by
+        # doseprep. Find the row byte by byte.
+        problem = _undecodable_row(conn) or Problem("database", "?", "a stored text is not "
+                                                    "valid UTF-8 (altered).")
+        return VerifyReport(trail.rows, counts[0], counts[1], problem)
+    return VerifyReport(trail.rows, counts[0], counts[1], None)
+
+
+def _undecodable_row(conn: Connection) -> Problem | None:
+    for table, key in ((audit_log, "seq"), (records, "id"), (signatures, "id")):
+        texts = [c for c in table.c if isinstance(c.type, sa.String) and c.name != key]
+        query = sa.select(table.c[key], *[sa.cast(c, sa.LargeBinary) for c in texts]).order_by(
+            table.c[key])
+        for row in conn.execute(query):
+            for column, raw in zip(texts, row[1:], strict=True):
+                try:
+                    if raw is not None:
+                        bytes(raw).decode("utf-8")
+                except UnicodeDecodeError:
+                    return Problem(table.name, str(row[0]), f"{column.name} is not valid UTF-8 "
+                                                            "text (altered).")
+    return None
+
+
+def _top_level_hash(value: str | None, key: str, seq: int) -> str:
+    """A hash stored under ``key`` at the top of a row's canonical JSON value.
+
+    The common case is found by position without parsing: in canonical JSON a string cannot hold
+    an unescaped quote, so ``"key":"`` is a key, and only the top level of these values has
+    objects. Anything else is parsed properly.
+    """
+    if value is not None:
+        at = value.find(f'"{key}":"')
+        start = at + len(key) + 4
+        if at > 0 and value[at - 1] in "{," and value[start + 64:start + 65] == '"':
+            return value[start:start + 64]
+    try:
+        parsed = json.loads(value or "")
+        found = parsed[key]
+        if isinstance(found, str):
+            return found
+    except (TypeError, ValueError, KeyError):
+        pass
+    _fail("audit_log", str(seq), "its new value is not what the program writes.")
+
+
+def _check_chain(conn: Connection, trail: _Trail) -> None:
+    assert trail.content is not None and trail.signed is not None
+    content, signed = trail.content, trail.signed
+    previous_hash = GENESIS_HASH
+    expected = 1
+    for seq, at, user_id, action, ref, old, new, reason, prev_hash, stored_hash in iter_rows(conn):
+        if seq != expected:
+            _fail("audit_log", str(seq), f"rows are missing before this one "
+                  f"(expected row {expected}).")
+        if prev_hash != previous_hash:
+            _fail("audit_log", str(seq), "its link to the previous row is broken "
+                  "(previous hash differs).")
+        if row_hash(prev_hash, seq, at, user_id, action, ref, old, new, reason) != stored_hash:
+            _fail("audit_log", str(seq), "its content does not match its hash "
+                  "(the row was altered).")
+        if action == "record_sign":
+            signed.setdefault(ref, set()).add(_top_level_hash(new, "signature_hash", seq))
+        elif action in _CONTENT_ACTIONS:
+            content[ref] = _top_level_hash(new, "content_hash", seq)
+        previous_hash = stored_hash
+        expected += 1
+        trail.rows += 1
+    head = conn.execute(sa.select(audit_head.c.seq, audit_head.c.hash)
+                        .where(audit_head.c.id == 1)).first()
+    if head is None or head.seq != trail.rows or head.hash != previous_hash:
+        where = str(trail.rows + 1) if head is not None and head.seq > trail.rows else "head"
+        _fail("audit_log", where,
+              f"the trail ends at row {trail.rows} but its head says row "
+              f"{head.seq if head else '(missing)'}: rows were removed from the "
+              "end or the head was altered.")
+
+
+def _signatures_by_record(conn: Connection) -> dict[int, list[Mapping[str, Any]]]:
+    out: dict[int, list[Mapping[str, Any]]] = {}
+    for row in conn.execute(sa.select(signatures).order_by(signatures.c.record_pk,
+                                                           signatures.c.seq)).mappings():
+        out.setdefault(row["record_pk"], []).append(row)
+    return out
+
+
+def _check_records(conn: Connection, trail: _Trail, counts: list[int]) -> None:
+    assert trail.content is not None and trail.signed is not None
+    sigs_by_record = _signatures_by_record(conn)
+    refs = {row.id: version_ref(row.record_id, row.version) for row in
+            conn.execute(sa.select(records.c.id, records.c.record_id, records.c.version))}
+    query = sa.select(records).order_by(records.c.id).execution_options(yield_per=2000)
+    for row in conn.execute(query).mappings():
+        ref = refs[row["id"]]
+        counts[0] += 1
+        where = f"{row['id']} ({ref})"
+        parsed = {}
+        for column in ("request_json", "plan_json"):
+            try:
+                parsed[column] = json.loads(row[column])
+            except (TypeError, ValueError):
+                _fail("records", where, f"{column} is not valid JSON (altered).")
+            if canonical_json(parsed[column]) != row[column]:
+                _fail("records", where, f"{column} is not byte-for-byte as "
+                      "saved (altered).")
+        supersedes = refs.get(row["supersedes_id"]) if row["supersedes_id"] is not None else None
+        if row["supersedes_id"] is not None and (supersedes is None
+                                                 or not (row["correction_reason"] or "").strip()):
+            _fail("records", where, "its correction link or reason is broken.")
+        sigs = sigs_by_record.get(row["id"], [])
+        prior: list[Mapping[str, Any]] = []
+        for sig in sigs:
+            counts[1] += 1
+            sig_where = f"{sig['id']} ({ref}, \"{sig['meaning']}\")"
+            if sig["seq"] != len(prior) + 1 or sig["state"] != _STATE_AFTER.get(sig["seq"]):
+                _fail("signatures", sig_where, "the signatures are out of order.")
+            if content_hash(signature_content(sig)) != sig["signature_hash"]:
+                _fail("signatures", sig_where, "the signature row does not match "
+                      "its hash (altered).")
+            if sig["signature_hash"] not in trail.signed.get(ref, ()):
+                _fail("signatures", sig_where, "the audit trail holds no such "
+                      "signature (altered or inserted).")
+            expected = content_hash(record_content(row, supersedes, sig["state"], prior,
+                                                   request=parsed["request_json"],
+                                                   plan=parsed["plan_json"]))
+            if expected != sig["record_hash"]:
+                _fail("records", where,
+                      f"the stored record does not match the hash signed "
+                      f"\"{sig['meaning']}\" by {sig['user_id']} (the record or "
+                      "its signature was altered).")
+            prior.append({k: sig[k] for k in SIGNATURE_FIELDS})
+        state = sigs[-1]["state"] if sigs else State.DRAFT.value
+        if row["state"] != state:
+            _fail("records", where, f"its state says {row['state']} but its "
+                  f"signatures say {state} (altered).")
+        if not sigs:
+            expected = content_hash(record_content(row, supersedes, State.DRAFT.value, (),
+                                                   request=parsed["request_json"],
+                                                   plan=parsed["plan_json"]))
+            if trail.content.get(ref) != expected:
+                _fail("records", where, "the draft does not match its last "
+                      "audited save (altered).")
+        elif ref in trail.signed and len(trail.signed[ref]) != len(sigs):
+            _fail("signatures", where, "a signature the audit trail recorded is "
+                  "missing (removed).")

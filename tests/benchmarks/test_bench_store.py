@@ -1,0 +1,137 @@
+"""Benchmarks for the record store (issue 5). They measure and report; they assert nothing timed.
+
+Run with ``.venv/bin/python -m pytest tests/benchmarks/test_bench_store.py -o addopts="" -p
+no:cacheprovider``. Targets, on the default SQLite store: with 100 000 records, opening the history
+(the newest page of 100) and searching by MRN each under 100 ms; ``audit verify`` over 1 000 000
+audit rows under 10 s. The data are bulk-inserted (a valid hash chain, real record content) so
+building them takes seconds, not the hours saving them one by one would.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from doseprep.store import compute_plan, list_records, open_store, save_draft, verify_store
+from doseprep.store.audit import row_hash
+from doseprep.store.canonical import GENESIS_HASH, canonical_json, content_hash
+from doseprep.store.users import add_user
+from tests.conftest import load_case
+
+RECORDS = 100_000
+AUDIT_ROWS = 1_000_000
+MRNS = 20_000  # five records per patient
+
+
+@pytest.fixture(scope="module")
+def history_store(tmp_path_factory: pytest.TempPathFactory):
+    """A SQLite store holding 100 000 records (real content, varied patients and DINs)."""
+    path = Path(tmp_path_factory.mktemp("bench-history")) / "doseprep.sqlite3"
+    store = open_store(f"sqlite:///{path}")
+    add_user(store, "admin", "ADMIN, ANN", "administrator", "bench-password")
+    with store.write() as conn:
+        conn.exec_driver_sql("INSERT INTO users (user_id, printed_name, role, password_hash, "
+                             "failed_attempts, locked, disabled, created_at, updated_at, "
+                             "row_version) SELECT 'tech', 'TECH, TOM', 'technician', "
+                             "password_hash, 0, 0, 0, created_at, updated_at, 1 FROM users")
+    template = save_draft(store, compute_plan(load_case("v01-basic-dl3")["request"]), "tech")
+    request, plan = template.request, template.plan
+    rows = []
+    for n in range(2, RECORDS + 1):
+        varied = copy.deepcopy(request)
+        varied["patient"]["id"] = f"MRN-{n % MRNS:06d}"
+        varied["product"]["din"] = f"W0000{n:08d}"
+        stamp = f"2026-{1 + n * 11 // RECORDS:02d}-15T12:00:00.{n % 1_000_000:06d}Z"
+        rows.append((f"PREP-2026-{n:06d}", 1, None, None, "draft", canonical_json(varied),
+                     canonical_json(plan), varied["patient"]["id"], "DOE, JANE",
+                     varied["product"]["din"], "DL3", "ok", "hmct-blinatumomab", "1",
+                     template.protocol_fingerprint, template.lab_fingerprint, "0.1.0", stamp,
+                     "tech", stamp, "tech", 1))
+    with store.write() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO records (record_id, version, supersedes_id, correction_reason, state, "
+            "request_json, plan_json, patient_mrn, patient_name, din, dose_level, plan_status, "
+            "protocol_id, protocol_version, protocol_fingerprint, lab_fingerprint, "
+            "program_version, created_at, created_by, updated_at, updated_by, row_version) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    with store.write() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    yield store
+    store.close()
+
+
+def test_open_history_newest_page_of_100000(benchmark, history_store) -> None:
+    page = benchmark(list_records, history_store)
+    assert len(page) == 100 and page[0].record_id == f"PREP-2026-{RECORDS:06d}"
+
+
+def test_search_by_mrn_in_100000(benchmark, history_store) -> None:
+    found = benchmark(list_records, history_store, mrn="MRN-012345")
+    assert len(found) == RECORDS // MRNS
+
+
+def test_search_by_patient_name_part_in_100000(benchmark, history_store) -> None:
+    found = benchmark(list_records, history_store, patient="doe, ja")
+    assert len(found) == 100
+
+
+def _chain(count: int):
+    """A valid audit chain shaped like real use: save, three signatures, a print per record."""
+    request = load_case("v01-basic-dl3")["request"]
+    created = canonical_json({"content_hash": "c" * 64, "plan_status": "ok", "request": request,
+                              "state": "draft"})
+    old_state = canonical_json({"state": "draft"})
+    previous = GENESIS_HASH
+    for seq in range(1, count + 1):
+        record = f"PREP-2026-{(seq - 1) // 5 + 1:06d}/v1"
+        kind = seq % 5
+        at = f"2026-11-23T10:00:00.{seq % 1_000_000:06d}Z"
+        if kind == 1:
+            action, old, new = "record_create", None, created
+        elif kind == 0:
+            action, old, new = "record_print", None, canonical_json(
+                {"document": "worksheet", "record_hash": "a" * 64, "reprint": False})
+        else:
+            action, old = "record_sign", old_state
+            new = canonical_json({"meaning": "Prepared by", "record_hash": "b" * 64,
+                                  "signature_hash": content_hash(seq), "signature_seq": kind - 1,
+                                  "state": "prepared", "printed_name": "TECH, TOM",
+                                  "time_zone": "Etc/UTC", "utc_offset": "+00:00"})
+        digest = row_hash(previous, seq, at, "tech", action, record, old, new, None)
+        yield (seq, at, "tech", action, record, old, new, None, previous, digest)
+        previous = digest
+
+
+@pytest.fixture(scope="module")
+def audit_store(tmp_path_factory: pytest.TempPathFactory):
+    """A SQLite store whose audit trail holds 1 000 000 rows in one valid chain."""
+    path = Path(tmp_path_factory.mktemp("bench-audit")) / "doseprep.sqlite3"
+    store = open_store(f"sqlite:///{path}")
+    last = None
+    with store.write() as conn:
+        batch = []
+        for row in _chain(AUDIT_ROWS):
+            batch.append(row)
+            if len(batch) == 50_000:
+                conn.exec_driver_sql("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                     batch)
+                last, batch = batch[-1], []
+        if batch:
+            conn.exec_driver_sql("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                 batch)
+            last = batch[-1]
+        assert last is not None
+        conn.exec_driver_sql("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1",
+                             (last[0], last[-1]))
+    yield store
+    store.close()
+
+
+def test_audit_verify_over_1000000_rows(benchmark, audit_store) -> None:
+    report = benchmark.pedantic(verify_store, args=(audit_store,), rounds=3, iterations=1)
+    assert report.ok, report.problem
+    assert report.audit_rows == AUDIT_ROWS
+    print(json.dumps({"audit_rows": report.audit_rows}))

@@ -1,0 +1,1 @@
+"""Tests of the record store on real databases: SQLite always, PostgreSQL when configured."""

@@ -1,0 +1,45 @@
+"""Helpers shared by the record-store tests: the standard accounts, a correct re-entry, the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class People:
+    """The accounts every workflow test starts with: id → password."""
+
+    admin: str = "admin"
+    tech: str = "tech"
+    tech2: str = "tech2"
+    sup: str = "sup"
+    sup2: str = "sup2"
+
+    @staticmethod
+    def password(user_id: str) -> str:
+        return f"{user_id}-secret-pw"
+
+
+def reentry_of(request: dict) -> dict:
+    """A correct blind re-entry of ``request`` (the values exactly as typed)."""
+    product = request["product"]
+    out = {"patient": {"weight": request["patient"]["weight"]},
+           "order": {"dose_level": request["order"]["dose_level"]},
+           "product": {key: product[key] for key in ("wbc", "cd3_percent", "viability_percent",
+                                                     "sample_dilution", "din") if key in product}}
+    for key in ("volume", "net_weight"):
+        if key in product:
+            out["product"][key] = product[key]
+    return out
+
+
+def run_cli(*args: str, stdin: str | None = None,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``doseprep`` as a user does, in a new process."""
+    return subprocess.run([sys.executable, "-m", "doseprep", *args], input=stdin,
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})}, cwd=Path(__file__).parent)
