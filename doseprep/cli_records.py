@@ -1,6 +1,6 @@
 """The ``doseprep record``, ``doseprep users`` and ``doseprep audit`` commands.
 
-``record save|prepare|verify|release|correct|show|list`` keep preparation records and their
+``record save|prepare|verify|release|correct|print|show|list`` keep preparation records and their
 electronic signatures; ``users add|list|disable|reset-password`` manage accounts; ``audit
 verify|export`` check and export the hash-chained audit trail. The database is the SQLite file in
 the data directory unless ``DOSEPREP_DATABASE_URL`` names another (PostgreSQL for a lab).
@@ -238,6 +238,28 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@_store_command
+def _cmd_print(args: argparse.Namespace) -> int:
+    from doseprep.cli_documents import _write
+    from doseprep.documents.record_print import print_record
+
+    printed = print_record(args.store, args.id, args.user, page_size=args.page_size,
+                           protocol=args.protocol, lab=args.lab, zpl_dpi=args.dpi)
+    _write(args.output, printed.worksheet)
+    written = [args.output]
+    if args.labels:
+        _write(args.labels, printed.labels)
+        written.append(args.labels)
+    if args.zpl:
+        _write(args.zpl, printed.zpl)
+        written.append(args.zpl)
+    info = printed.info
+    kind = f"REPRINT ({info.reprint_at.isoformat()})" if info.reprint_at else "first print"
+    sys.stdout.write(f"{info.record_id}/v{info.version} {info.state.upper()} — {kind}\n")
+    sys.stdout.write("".join(f"{path}\n" for path in written))
+    return EXIT_OK
+
+
 def _since(text: str | None) -> date | datetime | None:
     if not text:
         return None
@@ -433,6 +455,21 @@ def register(subparsers: Any, add_settings_options: Callable[[argparse.ArgumentP
     _user_option(p, "the person correcting")
     _row_version_option(p)
     p.set_defaults(func=_cmd_correct)
+
+    p = rsub.add_parser("print", help="write a record's signed worksheet PDF (and labels); "
+                                      "the print is audited and a second print says REPRINT")
+    p.add_argument("id", help="record id (PREP-2026-000123, or PREP-2026-000123/v1)")
+    _user_option(p, "the person printing")
+    p.add_argument("-o", "--output", required=True, metavar="WORKSHEET.pdf")
+    p.add_argument("--labels", metavar="LABEL.pdf", help="also write the bag label PDF")
+    p.add_argument("--zpl", metavar="LABEL.zpl", help="also write the bag label as ZPL II")
+    p.add_argument("--dpi", type=int, choices=(203, 300, 600), default=203,
+                   help="the thermal printer's resolution for --zpl (default 203)")
+    p.add_argument("--page-size", choices=("letter", "a4"), default="letter")
+    p.add_argument("--protocol", metavar="FILE", help="the protocol file the record was made with "
+                                                      "(default: the one its request names)")
+    p.add_argument("--lab", metavar="FILE", help="the lab settings file the record was made with")
+    p.set_defaults(func=_cmd_print)
 
     p = rsub.add_parser("show", help="show a record, its signatures and prints")
     p.add_argument("id", help="record id (PREP-2026-000123, or PREP-2026-000123/v1 for one "

@@ -65,7 +65,7 @@ def content_hash(plan: PreparationPlan) -> str:
 def document_id(plan: PreparationPlan, record: RecordInfo | None) -> str:
     """The id printed on every page: the record's id and version, or UNSAVED- and a hash."""
     if record is not None:
-        return f"{record.record_id}-v{record.version}"
+        return f"{record.record_id}/v{record.version}"
     return f"UNSAVED-{content_hash(plan)[:10].upper()}"
 
 

@@ -97,10 +97,10 @@ def test_signatures_and_reprint_are_printed() -> None:
         record_id="PREP-2026-000042", version=2, state="verified", record_hash="ab" * 32,
         signatures=(SignatureManifest("Prepared by", "Ann Tech", "atech", signed, "cd" * 32),
                     SignatureManifest("Verified by", "Sam Super", "ssuper", signed, "ef" * 32)),
-        reprint_at=datetime(2026, 11, 23, 11, 0, tzinfo=UTC), supersedes="PREP-2026-000042-v1",
+        reprint_at=datetime(2026, 11, 23, 11, 0, tzinfo=UTC), supersedes="PREP-2026-000042/v1",
         correction_reason="Weight re-measured")
     text = " ".join(page_texts(render_worksheet(p, record=record)))
-    for value in ("PREP-2026-000042-v2", "Ann Tech (atech)", "Sam Super (ssuper)",
+    for value in ("PREP-2026-000042/v2", "Ann Tech (atech)", "Sam Super (ssuper)",
                   "2026-11-23 10:05 UTC", "REPRINT 2026-11-23 11:00 UTC", "ab" * 32,
                   "Weight re-measured", "VERIFIED"):
         assert value in text, value

@@ -1,0 +1,72 @@
+"""The whole life of a preparation through the command line, ending in a signed, verified PDF.
+
+Save → prepare → verify (second person, blind re-entry) → release → print; the worksheet carries
+every signature's manifestation and the record hash, `doseprep verify` names the record, a second
+print says REPRINT, and the audit trail still verifies. Runs on SQLite and, when configured,
+PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import load_case
+from tests.doseprep.documents.conftest import decode_barcodes, page_texts
+from tests.doseprep.store.helpers import People, reentry_of, run_cli
+
+
+def test_save_sign_release_print_and_verify(people: People, tmp_path: Path) -> None:
+    request = load_case("v01-basic-dl3")["request"]
+    request_file = tmp_path / "request.json"
+    request_file.write_text(json.dumps(request), encoding="utf-8")
+    reentry = tmp_path / "reentry.json"
+    reentry.write_text(json.dumps(reentry_of(request)), encoding="utf-8")
+
+    saved = run_cli("record", "save", str(request_file), "--user", people.tech)
+    assert saved.returncode == 0, saved.stderr
+    record_id = saved.stdout.split()[0]
+
+    def sign(step: str, user: str, *extra: str) -> None:
+        done = run_cli("record", step, record_id, "--user", user, "--password-stdin", *extra,
+                       stdin=people.password(user) + "\n")
+        assert done.returncode == 0, done.stderr
+
+    sign("prepare", people.tech)
+    sign("verify", people.sup, "--reentry", str(reentry))
+    sign("release", people.sup)
+
+    worksheet, labels = tmp_path / "w.pdf", tmp_path / "l.pdf"
+    first = run_cli("record", "print", record_id, "--user", people.sup, "-o", str(worksheet),
+                    "--labels", str(labels))
+    assert first.returncode == 0, first.stderr
+    assert "first print" in first.stdout
+    text = " ".join(page_texts(worksheet.read_bytes()))
+    for value in (f"{record_id}/v1", "RELEASED", "Prepared by", "TECH, TOM (tech)",
+                  "SUPERVISOR, SUE (sup)", "Signed electronically", "STATUS: OK"):
+        assert value in text, value
+    assert "REPRINT" not in text
+    assert "=G12341765432100" in decode_barcodes(labels.read_bytes())[0]
+
+    checked = run_cli("verify", str(worksheet), "--json")
+    assert checked.returncode == 0, checked.stdout
+    assert json.loads(checked.stdout)["document_id"] == f"{record_id}/v1"
+
+    again = tmp_path / "w2.pdf"
+    second = run_cli("record", "print", record_id, "--user", people.tech, "-o", str(again))
+    assert second.returncode == 0, second.stderr
+    assert "REPRINT" in second.stdout
+    assert "REPRINT" in page_texts(again.read_bytes())[0]
+
+    audit = run_cli("audit", "verify")
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    shown = json.loads(run_cli("record", "show", record_id, "--json").stdout)
+    assert len(shown["prints"]) == 2
+
+
+def test_printing_an_unknown_record_is_refused(people: People, tmp_path: Path) -> None:
+    done = run_cli("record", "print", "PREP-2026-999999", "--user", people.tech, "-o",
+                   str(tmp_path / "w.pdf"))
+    assert done.returncode == 2
+    assert "PREP-2026-999999" in done.stderr
+    assert not (tmp_path / "w.pdf").exists()
