@@ -33,6 +33,7 @@ def load_case(name: str) -> dict:
 def _isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     data = tmp_path / "doseprep-data"
     monkeypatch.setenv("DOSEPREP_DATA_DIR", str(data))
+    monkeypatch.setenv("DOSEPREP_CONFIG_DIR", str(tmp_path / "doseprep-config"))
     return data
 
 

@@ -46,10 +46,16 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def database_url() -> str:
-    """The database to use: ``DOSEPREP_DATABASE_URL``, else the SQLite file in the data dir."""
+    """The database to use: ``DOSEPREP_DATABASE_URL``, else ``database_url`` in the workstation
+    settings file, else the SQLite file in the data directory."""
+    from doseprep.settings import load_settings
+
     configured = os.environ.get(DATABASE_URL_ENV, "").strip()
     if configured:
         return configured
+    from_file = load_settings().database_url
+    if from_file:
+        return from_file
     return f"sqlite:///{data_dir() / SQLITE_FILENAME}"
 
 

@@ -1,0 +1,84 @@
+"""This workstation's settings: which database, which lab file, when the window locks.
+
+A small TOML file, ``settings.toml`` in the user's configuration directory (platformdirs;
+``DOSEPREP_CONFIG_DIR`` moves it), read into a typed, frozen :class:`WorkstationSettings`. It has a
+schema version; an older file is upgraded in memory by :data:`_MIGRATIONS`, a newer one is refused.
+A missing file means the defaults. Environment variables win over the file
+(``DOSEPREP_DATABASE_URL``), so CI and tests never depend on a user's settings.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from doseprep.errors import SettingsError
+from doseprep.paths import APP_NAME
+
+SCHEMA_VERSION = 1
+FILENAME = "settings.toml"
+
+#: Upgrades from schema N to N + 1, applied in order to an older file's table.
+_MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+@dataclass(frozen=True)
+class WorkstationSettings:
+    database_url: str | None = None  # None: the SQLite file in the data directory
+    lab_file: str | None = None  # None: the bundled lab.toml
+    protocol: str | None = None  # bundled id or path; None: the request's own
+    lock_minutes: float = 10.0  # the window locks after this long without input
+
+
+def config_dir() -> Path:
+    override = os.environ.get("DOSEPREP_CONFIG_DIR")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def settings_path() -> Path:
+    return config_dir() / FILENAME
+
+
+def load_settings(path: Path | None = None) -> WorkstationSettings:
+    """Read the workstation settings (defaults when the file does not exist)."""
+    path = path or settings_path()
+    source = str(path)
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        return WorkstationSettings()
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(source, "", f"cannot be read ({exc}).") from None
+    version = data.get("schema_version", SCHEMA_VERSION)
+    if not isinstance(version, int) or version > SCHEMA_VERSION or version < 1:
+        raise SettingsError(source, "schema_version",
+                            f"this file is for another doseprep (schema {version!r}); "
+                            "update doseprep or remove the file.")
+    while version < SCHEMA_VERSION:
+        data = _MIGRATIONS[version](data)
+        version += 1
+    out: dict[str, Any] = {}
+    for key in ("database_url", "lab_file", "protocol"):
+        if key in data:
+            if not isinstance(data[key], str) or not data[key].strip():
+                raise SettingsError(source, key, "must be non-empty text in quotes.")
+            out[key] = data[key].strip()
+    if "lock_minutes" in data:
+        value = data["lock_minutes"]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise SettingsError(source, "lock_minutes", "must be a number of minutes above 0.")
+        out["lock_minutes"] = float(value)
+    unknown = set(data) - {"schema_version", "database_url", "lab_file", "protocol",
+                           "lock_minutes"}
+    if unknown:
+        raise SettingsError(source, sorted(unknown)[0], "is not a setting doseprep knows.")
+    return WorkstationSettings(**out)
