@@ -1,9 +1,10 @@
 """Where doseprep keeps its files on this computer.
 
-The data directory (drafts, crash logs, later the record database) and the cache directory (the
-pint definitions cache) come from platformdirs, and the environment can move them:
-``DOSEPREP_DATA_DIR`` and ``DOSEPREP_CACHE_DIR`` — for tests, portable installs and CI, so no test
-ever touches a real user's records.
+The data directory (drafts, crash logs, the record database, the signing key), the configuration
+directory (the workstation settings file) and the cache directory (the pint definitions cache)
+come from platformdirs, and the environment can move them: ``DOSEPREP_DATA_DIR``,
+``DOSEPREP_CONFIG_DIR`` and ``DOSEPREP_CACHE_DIR`` — for tests, portable installs and CI, so no
+test ever touches a real user's records.
 """
 
 from __future__ import annotations
@@ -22,6 +23,16 @@ def data_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def config_dir() -> Path:
+    """The directory for this workstation's settings file."""
+    override = os.environ.get("DOSEPREP_CONFIG_DIR")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
 
 
 def cache_dir() -> Path:

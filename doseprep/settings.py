@@ -9,7 +9,6 @@ A missing file means the defaults. Environment variables win over the file
 
 from __future__ import annotations
 
-import os
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from doseprep.errors import SettingsError
-from doseprep.paths import APP_NAME
+from doseprep.paths import config_dir
 
 SCHEMA_VERSION = 1
 FILENAME = "settings.toml"
@@ -32,15 +31,6 @@ class WorkstationSettings:
     lab_file: str | None = None  # None: the bundled lab.toml
     protocol: str | None = None  # bundled id or path; None: the request's own
     lock_minutes: float = 10.0  # the window locks after this long without input
-
-
-def config_dir() -> Path:
-    override = os.environ.get("DOSEPREP_CONFIG_DIR")
-    if override:
-        return Path(override)
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
 
 
 def settings_path() -> Path:

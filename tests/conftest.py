@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["DOSEPREP_CACHE_DIR"] = tempfile.mkdtemp(prefix="doseprep-test-cache-")
 
+ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_DIR = Path(__file__).parent / "reference_cases"
 
 
@@ -47,3 +51,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if {"qapp", "qtbot"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.gui)
+
+
+@pytest.fixture(scope="session")
+def unpacked_wheel(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """doseprep built as a wheel (once per session) and unpacked: (folder, names in the wheel).
+
+    Tests run code from the folder to prove an installed copy finds its data files.
+    """
+    folder = tmp_path_factory.mktemp("wheel")
+    wheels = folder / "wheels"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels),
+                    str(ROOT)], check=True, timeout=300, capture_output=True)
+    (wheel,) = wheels.glob("doseprep-*.whl")
+    unpacked = folder / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        archive.extractall(unpacked)
+    return unpacked, names

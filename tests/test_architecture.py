@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -27,21 +27,14 @@ def test_domain_imports_without_qt_loaded() -> None:
 
 
 @pytest.mark.slow
-def test_wheel_carries_resources_and_runs_from_them(tmp_path: Path, base_request: dict) -> None:
-    """Build the wheel, unpack it elsewhere and run `doseprep plan` from the unpacked copy."""
-    wheels = tmp_path / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels),
-                    str(ROOT)], check=True, timeout=300, capture_output=True)
-    (wheel,) = wheels.glob("doseprep-*.whl")
-    unpacked = tmp_path / "site"
-    with zipfile.ZipFile(wheel) as archive:
-        names = archive.namelist()
-        assert "doseprep/_resources/protocols/hmct-blinatumomab.toml" in names
-        assert "doseprep/_resources/lab.toml" in names
-        archive.extractall(unpacked)
+def test_wheel_carries_resources_and_runs_from_them(
+        tmp_path: Path, base_request: dict, unpacked_wheel: tuple[Path, list[str]]) -> None:
+    """Run `doseprep plan` from the unpacked wheel: resources come from inside the package."""
+    unpacked, names = unpacked_wheel
+    assert "doseprep/_resources/protocols/hmct-blinatumomab.toml" in names
+    assert "doseprep/_resources/lab.toml" in names
+    assert "doseprep/_resources/fonts/DejaVuSans.ttf" in names
     request = tmp_path / "r.json"
-    import json
-
     request.write_text(json.dumps(base_request), encoding="utf-8")
     code = ("import sys; sys.path.insert(0, sys.argv[1]); "
             "import doseprep.resources as r; print(r.resource_root()); "

@@ -124,19 +124,11 @@ def test_signatures_record_the_iana_zone_and_offset(store, people, base_request,
 
 
 @pytest.mark.slow
-def test_migrations_travel_in_the_wheel_and_run_from_it(tmp_path: Path) -> None:
-    import zipfile
-
-    wheels = tmp_path / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels),
-                    str(ROOT)], check=True, timeout=300, capture_output=True)
-    (wheel,) = wheels.glob("doseprep-*.whl")
-    unpacked = tmp_path / "site"
-    with zipfile.ZipFile(wheel) as archive:
-        names = archive.namelist()
-        assert "doseprep/store/migrations/env.py" in names
-        assert "doseprep/store/migrations/versions/v0001_initial.py" in names
-        archive.extractall(unpacked)
+def test_migrations_travel_in_the_wheel_and_run_from_it(
+        tmp_path: Path, unpacked_wheel: tuple[Path, list[str]]) -> None:
+    unpacked, names = unpacked_wheel
+    assert "doseprep/store/migrations/env.py" in names
+    assert "doseprep/store/migrations/versions/v0001_initial.py" in names
     db = tmp_path / "from-wheel.sqlite3"
     code = ("import sys; sys.path.insert(0, sys.argv[1]); import doseprep.store as s; "
             "assert s.__file__.startswith(sys.argv[1]), s.__file__; "
