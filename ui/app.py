@@ -1,12 +1,15 @@
 """Starting the window: command-line options, the crash hook, and the two unattended modes.
 
 ``doseprep-gui`` (and ``python main.py``) open the window, install the crash hook
-(:mod:`ui.crash`) and offer to restore an unsaved form once the window is on screen.
+(:mod:`ui.crash`) and, once the window is on screen, cover it and ask for a log-in (creating the
+first administrator of a new record database first); after the log-in they offer to restore an
+unsaved form. The record store — SQLAlchemy, argon2 — loads only then, after the first paint.
 ``--screenshot FILE.png [--request REQUEST.json]`` renders the window offscreen with a request
 loaded, saves it and exits (the README's picture). ``--measure-startup`` opens the window the
 normal way and, at its first paint, prints one JSON line — seconds since start-up began and any
 heavy module already loaded (there should be none: reportlab and QtPdf load with the first
-document) — then exits. Neither unattended mode reads or writes drafts.
+document) — then exits. Neither unattended mode asks for a log-in, opens the record database or
+reads or writes drafts.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import json  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
-from collections.abc import Sequence  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from PySide6.QtCore import QEvent, QObject, QTimer  # noqa: E402
@@ -30,7 +33,8 @@ log = logging.getLogger(__name__)
 
 #: Modules that must not be loaded before the first paint (they cost hundreds of ms).
 HEAVY_MODULES = ("reportlab", "PySide6.QtPdf", "PySide6.QtPdfWidgets", "PySide6.QtPrintSupport",
-                 "doseprep.documents", "sqlalchemy", "pyhanko", "pypdf")
+                 "doseprep.documents", "doseprep.store", "sqlalchemy", "alembic", "argon2",
+                 "pyhanko", "pypdf")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,8 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def application(qt_arguments: Sequence[str] = ()) -> QApplication:
-    """The QApplication (created once), with doseprep's name and font."""
+    """The QApplication (created once), with doseprep's name and font; a fault of the Qt
+    bindings that would crash a long session is worked around first (:mod:`ui.qt_workarounds`)."""
+    from ui.qt_workarounds import protect_singletons
     from ui.style import base_font
+
+    protect_singletons()
 
     app = QApplication.instance()
     if app is None:
@@ -65,17 +73,18 @@ def application(qt_arguments: Sequence[str] = ()) -> QApplication:
 
 
 class _FirstPaint(QObject):
-    """Reports once, right after the window's first paint."""
+    """Runs ``then`` (default: report the time) once, right after the window's first paint."""
 
-    def __init__(self, window: QWidget) -> None:
+    def __init__(self, window: QWidget, then: Callable[[], object] | None = None) -> None:
         super().__init__(window)
         self.seen = False
+        self.then = then or self.report
         window.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Paint and not self.seen:
             self.seen = True
-            QTimer.singleShot(0, self.report)
+            QTimer.singleShot(0, self.then)
         return False
 
     def report(self) -> None:
@@ -135,8 +144,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             window.show()
             return app.exec()
         log.info("doseprep-gui started; log %s", log_file)
+        window.show_cover("signed-out")
+        window.records.cover.show_signed_out()
+        # The log-in (and the store, SQLAlchemy, argon2) only once the window is on screen.
+        _FirstPaint(window, then=window.begin_session)
         window.show()
-        QTimer.singleShot(0, window.offer_draft)
         return app.exec()
     finally:
         crash.uninstall()

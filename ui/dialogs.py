@@ -2,9 +2,11 @@
 
 One small module for dialogs (as qutebrowser routes messages through ``utils/message.py``) keeps
 their wording in one style and gives tests one place to stub: ``choose``, ``inform``,
-``open_file`` and ``save_file``. Typing mistakes never come here — they are shown beside their
-field; dialogs are for decisions (restore a draft, close with unsaved work, print a document
-that is not for clinical use) and for files.
+``open_file``, ``save_file`` and ``run_dialog``. Typing mistakes never come here — they are shown
+beside their field; dialogs are for decisions (restore a draft, close with unsaved work, print a
+document that is not for clinical use), for files, and — through ``run_dialog`` — for the
+window's own dialogs (log-in, signatures, the history), which a test fills in and submits as a
+person would instead of waiting on a modal loop.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox, QWidget
 
 log = logging.getLogger(__name__)
 
@@ -66,3 +68,19 @@ def save_file(parent: QWidget | None, title: str, suggested: str,
     """Ask where to save a file; None when cancelled."""
     name, _ = QFileDialog.getSaveFileName(parent, title, suggested, name_filter)
     return Path(name) if name else None
+
+
+def run_dialog(dialog: QDialog) -> bool:
+    """Show one of the window's own dialogs modally; True when it was accepted."""
+    accepted = dialog.exec() == QDialog.DialogCode.Accepted
+    log.info("dialog %r: %s", dialog.windowTitle(), "accepted" if accepted else "closed")
+    return accepted
+
+
+def sentence(text: str, names: Sequence[str] = ()) -> str:
+    """A message from the domain as a sentence on screen: its first letter in capitals, unless
+    it begins with one of ``names`` (user ids are written exactly as they are)."""
+    text = text.strip()
+    if text.split(" ", 1)[0] in {n for n in names if n}:
+        return text
+    return text[:1].upper() + text[1:]

@@ -117,6 +117,7 @@ class RequestForm(QWidget):
         super().__init__(parent)
         self._protocols = protocols
         self._protocol: Protocol | None = None
+        self.read_only = False
         self.setObjectName("request-form")
         self.fields: dict[str, Field] = {}
         layout = QVBoxLayout(self)
@@ -263,6 +264,15 @@ class RequestForm(QWidget):
         finally:
             self.blockSignals(False)
         self.edited.emit()
+
+    def set_read_only(self, read_only: bool) -> None:
+        """Disable every input (a signed record), or enable them all again."""
+        self.read_only = read_only
+        for field in self.fields.values():
+            field.editor.setEnabled(not read_only)
+            if isinstance(field, TextField):
+                field.editor.setClearButtonEnabled(not read_only)
+        self.now_button.setEnabled(not read_only)
 
     def has_user_input(self) -> bool:
         """True when anything but the defaulted fields holds text."""

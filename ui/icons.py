@@ -66,3 +66,75 @@ def status_pixmap(state: str, size: int = 40) -> QPixmap:
 
 def _polygon(points: tuple[tuple[int, int], ...]) -> QPolygonF:
     return QPolygonF([QPointF(x, y) for x, y in points])
+
+
+#: Record states: (shape, fill, ink, glyph); "tick" draws the OK tick instead of a glyph.
+_RECORD = {
+    "unsaved": ("dashed", "#ffffff", "#000000", "–"),
+    "draft": ("square", "#ffffff", "#000000", "D"),
+    "prepared": ("circle", COLOURS["info"][1], "#0d2f57", "P"),
+    "verified": ("circle", COLOURS["info"][2], "#ffffff", "V"),
+    "released": ("circle", COLOURS["ok"][2], "#ffffff", "tick"),
+}
+
+
+@cache
+def record_pixmap(state: str, size: int = 32) -> QPixmap:
+    """The icon of a record state (unsaved, draft, prepared, verified, released).
+
+    A draft is a square (it can still change), a signed record a circle; the letter inside
+    (D, P, V) or the tick of a released record reads without colour.
+    """
+    shape, fill, ink, glyph = _RECORD[state]
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.scale(size / 100, size / 100)
+    pen = QPen(QColor("#000000"), 6)
+    if shape == "dashed":
+        pen.setStyle(Qt.PenStyle.DashLine)
+    painter.setPen(pen)
+    painter.setBrush(QColor(fill))
+    if shape == "circle":
+        painter.drawEllipse(QRectF(5, 5, 90, 90))
+    else:
+        painter.drawRect(QRectF(6, 6, 88, 88))
+    if glyph == "tick":
+        painter.setPen(QPen(QColor(ink), 12, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap,
+                            Qt.PenJoinStyle.RoundJoin))
+        painter.drawPolyline(_polygon(_TICK))
+    else:
+        font = QFont("DejaVu Sans")
+        font.setBold(True)
+        font.setPixelSize(56)
+        painter.setFont(font)
+        painter.setPen(QColor(ink))
+        painter.drawText(QRectF(0, 0, 100, 100), Qt.AlignmentFlag.AlignCenter, glyph)
+    painter.end()
+    return pixmap
+
+
+@cache
+def padlock_pixmap(size: int = 40, colour: str = "#0d2f57") -> QPixmap:
+    """A closed padlock: a record that cannot be changed, or a locked workstation."""
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.scale(size / 100, size / 100)
+    ink = QColor(colour)
+    painter.setPen(QPen(ink, 11, Qt.PenStyle.SolidLine, Qt.PenCapStyle.FlatCap))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawArc(QRectF(28, 8, 44, 56), 0, 180 * 16)
+    painter.drawLine(QPointF(28, 36), QPointF(28, 48))
+    painter.drawLine(QPointF(72, 36), QPointF(72, 48))
+    painter.setPen(QPen(ink, 4))
+    painter.setBrush(ink)
+    painter.drawRoundedRect(QRectF(14, 46, 72, 48), 6, 6)
+    painter.setBrush(QColor("#ffffff"))
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.drawEllipse(QRectF(43, 59, 14, 14))
+    painter.drawRect(QRectF(47, 68, 6, 16))
+    painter.end()
+    return pixmap

@@ -1,5 +1,11 @@
 """The main window: the form on the left, the live plan on the right, settings on top.
 
+Above the settings, the record strip says who is logged in and which saved record the form shows
+(:mod:`ui.record_workflow` does the records: log-in, lock, save, sign, history, corrections,
+prints). The form and the plan sit on one page of a stack whose other page is a cover: until
+someone logs in, while the workstation is locked after inactivity, and during a blind re-entry,
+the cover is shown instead and every action that would show or print patient data is disabled.
+
 Every change in the form schedules one recompute on the next turn of the event loop (a 0 ms
 single-shot timer, so a burst of changes is computed once); anything that acts on the plan —
 previewing or printing a document — first runs a pending recompute, so it can never act on a
@@ -28,6 +34,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSplitter,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -48,6 +55,7 @@ from ui import dialogs
 from ui.evaluation import Evaluation, evaluate
 from ui.form import SECTIONS, RequestForm, now_text, raw_from_request
 from ui.plan_view import PlanView
+from ui.record_workflow import RecordWorkflow
 from ui.settings_panel import SettingsPanel
 from ui.style import STYLE_SHEET, set_role
 
@@ -101,6 +109,8 @@ class MainWindow(QMainWindow):
         self.lab_path: str = ""
         self._lab_problem = ""
         self._shown_settings: tuple[Any, ...] = ()
+        self.read_only = False
+        self.cover_mode = ""
         self._set_lab(lab_path, quiet=True)
 
         self.settings_panel = SettingsPanel(self)
@@ -108,6 +118,7 @@ class MainWindow(QMainWindow):
         captions = {key: caption.replace("&", "") for _, rows in SECTIONS
                     for key, caption, *_ in rows}
         self.plan_view = PlanView(captions, self)
+        self.records = RecordWorkflow(self)
         self._build_layout()
         self._build_actions()
 
@@ -120,6 +131,7 @@ class MainWindow(QMainWindow):
         self._draft_timer.setInterval(DRAFT_DELAY_MS)
         self._draft_timer.timeout.connect(self.save_draft)
         self.form.edited.connect(self._changed)
+        self.recomputed.connect(self.records.refresh)
 
         if protocol_ref and protocol_ref not in dict(self._choices):
             self._add_protocol_choice(protocol_ref)
@@ -131,10 +143,18 @@ class MainWindow(QMainWindow):
     # --- layout ----------------------------------------------------------------------------
 
     def _build_layout(self) -> None:
-        central = QWidget(self)
+        self.stack = QStackedWidget(self)
+        central = QWidget(self.stack)
+        central.setObjectName("content")
+        self.content = central
         outer = QVBoxLayout(central)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(0)
+        outer.addWidget(self.records.strip)
+        banner_row = QHBoxLayout()
+        banner_row.setContentsMargins(8, 6, 8, 0)
+        banner_row.addWidget(self.records.banner)
+        outer.addLayout(banner_row)
         outer.addWidget(self.settings_panel)
         splitter = QSplitter(Qt.Orientation.Horizontal, central)
         splitter.setChildrenCollapsible(False)
@@ -142,6 +162,7 @@ class MainWindow(QMainWindow):
         right = QWidget(splitter)
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 8, 8)
+        right_layout.addWidget(self.records.panel)
         right_layout.addWidget(_scrolled(self.plan_view), 1)
         bar = QHBoxLayout()
         self.preview_button = QPushButton("Preview &worksheet…", right)
@@ -161,7 +182,9 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(1, 6)
         splitter.setSizes([780, 720])
         outer.addWidget(splitter, 1)
-        self.setCentralWidget(central)
+        self.stack.addWidget(central)
+        self.stack.addWidget(self.records.cover)
+        self.setCentralWidget(self.stack)
 
     def _build_actions(self) -> None:
         menu = self.menuBar().addMenu("&File")
@@ -187,10 +210,40 @@ class MainWindow(QMainWindow):
         self.labels_action = action("Print &labels…", self.print_labels, "Ctrl+L")
         menu.addSeparator()
         self.quit_action = action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.records.build_menus(self.menuBar())
         help_menu = self.menuBar().addMenu("&Help")
         about = QAction("&About doseprep", self)
         about.triggered.connect(self.about)
         help_menu.addAction(about)
+
+    # --- session, cover and read-only ------------------------------------------------------
+
+    def begin_session(self, lock_ms: int | None = None) -> bool:
+        """Cover the window and ask for a log-in; then offer the draft. ``lock_ms`` replaces the
+        workstation's ``lock_minutes`` (tests). True once someone logged in."""
+        return self.records.begin(lock_ms)
+
+    def show_cover(self, mode: str) -> None:
+        """Hide the form and the plan behind the cover (signed-out, locked or blind)."""
+        self.cover_mode = mode
+        if self.preview is not None:
+            self.preview.close()
+        self.statusBar().clearMessage()
+        self.stack.setCurrentWidget(self.records.cover)
+        self._update_actions()
+        self.records.refresh()
+
+    def hide_cover(self) -> None:
+        self.cover_mode = ""
+        self.stack.setCurrentWidget(self.content)
+        self._update_actions()
+        self.records.refresh()
+
+    def set_read_only(self, read_only: bool) -> None:
+        """Disable (a signed record) or enable every input of the form."""
+        self.read_only = read_only
+        self.form.set_read_only(read_only)
+        self._update_actions()
 
     # --- settings --------------------------------------------------------------------------
 
@@ -268,7 +321,7 @@ class MainWindow(QMainWindow):
 
     def open_request(self) -> None:
         path = dialogs.open_file(self, "Open request file", "Requests (*.json)")
-        if path is None or not self._may_replace_form("Replace the form with this request?"):
+        if path is None or not self.may_replace_form("Replace the form with this request?"):
             return
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -279,20 +332,23 @@ class MainWindow(QMainWindow):
                            text=f"{path.name} cannot be opened as a request.",
                            informative=f"{exc}")
             return
+        self.records.detach()
         self.load_request(data.get("request", data))  # a reference case, or a bare request
 
     def new_form(self) -> None:
-        """Clear the form (after asking, when it holds anything) and delete the draft."""
-        if not self._may_replace_form("Clear the form and start a new one?"):
+        """Clear the form (after asking, when it holds unsaved work) and delete the draft."""
+        if not self.may_replace_form("Clear the form and start a new one?"):
             return
+        self.records.detach()
         self._reset_form()
         self._draft_timer.stop()
         drafts.clear()
         self.statusBar().showMessage("New form.", 5000)
         self.form.fields["patient.id"].editor.setFocus()
 
-    def _may_replace_form(self, question: str) -> bool:
-        if not self.form.has_user_input():
+    def may_replace_form(self, question: str) -> bool:
+        """True when nothing unsaved would be lost, or the user agrees to lose it."""
+        if not self.records.unsaved_work():
             return True
         answer = dialogs.choose(
             self, icon=dialogs.Icon.Warning, title="Clear the form?", text=question,
@@ -355,9 +411,15 @@ class MainWindow(QMainWindow):
 
     def _update_actions(self) -> None:
         plan = self.evaluation.plan if self.evaluation is not None else None
+        covered = bool(self.cover_mode)
         for widget in (self.preview_button, self.labels_button, self.preview_action,
                        self.labels_action):
-            widget.setEnabled(plan is not None)
+            widget.setEnabled(plan is not None and not covered)
+        for act in (self.new_action, self.open_request_action):
+            act.setEnabled(not covered)
+        # A signed record is shown with the settings it was computed with; they stay put.
+        for act in (self.open_protocol_action, self.open_lab_action, self.bundled_lab_action):
+            act.setEnabled(not covered and not self.read_only)
         if plan is None:
             note = "Nothing to preview or print: there is no valid plan for the form as it stands."
         else:
@@ -380,8 +442,9 @@ class MainWindow(QMainWindow):
             return render_worksheet(plan, page_size=paper)
 
         paper = default_paper()
-        return self._show_document(render(paper), "Worksheet", "worksheet", plan,
-                                   render=render, paper=paper)
+        return self.show_document(render(paper), "Worksheet", self._file_stem("worksheet", plan),
+                                  reasons=not_for_clinical_use(plan), render=render,
+                                  paper=paper)
 
     def print_labels(self) -> QWidget | None:
         """Render the bag labels with the domain and show them with Print and Save PDF."""
@@ -390,19 +453,28 @@ class MainWindow(QMainWindow):
             return None
         from doseprep.documents.labels import render_labels
 
-        return self._show_document(render_labels(plan), "Labels", "labels", plan)
+        return self.show_document(render_labels(plan), "Labels", self._file_stem("labels", plan),
+                                  reasons=not_for_clinical_use(plan))
 
-    def _show_document(self, pdf: bytes, title: str, stem: str, plan: PreparationPlan,
-                       **options: Any) -> QWidget:
+    @staticmethod
+    def _file_stem(kind: str, plan: PreparationPlan) -> str:
+        return "-".join([kind, plan.request.patient.id, plan.request.product.din])
+
+    def show_document(self, pdf: bytes, title: str, stem: str, *, reasons: tuple[str, ...],
+                      companions: tuple[tuple[str, bytes, str], ...] = (),
+                      **options: Any) -> QWidget:
+        """Show a rendered document with Print and Save PDF (suggested as ``stem``.pdf in the
+        home folder); ``companions`` are further documents (title, PDF, stem) it can show."""
         from ui.print_preview import DocumentPreview
 
-        name = "-".join([stem, plan.request.patient.id, plan.request.product.din])
-        file_name = str(Path.home() / (re.sub(r"[^A-Za-z0-9_.-]+", "-", name) + ".pdf"))
+        def file_name(name: str) -> str:
+            return str(Path.home() / (re.sub(r"[^A-Za-z0-9_.-]+", "-", name) + ".pdf"))
+
         if self.preview is not None:
             self.preview.close()
-        self.preview = DocumentPreview(pdf, title=title, file_name=file_name,
-                                       reasons=not_for_clinical_use(plan), parent=self,
-                                       **options)
+        self.preview = DocumentPreview(
+            pdf, title=title, file_name=file_name(stem), reasons=reasons, parent=self,
+            companions=tuple((t, data, file_name(n)) for t, data, n in companions), **options)
         # Window-modal: the form cannot change under a document made from it.
         self.preview.setWindowModality(Qt.WindowModality.WindowModal)
         self.preview.show()
@@ -442,21 +514,26 @@ class MainWindow(QMainWindow):
             self._add_protocol_choice(protocol)
             self.form.set_protocol_choices(self._choices)
         self.form.set_raw(draft.fields)
+        self.flush()
+        self.records.reattach(draft.extra)
         log.info("draft from %s restored", when)
         self.statusBar().showMessage(f"Restored the form from {when:%H:%M}.", 8000)
         return True
 
     def save_draft(self) -> None:
-        """Write the form's text as the draft now (or delete the draft if the form is blank)."""
+        """Write the form's text as the draft now (or delete the draft when nothing in the form
+        is unsaved: a blank form, or a saved record as it was saved)."""
         self._draft_timer.stop()
         if not self._drafts_active:
             return
-        if not self.form.has_user_input():
+        self.flush()
+        if not self.records.unsaved_work():
             drafts.clear()
             self.draft_saved.emit("")
             return
         try:
-            path = drafts.save(self.form.raw(), extra={"lab": self.lab_path})
+            path = drafts.save(self.form.raw(),
+                               extra={"lab": self.lab_path, **self.records.draft_extra()})
         except OSError as exc:
             log.warning("draft not saved: %s", exc)
             self.statusBar().showMessage(f"The draft could not be saved: {exc}", 0)
@@ -464,8 +541,15 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Draft saved at {datetime.now():%H:%M:%S}.", 4000)
         self.draft_saved.emit(str(path))
 
+    def discard_draft(self) -> None:
+        """The form was saved as a record: the crash draft is no longer needed."""
+        self._draft_timer.stop()
+        if self._drafts_active:
+            drafts.clear()
+
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self._drafts_active and self.form.has_user_input():
+        self.flush()
+        if self._drafts_active and self.records.unsaved_work():
             answer = dialogs.choose(
                 self, icon=dialogs.Icon.Warning, title="Close doseprep?",
                 text="The form is not finished.",
@@ -487,6 +571,7 @@ class MainWindow(QMainWindow):
         self._recompute_timer.stop()
         if self.preview is not None:
             self.preview.close()
+        self.records.close()
         event.accept()
 
     def about(self) -> None:

@@ -6,14 +6,15 @@ page to the printer's painter, and saves the *original* bytes with Save PDF — 
 keeps its text and barcodes as drawn. A document that is not for clinical use (a blocked plan, an
 unapproved protocol) can be previewed and saved — the domain watermarks it — but a red box above
 the preview lists the reasons, the print button says "NOT FOR CLINICAL USE", and printing asks
-for a confirmation that repeats the reasons. This module imports QtPdf and QtPrintSupport, so the
-window imports it only when a document is first opened.
+for a confirmation that repeats the reasons. A saved record's print comes with its labels as a
+companion document, opened from a button in the same dialog. This module imports QtPdf and
+QtPrintSupport, so the window imports it only when a document is first opened.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, QSizeF, Qt
@@ -99,10 +100,12 @@ class DocumentPreview(QDialog):
 
     ``render`` re-renders the document for a paper size (``"letter"`` or ``"a4"``); when given,
     a paper choice is offered. ``reasons`` are why the document is not for clinical use.
+    ``companions`` are further documents shown from a button: (title, PDF bytes, file name).
     """
 
     def __init__(self, pdf: bytes, *, title: str, file_name: str, reasons: tuple[str, ...],
                  render: Callable[[str], bytes] | None = None, paper: str = "letter",
+                 companions: Sequence[tuple[str, bytes, str]] = (),
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("document-preview")
@@ -140,6 +143,14 @@ class DocumentPreview(QDialog):
         self.paper.setVisible(render is not None)
         self.paper.currentIndexChanged.connect(self._paper_changed)
         buttons.addWidget(self.paper)
+        self.companions: list[DocumentPreview] = []
+        self.companion_buttons: list[QPushButton] = []
+        for companion in companions:
+            button = QPushButton(f"Show {companion[0].split(' ')[0].lower()}…", self)
+            button.setAutoDefault(False)
+            button.clicked.connect(lambda _checked=False, c=companion: self.show_companion(c))
+            buttons.addWidget(button)
+            self.companion_buttons.append(button)
         buttons.addStretch(1)
         self.save_button = QPushButton("&Save PDF…", self)
         self.save_button.clicked.connect(self.save_pdf)
@@ -152,6 +163,16 @@ class DocumentPreview(QDialog):
             buttons.addWidget(button)
         layout.addLayout(buttons)
         self.print_button.setDefault(not reasons)
+
+    def show_companion(self, companion: tuple[str, bytes, str]) -> DocumentPreview:
+        """Open one of the companion documents in its own preview over this one."""
+        title, pdf, file_name = companion
+        preview = DocumentPreview(pdf, title=title, file_name=file_name, reasons=self.reasons,
+                                  parent=self)
+        preview.setWindowModality(Qt.WindowModality.WindowModal)
+        preview.show()
+        self.companions.append(preview)
+        return preview
 
     def _paper_changed(self) -> None:
         if self._render is None:

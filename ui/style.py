@@ -111,6 +111,41 @@ QFrame[role="settings"][state="warning"] {{
     background: {COLOURS["warning"][1]}; border-bottom: 3px solid {COLOURS["warning"][2]};
 }}
 QLabel[role="settings"] {{ font-size: {BASE_POINT_SIZE}pt; }}
+QLineEdit:disabled, QComboBox:disabled {{
+    color: #000000; background: #f0f0f0; border: 2px dashed #6b6b6b;
+}}
+QFrame[role="strip"] {{ background: #f4f6f9; border-bottom: 1px solid #9e9e9e; }}
+QLabel[role="strip-user"] {{ font-size: {BASE_POINT_SIZE + 1}pt; color: #000000; }}
+QLabel[role="strip-record"] {{
+    font-size: {BASE_POINT_SIZE + 2}pt; font-weight: bold; color: #000000;
+}}
+QPushButton[role="strip"] {{
+    font-size: {BASE_POINT_SIZE + 1}pt; min-height: 38px; padding: 2px 10px;
+}}
+QFrame[role="record-banner"] {{
+    background: {COLOURS["info"][1]}; border: 3px solid {COLOURS["info"][0]}; border-radius: 4px;
+}}
+QFrame[role="record-banner"][state="correcting"] {{
+    background: {COLOURS["warning"][1]}; border: 3px dashed {COLOURS["warning"][2]};
+}}
+QLabel[role="record-banner-text"] {{
+    font-size: {BANNER_POINT_SIZE - 2}pt; font-weight: bold; color: {COLOURS["info"][0]};
+}}
+QLabel[role="record-banner-text"][state="correcting"] {{ color: {COLOURS["warning"][0]}; }}
+QLabel[role="record-banner-detail"] {{ font-size: {BASE_POINT_SIZE}pt; color: #000000; }}
+QFrame[role="record-panel"] {{
+    border: 1px solid #9e9e9e; border-radius: 4px; background: #fafafa;
+}}
+QLabel[role="record-lines"] {{ font-size: {BASE_POINT_SIZE}pt; color: #000000; }}
+QWidget[role="cover"] {{ background: #e9edf2; }}
+QLabel[role="cover-title"] {{ font-size: {INSTRUCTION_POINT_SIZE + 2}pt; font-weight: bold; }}
+QLabel[role="cover-text"] {{ font-size: {BASE_POINT_SIZE + 2}pt; color: #000000; }}
+QLabel[role="dialog-title"] {{ font-size: {BANNER_POINT_SIZE}pt; font-weight: bold; }}
+QLabel[role="statement"] {{
+    font-size: {BASE_POINT_SIZE + 1}pt; color: {COLOURS["info"][0]};
+    background: {COLOURS["info"][1]}; border: 2px solid {COLOURS["info"][2]}; padding: 8px;
+}}
+QLabel[role="hash"] {{ font-family: "DejaVu Sans Mono"; font-size: {BASE_POINT_SIZE + 1}pt; }}
 QLabel[role="reasons"] {{
     font-size: {BASE_POINT_SIZE + 1}pt; color: {COLOURS["error"][0]};
     background: {COLOURS["error"][1]}; border: 2px solid {COLOURS["error"][2]}; padding: 6px;

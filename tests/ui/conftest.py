@@ -2,18 +2,25 @@
 
 A modal dialog in an offscreen test would wait forever, so every dialog the window can open is
 replaced: :class:`DialogStub` answers questions from a queue the test fills (and fails the test
-on a question nobody expected), records messages, and returns the files the test chose.
-``QFileDialog`` and ``QPrintDialog.exec`` are patched too, as a second line of defence.
+on a question nobody expected), records messages, and returns the files the test chose. The
+window's own dialogs (log-in, signatures, history) go through ``run_dialog``: the stub hands each
+to the next *handler* the test queued, which fills it in and presses its buttons as a person
+would, so the real dialog and the real store do the work. ``QFileDialog`` and
+``QPrintDialog.exec`` are patched too, as a second line of defence.
+
+Passwords are hashed with the store's documented test profile
+(``DOSEPREP_PASSWORD_HASH_PROFILE=test``), set here for the tests only.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QDialog, QFileDialog
 
 from doseprep.cli import main as cli_main
 from ui import dialogs
@@ -21,6 +28,7 @@ from ui.evaluation import KEYS
 from ui.fields import ChoiceField
 from ui.form import raw_from_request
 from ui.main_window import MainWindow
+from ui.qt_workarounds import protect_singletons
 
 #: The offscreen platform warns on every window shown; nothing else may be ignored.
 SHOWS_WINDOW = pytest.mark.qt_log_ignore(r"^This plugin does not support propagateSizeHints")
@@ -37,6 +45,15 @@ class DialogStub:
         self.allow_messages = False
         self.open_paths: list[Path | None] = []
         self.save_paths: list[Path | None] = []
+        self.handlers: list[Callable[[QDialog], None]] = []
+        self.dialogs: list[QDialog] = []
+
+    def run_dialog(self, dialog: QDialog) -> bool:
+        self.dialogs.append(dialog)
+        if not self.handlers:
+            raise AssertionError(f"unexpected dialog: {dialog.windowTitle()}")
+        self.handlers.pop(0)(dialog)
+        return dialog.result() == QDialog.DialogCode.Accepted.value
 
     def choose(self, parent, **question: Any) -> str:
         self.questions.append(question)
@@ -67,6 +84,7 @@ def dialog_stub(monkeypatch: pytest.MonkeyPatch) -> DialogStub:
     monkeypatch.setattr(dialogs, "choose", stub.choose)
     monkeypatch.setattr(dialogs, "inform", stub.inform)
     monkeypatch.setattr(dialogs, "open_file", stub.open_file)
+    monkeypatch.setattr(dialogs, "run_dialog", stub.run_dialog)
 
     def no_file_dialog(*args: Any, **kwargs: Any) -> tuple[str, str]:
         raise AssertionError("unexpected file dialog")
@@ -74,6 +92,18 @@ def dialog_stub(monkeypatch: pytest.MonkeyPatch) -> DialogStub:
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(no_file_dialog))
     monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(no_file_dialog))
     return stub
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sound_qt_bindings() -> None:
+    """As ``ui.app.application`` does for the program (see ``ui.qt_workarounds``)."""
+    protect_singletons()
+
+
+@pytest.fixture(autouse=True)
+def _test_hash_profile(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOSEPREP_PASSWORD_HASH_PROFILE", "test")
+    monkeypatch.delenv("DOSEPREP_DATABASE_URL", raising=False)
 
 
 @pytest.fixture

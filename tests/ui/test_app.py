@@ -12,6 +12,7 @@ import pytest
 from PySide6.QtGui import QImage
 
 from tests.conftest import load_case
+from tests.ui.conftest import SHOWS_WINDOW, DialogStub
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -54,3 +55,50 @@ def test_the_window_paints_before_any_heavy_module_loads(tmp_path: Path) -> None
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["heavy_modules"] == []
     assert 0 < report["first_paint_s"] < 10
+
+
+@SHOWS_WINDOW
+def test_the_normal_start_asks_for_a_log_in_before_showing_anything(
+        qapp, qtbot, dialog_stub: DialogStub, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``main.py`` without options: the window paints covered, asks who is there, and only then
+    offers the draft left by a crash."""
+    import logging
+
+    from PySide6.QtCore import QTimer
+
+    from doseprep import drafts
+    from tests.ui.records_helpers import TECH, add_people, log_in_as
+    from ui import app
+
+    add_people(TECH)
+    drafts.save({"patient.weight": "71 kg", "patient.name": "DOE, JANE"})
+    monkeypatch.setenv("DOSEPREP_NO_CRASH_DIALOG", "1")
+    seen: dict[str, object] = {}
+
+    def log_in(dialog) -> None:
+        window = dialog.parentWidget()
+        seen["window"] = window
+        seen["covered"] = window.isVisible() and window.stack.currentWidget() is \
+            window.records.cover
+        seen["form at log-in"] = window.form.fields["patient.weight"].text()
+        log_in_as(qtbot, TECH)(dialog)
+        QTimer.singleShot(0, window.close)
+
+    dialog_stub.handlers.append(log_in)
+    dialog_stub.answers += ["restore", "keep"]  # restore the draft; on closing, keep it
+    handlers = list(logging.getLogger().handlers)
+    QTimer.singleShot(30_000, qapp.quit)  # never hang the suite
+    try:
+        assert app.main([]) == 0
+    finally:
+        for handler in set(logging.getLogger().handlers) - set(handlers):
+            logging.getLogger().removeHandler(handler)
+            handler.close()
+    assert seen["covered"] is True
+    assert seen["form at log-in"] == "", "the draft is offered only after the log-in"
+    restore, close = dialog_stub.questions
+    assert restore["text"].startswith("Restore the unsaved form")
+    assert close["text"] == "The form is not finished."
+    window = seen["window"]
+    assert window.records.user.user_id == "tech"
+    assert window.form.fields["patient.weight"].text() == "71 kg"

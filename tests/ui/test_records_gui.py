@@ -1,0 +1,580 @@
+"""Issue 5 in the window: log in, save, sign, verify blind, release, print, find, correct, lock.
+
+Everything runs against a real SQLite record database in the test's data directory; the dialogs
+are the real ones, filled in by handlers (see ``records_helpers``) as a person would.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pypdf
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog
+
+from doseprep import drafts
+from doseprep.pdfsign import verify_pdf
+from tests.conftest import load_case
+from tests.ui.conftest import SHOWS_WINDOW, DialogStub, type_request
+from tests.ui.records_helpers import (
+    ADMIN,
+    SUP,
+    TECH,
+    Person,
+    add_people,
+    add_user_as_admin,
+    create_first_administrator,
+    give_reason,
+    log_in_as,
+    search_history,
+    sign_as,
+    type_text,
+    verify_as,
+    visible_texts,
+)
+from ui.main_window import MainWindow
+from ui.print_preview import DocumentPreview
+
+REFUSED = "Login refused: wrong user id or password."
+#: The blind re-entry of reference case v01, exactly as the source documents give it.
+V01_REENTRY = {
+    "patient.weight": "70 kg", "product.volume": "200 mL", "product.wbc": "100 x10^3/uL",
+    "product.cd3_percent": "40", "product.viability_percent": "98",
+    "product.sample_dilution": "1", "order.dose_level": "DL3", "product.din": "G123417654321",
+}
+#: What the preparer typed that must never be readable during the blind re-entry.
+V01_SECRETS = ("70 kg", "200 mL", "100 x10^3/uL", "G123417654321", "G1234 17 654321")
+
+
+def pdf_text(data: bytes) -> str:
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+
+
+@pytest.fixture
+def save_pdf_to(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """Answer the next Save PDF dialogs with files in tmp_path, one name per call."""
+
+    def answer(name: str) -> Path:
+        def get_save_file_name(parent, caption, directory, name_filter):
+            return str(tmp_path / name), name_filter
+        monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(get_save_file_name))
+        return tmp_path / name
+
+    return answer
+
+
+@pytest.fixture
+def session(qtbot, make_window, dialog_stub: DialogStub):
+    """A window with a logged-in person (the accounts are created first); lock in 60 s."""
+
+    def start(person: Person, *others: Person, lock_ms: int = 60_000) -> MainWindow:
+        add_people(person, *others)
+        window = make_window()
+        dialog_stub.handlers.append(log_in_as(qtbot, person))
+        assert window.begin_session(lock_ms=lock_ms) is True
+        assert window.records.user.user_id == person.user_id
+        return window
+
+    return start
+
+
+def record_text(window: MainWindow) -> str:
+    return window.records.strip.record_label.text()
+
+
+def inputs_enabled(window: MainWindow) -> list[bool]:
+    return [f.editor.isEnabled() for f in window.form.fields.values()]
+
+
+# --- the whole life ----------------------------------------------------------------------------
+
+@SHOWS_WINDOW
+def test_the_whole_life_of_a_preparation_in_the_window(
+        qtbot, window: MainWindow, dialog_stub: DialogStub, save_pdf_to) -> None:
+    records = window.records
+    stub = dialog_stub
+    window.show()
+    qtbot.waitExposed(window)
+
+    # First start: no administrator yet. Create one, then a wrong password, then log in.
+    stub.handlers += [create_first_administrator(qtbot),
+                      log_in_as(qtbot, ADMIN, password="not-the-password", expect=REFUSED)]
+    assert window.begin_session(lock_ms=60_000) is False
+    assert window.cover_mode == "signed-out" and not window.content.isVisible()
+    assert not records.strip.save_button.isEnabled()
+    stub.handlers.append(log_in_as(qtbot, ADMIN))
+    qtbot.mouseClick(records.cover.log_in_button, Qt.MouseButton.LeftButton)
+    assert records.user.user_id == "admin" and window.cover_mode == ""
+    assert records.strip.user_label.text() == "Logged in: ADMIN, ANN (admin) — administrator"
+
+    # The administrator adds a technician and a supervisor, then hands over.
+    assert records.actions["add_user"].isEnabled()
+    stub.handlers += [add_user_as_admin(qtbot, TECH)]
+    records.actions["add_user"].trigger()
+    stub.handlers += [add_user_as_admin(qtbot, SUP)]
+    records.actions["add_user"].trigger()
+    stub.handlers.append(log_in_as(qtbot, TECH))
+    records.actions["sign_out"].trigger()
+    assert records.user.user_id == "tech"
+
+    # The technician types the reference case and saves it.
+    assert record_text(window) == "Not saved"
+    type_request(qtbot, window, load_case("v01-basic-dl3")["request"])
+    window.flush()
+    assert not records.strip.prepare_button.isEnabled()
+    qtbot.mouseClick(records.strip.save_button, Qt.MouseButton.LeftButton)
+    record = records.record
+    assert re.fullmatch(r"PREP-\d{4}-000001", record.record_id)
+    ref = f"{record.record_id}/v1"
+    assert record_text(window) == f"{ref} — DRAFT"
+    assert records.strip.state == "draft"
+    assert all(inputs_enabled(window))
+
+    # Prepared by the technician: the dialog shows the meaning, the record and the first 16
+    # hex digits of exactly the hash the signature binds.
+    shown: list[str] = []
+
+    def shows_what_is_signed(dialog) -> None:
+        text = visible_texts(dialog)
+        assert ref in text and "legally binding equivalent of your handwritten signature" in text
+        (digits,) = re.findall(r"\b[0-9a-f]{16}…", text)
+        shown.append(digits[:16])
+
+    stub.handlers.append(sign_as(qtbot, TECH, meaning="Prepared by",
+                                 check=shows_what_is_signed))
+    qtbot.mouseClick(records.strip.prepare_button, Qt.MouseButton.LeftButton)
+    assert record_text(window) == f"{ref} — PREPARED"
+    assert records.record.signatures[-1].record_hash[:16] == shown[-1]
+    assert not any(inputs_enabled(window)), "a signed record is read-only"
+    assert records.banner.isVisible()
+    assert records.banner.headline.text() == ("READ-ONLY — signed record; use Correct… to make "
+                                              "a new version")
+
+    # Verified by the supervisor, blind: the preparer's values are hidden while it is open.
+    def blind(dialog) -> None:
+        assert window.cover_mode == "blind"
+        assert not window.form.isVisible() and not window.plan_view.isVisible()
+        text = visible_texts(dialog)
+        assert not any(secret in text for secret in V01_SECRETS), text
+
+    mismatch = V01_REENTRY | {"product.cd3_percent": "45"}
+    stub.allow_messages = True
+    stub.handlers.append(verify_as(qtbot, SUP, mismatch, check=blind))
+    qtbot.mouseClick(records.strip.verify_button, Qt.MouseButton.LeftButton)
+    (message,) = stub.messages
+    assert message["title"] == "Verification stopped"
+    assert "CD3+ percentage" in message["text"]
+    assert "weight" not in message["text"]
+    assert record_text(window) == f"{ref} — PREPARED", "nothing was signed"
+    assert window.cover_mode == "" and window.form.isVisible()
+
+    stub.handlers.append(verify_as(qtbot, SUP, V01_REENTRY,
+                                   check=lambda d: (blind(d), shows_what_is_signed(d))))
+    qtbot.mouseClick(records.strip.verify_button, Qt.MouseButton.LeftButton)
+    assert record_text(window) == f"{ref} — VERIFIED"
+    assert records.record.signatures[-1].record_hash[:16] == shown[-1]
+    assert len(stub.messages) == 1
+
+    stub.handlers.append(sign_as(qtbot, SUP, meaning="Released by",
+                                 check=shows_what_is_signed))
+    qtbot.mouseClick(records.strip.release_button, Qt.MouseButton.LeftButton)
+    assert record_text(window) == f"{ref} — RELEASED"
+    assert records.record.signatures[-1].record_hash[:16] == shown[-1]
+    assert len(set(shown)) == 3
+    assert records.strip.state == "released"
+    signatures = records.panel.signature_lines
+    assert [line.split(" (")[0] for line in signatures] == [
+        "Prepared by TECH, TOM", "Verified by SUPERVISOR, SUE", "Released by SUPERVISOR, SUE"]
+
+    # Print: the signed worksheet, saved as a PDF that `doseprep verify` accepts for this record.
+    preview = records.print_record()
+    qtbot.addWidget(preview)
+    assert isinstance(preview, DocumentPreview) and preview.isVisible()
+    saved = save_pdf_to("first.pdf")
+    assert preview.save_pdf() == saved
+    checked = verify_pdf(saved.read_bytes())
+    assert checked.valid, checked.problems
+    assert checked.document_id == ref
+    text = pdf_text(saved.read_bytes())
+    assert "RELEASED" in text and "TECH, TOM (tech)" in text and "REPRINT" not in text
+    assert all(digits in text for digits in shown), "the paper shows the hashes signed"
+    (labels_button,) = preview.companion_buttons
+    qtbot.mouseClick(labels_button, Qt.MouseButton.LeftButton)
+    (labels,) = preview.companions
+    assert labels.isVisible() and "G1234 17 654321" in pdf_text(labels.pdf)
+    labels.close()
+    preview.close()
+
+    again = records.print_record()
+    qtbot.addWidget(again)
+    assert again.windowTitle().startswith(f"Worksheet {ref} — REPRINT")
+    assert "REPRINT" in pdf_text(again.pdf)
+    assert verify_pdf(again.pdf).valid
+    again.close()
+
+    # A new form; then the history finds the record by MRN and opens it read-only.
+    window.new_form()
+    assert record_text(window) == "Not saved" and all(inputs_enabled(window))
+
+    def finds_one(dialog) -> None:
+        assert [row.ref for row in dialog.rows] == [ref]
+        assert dialog.table.item(0, 1).text() == "RELEASED"
+
+    stub.handlers.append(search_history(qtbot, mrn="MRN-000123", check=finds_one))
+    qtbot.mouseClick(records.strip.history_button, Qt.MouseButton.LeftButton)
+    assert records.record.ref == ref
+    assert window.form.fields["patient.weight"].text() == "70 kg"
+    assert not any(inputs_enabled(window))
+    assert not window.open_lab_action.isEnabled()
+    assert len(records.panel.signature_lines) == 3
+    assert window.plan_view.state == "ok"
+    qtbot.keyClicks(window.form.fields["patient.weight"].editor, "5")
+    assert window.form.fields["patient.weight"].text() == "70 kg", "disabled inputs take nothing"
+
+    # A correction with a reason unlocks the form; saving it makes version 2.
+    stub.handlers.append(give_reason(qtbot, "Patient re-weighed on the ward: 71 kg."))
+    qtbot.mouseClick(records.strip.correct_button, Qt.MouseButton.LeftButton)
+    assert all(inputs_enabled(window))
+    assert records.banner.headline.text() == f"CORRECTING {ref} — saving makes version 2"
+    type_text(qtbot, window.form.fields["patient.weight"].editor, "71 kg")
+    assert records.strip.save_button.text() == "Save correction"
+    qtbot.mouseClick(records.strip.save_button, Qt.MouseButton.LeftButton)
+    corrected = records.record
+    assert corrected.ref == f"{record.record_id}/v2"
+    assert corrected.supersedes == ref
+    assert corrected.correction_reason == "Patient re-weighed on the ward: 71 kg."
+    assert corrected.state.value == "draft" and corrected.request["patient"]["weight"] == "71 kg"
+    assert record_text(window) == f"{record.record_id}/v2 — DRAFT"
+    assert all(inputs_enabled(window)) and not records.banner.isVisible()
+    assert "Corrects " + ref in records.panel.lines.text()
+
+    from doseprep.store import get_record, open_store, verify_store
+
+    with open_store() as store:
+        old = get_record(store, ref)
+        assert old.state.value == "released" and old.superseded_by == corrected.ref
+        assert verify_store(store).problem is None
+
+
+# --- log-in -------------------------------------------------------------------------------------
+
+def test_nothing_is_shown_before_a_log_in(qtbot, make_window, dialog_stub: DialogStub) -> None:
+    add_people(TECH)
+    window = make_window()
+    type_request(qtbot, window, load_case("v01-basic-dl3")["request"])
+    dialog_stub.handlers.append(lambda dialog: dialog.reject())  # the log-in is cancelled
+    assert window.begin_session(lock_ms=60_000) is False
+    assert window.cover_mode == "signed-out"
+    assert window.stack.currentWidget() is window.records.cover
+    for action in (window.preview_action, window.labels_action, window.new_action,
+                   *window.records.actions.values()):
+        assert not action.isEnabled(), action.text()
+    assert window.records.cover.log_in_button.isVisibleTo(window.records.cover)
+
+
+def test_a_wrong_password_never_says_which_and_five_lock_the_account(
+        qtbot, make_window, dialog_stub: DialogStub) -> None:
+    add_people(TECH)
+    window = make_window()
+    nobody = Person("nobody", "NO, BODY", "technician")
+    dialog_stub.handlers.append(log_in_as(qtbot, nobody, expect=REFUSED))
+    assert window.begin_session(lock_ms=60_000) is False
+    for _ in range(4):
+        dialog_stub.handlers.append(log_in_as(qtbot, TECH, password="wrong-password",
+                                              expect=REFUSED))
+        assert window.records.log_in() is False
+    locked = ("Login refused: the account tech is locked after 5 wrong passwords in a row; an "
+              "administrator must reset its password (doseprep users reset-password tech).")
+    dialog_stub.handlers.append(log_in_as(qtbot, TECH, password="wrong-password", expect=locked))
+    assert window.records.log_in() is False
+    dialog_stub.handlers.append(log_in_as(qtbot, TECH, expect=locked))  # the right one, too late
+    assert window.records.log_in() is False
+    assert window.records.user is None
+
+
+def test_the_first_administrator_types_the_password_twice_and_meets_the_policy(
+        qtbot, make_window, dialog_stub: DialogStub) -> None:
+    window = make_window()
+
+    def refused_then_created(dialog) -> None:
+        create_first_administrator(qtbot, again="something-else")(dialog)
+        assert dialog.error_label.text().startswith("The two passwords differ")
+        assert dialog.password.text() == "" and dialog.password_again.text() == ""
+        type_text(qtbot, dialog.password, "short")
+        type_text(qtbot, dialog.password_again, "short")
+        qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+        assert dialog.error_label.text() == "A password must have at least 8 characters."
+        create_first_administrator(qtbot)(dialog)
+        assert dialog.result() == dialog.DialogCode.Accepted.value
+
+    def prefilled(dialog) -> None:
+        assert dialog.user_id.text() == "admin" and dialog.password.text() == ""
+        log_in_as(qtbot, ADMIN)(dialog)
+
+    dialog_stub.handlers += [refused_then_created, prefilled]
+    assert window.begin_session(lock_ms=60_000) is True
+    assert window.records.user.role.value == "administrator"
+
+
+# --- lock ---------------------------------------------------------------------------------------
+
+@SHOWS_WINDOW
+def test_the_window_locks_after_inactivity_and_unlocks_with_the_password(
+        qtbot, session) -> None:
+    window = session(TECH, lock_ms=300)
+    window.show()
+    qtbot.waitExposed(window)
+    type_request(qtbot, window, load_case("v01-basic-dl3")["request"])
+    typed = window.form.raw()
+    qtbot.waitUntil(lambda: window.cover_mode == "locked", timeout=5000)
+    cover = window.records.cover
+    assert not window.form.isVisible() and not window.plan_view.isVisible()
+    assert cover.isVisible() and "TECH, TOM (tech)" in cover.text.text()
+    assert not window.preview_action.isEnabled()
+    assert not window.records.actions["history"].isEnabled()
+
+    qtbot.keyClicks(cover.password, "wrong-password")
+    qtbot.mouseClick(cover.unlock_button, Qt.MouseButton.LeftButton)
+    assert window.cover_mode == "locked"
+    assert cover.error.text() == "Unlock refused: wrong user id or password."
+    assert cover.password.text() == ""
+
+    qtbot.keyClicks(cover.password, TECH.password)
+    qtbot.keyClick(cover.password, Qt.Key.Key_Return)
+    assert window.cover_mode == "" and window.form.isVisible()
+    assert window.form.raw() == typed, "nothing typed is lost"
+    assert window.current_plan is not None
+    assert window.records.idle.timer.isActive(), "the inactivity count starts again"
+
+
+def test_input_restarts_the_inactivity_count(qtbot, session) -> None:
+    window = session(TECH, lock_ms=2000)
+    timer = window.records.idle.timer
+    qtbot.waitUntil(lambda: timer.remainingTime() < 1500, timeout=3000)
+    qtbot.keyClick(window.form.fields["patient.weight"].editor, Qt.Key.Key_7)
+    assert timer.remainingTime() > 1800
+    assert window.cover_mode == ""
+
+
+def test_sign_out_from_the_lock_lets_someone_else_carry_on_with_the_form(
+        qtbot, session, dialog_stub: DialogStub) -> None:
+    window = session(TECH, SUP)
+    type_request(qtbot, window, load_case("v01-basic-dl3")["request"])
+    typed = window.form.raw()
+    window.records.lock()
+    assert window.cover_mode == "locked"
+    dialog_stub.handlers.append(log_in_as(qtbot, SUP))
+    qtbot.mouseClick(window.records.cover.sign_out_button, Qt.MouseButton.LeftButton)
+    assert window.records.user.user_id == "sup"
+    assert window.cover_mode == ""
+    assert window.form.raw() == typed
+    assert "SUPERVISOR, SUE" in window.records.strip.user_label.text()
+
+
+# --- saving, signing, correcting -----------------------------------------------------------------
+
+def test_a_stale_draft_save_is_refused_and_the_form_is_kept(qtbot, session,
+                                                            dialog_stub: DialogStub) -> None:
+    from doseprep.store import compute_plan, edit_draft, open_store
+
+    window = session(TECH, Person("tech2", "TECHNICIAN, TINA", "technician"))
+    request = load_case("v01-basic-dl3")["request"]
+    type_request(qtbot, window, request)
+    saved = window.records.save()
+    assert saved is not None and saved.row_version == 1
+
+    # Another workstation saves the same draft first.
+    with open_store() as store:
+        edit_draft(store, saved.ref, compute_plan(request | {"patient": request["patient"] | {
+            "weight": "72 kg"}}), "tech2", expected_row_version=1)
+
+    type_text(qtbot, window.form.fields["patient.weight"].editor, "71 kg")
+    window.flush()
+    assert "changes not saved" in record_text(window)
+    assert not window.records.strip.prepare_button.isEnabled(), "sign only what is saved"
+    typed = window.form.raw()
+    dialog_stub.allow_messages = True
+    qtbot.mouseClick(window.records.strip.save_button, Qt.MouseButton.LeftButton)
+    (message,) = dialog_stub.messages
+    assert message["title"] == "Record not saved"
+    assert "was changed by tech2" in message["text"] and "row version 1" in message["text"]
+    assert message["informative"] == "The form is kept exactly as typed."
+    assert window.form.raw() == typed
+    assert window.records.record.row_version == 1
+
+
+def test_saving_a_draft_again_updates_it_and_signing_waits_for_the_save(qtbot, session) -> None:
+    window = session(TECH)
+    type_request(qtbot, window, load_case("v01-basic-dl3")["request"])
+    first = window.records.save()
+    window.flush()
+    assert not window.records.strip.save_button.isEnabled(), "nothing new to save"
+    assert window.records.strip.prepare_button.isEnabled()
+    type_text(qtbot, window.form.fields["patient.weight"].editor, "71 kg")
+    window.flush()
+    assert record_text(window) == f"{first.ref} — DRAFT · changes not saved — save before signing"
+    assert not window.records.strip.prepare_button.isEnabled()
+    assert not window.records.strip.print_button.isEnabled()
+    second = window.records.save()
+    assert second.ref == first.ref and second.row_version == 2
+    assert second.request["patient"]["weight"] == "71 kg"
+    assert window.records.strip.prepare_button.isEnabled()
+
+
+def test_the_preparer_cannot_verify_their_own_record(qtbot, session,
+                                                     dialog_stub: DialogStub) -> None:
+    window = session(SUP)
+    type_request(qtbot, window, load_case("v01-basic-dl3")["request"])
+    record = window.records.save()
+    dialog_stub.handlers.append(sign_as(qtbot, SUP))
+    window.records.sign("prepare")
+    dialog_stub.handlers.append(verify_as(
+        qtbot, SUP, V01_REENTRY,
+        expect=f"sup prepared {record.ref}; a different person must sign \"Verified by\"."))
+    assert window.records.sign("verify") is None
+    assert window.records.record.state.value == "prepared"
+    assert window.cover_mode == "", "the form comes back when the dialog closes"
+
+
+def test_a_wrong_signing_password_keeps_the_dialog_open(qtbot, session,
+                                                       dialog_stub: DialogStub) -> None:
+    window = session(TECH)
+    type_request(qtbot, window, load_case("v01-basic-dl3")["request"])
+    window.records.save()
+
+    def wrong_then_right(dialog) -> None:
+        type_text(qtbot, dialog.user_id, "tech")
+        type_text(qtbot, dialog.password, "wrong-password")
+        qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+        assert dialog.error_label.text() == "Signature refused: wrong user id or password."
+        assert dialog.password.text() == "" and dialog.user_id.text() == "tech"
+        sign_as(qtbot, TECH)(dialog)
+
+    dialog_stub.handlers.append(wrong_then_right)
+    assert window.records.sign("prepare").state.value == "prepared"
+
+
+def test_a_reentry_that_cannot_be_read_is_marked_beside_its_field(
+        qtbot, session, dialog_stub: DialogStub) -> None:
+    window = session(TECH, SUP)
+    type_request(qtbot, window, load_case("v01-basic-dl3")["request"])
+    window.records.save()
+    dialog_stub.handlers.append(sign_as(qtbot, TECH))
+    window.records.sign("prepare")
+
+    def unreadable(dialog) -> None:
+        verify_as(qtbot, SUP, V01_REENTRY | {"product.wbc": "lots"},
+                  expect="The WBC count cannot be read; see beside the field.")(dialog)
+        note = dialog.reentry_notes["product.wbc"]
+        assert not note.isHidden() and note.text().startswith("✖ ")
+        assert dialog.reentry_notes["patient.weight"].isHidden()
+
+    dialog_stub.handlers.append(unreadable)
+    assert window.records.sign("verify") is None
+    assert window.records.record.state.value == "prepared"
+
+
+def test_a_correction_needs_a_reason_and_can_be_cancelled(qtbot, session,
+                                                         dialog_stub: DialogStub) -> None:
+    window = session(TECH)
+    type_request(qtbot, window, load_case("v01-basic-dl3")["request"])
+    window.records.save()
+    dialog_stub.handlers.append(sign_as(qtbot, TECH))
+    record = window.records.sign("prepare")
+
+    def empty_reason(dialog) -> None:
+        qtbot.keyClicks(dialog.reason, "   ")
+        assert not dialog.ok_button.isEnabled()
+        dialog.accept()  # even forced, a blank reason does not close it accepted
+        assert dialog.result() != dialog.DialogCode.Accepted.value
+        dialog.reject()
+
+    dialog_stub.handlers.append(empty_reason)
+    assert window.records.correct() is False
+    assert not any(inputs_enabled(window))
+
+    dialog_stub.handlers.append(give_reason(qtbot, "Wrong DIN typed."))
+    assert window.records.correct() is True
+    type_text(qtbot, window.form.fields["patient.weight"].editor, "71 kg")
+    dialog_stub.answers.append("discard")
+    qtbot.mouseClick(window.records.banner.cancel_button, Qt.MouseButton.LeftButton)
+    assert dialog_stub.questions[-1]["text"] == "Discard the changes typed for this correction?"
+    assert window.form.fields["patient.weight"].text() == "70 kg"
+    assert not any(inputs_enabled(window))
+    assert window.records.record.ref == record.ref
+
+
+def test_a_blocked_plan_is_saved_but_the_store_refuses_to_sign_it(
+        qtbot, session, dialog_stub: DialogStub) -> None:
+    window = session(TECH)
+    type_request(qtbot, window, load_case("v06-low-viability-blocks")["request"])
+    record = window.records.save()
+    assert record.plan_status == "blocked"
+    assert "cannot be signed" in window.statusBar().currentMessage()
+    dialog_stub.handlers.append(sign_as(qtbot, TECH, expect="its plan is blocked (LOW_VIABILITY)"))
+    assert window.records.sign("prepare") is None
+
+
+def test_a_crash_draft_of_an_open_record_comes_back_to_that_record(
+        qtbot, session, make_window, dialog_stub: DialogStub) -> None:
+    window = session(TECH)
+    type_request(qtbot, window, load_case("v01-basic-dl3")["request"])
+    record = window.records.save()
+    assert drafts.load() is None, "a saved record needs no crash draft"
+    type_text(qtbot, window.form.fields["patient.weight"].editor, "71 kg")
+    window.save_draft()
+    assert drafts.load().extra["record"] == record.ref
+
+    second = make_window()
+    dialog_stub.handlers.append(log_in_as(qtbot, TECH))
+    dialog_stub.answers.append("restore")
+    assert second.begin_session(lock_ms=60_000) is True
+    assert second.records.record.ref == record.ref
+    assert second.form.fields["patient.weight"].text() == "71 kg"
+    assert "changes not saved" in record_text(second)
+    saved = second.records.save()
+    assert saved.ref == record.ref and saved.request["patient"]["weight"] == "71 kg"
+
+
+# --- history ------------------------------------------------------------------------------------
+
+def test_the_history_searches_newest_first_by_name_din_state_and_date(
+        qtbot, session, dialog_stub: DialogStub) -> None:
+    window = session(TECH)
+    request = load_case("v01-basic-dl3")["request"]
+    for mrn, name in (("MRN-000001", "ROE, RICHARD"), ("MRN-000002", "POE, EDGAR"),
+                      ("MRN-000003", "ROE, RITA")):
+        window.records.detach()
+        window.load_request(request | {"patient": request["patient"] | {"id": mrn,
+                                                                        "name": name}})
+        window.records.save()
+    dialog_stub.handlers.append(sign_as(qtbot, TECH))
+    window.records.sign("prepare")  # ROE, RITA is prepared, the others are drafts
+
+    def searches(dialog) -> None:
+        assert [r.patient_name for r in dialog.rows] == ["ROE, RITA", "POE, EDGAR",
+                                                          "ROE, RICHARD"], "newest first"
+        type_text(qtbot, dialog.patient, "roe")
+        qtbot.mouseClick(dialog.search_button, Qt.MouseButton.LeftButton)
+        assert [r.patient_mrn for r in dialog.rows] == ["MRN-000003", "MRN-000001"]
+        dialog.state.setCurrentIndex(dialog.state.findData("draft"))
+        qtbot.keyClick(dialog.patient, Qt.Key.Key_Return)
+        assert [r.patient_mrn for r in dialog.rows] == ["MRN-000001"]
+        dialog.clear()
+        type_text(qtbot, dialog.din, "G1234 17 654321")  # as printed under the barcode
+        assert dialog.search() == 3
+        type_text(qtbot, dialog.since, "23/11/2026")
+        assert dialog.search() == 0
+        assert "is not a date; write it like 2026-11-23" in dialog.error_label.text()
+        type_text(qtbot, dialog.since, "2999-01-01")
+        assert dialog.search() == 0 and dialog.count_label.text() == "No records match."
+        assert not dialog.open_button.isEnabled()
+        dialog.reject()
+
+    dialog_stub.handlers.append(searches)
+    assert window.records.history() is None
+    assert window.records.record.patient_mrn == "MRN-000003", "closing opens nothing"

@@ -1,0 +1,254 @@
+"""Electronic signatures (21 CFR Part 11) and the reason for a correction.
+
+:class:`SignDialog` asks for the signer's user id and password at the moment of signing and
+shows what is being signed: the meaning ("Prepared by", "Verified by", "Released by"), the
+record and version, the first 16 hex digits of the record hash, and the statement that the
+electronic signature is the legally binding equivalent of a handwritten one.
+
+:class:`VerifyDialog` adds the blind double entry: empty fields for the key values (patient
+weight, product volume or net weight, WBC, CD3+ %, viability %, sample dilution, dose level,
+DIN), re-typed from the source documents. It shows none of the preparer's values, and the window
+hides its form and plan while it is open. The store compares the values; a mismatch closes the
+dialog (nothing signed) and the window names the fields.
+
+:class:`ReasonDialog` asks why a signed record is corrected; it cannot be accepted empty.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping, Sequence
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from doseprep.errors import DoseprepError, InputError
+from doseprep.isbt128 import din_from_scan_or_entry
+from ui.action_dialog import FIELD_HEIGHT, ActionDialog
+from ui.dialogs import sentence
+from ui.fields import ERROR_MARK
+from ui.icons import record_pixmap
+from ui.style import STYLE_SHEET, set_role, set_state
+
+HASH_DIGITS = 16
+_STATE_AFTER = {"Prepared by": "prepared", "Verified by": "verified", "Released by": "released"}
+STATEMENT = ("Your electronic signature is the legally binding equivalent of your handwritten "
+             "signature (21 CFR Part 11). Signing records your printed name, the date and time "
+             "with its time zone and the meaning “{meaning}”, bound to the record hash above.")
+
+#: Hints for the re-entered fields: how to type them, never what was typed.
+REENTRY_HINTS = {
+    "patient.weight": "e.g. 72.4 kg or 159.6 lb",
+    "product.volume": "e.g. 212 mL or 0.212 L",
+    "product.net_weight": "e.g. 218.4 g",
+    "product.wbc": "e.g. 85.3 x10^3/uL or 87.5 10^9/L",
+    "product.cd3_percent": "% of viable CD45+",
+    "product.viability_percent": "% viable",
+    "product.sample_dilution": "1 if undiluted; 5 for 1 in 5",
+    "order.dose_level": "as on the order, e.g. DL2",
+    "product.din": "scan the DIN barcode, or type the DIN and its check character",
+}
+
+
+class SignDialog(ActionDialog):
+    """See the module docstring. ``record_hash`` is the hash the signature will bind;
+    ``details`` are (caption, text) rows about the record."""
+
+    def __init__(self, meaning: str, record_ref: str, record_hash: str,
+                 details: Sequence[tuple[str, str]] = (), parent: QWidget | None = None) -> None:
+        super().__init__(f"Sign: {meaning}", f"&Sign — {meaning}", parent)
+        self.setObjectName("sign-dialog")
+        self.set_icon(record_pixmap(_STATE_AFTER.get(meaning, "draft"), 40))
+        self.meaning = meaning
+        self.record_ref = record_ref
+        self.hash_prefix = record_hash[:HASH_DIGITS]
+        self.record_label = self._detail("Record", record_ref)
+        for caption, text in details:
+            self._detail(caption, text)
+        self.hash_label = self._detail("Record hash", f"{self.hash_prefix}…")
+        set_role(self.hash_label, "hash")
+        self.hash_label.setToolTip(
+            f"SHA-256 {record_hash}\nThe record as saved, in the state this signature gives it, "
+            "after the earlier signatures; the printed worksheet shows the same first 16 digits "
+            "beside the signature.")
+        self._build_reentry()
+        self.statement = set_role(QLabel(STATEMENT.format(meaning=meaning), self), "statement")
+        self.statement.setWordWrap(True)
+        self.layout_.insertWidget(self.layout_.indexOf(self.error_label), self.statement)
+        # The credentials come after the statement, as the signature line does on paper.
+        credentials = self.new_form()
+        self.user_id = self.add_field("Signer's &user id", hint="your own user id",
+                                      name="user-id", form=credentials)
+        self.password = self.add_field("&Password", password=True, name="password",
+                                       form=credentials)
+        self.user_id.setFocus()
+
+    def _detail(self, caption: str, text: str) -> QLabel:
+        row = QHBoxLayout()
+        name = set_role(QLabel(caption, self), "key")
+        name.setMinimumWidth(110)
+        value = set_role(QLabel(text, self), "value")
+        value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        value.setWordWrap(True)
+        row.addWidget(name, 0, Qt.AlignmentFlag.AlignTop)
+        row.addWidget(value, 1)
+        self.body.addLayout(row)
+        return value
+
+    def _build_reentry(self) -> None:
+        """Subclasses add fields here (between the record details and the statement)."""
+
+    def check(self) -> str:
+        if not self.user_id.text().strip():
+            return "Type your user id: each signature needs the signer's user id and password."
+        if not self.password.text():
+            return "Type your password: each signature needs it at the moment of signing."
+        return ""
+
+
+class VerifyDialog(SignDialog):
+    """A signature "Verified by" after a blind re-entry of ``fields`` (dotted request paths)."""
+
+    def __init__(self, record_ref: str, record_hash: str, fields: Sequence[str],
+                 labels: Mapping[str, str], details: Sequence[tuple[str, str]] = (),
+                 parent: QWidget | None = None) -> None:
+        self._reentry_fields = tuple(fields)
+        self._labels = dict(labels)
+        super().__init__("Verified by", record_ref, record_hash, details, parent)
+        self.setObjectName("verify-dialog")
+        first = next(iter(self.reentry.values()), None)
+        if first is not None:
+            first.setFocus()
+
+    def _build_reentry(self) -> None:
+        intro = set_role(QLabel(
+            "Blind re-entry: type each value again from the source documents (the order, the "
+            "analyzer printout, the bag label). What the preparer entered is hidden until you "
+            "have verified.", self), "cover-text")
+        intro.setWordWrap(True)
+        self.body.addWidget(intro)
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(12)
+        grid.setVerticalSpacing(8)
+        self.layout_.insertLayout(self.layout_.indexOf(self.error_label), grid)
+        self.reentry: dict[str, QLineEdit] = {}
+        self.reentry_notes: dict[str, QLabel] = {}
+        rows = (len(self._reentry_fields) + 1) // 2
+        for index, key in enumerate(self._reentry_fields):
+            row, column = index % rows, 2 * (index // rows)
+            caption = self._labels[key]
+            editor = QLineEdit(self)
+            editor.setObjectName(f"reentry-{key}")
+            editor.setPlaceholderText(REENTRY_HINTS.get(key, ""))
+            editor.setToolTip(REENTRY_HINTS.get(key, ""))
+            editor.setMinimumWidth(260)
+            editor.setAccessibleName(caption)
+            label = set_role(QLabel(caption[:1].upper() + caption[1:], self), "caption")
+            label.setBuddy(editor)
+            label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            note = set_role(QLabel(self), "note", "error")
+            note.setWordWrap(True)
+            note.setMaximumWidth(300)
+            note.hide()
+            cell = QVBoxLayout()
+            cell.setSpacing(2)
+            cell.addWidget(editor)
+            cell.addWidget(note)
+            grid.addWidget(label, row, column, Qt.AlignmentFlag.AlignRight |
+                           Qt.AlignmentFlag.AlignTop)
+            grid.addLayout(cell, row, column + 1)
+            label.setMinimumHeight(FIELD_HEIGHT)
+            self.reentry[key] = editor
+            self.reentry_notes[key] = note
+
+    def values(self) -> dict[str, str]:
+        """The re-entered values by dotted path (a DIN as its code, whether scanned or typed)."""
+        out = {key: editor.text().strip() for key, editor in self.reentry.items()}
+        din = out.get("product.din", "")
+        if din:
+            # A DIN that does not parse goes as typed; the store then names the field.
+            with contextlib.suppress(InputError):
+                out["product.din"] = din_from_scan_or_entry(din, "reentry.product.din")[0].code
+        return out
+
+    def check(self) -> str:
+        for note in self.reentry_notes.values():
+            note.hide()
+        empty = [self._labels[k] for k, e in self.reentry.items()
+                 if not e.text().strip() and k != "product.sample_dilution"]
+        if empty:
+            return "Re-enter every value from the source documents: " + ", ".join(empty) + "."
+        return super().check()
+
+    def refused(self, error: DoseprepError) -> None:
+        key = getattr(error, "field", "").removeprefix("reentry.")
+        if isinstance(error, InputError) and key in self.reentry:
+            note = self.reentry_notes[key]
+            note.setText(f"{ERROR_MARK} {sentence(error.message)}")
+            set_state(note, "error")
+            note.show()
+            self.reentry[key].setFocus()
+            self.show_error(f"The {self._labels[key]} cannot be read; see beside the field.")
+            return
+        super().refused(error)
+
+
+class ReasonDialog(QDialog):
+    """Why a signed record is corrected; OK only once something is written."""
+
+    def __init__(self, record_ref: str, next_version: int,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("reason-dialog")
+        self.setWindowTitle("Correct a signed record — doseprep")
+        self.setStyleSheet(STYLE_SHEET)
+        layout = QVBoxLayout(self)
+        title = set_role(QLabel(f"Correct {record_ref}", self), "dialog-title")
+        layout.addWidget(title)
+        text = QLabel(
+            f"{record_ref} is signed and stays as it is. Correcting it makes version "
+            f"{next_version}: a new draft that points to this one, carries your reason and must "
+            "be signed again. Say what was wrong and why it changes (this goes into the record "
+            "and the audit trail).", self)
+        text.setWordWrap(True)
+        layout.addWidget(text)
+        self.reason = QPlainTextEdit(self)
+        self.reason.setObjectName("reason")
+        self.reason.setAccessibleName("Reason for the correction")
+        self.reason.setPlaceholderText("e.g. patient re-weighed on the ward: 71.2 kg, not 70 kg")
+        self.reason.setTabChangesFocus(True)
+        self.reason.setFixedHeight(110)
+        layout.addWidget(self.reason)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        cancel = QPushButton("Cancel", self)
+        cancel.setAutoDefault(False)
+        cancel.clicked.connect(self.reject)
+        self.ok_button = QPushButton("&Correct — unlock the form", self)
+        self.ok_button.setDefault(True)
+        self.ok_button.clicked.connect(self.accept)
+        buttons.addWidget(cancel)
+        buttons.addWidget(self.ok_button)
+        layout.addLayout(buttons)
+        self.reason.textChanged.connect(self._changed)
+        self._changed()
+
+    def _changed(self) -> None:
+        self.ok_button.setEnabled(bool(self.text()))
+
+    def text(self) -> str:
+        return self.reason.toPlainText().strip()
+
+    def accept(self) -> None:
+        if self.text():
+            super().accept()
