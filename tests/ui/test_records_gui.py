@@ -375,6 +375,28 @@ def test_sign_out_from_the_lock_lets_someone_else_carry_on_with_the_form(
     assert "SUPERVISOR, SUE" in window.records.strip.user_label.text()
 
 
+@SHOWS_WINDOW
+def test_locking_during_a_blind_reentry_closes_it_and_signs_nothing(
+        qtbot, session, dialog_stub: DialogStub) -> None:
+    window = session(TECH, SUP)
+    type_request(qtbot, window, load_case("v01-basic-dl3")["request"])
+    window.records.save()
+    dialog_stub.handlers.append(sign_as(qtbot, TECH))
+    window.records.sign("prepare")
+
+    def idle_while_open(dialog) -> None:
+        dialog.show()
+        type_text(qtbot, dialog.reentry["patient.weight"], "70 kg")
+        window.records.idle.timer.timeout.emit()  # nobody touched anything for the lock time
+        assert not dialog.isVisible()
+
+    dialog_stub.handlers.append(idle_while_open)
+    assert window.records.sign("verify") is None
+    assert window.cover_mode == "locked", "still covered: locked, not back to the form"
+    assert "locked itself after 1 minute without input" in window.records.cover.text.text()
+    assert window.records.record.state.value == "prepared"
+
+
 # --- saving, signing, correcting -----------------------------------------------------------------
 
 def test_a_stale_draft_save_is_refused_and_the_form_is_kept(qtbot, session,
