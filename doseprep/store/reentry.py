@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from doseprep.errors import InputError
+from doseprep.isbt128 import din_from_scan_or_entry
 from doseprep.units import Kind, parse_number, parse_quantity
 
 #: The fields re-entered, with how each is compared. The product is re-entered the way the preparer
@@ -26,7 +27,7 @@ REENTRY_FIELDS: tuple[tuple[str, str], ...] = (
     ("product.viability_percent", "number"),
     ("product.sample_dilution", "number"),
     ("order.dose_level", "code"),
-    ("product.din", "code"),
+    ("product.din", "din"),
 )
 
 _KINDS = {"mass": Kind.MASS, "volume": Kind.VOLUME, "concentration": Kind.CONCENTRATION}
@@ -62,6 +63,11 @@ def label(field: str) -> str:
 def _value(raw: Any, how: str, field: str) -> Any:
     if how in _KINDS:
         return float(parse_quantity(raw, _KINDS[how], field).value.magnitude)
+    if how == "din":
+        # Scanned (=G12341765432100), eye-readable (G1234 17 654321) or typed: the same DIN.
+        if raw is None or not str(raw).strip():
+            raise InputError(field, f"Re-enter the {_LABELS[field.removeprefix('reentry.')]}.")
+        return din_from_scan_or_entry(str(raw), field)[0].code
     if how == "number":
         return parse_number(raw, field, _LABELS[field.removeprefix("reentry.")])
     if raw is None or (isinstance(raw, str) and not raw.strip()):

@@ -60,3 +60,16 @@ def test_missing_or_unusable_values_are_input_errors_naming_the_field(base_reque
     with pytest.raises(InputError) as error:
         compare_reentry(base_request, reentry)
     assert error.value.field == "reentry.patient.weight"
+
+
+@pytest.mark.parametrize("din", ["=G12341765432100", "G1234 17 654321", "g123417654321a"])
+def test_a_scanned_or_spaced_din_is_the_same_din(base_request: dict, din: str) -> None:
+    reentry = reentry_of(base_request)
+    reentry["product"]["din"] = din
+    assert compare_reentry(base_request, reentry) == ()
+
+
+def test_a_different_din_is_named(base_request: dict) -> None:
+    reentry = reentry_of(base_request)
+    reentry["product"]["din"] = "A999818123456"
+    assert compare_reentry(base_request, reentry) == ("product.din",)
