@@ -92,6 +92,14 @@ def inputs_enabled(window: MainWindow) -> list[bool]:
 
 # --- the whole life ----------------------------------------------------------------------------
 
+def prepared_v01(qtbot, window: MainWindow, dialog_stub: DialogStub, preparer):
+    """Type reference case v01, save it and sign it as prepared by ``preparer``."""
+    type_request(qtbot, window, load_case("v01-basic-dl3")["request"])
+    window.records.save()
+    dialog_stub.handlers.append(sign_as(qtbot, preparer))
+    return window.records.sign("prepare")
+
+
 @SHOWS_WINDOW
 def test_the_whole_life_of_a_preparation_in_the_window(
         qtbot, window: MainWindow, dialog_stub: DialogStub, save_pdf_to) -> None:
@@ -379,10 +387,7 @@ def test_sign_out_from_the_lock_lets_someone_else_carry_on_with_the_form(
 def test_locking_during_a_blind_reentry_closes_it_and_signs_nothing(
         qtbot, session, dialog_stub: DialogStub) -> None:
     window = session(TECH, SUP)
-    type_request(qtbot, window, load_case("v01-basic-dl3")["request"])
-    window.records.save()
-    dialog_stub.handlers.append(sign_as(qtbot, TECH))
-    window.records.sign("prepare")
+    prepared_v01(qtbot, window, dialog_stub, TECH)
 
     def idle_while_open(dialog) -> None:
         dialog.show()
@@ -483,10 +488,7 @@ def test_a_wrong_signing_password_keeps_the_dialog_open(qtbot, session,
 def test_a_reentry_that_cannot_be_read_is_marked_beside_its_field(
         qtbot, session, dialog_stub: DialogStub) -> None:
     window = session(TECH, SUP)
-    type_request(qtbot, window, load_case("v01-basic-dl3")["request"])
-    window.records.save()
-    dialog_stub.handlers.append(sign_as(qtbot, TECH))
-    window.records.sign("prepare")
+    prepared_v01(qtbot, window, dialog_stub, TECH)
 
     def unreadable(dialog) -> None:
         verify_as(qtbot, SUP, V01_REENTRY | {"product.wbc": "lots"},
@@ -503,10 +505,7 @@ def test_a_reentry_that_cannot_be_read_is_marked_beside_its_field(
 def test_a_correction_needs_a_reason_and_can_be_cancelled(qtbot, session,
                                                          dialog_stub: DialogStub) -> None:
     window = session(TECH)
-    type_request(qtbot, window, load_case("v01-basic-dl3")["request"])
-    window.records.save()
-    dialog_stub.handlers.append(sign_as(qtbot, TECH))
-    record = window.records.sign("prepare")
+    record = prepared_v01(qtbot, window, dialog_stub, TECH)
 
     def empty_reason(dialog) -> None:
         qtbot.keyClicks(dialog.reason, "   ")
