@@ -39,13 +39,32 @@ class DoseLevel:
 
 
 @dataclass(frozen=True)
+class ProtocolApproval:
+    """An administrator's signed approval of one protocol file, as the record store holds it.
+
+    Only the store can grant this (``doseprep protocol approve FILE``); a file's own ``approved``
+    flag is its author's intention and never counts. ``fingerprint`` is the approved file's
+    SHA-256 fingerprint; an edited file has another fingerprint and is unapproved again.
+    """
+
+    fingerprint: str
+    approved_by: str  # the administrator's user name
+    approved_at: str  # ISO 8601 with offset
+    signature_hash: str = ""
+
+
+@dataclass(frozen=True)
 class Protocol:
-    """The clinical settings of one protocol, with units."""
+    """The clinical settings of one protocol, with units.
+
+    ``approved`` is true only when the store has approved this exact fingerprint (``approval``);
+    ``author_approved`` is what the file itself says, printed as the author's intention.
+    """
 
     id: str
     title: str
     version: str
-    approved: bool
+    author_approved: bool
     dose_levels: tuple[DoseLevel, ...]
     cycles: tuple[tuple[int, int], ...]  # (cycle, number of infusions)
     tolerance_percent: float
@@ -56,6 +75,12 @@ class Protocol:
     max_volume_per_kg: pint.Quantity
     fingerprint: str
     source: str
+    approval: ProtocolApproval | None = None
+
+    @property
+    def approved(self) -> bool:
+        """Approved for clinical use: the store holds an approval of exactly this fingerprint."""
+        return self.approval is not None and self.approval.fingerprint == self.fingerprint
 
     def dose_level(self, name: str) -> DoseLevel | None:
         """The dose level called ``name`` (case-insensitive), or None."""
@@ -76,6 +101,20 @@ class Syringe:
 
 
 @dataclass(frozen=True)
+class PlausibleRanges:
+    """The lab's ``[plausible]`` ranges: values outside are typing slips until confirmed.
+
+    Defaults from DESIGN.md ("Plausibility"): CD3+ at least 5 %, undiluted WBC 1×10⁶ to 1×10⁹
+    cells/mL (1 to 1 000 ×10³/µL), weight at least 1 kg.
+    """
+
+    cd3_percent_min: float = 5.0
+    wbc_per_ml_min: float = 1e6
+    wbc_per_ml_max: float = 1e9
+    weight_kg_min: float = 1.0
+
+
+@dataclass(frozen=True)
 class LabSettings:
     """One laboratory's equipment and habits, with units."""
 
@@ -90,6 +129,8 @@ class LabSettings:
     fingerprint: str
     source: str
     facility: Mapping[str, Any]  # ISBT 128 facility data (FIN, product codes, label stock)
+    plausible: PlausibleRanges = PlausibleRanges()
+    time_zone: str = "America/Los_Angeles"  # the site's IANA zone (lab file key ``time_zone``)
 
 
 def fingerprint(data: Mapping[str, Any]) -> str:
@@ -208,12 +249,12 @@ def load_protocol(ref: str | Path = DEFAULT_PROTOCOL) -> Protocol:
             raise r.fail(f"cycles.{key}", f"must be the number of infusions, 1 or more "
                                          f"(got {value!r}).")
         cycles.append((int(key), value))
-    approved = r.boolean("approved")
+    author_approved = r.boolean("approved")
     return Protocol(
         id=r.text("id"),
         title=r.text("title"),
         version=r.text("version"),
-        approved=approved,
+        author_approved=author_approved,
         dose_levels=tuple(levels),
         cycles=tuple(sorted(cycles)),
         tolerance_percent=r.number("tolerance_percent", strict=False, maximum=100),
