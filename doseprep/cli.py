@@ -53,6 +53,8 @@ def _read_request(source: str) -> Any:
         raise _FieldError("request", f"{source}: cannot be read ({exc}).") from None
     try:
         return json.loads(text)
+    except RecursionError:
+        raise _FieldError("request", f"{source} is nested too deeply to be a request.") from None
     except json.JSONDecodeError as exc:
         raise _FieldError("request", f"{source} is not valid JSON: {exc.msg} at line {exc.lineno}, "
                                   f"column {exc.colno}.") from None
@@ -64,15 +66,16 @@ def compute(args: argparse.Namespace):
     from doseprep.protocol import load_lab, load_protocol
     from doseprep.request import parse_request
 
-    request = parse_request(_read_request(args.request))
-    try:
-        protocol = load_protocol(args.protocol or request.protocol)
-    except SettingsError as exc:
-        raise _FieldError("protocol", str(exc)) from None
+    data = _read_request(args.request)
     try:
         lab = load_lab(args.lab)
     except SettingsError as exc:
         raise _FieldError("lab", str(exc)) from None
+    request = parse_request(data, zone=lab.time_zone)
+    try:
+        protocol = load_protocol(args.protocol or request.protocol)
+    except SettingsError as exc:
+        raise _FieldError("protocol", str(exc)) from None
     return plan(request, protocol, lab)
 
 

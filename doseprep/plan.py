@@ -14,20 +14,22 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from fractions import Fraction
+from zoneinfo import ZoneInfo
 
 import pint
 
 from doseprep.errors import InputError
 from doseprep.protocol import LabSettings, Protocol, Syringe
-from doseprep.request import PreparationRequest
+from doseprep.request import MAX_VOLUME_ML, MAX_WEIGHT_KG, PreparationRequest
 from doseprep.units import (
     CELLS,
     CELLS_PER_KG,
     CELLS_PER_ML,
     KG,
     ML,
-    PERCENT,
     Q_,
+    exact,
     fixed,
     fmt_cells,
     fmt_concentration,
@@ -35,7 +37,7 @@ from doseprep.units import (
     fmt_mass,
     fmt_percent,
     fmt_volume,
-    round_half_up,
+    sci,
     ureg,
 )
 
@@ -166,12 +168,27 @@ def dilution_recipe(steps: tuple[DilutionStep, ...]) -> str:
     return ", then ".join(parts)
 
 
-def _choose_syringe(volume: pint.Quantity, syringes: tuple[Syringe, ...]) -> Syringe:
-    return next((s for s in syringes if s.capacity >= volume), syringes[-1])
+def _f(q: pint.Quantity, unit) -> Fraction:
+    """A settings quantity as the exact decimal it was written as."""
+    return exact(q.to(unit).magnitude)
+
+
+def _round_half_up(value: Fraction, step: Fraction) -> Fraction:
+    """``value`` to a whole number of ``step``, halves up, exactly (1.85 on 0.1 gives 1.9)."""
+    return math.floor(value / step + Fraction(1, 2)) * step
+
+
+def _q(value: Fraction, unit) -> pint.Quantity:
+    return Q_(float(value), unit)
 
 
 def plan(request: PreparationRequest, protocol: Protocol, lab: LabSettings) -> PreparationPlan:
-    """Compute the preparation plan for ``request`` (DESIGN.md, "The calculation")."""
+    """Compute the preparation plan for ``request`` (DESIGN.md, "The calculation").
+
+    Every decision (rounding, each threshold) is taken on exact fractions of the decimals typed
+    and configured (DESIGN.md, "Exactness"); the quantities in the plan are those exact values
+    as floats, for display and JSON.
+    """
     _check_order(request, protocol)
     product = request.product
     steps: list[Step] = []
@@ -184,27 +201,34 @@ def plan(request: PreparationRequest, protocol: Protocol, lab: LabSettings) -> P
 
     # 1. Product volume.
     if product.volume is not None:
-        vp = product.volume.value.to(ML)
+        vp_x = product.volume.magnitude
+        vp = _q(vp_x, ML)
         steps.append(Step("Product volume", "Vp = entered volume", f"Vp = {product.volume.text}",
                           fmt_volume(vp)))
     else:
         assert product.net_weight is not None
-        vp = (product.net_weight.value / lab.specific_gravity).to(ML)
+        vp_x = product.net_weight.magnitude / _f(lab.specific_gravity, ureg.g / ureg.mL)
+        vp = _q(vp_x, ML)
+        if vp_x > MAX_VOLUME_ML:
+            raise InputError("product.net_weight",
+                             f"The net weight {product.net_weight.text} makes {fmt_volume(vp)} "
+                             f"at {lab.specific_gravity.magnitude:g} g/mL, more than the "
+                             f"{MAX_VOLUME_ML:g} mL a product bag holds; check the weight.")
         steps.append(Step("Product volume", "Vp = net weight ÷ specific gravity",
                           f"Vp = {product.net_weight.text} ÷ "
                           f"{lab.specific_gravity.magnitude:g} g/mL",
                           fmt_volume(vp)))
 
     # 2. Cell concentration of the product from the analyzer reading.
-    wbc = product.wbc.value.to(CELLS_PER_ML) * product.sample_dilution
+    wbc_x = product.wbc.magnitude * exact(product.sample_dilution)
+    wbc = _q(wbc_x, CELLS_PER_ML)
     steps.append(Step("WBC concentration", "WBC = analyzer WBC × sample dilution",
                       f"WBC = {product.wbc.text} × {product.sample_dilution:g}",
                       fmt_concentration(wbc, digits=4)))
 
     # 3. Viable CD3+ concentration (dual platform).
-    cd3 = Q_(product.cd3_percent, PERCENT)
-    viability = Q_(product.viability_percent, PERCENT)
-    c = (wbc * cd3 * viability).to(CELLS_PER_ML)
+    c_x = wbc_x * exact(product.cd3_percent) / 100 * exact(product.viability_percent) / 100
+    c = _q(c_x, CELLS_PER_ML)
     steps.append(Step("Viable CD3+ concentration", "C = WBC × CD3% × viability%",
                       f"C = {fmt_concentration(wbc, digits=4)} × "
                       f"{fmt_percent(product.cd3_percent)} × "
@@ -212,26 +236,33 @@ def plan(request: PreparationRequest, protocol: Protocol, lab: LabSettings) -> P
                       fmt_concentration(c, "viable CD3+ cells/mL", digits=4)))
 
     # 4. Total viable CD3+ in the product.
-    total = (c * vp).to(CELLS)
+    total = _q(c_x * vp_x, CELLS)
     steps.append(Step("Total viable CD3+ in product", "Ntotal = C × Vp",
                       f"Ntotal = {fmt_concentration(c, digits=4)} × {fmt_volume(vp)}",
                       fmt_cells(total, "viable CD3+ cells", digits=4)))
 
     # 5. Target cells.
-    w = request.patient.weight.value.to(KG)
+    w_x = request.patient.weight.magnitude
+    w = _q(w_x, KG)
     level = protocol.dose_level(request.order.dose_level)
     assert level is not None
-    dose = level.dose.to(CELLS_PER_KG)
-    nt = (dose * w).to(CELLS)
+    dose_x = _f(level.dose, CELLS_PER_KG)
+    dose = _q(dose_x, CELLS_PER_KG)
+    nt_x = dose_x * w_x
+    nt = _q(nt_x, CELLS)
     steps.append(Step("Target cells", f"Nt = dose level {level.name} × W",
                       f"Nt = {fmt_dose(dose)} × {fmt_mass(request.patient.weight.entered)}",
                       fmt_cells(nt, "viable CD3+ cells", digits=4)))
 
     # 6. Exact volume.
-    vx = (nt / c).to(ML)
+    vx_x = nt_x / c_x
+    vx = _q(vx_x, ML)
     steps.append(Step("Exact volume of product", "Vx = Nt ÷ C",
                       f"Vx = {fmt_cells(nt, digits=4)} ÷ {fmt_concentration(c, digits=4)}",
                       f"{fixed(_ml(vx), 4)} mL"))
+
+    _plausibility(request, lab, wbc_x, findings)
+    _time_zone_checks(request, lab, findings)
 
     common = {
         "request": request, "protocol": protocol, "lab": lab, "product_volume": vp,
@@ -240,34 +271,36 @@ def plan(request: PreparationRequest, protocol: Protocol, lab: LabSettings) -> P
     }
 
     # 7. Enough product?
-    available = vp - lab.qc_reserve
-    if vx > available:
-        best = (max(available, Q_(0, ML)) * c / w).to(CELLS_PER_KG)
-        steps.append(Step("Largest achievable dose", "(Vp − QC reserve) × C ÷ W",
-                          f"({fmt_volume(vp)} − {fmt_volume(lab.qc_reserve)}) × "
-                          f"{fmt_concentration(c, digits=4)} ÷ {fixed(_kg(w), 2)} kg",
-                          fmt_dose(best)))
+    reserve_x = _f(lab.qc_reserve, ML)
+    available_x = vp_x - reserve_x
+    best_x = max(available_x, Fraction(0)) * c_x / w_x
+    best = _q(best_x, CELLS_PER_KG)
+    if vx_x > available_x:
+        steps.append(_best_step(vp, lab, c, w, best))
         findings.append(Finding(
             "INSUFFICIENT_PRODUCT", Severity.BLOCK,
             f"Not enough product: {level.name} needs {fixed(_ml(vx), 2)} mL but only "
-            f"{fixed(_ml(available), 2)} mL can be used after the {fmt_volume(lab.qc_reserve)} "
-            f"QC reserve. The largest achievable dose is {fmt_dose(best)}. "
-            "Do not prepare; contact the ordering physician."))
+            f"{fixed(float(max(available_x, Fraction(0))), 2)} mL can be used after the "
+            f"{fmt_volume(lab.qc_reserve)} QC reserve. The largest achievable dose is "
+            f"{fmt_dose(best)}. Do not prepare; contact the ordering physician."))
         _product_checks(request, protocol, findings)
-        return PreparationPlan(status=_status(findings), findings=tuple(findings),
+        return PreparationPlan(status=_status(findings), findings=_sorted(findings),
                                steps=tuple(steps), max_achievable_dose=best, **common)
 
     # 8. Dilution for volumes too small to measure.
+    minimum_x = _f(lab.min_measurable, ML)
+    aliquot_x = _f(lab.dilution_aliquot, ML)
     factor = 1
     dilution_steps: tuple[DilutionStep, ...] = ()
-    if vx < lab.min_measurable:
-        factor = next((f for f in lab.dilution_factors if vx * f >= lab.min_measurable),
+    if vx_x < minimum_x:
+        factor = next((f for f in lab.dilution_factors if vx_x * f >= minimum_x),
                       lab.dilution_factors[-1])
         dilution_steps = _dilution_steps(factor, lab.dilution_aliquot)
         recipe = dilution_recipe(dilution_steps)
+        vxf = _q(vx_x * factor, ML)
         steps.append(Step("Dilution", "F = first factor with Vx × F ≥ minimum measurable volume",
                           f"{fixed(_ml(vx), 4)} mL < {fmt_volume(lab.min_measurable)}; "
-                          f"{fixed(_ml(vx), 4)} mL × {factor} = {fixed(_ml(vx * factor), 4)} mL",
+                          f"{fixed(_ml(vx), 4)} mL × {factor} = {fixed(_ml(vxf), 4)} mL",
                           f"F = {factor} ({recipe})"))
         findings.append(Finding(
             "DILUTION_REQUIRED", Severity.INFO,
@@ -276,12 +309,14 @@ def plan(request: PreparationRequest, protocol: Protocol, lab: LabSettings) -> P
             f"({recipe}) and draw from the dilution."))
 
     # 9. Volume to draw, syringe, rounding to its graduation.
-    vd = vx * factor
-    syringe = _choose_syringe(vd, lab.syringes)
-    vr = round_half_up(vd, syringe.graduation)
-    fills = max(1, math.ceil(_ml(vr) / _ml(syringe.capacity) - 1e-9))
+    vd_x = vx_x * factor
+    syringe = next((s for s in lab.syringes if _f(s.capacity, ML) >= vd_x), lab.syringes[-1])
+    capacity_x = _f(syringe.capacity, ML)
+    vr_x = _round_half_up(vd_x, _f(syringe.graduation, ML))
+    vr = _q(vr_x, ML)
+    fills = max(1, math.ceil(vr_x / capacity_x))
     steps.append(Step("Volume to draw", "Vd = Vx × F, rounded half up to the syringe graduation",
-                      f"Vd = {fixed(_ml(vx), 4)} mL × {factor} = {fixed(_ml(vd), 4)} mL; "
+                      f"Vd = {fixed(_ml(vx), 4)} mL × {factor} = {fixed(float(vd_x), 4)} mL; "
                       f"{syringe_name(syringe)} graduated in "
                       f"{syringe.graduation.magnitude:g} mL",
                       fmt_volume(vr)))
@@ -290,7 +325,7 @@ def plan(request: PreparationRequest, protocol: Protocol, lab: LabSettings) -> P
             "MULTIPLE_SYRINGE_FILLS", Severity.INFO,
             f"{fmt_volume(vr)} is more than the largest syringe holds: fill the "
             f"{syringe_name(syringe)} {fills} times ({_fills_text(vr, syringe, fills)})."))
-    if vr < lab.min_measurable:
+    if vr_x < minimum_x:
         findings.append(Finding(
             "VOLUME_TOO_SMALL", Severity.BLOCK,
             f"Even after a 1 in {factor} dilution the volume to draw ({fmt_volume(vr)}) is below "
@@ -298,9 +333,11 @@ def plan(request: PreparationRequest, protocol: Protocol, lab: LabSettings) -> P
             "dilution is outside this procedure; contact the laboratory director."))
 
     # 10. Delivered dose and deviation.
-    delivered = (vr * c / factor).to(CELLS)
-    delivered_dose = (delivered / w).to(CELLS_PER_KG)
-    deviation = float(((delivered - nt) / nt * 100).to(ureg.dimensionless).magnitude)
+    delivered_x = vr_x * c_x / factor
+    delivered = _q(delivered_x, CELLS)
+    delivered_dose = _q(delivered_x / w_x, CELLS_PER_KG)
+    deviation_x = (delivered_x - nt_x) / nt_x * 100
+    deviation = float(deviation_x)
     steps.append(Step("Delivered cells", "Nd = Vr × C ÷ F",
                       f"Nd = {fmt_volume(vr)} × {fmt_concentration(c, digits=4)} ÷ {factor}",
                       fmt_cells(delivered, "viable CD3+ cells", digits=4)))
@@ -311,7 +348,7 @@ def plan(request: PreparationRequest, protocol: Protocol, lab: LabSettings) -> P
                       f"({fmt_cells(delivered, digits=4)} − {fmt_cells(nt, digits=4)}) ÷ "
                       f"{fmt_cells(nt, digits=4)} × 100",
                       f"{_signed(deviation)} % (tolerance ± {protocol.tolerance_percent:g} %)"))
-    if abs(deviation) > protocol.tolerance_percent + 1e-9:
+    if abs(deviation_x) > exact(protocol.tolerance_percent):
         findings.append(Finding(
             "DOSE_OUT_OF_TOLERANCE", Severity.BLOCK,
             "Rounded to the syringe graduation, the delivered dose deviates "
@@ -319,9 +356,10 @@ def plan(request: PreparationRequest, protocol: Protocol, lab: LabSettings) -> P
             f"{protocol.tolerance_percent:g} %. Do not prepare; contact the laboratory director."))
 
     # 11. Final volume and concentration.
-    final = max(protocol.final_volume, vr)
-    diluent = final - vr
-    final_conc = (delivered / final).to(CELLS_PER_ML)
+    final_x = max(_f(protocol.final_volume, ML), vr_x)
+    final = _q(final_x, ML)
+    diluent = _q(final_x - vr_x, ML)
+    final_conc = _q(delivered_x / final_x, CELLS_PER_ML)
     steps.append(Step("Final volume and diluent", "Vf = max(final volume, Vr); diluent = Vf − Vr",
                       f"Vf = max({fmt_volume(protocol.final_volume)}, {fmt_volume(vr)}); "
                       f"diluent = {fmt_volume(final)} − {fmt_volume(vr)}",
@@ -329,40 +367,153 @@ def plan(request: PreparationRequest, protocol: Protocol, lab: LabSettings) -> P
     steps.append(Step("Final concentration", "Nd ÷ Vf",
                       f"{fmt_cells(delivered, digits=4)} ÷ {fmt_volume(final)}",
                       fmt_concentration(final_conc, "viable CD3+ cells/mL", digits=4)))
-    per_kg = (final / w).to(ureg.mL / ureg.kg)
-    if per_kg > protocol.max_volume_per_kg:
+    per_kg_x = final_x / w_x
+    if per_kg_x > _f(protocol.max_volume_per_kg, ureg.mL / ureg.kg):
         findings.append(Finding(
             "VOLUME_PER_KG_EXCEEDED", Severity.WARNING,
-            f"The infusion volume {fmt_volume(final)} is {fixed(per_kg.magnitude, 1)} mL/kg, "
+            f"The infusion volume {fmt_volume(final)} is {fixed(float(per_kg_x), 1)} mL/kg, "
             f"above the protocol limit of {protocol.max_volume_per_kg.magnitude:g} mL/kg. "
             "Confirm the volume with the ordering physician."))
 
-    # 12. Product left in the bag.
-    used = vr if factor == 1 else lab.dilution_aliquot
-    remaining = vp - used
+    # 12. Product actually used, against the QC reserve (step 7, second part), and what is left.
+    used_x = vr_x if factor == 1 else aliquot_x
+    used = _q(used_x, ML)
+    max_achievable = None
+    if used_x > available_x:
+        max_achievable = best
+        steps.append(_best_step(vp, lab, c, w, best))
+        what = (f"the {fmt_volume(used)} drawn" if factor == 1 else
+                f"the {fmt_volume(used)} dilution aliquot")
+        findings.append(Finding(
+            "INSUFFICIENT_PRODUCT", Severity.BLOCK,
+            f"Not enough product: {what} is more than the "
+            f"{fixed(float(max(available_x, Fraction(0))), 2)} mL that can be used after the "
+            f"{fmt_volume(lab.qc_reserve)} QC reserve. The largest achievable dose is "
+            f"{fmt_dose(best)}. Do not prepare; contact the ordering physician."))
+    remaining = _q(max(vp_x - used_x, Fraction(0)), ML)
     steps.append(Step("Remaining product",
                       "Vp − Vr" if factor == 1 else "Vp − dilution aliquot",
                       f"{fmt_volume(vp)} − {fmt_volume(used)}", fmt_volume(remaining)))
 
     # 13. Product checks and expiry.
     _product_checks(request, protocol, findings)
+    site = ZoneInfo(lab.time_zone)
     expires = min(request.prepared_at + protocol.infusion_expiry,
                   product.collected_at + protocol.max_product_age)
-    expires = expires.astimezone(request.prepared_at.tzinfo)
+    expires = expires.astimezone(site)
     steps.append(Step("Infusion expiry",
                       "min(prepared + infusion expiry, collected + maximum product age)",
-                      f"min({_stamp(request.prepared_at)} + "
+                      f"min({_stamp(request.prepared_at.astimezone(site))} + "
                       f"{_hours(protocol.infusion_expiry)} h, "
-                      f"{_stamp(product.collected_at)} + {_hours(protocol.max_product_age)} h)",
+                      f"{_stamp(product.collected_at.astimezone(site))} + "
+                      f"{_hours(protocol.max_product_age)} h)",
                       _stamp(expires)))
 
     return PreparationPlan(
-        status=_status(findings), findings=tuple(findings), steps=tuple(steps),
+        status=_status(findings), findings=_sorted(findings), steps=tuple(steps),
+        max_achievable_dose=max_achievable,
         dilution_factor=factor, dilution_steps=dilution_steps, withdraw_volume=vr,
         syringe=syringe, syringe_fills=fills, delivered_cells=delivered,
         delivered_dose=delivered_dose, deviation_percent=deviation, diluent_volume=diluent,
         final_volume=final, final_concentration=final_conc, remaining_product=remaining,
         expires_at=expires, **common)
+
+
+def _best_step(vp: pint.Quantity, lab: LabSettings, c: pint.Quantity, w: pint.Quantity,
+               best: pint.Quantity) -> Step:
+    return Step("Largest achievable dose", "(Vp − QC reserve) × C ÷ W",
+                f"({fmt_volume(vp)} − {fmt_volume(lab.qc_reserve)}) × "
+                f"{fmt_concentration(c, digits=4)} ÷ {fixed(_kg(w), 2)} kg",
+                fmt_dose(best))
+
+
+_SEVERITY_ORDER = {Severity.BLOCK: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+def _sorted(findings: list[Finding]) -> tuple[Finding, ...]:
+    """Findings most severe first (block, warning, info), otherwise in the order found."""
+    return tuple(sorted(findings, key=lambda f: _SEVERITY_ORDER[f.severity]))
+
+
+def _plain_number(value: Fraction | float) -> str:
+    return f"{float(value):.6g}"
+
+
+def _plausibility(request: PreparationRequest, lab: LabSettings, wbc_x: Fraction,
+                  findings: list[Finding]) -> None:
+    """Values inside the hard limits but outside the lab's plausible ranges (DESIGN.md).
+
+    Each is IMPLAUSIBLE_INPUT (block) naming the field and the likely intended value, unless the
+    request confirms it with a reason: then IMPLAUSIBLE_INPUT_CONFIRMED (warning) with the reason.
+    """
+    ranges = lab.plausible
+    product = request.product
+    slips: list[tuple[str, str]] = []
+    cd3 = exact(product.cd3_percent)
+    if cd3 < exact(ranges.cd3_percent_min):
+        guess = ""
+        if cd3 * 100 <= 100 and cd3 * 100 >= exact(ranges.cd3_percent_min):
+            guess = f" — did you mean {_plain_number(cd3 * 100)} % (a fraction typed for a " \
+                    "percentage)?"
+        slips.append(("product.cd3_percent",
+                      f"CD3+ {fmt_percent(product.cd3_percent)} is below the plausible "
+                      f"{ranges.cd3_percent_min:g} %{guess}"))
+    low, high = exact(ranges.wbc_per_ml_min), exact(ranges.wbc_per_ml_max)
+    if not low <= wbc_x <= high:
+        guess = ""
+        for factor, hint in ((1000, "per µL rather than per mL, or ×10³ left out"),
+                             (Fraction(1, 1000), "per mL rather than per µL")):
+            if low <= wbc_x * factor <= high:
+                guess = (f" — did you mean {sci(float(wbc_x * factor / 1000))}/µL "
+                         f"({hint})?")
+                break
+        slips.append(("product.wbc",
+                      f"The WBC count × sample dilution {product.sample_dilution:g} is "
+                      f"{fmt_concentration(_q(wbc_x, CELLS_PER_ML))}, outside the plausible "
+                      f"{sci(ranges.wbc_per_ml_min)} to {sci(ranges.wbc_per_ml_max)} cells/mL"
+                      f"{guess}"))
+    weight = request.patient.weight.magnitude
+    if weight < exact(ranges.weight_kg_min):
+        guess = ""
+        if exact(ranges.weight_kg_min) <= weight * 1000 <= exact(MAX_WEIGHT_KG):
+            guess = f" — did you mean {_plain_number(weight * 1000)} kg (grams typed as kg)?"
+        slips.append(("patient.weight",
+                      f"Weight {request.patient.weight.text} is below the plausible "
+                      f"{ranges.weight_kg_min:g} kg{guess}"))
+    for field, text in slips:
+        reason = request.confirmations.get(field)
+        if reason:
+            findings.append(Finding(
+                "IMPLAUSIBLE_INPUT_CONFIRMED", Severity.WARNING,
+                f"{field}: {text}. Confirmed as typed: \"{reason}\"."))
+        else:
+            findings.append(Finding(
+                "IMPLAUSIBLE_INPUT", Severity.BLOCK,
+                f"{field}: {text}. Correct it, or confirm the value with a reason if it is "
+                "really so."))
+
+
+def _time_zone_checks(request: PreparationRequest, lab: LabSettings,
+                      findings: list[Finding]) -> None:
+    """A typed UTC offset that is not the site's at that date (a stale offset after the clocks
+    changed shifts every time by an hour): UTC_OFFSET_MISMATCH (warning) naming the field."""
+    site = ZoneInfo(lab.time_zone)
+    for field, moment in (("product.collected_at", request.product.collected_at),
+                          ("prepared_at", request.prepared_at)):
+        if field in request.zone_assumed:
+            continue
+        local = moment.astimezone(site)
+        if local.utcoffset() != moment.utcoffset():
+            findings.append(Finding(
+                "UTC_OFFSET_MISMATCH", Severity.WARNING,
+                f"{field}: the offset UTC{_offset(moment)} is not {lab.time_zone}'s on that date "
+                f"(UTC{_offset(local)}); {_stamp(moment)} is {_stamp(local)} at the site. "
+                "Check the time (a stale offset after a clock change shifts it by an hour)."))
+
+
+def _offset(moment: datetime) -> str:
+    text = moment.strftime("%z")
+    return f"{'−' if text.startswith('-') else '+'}{text[1:3]}:{text[3:5]}"
 
 
 def _product_checks(request: PreparationRequest, protocol: Protocol,
@@ -417,9 +568,7 @@ def _hours(delta) -> str:
 
 
 def _stamp(moment: datetime) -> str:
-    offset = moment.strftime("%z")
-    sign = "−" if offset.startswith("-") else "+"
-    return f"{moment:%Y-%m-%d %H:%M} UTC{sign}{offset[1:3]}:{offset[3:5]}"
+    return f"{moment:%Y-%m-%d %H:%M} UTC{_offset(moment)}"
 
 
 def not_for_clinical_use(p: PreparationPlan) -> tuple[str, ...]:

@@ -33,10 +33,9 @@ def plan_to_dict(p: PreparationPlan) -> dict[str, Any]:
         "target_cells": _num(p.target_cells, CELLS),
         "exact_volume_mL": _num(p.exact_volume, ML),
     }
-    if p.insufficient:
-        assert p.max_achievable_dose is not None
+    if p.max_achievable_dose is not None:
         out["max_achievable_dose_per_kg"] = _num(p.max_achievable_dose, CELLS_PER_KG)
-    else:
+    if not p.insufficient:
         assert p.syringe is not None and p.expires_at is not None
         out.update({
             "dilution_factor": float(p.dilution_factor or 1),

@@ -9,19 +9,38 @@ that need the protocol (is this dose level in it?) happen in :mod:`doseprep.plan
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from doseprep.errors import InputError
 from doseprep.isbt128 import din_from_scan_or_entry, parse_abo_rh
-from doseprep.units import GRAM, KG, ML, Kind, Measured, parse_number, parse_quantity
+from doseprep.units import KG, ML, Kind, Measured, parse_number, parse_quantity
 
 MAX_WEIGHT_KG = 500.0
 MAX_VOLUME_ML = 2000.0
 #: Collection and preparation dates outside these years are typing mistakes.
 MIN_YEAR, MAX_YEAR = 2000, 2999
+#: Longest text accepted in a name or identifier field; longer is a paste gone wrong.
+MAX_TEXT = 200
+#: A sample diluted more than this for the analyzer is a slip.
+MAX_SAMPLE_DILUTION = 10_000
+
+#: Every key a request may hold (DESIGN.md, "Strict input"; docs/request.schema.json). Anything
+#: else is an input error naming it: a misspelt ``sample_dillution`` was once silently ignored.
+KNOWN_KEYS: dict[str, tuple[str, ...]] = {
+    "": ("protocol", "order", "patient", "product", "prepared_at", "confirmations"),
+    "order": ("dose_level", "cycle", "infusion"),
+    "patient": ("id", "name", "birth_date", "weight"),
+    "product": ("din", "collected_at", "volume", "net_weight", "wbc", "sample_dilution",
+                "cd3_percent", "viability_percent", "abo_rh"),
+}
+#: Fields whose implausible values a request may confirm, with a reason (DESIGN.md,
+#: "Plausibility").
+CONFIRMABLE: tuple[str, ...] = ("product.cd3_percent", "product.wbc", "patient.weight")
 
 
 @dataclass(frozen=True)
@@ -60,12 +79,34 @@ class PreparationRequest:
     patient: Patient
     product: Product
     prepared_at: datetime
+    #: Implausible values confirmed on purpose: dotted field -> the reason given.
+    confirmations: Mapping[str, str] = field(default_factory=dict)
+    #: Request fields whose time was typed without a UTC offset (then in the site's zone).
+    zone_assumed: tuple[str, ...] = ()
+
+
+def _check_keys(data: Mapping[str, Any], section: str) -> None:
+    """Refuse any key the request format does not have, suggesting the nearest known one."""
+    known = KNOWN_KEYS[section]
+    for key in data:
+        if key in known:
+            continue
+        where = f"{section}.{key}" if section else str(key)
+        if not isinstance(key, str):
+            raise InputError(where, "Keys of a request are text.")
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6) or \
+            [k for k in known if k.lower() == key.lower()]
+        hint = f" Did you mean \"{close[0]}\"?" if close else \
+            f" Known keys here: {', '.join(known)}."
+        raise InputError(where[:120], f"\"{key[:60]}\" is not a field of the request; it would "
+                                      f"be ignored.{hint}")
 
 
 def _section(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     value = data.get(key)
     if not isinstance(value, Mapping):
         raise InputError(key, f"The request has no {key} section; add \"{key}\": {{...}}.")
+    _check_keys(value, key)
     return value
 
 
@@ -76,31 +117,47 @@ def _text(section: Mapping[str, Any], field: str, what: str) -> str:
         value = str(value)
     if not isinstance(value, str) or not value.strip():
         raise InputError(field, f"Enter the {what}.")
+    if len(value) > MAX_TEXT:
+        raise InputError(field, f"The {what} is {len(value)} characters long; at most "
+                                f"{MAX_TEXT} are accepted.")
+    if any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in value):
+        raise InputError(field, f"The {what} holds a control character (a tab, a line break or "
+                                "an invisible code); retype it.")
     return value.strip()
 
 
 def _whole(section: Mapping[str, Any], field: str, what: str) -> int:
     key = field.rsplit(".", 1)[1]
     value = section.get(key)
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() \
+            and len(value.strip()) <= 6:
         value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 999_999:
         raise InputError(field, f"Enter the {what} as a whole number.")
     return value
 
 
-def _timestamp(value: Any, field: str, what: str) -> datetime:
+def _timestamp(value: Any, field: str, what: str, zone: ZoneInfo | None,
+               assumed: list[str]) -> datetime:
     if not isinstance(value, str) or not value.strip():
         raise InputError(field, f"Enter the {what} as date and time with its UTC offset, "
                                 "e.g. 2026-11-23T10:00:00-08:00.")
+    text = value.strip()
+    if len(text) > 40 or not text.isascii():
+        raise InputError(field, f"\"{value[:40]}\" is not a date and time; write it like "
+                                "2026-11-23T10:00:00-08:00.")
     try:
-        moment = datetime.fromisoformat(value.strip())
+        moment = datetime.fromisoformat(text)
     except ValueError:
         raise InputError(field, f"\"{value}\" is not a date and time; write it like "
                                 "2026-11-23T10:00:00-08:00.") from None
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise InputError(field, f"\"{value}\" has no time zone; add the UTC offset, "
-                                "e.g. 2026-11-23T10:00:00-08:00.")
+        if zone is None:
+            raise InputError(field, f"\"{value}\" has no time zone; add the UTC offset, "
+                                    "e.g. 2026-11-23T10:00:00-08:00.")
+        # A time without an offset is the site's wall-clock time (DESIGN.md, "Times").
+        moment = moment.replace(tzinfo=zone)
+        assumed.append(field)
     if not MIN_YEAR <= moment.year <= MAX_YEAR:
         raise InputError(field, f"The year {moment.year} is not plausible for a preparation "
                                 f"({MIN_YEAR}–{MAX_YEAR}); check the date.")
@@ -115,12 +172,43 @@ def _percent(section: Mapping[str, Any], field: str, what: str) -> float:
     return value
 
 
-def parse_request(data: Any) -> PreparationRequest:
-    """Check a request given as a JSON-shaped mapping and return it with units."""
+def _confirmations(data: Mapping[str, Any]) -> dict[str, str]:
+    value = data.get("confirmations", {})
+    if not isinstance(value, Mapping):
+        raise InputError("confirmations", "Give confirmations as an object: "
+                                          "{\"product.cd3_percent\": \"reason\"}.")
+    out: dict[str, str] = {}
+    for key, reason in value.items():
+        if key not in CONFIRMABLE:
+            close = difflib.get_close_matches(str(key), CONFIRMABLE, n=1)
+            hint = f" Did you mean \"{close[0]}\"?" if close else ""
+            raise InputError(f"confirmations.{str(key)[:60]}",
+                             f"Only {', '.join(CONFIRMABLE)} can be confirmed.{hint}")
+        if not isinstance(reason, str) or len(reason.strip()) < 3:
+            raise InputError(f"confirmations.{key}", "Give the reason for confirming this "
+                                                     "value (who checked it, and how).")
+        if len(reason) > 500 or any(ord(ch) < 32 and ch not in "\t" for ch in reason):
+            raise InputError(f"confirmations.{key}", "The reason must be one line of at most "
+                                                     "500 characters.")
+        out[key] = reason.strip()
+    return out
+
+
+def parse_request(data: Any, *, zone: str | ZoneInfo | None = None) -> PreparationRequest:
+    """Check a request given as a JSON-shaped mapping and return it with units.
+
+    ``zone`` is the site's IANA time zone (the lab file's ``time_zone``): a time typed without a
+    UTC offset is taken as wall-clock time there. Without a zone every time needs its offset.
+    """
     if not isinstance(data, Mapping):
         raise InputError("request", "The request must be a JSON object.")
+    if isinstance(zone, str):
+        zone = ZoneInfo(zone)
+    _check_keys(data, "")
+    assumed: list[str] = []
     protocol = data.get("protocol", "hmct-blinatumomab")
-    if not isinstance(protocol, str) or not protocol.strip():
+    if not isinstance(protocol, str) or not protocol.strip() or len(protocol) > 500 \
+            or "\x00" in protocol:
         raise InputError("protocol", "Give the protocol id or the path of its .toml file.")
 
     o = _section(data, "order")
@@ -161,22 +249,27 @@ def parse_request(data: Any) -> PreparationRequest:
             raise InputError("product.volume", f"The product volume must be more than 0 and at "
                                                f"most {MAX_VOLUME_ML:g} mL (got {volume.text}).")
     elif r.get("net_weight") not in (None, ""):
-        net_weight = parse_quantity(r.get("net_weight"), Kind.MASS, "product.net_weight")
-        grams = net_weight.value.to(GRAM).magnitude
-        if not 0 < grams <= MAX_VOLUME_ML * 1.1:
-            raise InputError("product.net_weight", f"The net weight must be more than 0 and at "
-                                                   f"most {MAX_VOLUME_ML * 1.1:g} g "
+        net_weight = parse_quantity(r.get("net_weight"), Kind.NET_WEIGHT, "product.net_weight")
+        # The volume it makes (at most 2000 mL) is checked with the lab's specific gravity in
+        # the plan; here only the sign and a bound no lab's gravity could bring under 2000 mL.
+        if not 0 < net_weight.magnitude <= MAX_VOLUME_ML * 3:
+            raise InputError("product.net_weight", f"The net weight must be more than 0 g and "
+                                                   f"make at most {MAX_VOLUME_ML:g} mL "
                                                    f"(got {net_weight.text}).")
     else:
         raise InputError("product.volume", "Enter the product volume (mL) or its net weight (g).")
     wbc = parse_quantity(r.get("wbc"), Kind.CONCENTRATION, "product.wbc")
     if wbc.value.magnitude <= 0:
         raise InputError("product.wbc", f"The WBC count must be more than 0 (got {wbc.text}).")
-    dilution = parse_number(r.get("sample_dilution", 1), "product.sample_dilution",
+    if r.get("sample_dilution") is None:
+        raise InputError("product.sample_dilution", "Enter the sample dilution factor of the "
+                                                    "analyzer count (1 for an undiluted sample).")
+    dilution = parse_number(r.get("sample_dilution"), "product.sample_dilution",
                             "sample dilution factor")
-    if dilution < 1:
+    if not 1 <= dilution <= MAX_SAMPLE_DILUTION:
         raise InputError("product.sample_dilution", "The sample dilution factor must be 1 "
-                                                    f"(undiluted) or more (got {dilution:g}).")
+                                                    f"(undiluted) to {MAX_SAMPLE_DILUTION:,} "
+                                                    f"(got {dilution:g}).")
     abo_rh = r.get("abo_rh")
     if abo_rh is not None and (not isinstance(abo_rh, str) or not abo_rh.strip()):
         raise InputError("product.abo_rh", "Give the donor's ABO/Rh as text, e.g. \"A POS\".")
@@ -189,7 +282,7 @@ def parse_request(data: Any) -> PreparationRequest:
         din=din.code,
         din_flags=flags,
         collected_at=_timestamp(r.get("collected_at"), "product.collected_at",
-                                "collection date and time"),
+                                "collection date and time", zone, assumed),
         volume=volume,
         net_weight=net_weight,
         wbc=wbc,
@@ -199,14 +292,16 @@ def parse_request(data: Any) -> PreparationRequest:
         abo_rh=abo_rh.strip() if abo_rh else None,
     )
     prepared_at = _timestamp(data.get("prepared_at"), "prepared_at",
-                             "preparation date and time")
+                             "preparation date and time", zone, assumed)
     if prepared_at < product.collected_at:
         raise InputError("prepared_at", "The preparation time is before the product was "
                                         "collected; check both dates and times.")
     if birth > prepared_at.date():
         raise InputError("patient.birth_date", "The date of birth is in the future; check it.")
+    confirmations = _confirmations(data)
     return PreparationRequest(protocol=protocol.strip(), order=order, patient=patient,
-                              product=product, prepared_at=prepared_at)
+                              product=product, prepared_at=prepared_at,
+                              confirmations=confirmations, zone_assumed=tuple(assumed))
 
 
 def request_to_dict(request: PreparationRequest) -> dict[str, Any]:
@@ -227,7 +322,7 @@ def request_to_dict(request: PreparationRequest) -> dict[str, Any]:
     })
     if request.product.abo_rh:
         product["abo_rh"] = request.product.abo_rh
-    return {
+    out: dict[str, Any] = {
         "protocol": request.protocol,
         "order": {"dose_level": request.order.dose_level, "cycle": request.order.cycle,
                   "infusion": request.order.infusion},
@@ -237,6 +332,9 @@ def request_to_dict(request: PreparationRequest) -> dict[str, Any]:
         "product": product,
         "prepared_at": request.prepared_at.isoformat(),
     }
+    if request.confirmations:
+        out["confirmations"] = dict(request.confirmations)
+    return out
 
 
 def _number_out(value: float) -> int | float:

@@ -243,7 +243,7 @@ def evaluate(raw: Mapping[str, str], protocols: Callable[[str], Protocol],
     request: PreparationRequest | None = None
     for _ in range(len(KEYS) + 2):
         try:
-            request = parse_request(data)
+            request = parse_request(data, zone=lab.time_zone)
             result = plan(request, protocol, lab)
             break
         except InputError as exc:

@@ -285,8 +285,9 @@ def compute_plan(request: Mapping[str, Any], protocol: str | None = None,
     from doseprep.protocol import load_lab, load_protocol
     from doseprep.request import parse_request
 
-    parsed = parse_request(request)
-    return plan(parsed, load_protocol(protocol or parsed.protocol), load_lab(lab))
+    settings = load_lab(lab)
+    parsed = parse_request(request, zone=settings.time_zone)
+    return plan(parsed, load_protocol(protocol or parsed.protocol), settings)
 
 
 def stored_plan(record: StoredRecord, protocol: str | None = None,
