@@ -91,7 +91,7 @@ def _check_keys(data: Mapping[str, Any], section: str) -> None:
     for key in data:
         if key in known:
             continue
-        where = f"{section}.{key}" if section else str(key)
+        where = (f"{section}.{key}" if section else str(key)) or "request"
         if not isinstance(key, str):
             raise InputError(where, "Keys of a request are text.")
         close = difflib.get_close_matches(key, known, n=1, cutoff=0.6) or \

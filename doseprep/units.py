@@ -64,7 +64,7 @@ _SNAP_DIGITS = 12
 class Kind(Enum):
     """What a field holds, which decides the units it accepts (a closed list, DESIGN.md)."""
 
-    MASS = ("mass", "[mass]", "kg", "kg, g or lb")
+    MASS = ("mass", "[mass]", "kg", "kg or lb")
     NET_WEIGHT = ("net weight", "[mass]", "g", "g")
     VOLUME = ("volume", "[length] ** 3", "mL", "mL or L")
     CONCENTRATION = ("cell concentration", "[cell_count] / [length] ** 3", "cell/mL",
