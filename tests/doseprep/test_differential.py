@@ -67,7 +67,8 @@ def contract(r: dict) -> dict:
         else:
             vp = Decimal(p["net_weight"].split()[0]) / SG
         wbc = Decimal(p["wbc"].split()[0]) * 1000 * 1000 * Decimal(p["sample_dilution"])
-        c = wbc * Decimal(repr(p["cd3_percent"])) / 100 * Decimal(repr(p["viability_percent"])) / 100
+        cd3, viability = Decimal(repr(p["cd3_percent"])), Decimal(repr(p["viability_percent"]))
+        c = wbc * cd3 / 100 * viability / 100
         w = Decimal(r["patient"]["weight"].split()[0])
         nt = DOSES[r["order"]["dose_level"]] * w
         vx = nt / c
