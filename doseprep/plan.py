@@ -61,6 +61,7 @@ class Finding:
     code: str
     severity: Severity
     message: str
+    field: str | None = None  # the request field it is about, where there is one
 
 
 @dataclass(frozen=True)
@@ -453,8 +454,8 @@ def _plausibility(request: PreparationRequest, lab: LabSettings, wbc_x: Fraction
     if cd3 < exact(ranges.cd3_percent_min):
         guess = ""
         if cd3 * 100 <= 100 and cd3 * 100 >= exact(ranges.cd3_percent_min):
-            guess = f" — did you mean {_plain_number(cd3 * 100)} % (a fraction typed for a " \
-                    "percentage)?"
+            guess = (f" — did you mean {_plain_number(cd3 * 100)} %? (CD3+ typed as a "
+                     "fraction)")
         slips.append(("product.cd3_percent",
                       f"CD3+ {fmt_percent(product.cd3_percent)} is below the plausible "
                       f"{ranges.cd3_percent_min:g} %{guess}"))
@@ -464,8 +465,8 @@ def _plausibility(request: PreparationRequest, lab: LabSettings, wbc_x: Fraction
         for factor, hint in ((1000, "per µL rather than per mL, or ×10³ left out"),
                              (Fraction(1, 1000), "per mL rather than per µL")):
             if low <= wbc_x * factor <= high:
-                guess = (f" — did you mean {sci(float(wbc_x * factor / 1000))}/µL "
-                         f"({hint})?")
+                guess = (f" — did you mean {_plain_number(wbc_x * factor / 1_000_000)} "
+                         f"×10³/µL? ({hint})")
                 break
         slips.append(("product.wbc",
                       f"The WBC count × sample dilution {product.sample_dilution:g} is "
@@ -476,7 +477,7 @@ def _plausibility(request: PreparationRequest, lab: LabSettings, wbc_x: Fraction
     if weight < exact(ranges.weight_kg_min):
         guess = ""
         if exact(ranges.weight_kg_min) <= weight * 1000 <= exact(MAX_WEIGHT_KG):
-            guess = f" — did you mean {_plain_number(weight * 1000)} kg (grams typed as kg)?"
+            guess = f" — did you mean {_plain_number(weight * 1000)} kg? (grams typed as kg)"
         slips.append(("patient.weight",
                       f"Weight {request.patient.weight.text} is below the plausible "
                       f"{ranges.weight_kg_min:g} kg{guess}"))
@@ -485,12 +486,12 @@ def _plausibility(request: PreparationRequest, lab: LabSettings, wbc_x: Fraction
         if reason:
             findings.append(Finding(
                 "IMPLAUSIBLE_INPUT_CONFIRMED", Severity.WARNING,
-                f"{field}: {text}. Confirmed as typed: \"{reason}\"."))
+                f"{field}: {text}. Confirmed as typed: \"{reason}\".", field))
         else:
             findings.append(Finding(
                 "IMPLAUSIBLE_INPUT", Severity.BLOCK,
                 f"{field}: {text}. Correct it, or confirm the value with a reason if it is "
-                "really so."))
+                "really so.", field))
 
 
 def _time_zone_checks(request: PreparationRequest, lab: LabSettings,
@@ -508,7 +509,8 @@ def _time_zone_checks(request: PreparationRequest, lab: LabSettings,
                 "UTC_OFFSET_MISMATCH", Severity.WARNING,
                 f"{field}: the offset UTC{_offset(moment)} is not {lab.time_zone}'s on that date "
                 f"(UTC{_offset(local)}); {_stamp(moment)} is {_stamp(local)} at the site. "
-                "Check the time (a stale offset after a clock change shifts it by an hour)."))
+                "Check the time (a stale offset after a clock change shifts it by an hour).",
+                field))
 
 
 def _offset(moment: datetime) -> str:
@@ -597,9 +599,14 @@ def instruction(p: PreparationPlan) -> str:
         text += f"{'d' if text else 'D'}ilute 1 in {p.dilution_factor} ({recipe}). Then d"
     else:
         text += "d" if text else "D"
+    assert p.diluent_volume is not None
+    if p.diluent_volume.magnitude > 0:
+        finish = (f", add {fmt_volume(p.diluent_volume)} diluent to a final volume of "
+                  f"{fmt_volume(p.final_volume)}.")
+    else:
+        finish = f"; no diluent: the final volume is {fmt_volume(p.final_volume)}."
     text += (f"raw {fmt_volume(p.withdraw_volume)} of {what} with a "
-             f"{syringe_name(p.syringe)}{fills}, add {fmt_volume(p.diluent_volume)} diluent "
-             f"to a final volume of {fmt_volume(p.final_volume)}.")
+             f"{syringe_name(p.syringe)}{fills}{finish}")
     return text
 
 

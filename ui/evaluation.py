@@ -25,7 +25,7 @@ from doseprep.errors import InputError, SettingsError
 from doseprep.isbt128 import din_from_scan_or_entry, parse_abo_rh
 from doseprep.plan import PreparationPlan, plan
 from doseprep.protocol import LabSettings, Protocol
-from doseprep.request import PreparationRequest, parse_request
+from doseprep.request import CONFIRMABLE, PreparationRequest, parse_request
 from doseprep.units import Kind, fmt_concentration, fmt_dose, fmt_mass, fmt_percent, fmt_volume
 from doseprep.units import parse_quantity as _parse_quantity
 
@@ -41,6 +41,8 @@ KEYS: tuple[str, ...] = (
     "prepared_at",
 )
 OPTIONAL: frozenset[str] = frozenset({"product.abo_rh"})
+#: Raw keys of the reasons given to confirm an implausible value (``confirmations.<field>``).
+CONFIRM_KEYS: tuple[str, ...] = tuple(f"confirmations.{key}" for key in CONFIRMABLE)
 
 #: Request fields the domain may name that are shown on another widget of the form: the
 #: product amount is one field that takes a volume (mL, L) or a net weight (g).
@@ -136,11 +138,14 @@ def _build(raw: Mapping[str, str]) -> dict[str, Any]:
         "cd3_percent": text("product.cd3_percent"),
         "viability_percent": text("product.viability_percent"),
     }
+    # A reason is taken once it is a few characters long; until then the value stays blocked.
+    confirmations = {key.removeprefix("confirmations."): text(key) for key in CONFIRM_KEYS
+                     if len(text(key)) >= 3}
     amount = text("product.volume")
     product["net_weight" if amount and volume_is_net_weight(amount) else "volume"] = amount
     if text("product.abo_rh"):
         product["abo_rh"] = text("product.abo_rh")
-    return {
+    data: dict[str, Any] = {
         "protocol": text("protocol"),
         "order": {"dose_level": text("order.dose_level"), "cycle": text("order.cycle"),
                   "infusion": text("order.infusion")},
@@ -149,11 +154,17 @@ def _build(raw: Mapping[str, str]) -> dict[str, Any]:
         "product": product,
         "prepared_at": complete_timestamp(text("prepared_at")),
     }
+    if confirmations:
+        data["confirmations"] = confirmations
+    return data
 
 
 def _stand_in(data: dict[str, Any], domain_field: str, protocol: Protocol) -> bool:
     """Put a neutral value in place of a refused field; False when there is none."""
     key = _WIDGET_OF.get(domain_field, domain_field)
+    if key in CONFIRM_KEYS:
+        data.get("confirmations", {}).pop(key.removeprefix("confirmations."), None)
+        return True
     if key == "product.volume":
         data["product"].pop("net_weight", None)
     if key == "product.abo_rh":
@@ -225,7 +236,7 @@ def evaluate(raw: Mapping[str, str], protocols: Callable[[str], Protocol],
     ``protocols`` loads a protocol by the reference in the protocol field (it may raise
     :class:`SettingsError`); ``lab`` is the lab settings in use.
     """
-    raw = {key: raw.get(key, "") for key in KEYS}
+    raw = {key: raw.get(key, "") for key in (*KEYS, *CONFIRM_KEYS)}
     missing = frozenset(k for k in KEYS if k not in OPTIONAL and not raw[k].strip())
     data = _build(raw)
     errors: dict[str, str] = {}
@@ -248,7 +259,8 @@ def evaluate(raw: Mapping[str, str], protocols: Callable[[str], Protocol],
             break
         except InputError as exc:
             key = _WIDGET_OF.get(exc.field, exc.field)
-            if key in errors or key not in KEYS or not _stand_in(data, exc.field, protocol):
+            if key in errors or key not in (*KEYS, *CONFIRM_KEYS) or \
+                    not _stand_in(data, exc.field, protocol):
                 # The domain refused something the form has no field for, or refused a
                 # stand-in: say so on the protocol line rather than loop.
                 log.error("form cannot be checked: %s", exc)

@@ -70,6 +70,10 @@ class Field:
         """The field is empty and required; ``message`` says what to enter."""
         self._show("missing", message, f"Required. {message}")
 
+    def show_warning(self, message: str) -> None:
+        """The value was accepted but needs attention (an implausible value, say)."""
+        self._show("warning", f"⚠ {message}", f"Warning: {message}")
+
     def show_error(self, message: str) -> None:
         """The value was refused; ``message`` is the domain's sentence for the user."""
         self._show("error", f"{ERROR_MARK} {message}", f"Error: {message}")

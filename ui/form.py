@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
+    QLineEdit,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -29,7 +30,7 @@ from PySide6.QtWidgets import (
 from doseprep.errors import InputError, SettingsError
 from doseprep.isbt128 import NO_FLAGS, din_from_scan_or_entry
 from doseprep.protocol import Protocol
-from ui.evaluation import KEYS, OPTIONAL, Evaluation
+from ui.evaluation import CONFIRM_KEYS, KEYS, OPTIONAL, Evaluation
 from ui.fields import CAPTION_WIDTH, ChoiceField, Field, TextField
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,9 @@ def raw_from_request(data: Mapping[str, Any]) -> dict[str, str]:
         "order.infusion": out(order.get("infusion")),
         "order.dose_level": out(order.get("dose_level")),
         "prepared_at": out(data.get("prepared_at")),
-    }
+    } | {f"confirmations.{key}": out(reason)
+         for key, reason in (data.get("confirmations") or {}).items()
+         if f"confirmations.{key}" in CONFIRM_KEYS}
 
 
 class RequestForm(QWidget):
@@ -120,6 +123,11 @@ class RequestForm(QWidget):
         self.read_only = False
         self.setObjectName("request-form")
         self.fields: dict[str, Field] = {}
+        #: In-place confirmation of an implausible value: field key -> the reason editor, shown
+        #: under the field only while the domain finds the value implausible (or a reason is
+        #: typed). Never a modal box: the technician sees the value, the finding and the reason
+        #: together.
+        self.confirmations: dict[str, QLineEdit] = {}
         layout = QVBoxLayout(self)
         layout.setSpacing(10)
         for title, rows in SECTIONS:
@@ -129,7 +137,9 @@ class RequestForm(QWidget):
             grid.setVerticalSpacing(6)
             grid.setColumnStretch(2, 1)
             grid.setColumnMinimumWidth(0, CAPTION_WIDTH)
-            for row, (key, caption, hint, kind) in enumerate(rows):
+            row = -1
+            for key, caption, hint, kind in rows:
+                row += 1
                 make = TextField if kind == "text" else ChoiceField
                 field = make(key, caption, hint, box)
                 self.fields[key] = field
@@ -140,6 +150,19 @@ class RequestForm(QWidget):
                     grid.addLayout(self._with_now_button(field), row, 2)
                 else:
                     grid.addWidget(field.note_label, row, 2)
+                if f"confirmations.{key}" in CONFIRM_KEYS:
+                    row += 1
+                    reason = QLineEdit(box)
+                    reason.setObjectName(f"confirmations.{key}")
+                    reason.setPlaceholderText("if the value is right as typed: reason, who "
+                                              "checked it and how")
+                    reason.setAccessibleName(f"Reason to confirm {caption.replace('&', '')}")
+                    reason.setToolTip("An implausible value blocks the plan until it is "
+                                      "corrected, or confirmed here with a reason (printed "
+                                      "on the worksheet).")
+                    reason.setVisible(False)
+                    grid.addWidget(reason, row, 1, 1, 2)
+                    self.confirmations[key] = reason
             layout.addWidget(box)
         layout.addStretch(1)
         self._order = [self.fields[k] for k in KEYS]
@@ -152,6 +175,8 @@ class RequestForm(QWidget):
                     lambda f=field: self.focus_next(f))
             else:
                 field.editor.installEventFilter(self)
+        for reason in self.confirmations.values():
+            reason.textChanged.connect(self.edited)
         din = self.fields["product.din"]
         assert isinstance(din, TextField)
         din.editor.editingFinished.connect(self.normalise_din)
@@ -249,8 +274,12 @@ class RequestForm(QWidget):
     # --- whole-form text -------------------------------------------------------------------
 
     def raw(self) -> dict[str, str]:
-        """Every field's text exactly as it stands (a choice gives its key)."""
-        return {key: field.text() for key, field in self.fields.items()}
+        """Every field's text exactly as it stands (a choice gives its key), and any reason
+        typed to confirm an implausible value (``confirmations.<field>``)."""
+        raw = {key: field.text() for key, field in self.fields.items()}
+        raw.update({f"confirmations.{key}": editor.text()
+                    for key, editor in self.confirmations.items() if editor.text()})
+        return raw
 
     def set_raw(self, raw: Mapping[str, str]) -> None:
         """Put texts into the fields (missing keys become empty); one ``edited`` at the end."""
@@ -261,6 +290,11 @@ class RequestForm(QWidget):
             for key in KEYS:
                 if key != "protocol":
                     self.fields[key].set_text(raw.get(key, ""))
+            for key, editor in self.confirmations.items():
+                text = raw.get(f"confirmations.{key}", "")
+                if editor.text() != text:
+                    editor.setText(text)
+                editor.setVisible(bool(text))
         finally:
             self.blockSignals(False)
         self.edited.emit()
@@ -272,6 +306,8 @@ class RequestForm(QWidget):
             field.editor.setEnabled(not read_only)
             if isinstance(field, TextField):
                 field.editor.setClearButtonEnabled(not read_only)
+        for editor in self.confirmations.values():
+            editor.setEnabled(not read_only)
         self.now_button.setEnabled(not read_only)
 
     def has_user_input(self) -> bool:
@@ -280,6 +316,11 @@ class RequestForm(QWidget):
 
     def show_evaluation(self, evaluation: Evaluation) -> None:
         """Show beside each field what the domain understood, or why it refused the value."""
+        plan = evaluation.plan
+        implausible = {f.field: f.message.removeprefix(f"{f.field}: ")
+                       for f in (plan.findings if plan is not None else ())
+                       if f.code in ("IMPLAUSIBLE_INPUT", "IMPLAUSIBLE_INPUT_CONFIRMED")
+                       and f.field}
         for key, field in self.fields.items():
             if key in evaluation.errors and key in evaluation.missing:
                 field.show_missing(evaluation.errors[key])
@@ -287,8 +328,15 @@ class RequestForm(QWidget):
                 field.show_error(evaluation.errors[key])
             elif key in OPTIONAL and not field.text().strip():
                 field.show_optional()
+            elif key in implausible:
+                field.show_warning(implausible[key])
             else:
                 field.show_value(evaluation.notes.get(key, ""))
+        for key, editor in self.confirmations.items():
+            error = evaluation.errors.get(f"confirmations.{key}")
+            editor.setVisible(key in implausible or bool(editor.text()))
+            editor.setProperty("state", "error" if error else "")
+            editor.setToolTip(error or editor.toolTip())
 
     def first_problem(self) -> Field | None:
         """The first field (in form order) with an error, else the first empty required one."""

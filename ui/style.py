@@ -48,6 +48,7 @@ QLineEdit[state="error"], QComboBox[state="error"] {{
 QLabel[role="caption"] {{ font-size: {FIELD_POINT_SIZE - 1}pt; color: #000000; }}
 QLabel[role="note"] {{ font-size: {BASE_POINT_SIZE}pt; color: {NOTE_COLOUR}; }}
 QLabel[role="note"][state="error"] {{ color: {COLOURS["error"][0]}; font-weight: bold; }}
+QLabel[role="note"][state="warning"] {{ color: {COLOURS["warning"][0]}; font-weight: bold; }}
 QLabel[role="note"][state="missing"] {{ color: {MUTED_COLOUR}; font-style: italic; }}
 QGroupBox {{
     font-size: {BASE_POINT_SIZE + 2}pt; font-weight: bold;

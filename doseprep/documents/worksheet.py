@@ -296,7 +296,7 @@ def _story(plan: PreparationPlan, record: RecordInfo | None, s: dict, width: flo
         rows = [[_p("Severity", s["bold"]), _p("Code", s["bold"]), _p("What it means", s["bold"])]]
         rows += [[_p(SEVERITY_WORD[f.severity], s["bold"]), _p(f.code, s["small"]),
                   _p(f.message, s["small"])] for f in plan.findings]
-        story.append(_grid(rows, [20 * mm, 45 * mm, width - 65 * mm], header=True))
+        story.append(_grid(rows, [20 * mm, 62 * mm, width - 82 * mm], header=True))
     else:
         story.append(_p("None.", s["base"]))
 

@@ -155,6 +155,12 @@ def type_into(qtbot, window: MainWindow, raw: dict[str, str]) -> None:
             if text:
                 qtbot.keyClicks(field.editor, text)
             assert field.text() == text, (key, field.text(), text)
+    for key, editor in window.form.confirmations.items():
+        text = raw.get(f"confirmations.{key}", "")
+        if text:
+            editor.setVisible(True)
+            editor.clear()
+            qtbot.keyClicks(editor, text)
 
 
 def type_request(qtbot, window: MainWindow, request: dict[str, Any]) -> None:
