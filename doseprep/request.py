@@ -194,31 +194,8 @@ def _confirmations(data: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-def parse_request(data: Any, *, zone: str | ZoneInfo | None = None) -> PreparationRequest:
-    """Check a request given as a JSON-shaped mapping and return it with units.
-
-    ``zone`` is the site's IANA time zone (the lab file's ``time_zone``): a time typed without a
-    UTC offset is taken as wall-clock time there. Without a zone every time needs its offset.
-    """
-    if not isinstance(data, Mapping):
-        raise InputError("request", "The request must be a JSON object.")
-    if isinstance(zone, str):
-        zone = ZoneInfo(zone)
-    _check_keys(data, "")
-    assumed: list[str] = []
-    protocol = data.get("protocol", "hmct-blinatumomab")
-    if not isinstance(protocol, str) or not protocol.strip() or len(protocol) > 500 \
-            or "\x00" in protocol:
-        raise InputError("protocol", "Give the protocol id or the path of its .toml file.")
-
-    o = _section(data, "order")
-    order = Order(
-        dose_level=_text(o, "order.dose_level", "dose level (e.g. DL3)").upper(),
-        cycle=_whole(o, "order.cycle", "cycle"),
-        infusion=_whole(o, "order.infusion", "infusion number"),
-    )
-
-    p = _section(data, "patient")
+def parse_patient(p: Mapping[str, Any]) -> Patient:
+    """The ``patient`` section (its keys already checked) as a :class:`Patient`."""
     birth_text = _text(p, "patient.birth_date", "date of birth (YYYY-MM-DD)")
     try:
         birth = date.fromisoformat(birth_text)
@@ -230,14 +207,21 @@ def parse_request(data: Any, *, zone: str | ZoneInfo | None = None) -> Preparati
     if not 0 < kg <= MAX_WEIGHT_KG:
         raise InputError("patient.weight", f"The weight must be more than 0 and at most "
                                            f"{MAX_WEIGHT_KG:g} kg (got {weight.text}).")
-    patient = Patient(
+    return Patient(
         id=_text(p, "patient.id", "patient's MRN"),
         name=_text(p, "patient.name", "patient's name (LAST, First)"),
         birth_date=birth,
         weight=weight,
     )
 
-    r = _section(data, "product")
+
+def parse_product(r: Mapping[str, Any], zone: ZoneInfo | None,
+                  assumed: list[str]) -> Product:
+    """The ``product`` section (its keys already checked) as a :class:`Product`.
+
+    A collection time without an offset is in ``zone``; its field is added to ``assumed``.
+    Shared by the fresh request and the cycle-2 freeze request.
+    """
     volume = net_weight = None
     if r.get("volume") not in (None, ""):
         if r.get("net_weight") not in (None, ""):
@@ -278,7 +262,7 @@ def parse_request(data: Any, *, zone: str | ZoneInfo | None = None) -> Preparati
     if abo_rh:
         abo, rh = parse_abo_rh(abo_rh, "product.abo_rh")
         abo_rh = f"{abo} {rh}"
-    product = Product(
+    return Product(
         din=din.code,
         din_flags=flags,
         collected_at=_timestamp(r.get("collected_at"), "product.collected_at",
@@ -291,6 +275,35 @@ def parse_request(data: Any, *, zone: str | ZoneInfo | None = None) -> Preparati
         viability_percent=_percent(r, "product.viability_percent", "viability"),
         abo_rh=abo_rh.strip() if abo_rh else None,
     )
+
+
+def parse_request(data: Any, *, zone: str | ZoneInfo | None = None) -> PreparationRequest:
+    """Check a request given as a JSON-shaped mapping and return it with units.
+
+    ``zone`` is the site's IANA time zone (the lab file's ``time_zone``): a time typed without a
+    UTC offset is taken as wall-clock time there. Without a zone every time needs its offset.
+    """
+    if not isinstance(data, Mapping):
+        raise InputError("request", "The request must be a JSON object.")
+    if isinstance(zone, str):
+        zone = ZoneInfo(zone)
+    _check_keys(data, "")
+    assumed: list[str] = []
+    protocol = data.get("protocol", "hmct-blinatumomab")
+    if not isinstance(protocol, str) or not protocol.strip() or len(protocol) > 500 \
+            or "\x00" in protocol:
+        raise InputError("protocol", "Give the protocol id or the path of its .toml file.")
+
+    o = _section(data, "order")
+    order = Order(
+        dose_level=_text(o, "order.dose_level", "dose level (e.g. DL3)").upper(),
+        cycle=_whole(o, "order.cycle", "cycle"),
+        infusion=_whole(o, "order.infusion", "infusion number"),
+    )
+
+    patient = parse_patient(_section(data, "patient"))
+    product = parse_product(_section(data, "product"), zone, assumed)
+    birth = patient.birth_date
     prepared_at = _timestamp(data.get("prepared_at"), "prepared_at",
                              "preparation date and time", zone, assumed)
     if prepared_at < product.collected_at:
