@@ -365,6 +365,25 @@ def _cmd_users_reset(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@_store_command
+def _cmd_users_recover(args: argparse.Namespace) -> int:
+    from doseprep.store.users import recover_account
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise InputError("recover", "Recovery runs only at the workstation's own terminal, "
+                                    "typed by a person; it cannot be scripted.")
+    sys.stdout.write(f"This unlocks {args.user_id} and sets a new password without an "
+                     "administrator's password. It is recorded in the audit trail with this "
+                     "computer's user and host name.\n")
+    typed = input(f"Type the user id {args.user_id} again to go on: ").strip()
+    if typed != args.user_id:
+        raise InputError("recover", "The user id typed differs; nothing was changed.")
+    password = _Passwords(False).ask(f"New password for {args.user_id}: ", new=True)
+    user = recover_account(args.store, args.user_id, password)
+    sys.stdout.write(f"{user.user_id} is recovered: unlocked, with the new password\n")
+    return EXIT_OK
+
+
 # --- audit ---------------------------------------------------------------------------------
 
 @_store_command
@@ -514,6 +533,11 @@ def register(subparsers: Any, add_settings_options: Callable[[argparse.ArgumentP
     p.add_argument("--admin", required=True, metavar="ID", help="the administrator doing this")
     _password_option(p)
     p.set_defaults(func=_cmd_users_reset)
+    p = usub.add_parser("recover", help="at the workstation's terminal: unlock an account and "
+                                        "set a new password without an administrator (audited); "
+                                        "the way back in for a locked-out administrator")
+    p.add_argument("user_id")
+    p.set_defaults(func=_cmd_users_recover)
 
     audit = subparsers.add_parser("audit", help="check or export the audit trail")
     asub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")

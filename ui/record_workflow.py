@@ -339,6 +339,7 @@ class RecordWorkflow(QObject):
             return False
         self.session.user = user
         log.info("%s logged in (%s)", user.user_id, user.role.value)
+        self._audit_session("login", user.user_id)
         window.hide_cover()
         self.idle.start()
         self.refresh()
@@ -362,6 +363,7 @@ class RecordWorkflow(QObject):
                if idle else f"{user.printed_name} locked doseprep.")
         self.cover.show_locked(f"{user.printed_name} ({user.user_id})", why)
         log.info("window locked for %s", user.user_id)
+        self._audit_session("lock", user.user_id, "idle" if idle else "locked by the user")
         self.refresh()
 
     def unlock(self, password: str) -> bool:
@@ -376,6 +378,7 @@ class RecordWorkflow(QObject):
             self.cover.show_error(sentence(exc.message, [user.user_id]))
             return False
         log.info("window unlocked by %s", user.user_id)
+        self._audit_session("unlock", user.user_id)
         self.window.hide_cover()
         self.idle.start()
         self.refresh()
@@ -385,6 +388,7 @@ class RecordWorkflow(QObject):
         """Forget who was logged in (the form stays as typed) and ask for a log-in."""
         if self.session.user is not None:
             log.info("%s signed out", self.session.user.user_id)
+            self._audit_session("logout", self.session.user.user_id)
         self._close_dialogs()
         self.session.user = None
         self.idle.stop()
@@ -392,6 +396,15 @@ class RecordWorkflow(QObject):
         self.cover.show_signed_out()
         self.refresh()
         return self.log_in()
+
+    def _audit_session(self, action: str, user_id: str, detail: str | None = None) -> None:
+        """Put a session event into the audit trail; a failure is logged, never blocks a lock."""
+        from doseprep.store.users import record_session_event
+
+        try:
+            call(record_session_event, self.session.store, action, user_id, detail=detail)
+        except DoseprepError as exc:
+            log.error("session event %s of %s not audited: %s", action, user_id, exc)
 
     def _close_dialogs(self) -> None:
         """Close every dialog over the window (they may show patient data)."""

@@ -3,8 +3,11 @@
 Three roles: a **technician** prepares, a **supervisor** (the verifier role) verifies and releases,
 an **administrator** manages accounts and signs nothing. Passwords are hashed with Argon2id
 (argon2-cffi); the hash string records its own parameters. Five wrong passwords in a row lock the
-account until an administrator resets its password; a disabled account cannot sign. Every change
-and every refused attempt goes into the audit trail.
+account for a period (15 minutes, doubling with each further wrong password, at most 24 hours) —
+never for good, so five wrong guesses cannot lock a lab out of its only administrator; an
+administrator's reset unlocks at once, and :func:`recover_account` unlocks at the workstation
+itself. A disabled account cannot sign. Every change and every refused attempt goes into the
+audit trail.
 
 Hashing profile: the default is RFC 9106's "low memory" recommendation (argon2-cffi's default:
 64 MiB, 3 passes, 4 lanes; about 0.1 s per check). ``DOSEPREP_PASSWORD_HASH_PROFILE=test`` selects
@@ -19,9 +22,12 @@ then on every account change needs an administrator's user id and password.
 from __future__ import annotations
 
 import contextlib
+import getpass
 import logging
 import os
+import platform
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cache
 
@@ -31,7 +37,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Connection
 
 from doseprep.store import audit
-from doseprep.store.canonical import utc_now, utc_text
+from doseprep.store.canonical import parse_utc_text, utc_now, utc_text
 from doseprep.store.engine import Store
 from doseprep.store.errors import (
     AccountDisabledError,
@@ -45,6 +51,9 @@ from doseprep.store.schema import users
 log = logging.getLogger(__name__)
 
 MAX_FAILED_ATTEMPTS = 5
+#: How long five wrong passwords lock an account; each further wrong password doubles it.
+LOCK_PERIOD = timedelta(minutes=15)
+MAX_LOCK_PERIOD = timedelta(hours=24)
 MIN_PASSWORD_LENGTH = 8
 HASH_PROFILE_ENV = "DOSEPREP_PASSWORD_HASH_PROFILE"
 #: Argon2id parameters by profile (time_cost, memory_cost KiB, parallelism).
@@ -127,9 +136,30 @@ def check_user_id(user_id: str) -> str:
     return cleaned
 
 
+def locked_until(row: sa.Row | sa.RowMapping) -> datetime | None:
+    """When the lock of an account ends (None when it is not locked).
+
+    The lock starts at ``updated_at`` (set when it was locked) and lasts :data:`LOCK_PERIOD`,
+    doubled for every wrong password after the fifth, at most :data:`MAX_LOCK_PERIOD`.
+    """
+    if not row.locked:
+        return None
+    extra = max(0, min(int(row.failed_attempts) - MAX_FAILED_ATTEMPTS, 16))
+    period = min(LOCK_PERIOD * (2 ** extra), MAX_LOCK_PERIOD)
+    try:
+        return parse_utc_text(row.updated_at) + period
+    except (TypeError, ValueError):
+        return utc_now() + period
+
+
+def _locked_now(row: sa.Row | sa.RowMapping) -> bool:
+    until = locked_until(row)
+    return until is not None and utc_now() < until
+
+
 def _user(row: sa.Row) -> User:
     return User(user_id=row.user_id, printed_name=row.printed_name, role=Role(row.role),
-                disabled=bool(row.disabled), locked=bool(row.locked),
+                disabled=bool(row.disabled), locked=_locked_now(row),
                 failed_attempts=row.failed_attempts, created_at=row.created_at,
                 row_version=row.row_version)
 
@@ -177,11 +207,11 @@ def authenticate(store: Store, user_id: str, password: str, *, purpose: str = "s
             audit.append(conn, "auth_failed", user_id, new={"purpose": purpose,
                                                             "known_user": False})
         raise refused
-    if row.locked:
+    if _locked_now(row):
         with store.write() as conn:
             audit.append(conn, "auth_refused", user_id,
                          new={"purpose": purpose, "why": "account locked"})
-        raise AccountLockedError(_locked_message(purpose, user_id))
+        raise AccountLockedError(_locked_message(purpose, user_id, locked_until(row)))
     try:
         hasher.verify(row.password_hash, password)
         ok = True
@@ -196,13 +226,18 @@ def authenticate(store: Store, user_id: str, password: str, *, purpose: str = "s
                 .returning(users.c.failed_attempts)).scalar_one()
             audit.append(conn, "auth_failed", user_id,
                          new={"purpose": purpose, "consecutive_failures": failed})
+            until = None
             if failed >= MAX_FAILED_ATTEMPTS:
                 conn.execute(users.update().where(users.c.user_id == user_id)
                              .values(locked=True, updated_at=utc_text(utc_now())))
+                locked_row = conn.execute(sa.select(users)
+                                          .where(users.c.user_id == user_id)).one()
+                until = locked_until(locked_row)
                 audit.append(conn, "account_locked", user_id,
-                             new={"consecutive_failures": failed})
-        if failed >= MAX_FAILED_ATTEMPTS:
-            raise AccountLockedError(_locked_message(purpose, user_id))
+                             new={"consecutive_failures": failed,
+                                  "until": utc_text(until) if until else None})
+        if until is not None:
+            raise AccountLockedError(_locked_message(purpose, user_id, until))
         raise refused
     if row.disabled:
         with store.write() as conn:
@@ -210,9 +245,14 @@ def authenticate(store: Store, user_id: str, password: str, *, purpose: str = "s
                          new={"purpose": purpose, "why": "account disabled"})
         raise AccountDisabledError(f"{purpose} refused: the account {user_id} is disabled; ask an "
                               "administrator.")
-    if row.failed_attempts or _weaker_than(row.password_hash, profile):
+    if row.failed_attempts or row.locked or _weaker_than(row.password_hash, profile):
         with store.write() as conn:
-            values: dict = {"failed_attempts": 0, "row_version": users.c.row_version + 1}
+            values: dict = {"failed_attempts": 0, "locked": False,
+                            "row_version": users.c.row_version + 1}
+            if row.locked:
+                audit.append(conn, "account_unlocked", user_id,
+                             old={"locked": True, "failed_attempts": row.failed_attempts},
+                             new={"why": "the lock period ended and the password was right"})
             if _weaker_than(row.password_hash, profile):
                 values["password_hash"] = hasher.hash(password)
             conn.execute(users.update().where(users.c.user_id == user_id).values(**values))
@@ -220,10 +260,13 @@ def authenticate(store: Store, user_id: str, password: str, *, purpose: str = "s
     return _user(row)
 
 
-def _locked_message(purpose: str, user_id: str) -> str:
+def _locked_message(purpose: str, user_id: str, until: datetime | None) -> str:
+    when = f", until {until:%Y-%m-%d %H:%M} UTC" if until else ""
     return (f"{purpose} refused: the account {user_id} is locked after {MAX_FAILED_ATTEMPTS} "
-            "wrong passwords in a row; an administrator must reset its password "
-            f"(doseprep users reset-password {user_id}).")
+            f"wrong passwords in a row{when}. Wait, or ask an "
+            f"administrator to reset its password (doseprep users reset-password {user_id}); a "
+            "locked administrator can be recovered at the workstation (doseprep users recover "
+            f"{user_id}).")
 
 
 def _weaker_than(password_hash: str, profile: str) -> bool:
@@ -334,6 +377,55 @@ def reset_password(store: Store, user_id: str, new_password: str, *, admin_id: s
     return user
 
 
+#: Session events of the window, each one audit row (issue 10: log-in, log-out, lock and unlock
+#: were not audited). Failed log-ins are audited by :func:`authenticate` itself.
+SESSION_EVENTS = frozenset({"login", "logout", "lock", "unlock"})
+
+
+def record_session_event(store: Store, action: str, user_id: str, *,
+                         detail: str | None = None) -> None:
+    """Audit a session event of the window: ``login``, ``logout``, ``lock`` or ``unlock``."""
+    if action not in SESSION_EVENTS:
+        raise ValueError(f"not a session event: {action!r}")
+    with store.write() as conn:
+        audit.append(conn, f"session_{action}", user_id,
+                     new={"host": platform.node()[:100]}, reason=detail)
+
+
+def recover_account(store: Store, user_id: str, new_password: str) -> User:
+    """Unlock an account and set a new password at the workstation itself (audited).
+
+    The way back in when the only administrator is locked or its password is lost: it needs no
+    user id and password, but control of this workstation's operating-system account and of the
+    database (``doseprep users recover`` runs only at a terminal). The audit trail records the
+    operating-system user and host that did it; the lab reviews every recovery.
+    """
+    check_password_policy(new_password)
+    password_hash = password_hasher().hash(new_password)
+    try:
+        os_user = getpass.getuser()
+    except (KeyError, OSError):
+        os_user = "unknown"
+    with store.write() as conn:
+        user = get_user(conn, user_id)
+        if user is None:
+            raise UserError(f"there is no user {user_id}.")
+        if user.disabled:
+            raise UserError(f"the account {user_id} is disabled; recover an active "
+                            "administrator and let them decide about it.")
+        conn.execute(users.update().where(users.c.user_id == user_id).values(
+            password_hash=password_hash, failed_attempts=0, locked=False,
+            updated_at=utc_text(utc_now()), row_version=users.c.row_version + 1))
+        audit.append(conn, "account_recovered", None,
+                     old={"locked": user.locked, "failed_attempts": user.failed_attempts},
+                     new={"user_id": user_id, "os_user": os_user,
+                          "host": platform.node()[:100]},
+                     reason="recovery at the workstation (doseprep users recover)")
+        user = get_user(conn, user_id)
+    assert user is not None
+    return user
+
+
 def require_active_user(conn: Connection, user_id: str, roles: frozenset[Role],
                         doing: str) -> User:
     """The account ``user_id`` if it exists, is enabled and has one of ``roles``."""
@@ -344,8 +436,9 @@ def require_active_user(conn: Connection, user_id: str, roles: frozenset[Role],
     if user.disabled:
         raise AccountDisabledError(f"the account {user_id} is disabled and cannot {doing}.")
     if user.locked:
-        raise AccountLockedError(f"the account {user_id} is locked and cannot {doing} until an "
-                            "administrator resets its password.")
+        raise AccountLockedError(f"the account {user_id} is locked after wrong passwords and "
+                                 f"cannot {doing} until the lock period ends or an "
+                                 "administrator resets its password.")
     if user.role not in roles:
         allowed = " or ".join(sorted(r.value for r in roles))
         raise PermissionDeniedError(f"{user_id} is a {user.role.value}; only a {allowed} can "

@@ -7,6 +7,7 @@ would see (a refused log-in stays open with the store's message, ...).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -62,8 +63,9 @@ def visible_texts(dialog: QDialog) -> str:
 
 
 def log_in_as(qtbot, person: Person, *, password: str | None = None,
-              expect: str | None = None) -> Handler:
-    """Type user id and password and press Log in; ``expect``: the refusal shown (then Cancel)."""
+              expect: str | re.Pattern[str] | None = None) -> Handler:
+    """Type user id and password and press Log in; ``expect``: the refusal shown (then Cancel),
+    as the exact text or a pattern it must match in full."""
 
     def handle(dialog: QDialog) -> None:
         assert dialog.objectName() == "login-dialog", dialog.windowTitle()
@@ -75,7 +77,10 @@ def log_in_as(qtbot, person: Person, *, password: str | None = None,
                 dialog.error_label.text()
         else:
             assert dialog.result() != QDialog.DialogCode.Accepted.value
-            assert dialog.error_label.text() == expect
+            if isinstance(expect, re.Pattern):
+                assert expect.fullmatch(dialog.error_label.text()), dialog.error_label.text()
+            else:
+                assert dialog.error_label.text() == expect
             dialog.reject()
 
     return handle

@@ -295,8 +295,11 @@ def test_a_wrong_password_never_says_which_and_five_lock_the_account(
         dialog_stub.handlers.append(log_in_as(qtbot, TECH, password="wrong-password",
                                               expect=REFUSED))
         assert window.records.log_in() is False
-    locked = ("Login refused: the account tech is locked after 5 wrong passwords in a row; an "
-              "administrator must reset its password (doseprep users reset-password tech).")
+    locked = re.compile(r"Login refused: the account tech is locked after 5 wrong passwords in a "
+                        r"row, until \d{4}-\d\d-\d\d \d\d:\d\d UTC\. Wait, or ask an "
+                        r"administrator to reset its password \(doseprep users reset-password "
+                        r"tech\); a locked administrator can be recovered at the workstation "
+                        r"\(doseprep users recover tech\)\.")
     dialog_stub.handlers.append(log_in_as(qtbot, TECH, password="wrong-password", expect=locked))
     assert window.records.log_in() is False
     dialog_stub.handlers.append(log_in_as(qtbot, TECH, expect=locked))  # the right one, too late

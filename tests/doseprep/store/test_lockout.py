@@ -1,0 +1,136 @@
+"""Wrong passwords lock an account for a period, never for good; the lab can always get back in.
+
+Issue 10: five wrong passwords given as ``--admin admin`` locked the only administrator for good —
+the right password was refused even for its own reset, and no new first administrator could be
+made. Now the lock lasts 15 minutes (doubling with each further wrong password, at most a day),
+and a locked administrator can be recovered at the workstation's terminal, audited.
+"""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import sys
+from datetime import timedelta
+
+import pytest
+
+from doseprep.store import AccountLockedError, SignatureRefusedError, authenticate, events
+from doseprep.store import users as users_module
+from doseprep.store.canonical import utc_now
+from doseprep.store.users import LOCK_PERIOD, list_users, recover_account
+from tests.doseprep.store.helpers import run_cli
+
+
+def lock(store, user_id: str) -> None:
+    for _ in range(4):
+        with pytest.raises(SignatureRefusedError):
+            authenticate(store, user_id, "wrong-password")
+    with pytest.raises(AccountLockedError) as info:
+        authenticate(store, user_id, "wrong-password")
+    assert "until" in info.value.message and "users recover" in info.value.message
+
+
+def later(monkeypatch: pytest.MonkeyPatch, delta: timedelta) -> None:
+    """The clock of the user accounts, moved on (the lock period passing)."""
+    moment = utc_now() + delta
+    monkeypatch.setattr(users_module, "utc_now", lambda: moment)
+
+
+def test_five_wrong_passwords_lock_the_administrator_only_for_a_period(
+        store, people, monkeypatch: pytest.MonkeyPatch) -> None:
+    lock(store, people.admin)
+    with pytest.raises(AccountLockedError):  # even the right password, while locked
+        authenticate(store, people.admin, people.password(people.admin))
+    later(monkeypatch, LOCK_PERIOD + timedelta(seconds=1))
+    user = authenticate(store, people.admin, people.password(people.admin))
+    assert not user.locked and user.failed_attempts == 0
+    assert [e.action for e in events(store)][-1] == "account_unlocked"
+
+
+def test_a_wrong_password_after_the_lock_locks_again_for_longer(
+        store, people, monkeypatch: pytest.MonkeyPatch) -> None:
+    lock(store, people.tech)
+    later(monkeypatch, LOCK_PERIOD + timedelta(seconds=1))
+    with pytest.raises(AccountLockedError) as info:
+        authenticate(store, people.tech, "still-wrong")
+    later(monkeypatch, LOCK_PERIOD * 2 + timedelta(seconds=1))  # 15 min is no longer enough
+    with pytest.raises(AccountLockedError):
+        authenticate(store, people.tech, people.password(people.tech))
+    later(monkeypatch, LOCK_PERIOD * 3 + timedelta(seconds=2))
+    assert authenticate(store, people.tech, people.password(people.tech)).user_id == people.tech
+    assert "until" in info.value.message
+
+
+def test_recovery_at_the_workstation_unlocks_and_is_audited(store, people) -> None:
+    lock(store, people.admin)
+    recover_account(store, people.admin, "a-brand-new-password")
+    assert authenticate(store, people.admin, "a-brand-new-password").role.value == "administrator"
+    recovered = [e for e in events(store) if e.action == "account_recovered"]
+    assert len(recovered) == 1 and recovered[0].new_value["user_id"] == people.admin
+    assert recovered[0].new_value["os_user"] and "host" in recovered[0].new_value
+    assert not next(u for u in list_users(store) if u.user_id == people.admin).locked
+
+
+def test_recovery_cannot_be_scripted(store, people) -> None:
+    done = run_cli("users", "recover", people.admin, stdin="admin\nnew-password-1\n"
+                                                             "new-password-1\n")
+    assert done.returncode == 2, done.stderr
+    assert "terminal" in done.stderr and "Traceback" not in done.stderr
+    assert not [e for e in events(store) if e.action == "account_recovered"]
+
+
+def _converse(args: list[str], answers: list[tuple[str, str]]) -> tuple[int, str]:
+    """Run the real command on a pseudo-terminal, answering each prompt as a person would."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the program, on the terminal
+        os.execvpe(sys.executable, [sys.executable, "-m", "doseprep", *args], os.environ)
+    seen = b""
+    try:
+        for prompt, answer in answers:
+            while prompt.encode() not in seen:
+                ready, _, _ = select.select([fd], [], [], 30)
+                assert ready, f"no prompt {prompt!r}; saw {seen.decode(errors='replace')!r}"
+                seen += os.read(fd, 4096)
+            seen = seen.split(prompt.encode(), 1)[1]
+            os.write(fd, answer.encode() + b"\r")
+        while True:
+            ready, _, _ = select.select([fd], [], [], 30)
+            if not ready:
+                break
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), seen.decode(errors="replace")
+
+
+def test_a_locked_out_administrator_is_recovered_at_the_terminal(store, people) -> None:
+    lock(store, people.admin)
+    code, out = _converse(["users", "recover", people.admin],
+                          [("again to go on:", people.admin),
+                           ("New password for", "recovered-password-1"),
+                           ("Type it again:", "recovered-password-1")])
+    assert code == 0, out
+    assert "recovered" in out
+    assert authenticate(store, people.admin, "recovered-password-1").user_id == people.admin
+
+
+def test_a_mistyped_user_id_changes_nothing(store, people) -> None:
+    lock(store, people.admin)
+    code, out = _converse(["users", "recover", people.admin], [("again to go on:", "admn")])
+    assert code == 2, out
+    assert not [e for e in events(store) if e.action == "account_recovered"]
+
+
+def test_the_command_line_says_when_the_lock_ends(store, people) -> None:
+    for _ in range(5):
+        done = run_cli("users", "disable", people.tech, "--admin", people.admin,
+                       "--password-stdin", stdin="wrong\n")
+    assert done.returncode == 2 and "until" in done.stderr, done.stderr
