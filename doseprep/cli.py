@@ -14,9 +14,7 @@ import importlib
 import json
 import logging
 import sys
-import traceback
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -125,22 +123,22 @@ def _report_input_error(field: str, message: str, as_json: bool) -> int:
 
 
 def _write_crash_file(command: Sequence[str]) -> Path | None:
+    from doseprep.crashreport import safe_traceback, write_report
     from doseprep.paths import data_dir
 
-    try:
-        folder = data_dir() / "crashes"
-        folder.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        path = folder / f"crash-{stamp}.txt"
-        path.write_text(f"doseprep {__version__}\ncommand: {list(command)}\n\n"
-                        f"{traceback.format_exc()}", encoding="utf-8")
-        return path
-    except OSError:
-        return None
+    exc_type, exc, tb = sys.exc_info()
+    assert exc_type is not None
+    # The command names files and options, never typed values (requests are read from files).
+    return write_report(data_dir() / "crashes", f"command: {list(command)[:20]}",
+                        safe_traceback(exc_type, exc, tb))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    if argv is None:  # a real process (tests call main with their own arguments)
+        from doseprep.paths import restrict_umask
+
+        restrict_umask()  # records, keys and documents are this user's alone (issue 10)
     argv = list(sys.argv[1:] if argv is None else argv)
     # Nothing the library logs may reach the terminal as a traceback; crashes go to a file.
     logging.getLogger().addHandler(logging.NullHandler())

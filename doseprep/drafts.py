@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from doseprep.paths import data_dir
+from doseprep.paths import data_dir, private_dir
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def save(fields: Mapping[str, str], *, name: str = DEFAULT_NAME, now: datetime |
         "extra": dict(extra or {}),
     }
     path = draft_path(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)  # drafts hold patient data: 0700, and mkstemp makes the file 0600
     handle, temporary = tempfile.mkstemp(prefix=f".{name}-", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from doseprep.paths import data_dir
+from doseprep.paths import data_dir, private_dir
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def _ensure_installation_key() -> tuple[Path, Path]:
     key_path, cert_path = folder / "installation-key.pem", installation_certificate_path()
     if key_path.is_file() and cert_path.is_file():
         return key_path, cert_path
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)  # the signing key's folder: owner only
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([
         x509.NameAttribute(NameOID.COMMON_NAME, f"doseprep installation {socket.gethostname()}"),

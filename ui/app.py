@@ -124,6 +124,9 @@ def screenshot(path: Path, request: Path | None, size: str, window_options: dict
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Start the window (or one of the unattended modes); returns the exit status."""
+    from doseprep.paths import restrict_umask
+
+    restrict_umask()  # the database, drafts, keys and logs are this user's alone (issue 10)
     args, qt_arguments = build_parser().parse_known_args(
         list(sys.argv[1:] if argv is None else argv))
     app = application(qt_arguments)

@@ -14,11 +14,8 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
-import platform
 import sys
-import traceback
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -27,8 +24,8 @@ from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import QMessageLogContext, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
-from doseprep import __version__
-from doseprep.paths import data_dir
+from doseprep.crashreport import safe_traceback, write_report
+from doseprep.paths import data_dir, private_dir
 from ui import dialogs
 
 log = logging.getLogger(__name__)
@@ -51,7 +48,7 @@ def configure_logging(level: int = logging.INFO) -> Path | None:
     """Log to ``<data dir>/logs/doseprep-gui.log`` (rotated); returns the file, None if unusable."""
     path = logs_dir() / LOG_FILE
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         handler = logging.handlers.RotatingFileHandler(path, maxBytes=1_000_000, backupCount=5,
                                                        encoding="utf-8")
     except OSError as exc:
@@ -66,20 +63,11 @@ def configure_logging(level: int = logging.INFO) -> Path | None:
 
 
 def write_crash_file(what: str, details: str) -> Path | None:
-    """Write one crash report; returns its path, or None when the folder is not writable."""
-    stamp = datetime.now(UTC)
-    try:
-        folder = logs_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"crash-{stamp:%Y%m%dT%H%M%S%fZ}.txt"
-        path.write_text(
-            f"doseprep {__version__} (GUI) — {what}\n"
-            f"time: {stamp.isoformat()}\n"
-            f"python: {sys.version.split()[0]}, PySide6 {pyside_version}, "
-            f"{platform.platform()}\n\n{details}\n", encoding="utf-8")
-    except OSError:
-        log.exception("cannot write a crash file")
-        return None
+    """Write one crash report (0600, see :mod:`doseprep.crashreport`); returns its path, or None
+    when the folder is not writable. ``details`` must hold no patient data."""
+    path = write_report(logs_dir(), what, details, where=f" (GUI, PySide6 {pyside_version})")
+    if path is None:
+        log.error("cannot write a crash file in %s", logs_dir())
     return path
 
 
@@ -122,11 +110,12 @@ class CrashHandler:
         if issubclass(exc_type, KeyboardInterrupt):
             sys.__excepthook__(exc_type, exc, tb)
             return
-        details = "".join(traceback.format_exception(exc_type, exc, tb))
+        # Frames and exception types only: a message or a value may hold patient data.
+        details = safe_traceback(exc_type, exc, tb)
         log.critical("unexpected error\n%s", details)
         self.last_file = write_crash_file("unexpected error", details)
         self._save_draft()
-        self._show(f"{exc_type.__name__}: {exc}", details)
+        self._show(exc_type.__name__, details)
 
     def handle_qt_message(self, mode: QtMsgType, context: QMessageLogContext,
                           message: str) -> None:

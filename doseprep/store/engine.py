@@ -17,6 +17,7 @@ linear and the running record numbers unique while readers go on undisturbed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Iterator
@@ -29,7 +30,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
-from doseprep.paths import data_dir
+from doseprep.paths import data_dir, private_dir
 from doseprep.store.errors import StoreUnavailableError
 
 log = logging.getLogger(__name__)
@@ -105,8 +106,9 @@ class Store:
 
 
 def _sqlite_engine(url: URL) -> Engine:
-    if url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    database = Path(url.database) if url.database and url.database != ":memory:" else None
+    if database is not None:
+        private_dir(database.parent)
     engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
 
     @event.listens_for(engine, "connect")
@@ -121,6 +123,10 @@ def _sqlite_engine(url: URL) -> Engine:
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
             cursor.close()
+        if database is not None:  # records are patient data: owner only (issue 10)
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(OSError):
+                    Path(f"{database}{suffix}").chmod(0o600)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
