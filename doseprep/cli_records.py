@@ -68,6 +68,14 @@ def _store_command(func: Handler) -> Handler:
     return run
 
 
+def _limit(text: str) -> int:
+    """``--limit``: a whole number from 1 to 100 000 (argparse reports anything else, exit 2)."""
+    if not text.strip().isascii() or not text.strip().isdigit() or not \
+            1 <= int(text.strip()[:7]) <= 100_000 or len(text.strip()) > 6:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number from 1 to 100000")
+    return int(text)
+
+
 class _Passwords:
     """Passwords from the terminal, or one per line from standard input (--password-stdin)."""
 
@@ -502,7 +510,8 @@ def register(subparsers: Any, add_settings_options: Callable[[argparse.ArgumentP
     p.add_argument("--patient", help="part of the patient's name")
     p.add_argument("--state", help="draft, prepared, verified or released")
     p.add_argument("--since", metavar="DATE", help="created on or after this date")
-    p.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    p.add_argument("--limit", type=_limit, default=100,
+                   help="at most this many (1 to 100000; default 100)")
     p.add_argument("--all-versions", action="store_true",
                    help="include versions that were corrected")
     p.add_argument("--json", action="store_true", help="print the list as JSON")

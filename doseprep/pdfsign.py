@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from doseprep.errors import InputError
 from doseprep.paths import data_dir, private_dir
 
 log = logging.getLogger(__name__)
@@ -97,10 +98,20 @@ def _signer():
 
     p12 = os.environ.get("DOSEPREP_SIGNING_P12")
     if p12:
+        if not Path(p12).is_file():
+            raise InputError("DOSEPREP_SIGNING_P12", f"the signing certificate {p12} does not "
+                                                     "exist; check the path in "
+                                                     "DOSEPREP_SIGNING_P12.")
         passphrase = os.environ.get("DOSEPREP_SIGNING_P12_PASSPHRASE", "").encode() or None
-        signer = signers.SimpleSigner.load_pkcs12(p12, passphrase=passphrase)
+        try:
+            signer = signers.SimpleSigner.load_pkcs12(p12, passphrase=passphrase)
+        except (ValueError, TypeError, OSError):
+            signer = None
         if signer is None:
-            raise OSError(f"cannot load the signing certificate {p12} (wrong passphrase?)")
+            raise InputError("DOSEPREP_SIGNING_P12", f"the signing certificate {p12} cannot be "
+                                                     "opened: wrong passphrase "
+                                                     "(DOSEPREP_SIGNING_P12_PASSPHRASE) or not a "
+                                                     "PKCS#12 file.")
         return signer
     key_path, cert_path = _ensure_installation_key()
     signer = signers.SimpleSigner.load(str(key_path), str(cert_path))

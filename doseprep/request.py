@@ -110,16 +110,16 @@ def _section(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     return value
 
 
-def _text(section: Mapping[str, Any], field: str, what: str) -> str:
+def _text(section: Mapping[str, Any], field: str, what: str, limit: int = MAX_TEXT) -> str:
     key = field.rsplit(".", 1)[1]
     value = section.get(key)
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str) or not value.strip():
         raise InputError(field, f"Enter the {what}.")
-    if len(value) > MAX_TEXT:
-        raise InputError(field, f"The {what} is {len(value)} characters long; at most "
-                                f"{MAX_TEXT} are accepted.")
+    if len(value.strip()) > limit:
+        raise InputError(field, f"The {what} is {len(value.strip())} characters long; at most "
+                                f"{limit} are accepted.")
     if any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in value):
         raise InputError(field, f"The {what} holds a control character (a tab, a line break or "
                                 "an invisible code); retype it.")
@@ -208,7 +208,7 @@ def parse_patient(p: Mapping[str, Any]) -> Patient:
         raise InputError("patient.weight", f"The weight must be more than 0 and at most "
                                            f"{MAX_WEIGHT_KG:g} kg (got {weight.text}).")
     return Patient(
-        id=_text(p, "patient.id", "patient's MRN"),
+        id=_text(p, "patient.id", "patient's MRN", limit=64),
         name=_text(p, "patient.name", "patient's name (LAST, First)"),
         birth_date=birth,
         weight=weight,
@@ -296,7 +296,7 @@ def parse_request(data: Any, *, zone: str | ZoneInfo | None = None) -> Preparati
 
     o = _section(data, "order")
     order = Order(
-        dose_level=_text(o, "order.dose_level", "dose level (e.g. DL3)").upper(),
+        dose_level=_text(o, "order.dose_level", "dose level (e.g. DL3)", limit=16).upper(),
         cycle=_whole(o, "order.cycle", "cycle"),
         infusion=_whole(o, "order.infusion", "infusion number"),
     )

@@ -28,10 +28,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DataError,
+    DBAPIError,
+    NoSuchModuleError,
+    SQLAlchemyError,
+)
 
 from doseprep.paths import data_dir, private_dir
-from doseprep.store.errors import StoreUnavailableError
+from doseprep.store.errors import StoreUnavailableError, ValueRefusedError
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +74,19 @@ def display_url(url: str | URL) -> str:
         return "<invalid database URL>"
 
 
+@contextmanager
+def _values_refused() -> Iterator[None]:
+    """A value the database cannot hold (a NUL character, text longer than its column, a number
+    beyond 64 bits) is the user's input error, not a crash; nothing was written (the transaction
+    rolled back)."""
+    try:
+        yield
+    except DataError as exc:
+        raise ValueRefusedError("a value given cannot be stored: it is too long, too large, or "
+                                "holds a control character (such as NUL); nothing was "
+                                "changed.") from exc
+
+
 class Store:
     """An open record database: an engine plus the transaction discipline described above."""
 
@@ -82,13 +101,13 @@ class Store:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A connection in a read transaction (a consistent snapshot on SQLite)."""
-        with self.engine.connect() as conn, conn.begin():
+        with _values_refused(), self.engine.connect() as conn, conn.begin():
             yield conn
 
     @contextmanager
     def write(self, *, _lock_head: bool = True) -> Iterator[Connection]:
         """A connection in a write transaction that holds the writers' lock; commits on success."""
-        with self.engine.connect() as conn:
+        with _values_refused(), self.engine.connect() as conn:
             conn = conn.execution_options(doseprep_write=True)
             with conn.begin():
                 if self.dialect == "postgresql" and _lock_head:

@@ -51,6 +51,10 @@ class PermissionDeniedError(StoreError):
     """The user's role does not allow this step."""
 
 
+class ValueRefusedError(StoreError):
+    """The database refused a value (too long, too large, a NUL character); nothing was written."""
+
+
 class UserError(StoreError):
     """A user account cannot be created or changed as asked."""
 

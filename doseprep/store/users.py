@@ -130,7 +130,8 @@ def check_password_policy(password: str) -> None:
 
 def check_user_id(user_id: str) -> str:
     cleaned = user_id.strip()
-    if not cleaned or len(cleaned) > 64 or any(c.isspace() for c in cleaned):
+    if not cleaned or len(cleaned) > 64 or any(c.isspace() or not c.isprintable()
+                                                for c in cleaned):
         raise UserError(f"\"{user_id}\" is not a usable user id; use 1 to 64 characters "
                         "without spaces, e.g. jdoe.")
     return cleaned
@@ -298,6 +299,9 @@ def add_user(store: Store, user_id: str, printed_name: str, role: Role | str, pa
     printed_name = printed_name.strip()
     if len(printed_name) > 200:
         raise UserError("the printed name is longer than 200 characters; shorten it.")
+    if not printed_name.isprintable():
+        raise UserError("the printed name holds a control character (a tab, line break or "
+                        "NUL); type it again.")
     if not printed_name:
         raise UserError("give the person's printed name, as it must appear on signed "
                         "records (e.g. \"DOE, JANE\").")

@@ -134,3 +134,51 @@ def test_the_command_line_says_when_the_lock_ends(store, people) -> None:
         done = run_cli("users", "disable", people.tech, "--admin", people.admin,
                        "--password-stdin", stdin="wrong\n")
     assert done.returncode == 2 and "until" in done.stderr, done.stderr
+
+
+# --- values the database cannot hold are input errors, never a crash (issue 10) -------------------
+
+def test_values_the_database_cannot_hold_are_refused_cleanly(store, people, tmp_path) -> None:
+    import json
+
+    from tests.conftest import load_case
+
+    request = load_case("v01-basic-dl3")["request"]
+    request["patient"]["id"] = "M" * 65  # longer than the record's MRN column
+    path = tmp_path / "long.json"
+    path.write_text(json.dumps(request), encoding="utf-8")
+    done = run_cli("record", "save", str(path), "--user", people.tech)
+    assert done.returncode == 2, done.stderr
+    assert "patient.id" in done.stderr and "Traceback" not in done.stderr
+    request["patient"]["id"] = "MRN-1"
+    request["patient"]["name"] = "DOE,\x00JANE"
+    path.write_text(json.dumps(request), encoding="utf-8")
+    done = run_cli("record", "save", str(path), "--user", people.tech)
+    assert done.returncode == 2 and "patient.name" in done.stderr, done.stderr
+
+
+def test_the_database_refusing_a_value_rolls_back_and_names_no_internal_error(store,
+                                                                             people) -> None:
+    from doseprep.store import add_user
+    from doseprep.store.errors import StoreError
+
+    with pytest.raises(StoreError):
+        add_user(store, "x" * 10, "N" * 199 + "\x00", "technician", "some-password-1",
+                 admin_id=people.admin, admin_password=people.password(people.admin))
+    assert "x" * 10 not in {u.user_id for u in list_users(store)}
+
+
+def test_a_huge_limit_is_an_input_error(store, people) -> None:
+    done = run_cli("record", "list", "--limit", "9" * 30)
+    assert done.returncode == 2 and "--limit" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_value_too_long_for_its_column_is_a_store_error(store, backend) -> None:
+    from doseprep.store.errors import ValueRefusedError
+    from doseprep.store.schema import users
+
+    if backend != "postgresql":
+        pytest.skip("SQLite does not enforce column lengths")
+    with pytest.raises(ValueRefusedError), store.write() as conn:
+        conn.execute(users.insert().values(user_id="u" * 100, printed_name="N", role="technician",
+                                           password_hash="x", created_at="x", updated_at="x"))
