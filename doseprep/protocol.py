@@ -10,6 +10,7 @@ documents print beside the version so an inspector can tell exactly which table 
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import math
@@ -17,8 +18,10 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pint
 
@@ -28,6 +31,25 @@ from doseprep.units import CELLS_PER_KG, ML, Q_, ureg
 
 SCHEMA_VERSION = 1
 DEFAULT_PROTOCOL = "hmct-blinatumomab"
+
+#: Every key a protocol file may hold; any other is a settings error naming it (a misspelt key
+#: must never fall back silently to a default).
+PROTOCOL_KEYS = frozenset({
+    "schema_version", "id", "title", "version", "approved", "tolerance_percent",
+    "final_volume_mL", "min_viability_percent", "max_product_age_hours", "infusion_expiry_hours",
+    "max_volume_mL_per_kg", "dose_levels", "cycles",
+    # cycle 2 (cryopreserved aliquots, DESIGN.md)
+    "min_post_thaw_viability_percent", "weight_change_percent",
+})
+#: Every key a lab file may hold.
+LAB_KEYS = frozenset({
+    "schema_version", "name", "address", "time_zone", "min_measurable_mL", "qc_reserve_mL",
+    "specific_gravity", "dilution_factors", "dilution_aliquot_mL", "syringes", "facility",
+    "plausible", "cryo",
+})
+PLAUSIBLE_KEYS = ("cd3_percent_min", "wbc_per_mL_min", "wbc_per_mL_max", "weight_kg_min")
+#: Longest dose-level name (the record store's column).
+MAX_LEVEL_NAME = 16
 
 
 @dataclass(frozen=True)
@@ -155,11 +177,24 @@ class _Reader:
                                  "example).")
         return self.data[key]
 
-    def text(self, key: str) -> str:
+    def text(self, key: str, limit: int = 200) -> str:
         value = self.get(key)
         if not isinstance(value, str) or not value.strip():
             raise self.fail(key, "must be non-empty text in quotes.")
+        if len(value.strip()) > limit or not value.strip().isprintable():
+            raise self.fail(key, f"must be one line of at most {limit} characters.")
         return value.strip()
+
+    def known_keys(self, known: frozenset[str] | tuple[str, ...], prefix: str = "",
+                   data: Mapping[str, Any] | None = None) -> None:
+        """Refuse any key not in ``known``, suggesting the nearest known one."""
+        for key in (self.data if data is None else data):
+            if key in known:
+                continue
+            close = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.6)
+            hint = f" Did you mean {close[0]}?" if close else ""
+            raise self.fail(f"{prefix}{key}", f"is not a setting doseprep knows; it would be "
+                                              f"ignored.{hint}")
 
     def boolean(self, key: str) -> bool:
         value = self.get(key)
@@ -236,33 +271,50 @@ def load_protocol(ref: str | Path = DEFAULT_PROTOCOL) -> Protocol:
     path = protocol_path(ref)
     data = _read_toml(path)
     r = _Reader(str(path), data)
+    r.known_keys(PROTOCOL_KEYS)
     levels_table = r.table("dose_levels")
+    if len(levels_table) > 50:
+        raise r.fail("dose_levels", "has more than 50 dose levels.")
     levels = []
+    seen: dict[str, str] = {}
     for name, value in levels_table.items():
-        dose = r.number(f"dose_levels.{name}", value=value)
+        if not name.strip() or len(name) > MAX_LEVEL_NAME or not name.isprintable() \
+                or name != name.strip():
+            raise r.fail(f"dose_levels.{name}", f"dose-level names are 1 to {MAX_LEVEL_NAME} "
+                                               "characters without spaces around, e.g. DL3.")
+        if name.upper() in seen:
+            raise r.fail(f"dose_levels.{name}", f"is the same dose level as "
+                                               f"dose_levels.{seen[name.upper()]} (names are "
+                                               "read regardless of case); keep one.")
+        seen[name.upper()] = name
+        dose = r.number(f"dose_levels.{name}", value=value, maximum=1e12)
         levels.append(DoseLevel(name=name, dose=Q_(dose, CELLS_PER_KG)))
     cycles = []
     for key, value in r.table("cycles").items():
-        if not key.isdigit() or int(key) < 1:
-            raise r.fail(f"cycles.{key}", "cycle numbers must be whole numbers from 1.")
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise r.fail(f"cycles.{key}", f"must be the number of infusions, 1 or more "
+        if not key.isascii() or not key.isdigit() or not 1 <= int(key) <= 100:
+            raise r.fail(f"cycles.{key}", "cycle numbers must be whole numbers from 1 to 100.")
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 26:
+            raise r.fail(f"cycles.{key}", f"must be the number of infusions, 1 to 26 "
                                          f"(got {value!r}).")
         cycles.append((int(key), value))
+    for key in ("min_post_thaw_viability_percent", "weight_change_percent"):
+        if key in data:
+            r.number(key, strict=False, maximum=100)
     author_approved = r.boolean("approved")
     return Protocol(
-        id=r.text("id"),
+        id=r.text("id", limit=100),
         title=r.text("title"),
-        version=r.text("version"),
+        version=r.text("version", limit=50),
         author_approved=author_approved,
         dose_levels=tuple(levels),
         cycles=tuple(sorted(cycles)),
-        tolerance_percent=r.number("tolerance_percent", strict=False, maximum=100),
-        final_volume=Q_(r.number("final_volume_mL"), ML),
+        tolerance_percent=r.number("tolerance_percent", strict=False, maximum=50),
+        final_volume=Q_(r.number("final_volume_mL", maximum=2000), ML),
         min_viability_percent=r.number("min_viability_percent", strict=False, maximum=100),
-        max_product_age=timedelta(hours=r.number("max_product_age_hours")),
-        infusion_expiry=timedelta(hours=r.number("infusion_expiry_hours")),
-        max_volume_per_kg=Q_(r.number("max_volume_mL_per_kg"), ureg.mL / ureg.kg),
+        max_product_age=timedelta(hours=r.number("max_product_age_hours", maximum=720)),
+        infusion_expiry=timedelta(hours=r.number("infusion_expiry_hours", maximum=72)),
+        max_volume_per_kg=Q_(r.number("max_volume_mL_per_kg", maximum=100),
+                             ureg.mL / ureg.kg),
         fingerprint=fingerprint(data),
         source=str(path),
     )
@@ -278,44 +330,99 @@ def load_lab(path: str | Path | None = None) -> LabSettings:
     path = Path(path) if path is not None else default_lab_path()
     data = _read_toml(path)
     r = _Reader(str(path), data)
+    r.known_keys(LAB_KEYS)
     syringes = []
-    for key, value in r.table("syringes").items():
+    syringe_table = r.table("syringes")
+    if len(syringe_table) > 20:
+        raise r.fail("syringes", "lists more than 20 syringes.")
+    for key, value in syringe_table.items():
         try:
             capacity = float(key)
         except ValueError:
             raise r.fail(f"syringes.{key}", "syringe capacities must be numbers of mL.") from None
-        if capacity <= 0:
-            raise r.fail(f"syringes.{key}", "syringe capacities must be greater than 0.")
+        if not math.isfinite(capacity) or not 0 < capacity <= 1000:
+            raise r.fail(f"syringes.{key}", "syringe capacities must be numbers of mL above 0 "
+                                            "and at most 1000.")
         graduation = r.number(f"syringes.{key}", value=value, maximum=capacity)
+        steps = Fraction(repr(capacity)) / Fraction(repr(graduation))
+        if steps.denominator != 1:
+            raise r.fail(f"syringes.{key}", f"the graduation {graduation:g} mL does not divide "
+                                            f"the capacity {capacity:g} mL into whole steps.")
         syringes.append(Syringe(capacity=Q_(capacity, ML), graduation=Q_(graduation, ML)))
     syringes.sort(key=lambda s: s.capacity.magnitude)
     factors = r.get("dilution_factors")
-    if (not isinstance(factors, list) or not factors
-            or any(isinstance(f, bool) or not isinstance(f, int) or f < 2 for f in factors)):
-        raise r.fail("dilution_factors", "must be a list of whole numbers of 2 or more, "
-                                         "e.g. [10, 100].")
+    if (not isinstance(factors, list) or not factors or len(factors) > 5
+            or any(isinstance(f, bool) or not isinstance(f, int) or not 2 <= f <= 10_000
+                   for f in factors)):
+        raise r.fail("dilution_factors", "must be a list of up to 5 whole numbers from 2 to "
+                                         "10000, e.g. [10, 100].")
     if list(factors) != sorted(set(factors)):
         raise r.fail("dilution_factors", "must be in increasing order without repeats.")
     address = data.get("address", [])
-    if not isinstance(address, list) or not all(isinstance(a, str) for a in address):
-        raise r.fail("address", "must be a list of text lines.")
+    if not isinstance(address, list) or len(address) > 6 or not all(
+            isinstance(a, str) and len(a) <= 200 and a.isprintable() for a in address):
+        raise r.fail("address", "must be a list of up to 6 text lines.")
     facility = data.get("facility", {})
     if not isinstance(facility, dict):
         raise r.fail("facility", "must be a table.")
     _check_facility(r, facility)
+    min_measurable = r.number("min_measurable_mL", maximum=100)
+    aliquot = r.number("dilution_aliquot_mL", maximum=100)
+    if aliquot < min_measurable:
+        raise r.fail("dilution_aliquot_mL", f"must be at least min_measurable_mL "
+                                            f"({min_measurable:g} mL): a dilution aliquot "
+                                            "smaller than the smallest measurable volume "
+                                            "cannot be measured.")
     return LabSettings(
         name=r.text("name"),
         address=tuple(address),
         syringes=tuple(syringes),
-        min_measurable=Q_(r.number("min_measurable_mL"), ML),
-        qc_reserve=Q_(r.number("qc_reserve_mL", strict=False), ML),
-        specific_gravity=Q_(r.number("specific_gravity"), ureg.g / ureg.mL),
+        min_measurable=Q_(min_measurable, ML),
+        qc_reserve=Q_(r.number("qc_reserve_mL", strict=False, maximum=1000), ML),
+        specific_gravity=Q_(r.number("specific_gravity", minimum=0.5, maximum=2),
+                            ureg.g / ureg.mL),
         dilution_factors=tuple(factors),
-        dilution_aliquot=Q_(r.number("dilution_aliquot_mL"), ML),
+        dilution_aliquot=Q_(aliquot, ML),
         fingerprint=fingerprint(data),
         source=str(path),
         facility=facility,
+        plausible=_plausible(r, data.get("plausible", {})),
+        time_zone=_time_zone(r),
     )
+
+
+def _time_zone(r: _Reader) -> str:
+    """The site's IANA time zone, checked against the time-zone database."""
+    zone = r.text("time_zone", limit=64)
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise r.fail("time_zone", f"\"{zone}\" is not an IANA time zone; write the site's zone "
+                                  "like \"America/Los_Angeles\" or \"Europe/Berlin\".") from None
+    return zone
+
+
+def _plausible(r: _Reader, table: Any) -> PlausibleRanges:
+    """The ``[plausible]`` table (optional; the defaults of DESIGN.md for missing keys)."""
+    if not isinstance(table, dict):
+        raise r.fail("plausible", "must be a table.")
+    r.known_keys(PLAUSIBLE_KEYS, "plausible.", table)
+    default = PlausibleRanges()
+
+    def get(key: str, fallback: float, maximum: float) -> float:
+        if key not in table:
+            return fallback
+        return r.number(f"plausible.{key}", value=table[key], maximum=maximum)
+
+    ranges = PlausibleRanges(
+        cd3_percent_min=get("cd3_percent_min", default.cd3_percent_min, 100),
+        wbc_per_ml_min=get("wbc_per_mL_min", default.wbc_per_ml_min, 1e12),
+        wbc_per_ml_max=get("wbc_per_mL_max", default.wbc_per_ml_max, 1e12),
+        weight_kg_min=get("weight_kg_min", default.weight_kg_min, 500),
+    )
+    if ranges.wbc_per_ml_min >= ranges.wbc_per_ml_max:
+        raise r.fail("plausible.wbc_per_mL_max", "must be above plausible.wbc_per_mL_min.")
+    return ranges
 
 
 def _check_facility(r: _Reader, facility: Mapping[str, Any]) -> None:
