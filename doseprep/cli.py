@@ -30,7 +30,8 @@ EXIT_INTERNAL = 70  # EX_SOFTWARE
 #: Modules that add subcommands: each has ``register(subparsers, add_settings_options)`` and
 #: imports its heavy dependencies (reportlab, SQLAlchemy) only inside its handlers, so that
 #: ``doseprep plan`` does not pay for them.
-_SUBCOMMAND_MODULES: tuple[str, ...] = ("doseprep.cli_documents", "doseprep.cli_records")
+_SUBCOMMAND_MODULES: tuple[str, ...] = ("doseprep.cli_documents", "doseprep.cli_records",
+                                         "doseprep.cli_protocols")
 
 
 class _FieldError(Exception):
@@ -74,7 +75,25 @@ def compute(args: argparse.Namespace):
         protocol = load_protocol(args.protocol or request.protocol)
     except SettingsError as exc:
         raise _FieldError("protocol", str(exc)) from None
-    return plan(request, protocol, lab)
+    return plan(request, attach_approval(protocol), lab)
+
+
+def attach_approval(protocol):
+    """The protocol with the record store's approval of its fingerprint, if the store has one.
+
+    Only the store can approve a protocol (``doseprep protocol approve``). A workstation without a
+    record database yet has approved nothing; none is created just to look.
+    """
+    from doseprep.store.engine import database_url, sqlite_file
+
+    url = database_url()
+    file = sqlite_file(url)
+    if file is not None and not file.exists():
+        return protocol
+    from doseprep.store import open_store, with_approval
+
+    with open_store(url) as store:
+        return with_approval(store, protocol)
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:

@@ -70,9 +70,10 @@ class ProtocolApproval:
     """
 
     fingerprint: str
-    approved_by: str  # the administrator's user name
-    approved_at: str  # ISO 8601 with offset
+    approved_by: str  # the administrator's user id
+    approved_at: str  # when, UTC (the store's fixed-width text)
     signature_hash: str = ""
+    printed_name: str = ""
 
 
 @dataclass(frozen=True)

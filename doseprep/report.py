@@ -14,6 +14,18 @@ from doseprep.plan import PreparationPlan, Severity, Status, instruction
 from doseprep.units import CELLS, CELLS_PER_KG, CELLS_PER_ML, KG, ML, fmt_dose, fmt_mass
 
 
+def approval_line(protocol) -> str:
+    """Who approved the protocol in the record store, or that nobody did — beside what the file
+    itself says, which is only its author's intention."""
+    author = (f"the file says approved = {str(protocol.author_approved).lower()} (its author's "
+              "intention)")
+    if protocol.approved:
+        a = protocol.approval
+        return (f"approved for clinical use by {a.printed_name or a.approved_by} at "
+                f"{a.approved_at.replace('T', ' ')[:16]} UTC; {author}")
+    return f"not approved in the record store; {author}"
+
+
 def _num(quantity, unit) -> float:
     return float(quantity.to(unit).magnitude)
 
@@ -58,8 +70,14 @@ def plan_to_dict(p: PreparationPlan) -> dict[str, Any]:
                        for f in p.findings]
     out["steps"] = [{"name": s.name, "formula": s.formula, "substituted": s.substituted,
                      "result": s.result} for s in p.steps]
+    approval = p.protocol.approval if p.protocol.approved else None
     out["protocol"] = {"id": p.protocol.id, "title": p.protocol.title,
                        "version": p.protocol.version, "approved": p.protocol.approved,
+                       "author_approved": p.protocol.author_approved,
+                       "approval": None if approval is None else {
+                           "approved_by": approval.approved_by,
+                           "printed_name": approval.printed_name,
+                           "approved_at": approval.approved_at},
                        "fingerprint": p.protocol.fingerprint}
     out["lab"] = {"name": p.lab.name, "fingerprint": p.lab.fingerprint}
     out["doseprep_version"] = __version__
@@ -89,6 +107,7 @@ def render_text(p: PreparationPlan) -> str:
         f"Product   DIN {r.product.din}, collected {r.product.collected_at.isoformat()}",
         f"Protocol  {p.protocol.title}, version {p.protocol.version}"
         f"{'' if p.protocol.approved else ' (NOT APPROVED — not for clinical use)'}",
+        f"          {approval_line(p.protocol)}",
         f"          fingerprint {p.protocol.fingerprint[:16]}…",
         "",
         "Calculation",

@@ -69,3 +69,31 @@ def unpacked_wheel(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list
         names = archive.namelist()
         archive.extractall(unpacked)
     return unpacked, names
+
+
+APPROVER = ("approver", "APPROVER, ADA", "approver-secret-pw")
+
+
+def approve_in_store(ref: str | Path):
+    """Approve a protocol file the only way there is — an administrator's approval in the record
+    store of this test's data directory — and return it loaded with that approval.
+
+    The store is the one the program and the window open (``DOSEPREP_DATA_DIR``); the test hash
+    profile keeps the administrator's password check fast.
+    """
+    from doseprep.protocol import load_protocol
+    from doseprep.store import (
+        add_user,
+        administrator_exists,
+        approve_protocol,
+        open_store,
+        with_approval,
+    )
+
+    os.environ["DOSEPREP_PASSWORD_HASH_PROFILE"] = "test"
+    protocol = load_protocol(ref)
+    with open_store() as store:
+        if not administrator_exists(store):
+            add_user(store, APPROVER[0], APPROVER[1], "administrator", APPROVER[2])
+        approve_protocol(store, protocol, APPROVER[0], APPROVER[2])
+        return with_approval(store, protocol)

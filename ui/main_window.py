@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from doseprep import __version__, drafts
-from doseprep.errors import SettingsError
+from doseprep.errors import DoseprepError, SettingsError
 from doseprep.paths import data_dir
 from doseprep.plan import PreparationPlan, not_for_clinical_use
 from doseprep.protocol import (
@@ -248,11 +248,31 @@ class MainWindow(QMainWindow):
     # --- settings --------------------------------------------------------------------------
 
     def protocol(self, ref: str) -> Protocol:
-        """The protocol for a reference (bundled id or file), loaded once per session."""
+        """The protocol for a reference (bundled id or file), loaded once per session, with the
+        record store's approval of its fingerprint once the store is open (only the store can
+        approve a protocol; the file's own flag is its author's intention)."""
         if ref not in self._protocols:
-            self._protocols[ref] = load_protocol(ref)
+            self._protocols[ref] = self._with_approval(load_protocol(ref))
             log.info("protocol %s loaded from %s", ref, self._protocols[ref].source)
         return self._protocols[ref]
+
+    def _with_approval(self, protocol: Protocol) -> Protocol:
+        session = self.records.session
+        if not session.is_open:
+            return protocol
+        from doseprep.store import with_approval
+        from ui.record_workflow import call
+
+        try:
+            return call(with_approval, session.store, protocol)
+        except DoseprepError as exc:
+            log.error("protocol approval not read: %s", exc)
+            return protocol
+
+    def reload_approvals(self) -> None:
+        """Read the protocols' approvals again (the store opened, or an approval was made)."""
+        self._protocols.clear()
+        self.recompute()
 
     def _add_protocol_choice(self, ref: str) -> None:
         label = f"{Path(ref).name} (file)" if ref.endswith(".toml") else ref
@@ -404,6 +424,7 @@ class MainWindow(QMainWindow):
         protocol = evaluation.protocol
         problem = evaluation.errors.get("protocol", "") if protocol is None else ""
         key = (protocol and protocol.fingerprint, protocol and protocol.source,
+               protocol and protocol.approved,
                self.lab and self.lab.fingerprint, self.lab and self.lab.source, problem)
         if key != self._shown_settings:
             self._shown_settings = key

@@ -340,6 +340,7 @@ class RecordWorkflow(QObject):
         self.session.user = user
         log.info("%s logged in (%s)", user.user_id, user.role.value)
         self._audit_session("login", user.user_id)
+        window.reload_approvals()  # the store is open now: protocols carry their approval
         window.hide_cover()
         self.idle.start()
         self.refresh()

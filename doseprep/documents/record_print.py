@@ -39,7 +39,7 @@ def print_record(store: Store, ref: str, user_id: str, *, page_size: str = "lett
     from doseprep.store import get_record, register_print, stored_plan
 
     record = get_record(store, ref)
-    plan = stored_plan(record, protocol, lab)
+    plan = stored_plan(record, protocol, lab, store=store)
     info = register_print(store, record.ref, user_id, document="worksheet and labels")
     worksheet = render_worksheet(plan, page_size=page_size, record=info)
     signed = sign_pdf(worksheet, document_id=document_id(plan, info), location=plan.lab.name)

@@ -48,6 +48,7 @@ from doseprep.documents.style import (
 from doseprep.isbt128 import din_structure, parse_din
 from doseprep.manifest import RecordInfo
 from doseprep.plan import PreparationPlan, Severity, Status, instruction, not_for_clinical_use
+from doseprep.report import approval_line
 from doseprep.units import (
     fixed,
     fmt_cells,
@@ -179,7 +180,7 @@ def render_worksheet(plan: PreparationPlan, *, page_size: str = "letter",
         canvas.drawRightString(size[0] - MARGIN, top, f"Worksheet {worksheet_id}")
         canvas.setFont(SANS, 7.5)
         canvas.drawString(MARGIN, top - 10, f"{protocol.title}")
-        approval = "approved" if protocol.approved else "NOT APPROVED"
+        approval = "approved" if protocol.approved else "NOT APPROVED in the record store"
         canvas.drawString(MARGIN, top - 19, f"Protocol version {protocol.version} · "
                                             f"fingerprint {protocol.fingerprint[:16]} · {approval}")
         if record is not None and record.reprint_at is not None:
@@ -271,6 +272,7 @@ def _story(plan: PreparationPlan, record: RecordInfo | None, s: dict, width: flo
     story.append(_p("Physician order", s["h2"]))
     story.append(_pairs([
         ("Protocol", f"{plan.protocol.id} version {plan.protocol.version}"),
+        ("Approval", approval_line(plan.protocol)),
         ("Cycle / infusion", f"cycle {r.order.cycle}, infusion {r.order.infusion}"),
         ("Dose level", r.order.dose_level),
         ("Target dose", fmt_dose(plan.target_dose)),

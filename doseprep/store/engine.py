@@ -45,7 +45,7 @@ DATABASE_URL_ENV = "DOSEPREP_DATABASE_URL"
 SQLITE_FILENAME = "doseprep.sqlite3"
 #: The newest migration; checked against the scripts by a test, so opening an up-to-date
 #: database needs no Alembic import at all.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 BUSY_TIMEOUT_MS = 30_000
 #: Key of the PostgreSQL advisory lock taken while migrating.
 _MIGRATION_LOCK = 0x646F736570  # "dosep"
@@ -64,6 +64,18 @@ def database_url() -> str:
     if from_file:
         return from_file
     return f"sqlite:///{data_dir() / SQLITE_FILENAME}"
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL (None for another database or an in-memory one)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or not parsed.database \
+            or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
 
 
 def display_url(url: str | URL) -> str:

@@ -279,19 +279,25 @@ def _content_columns(plan: PreparationPlan) -> dict[str, Any]:
 
 
 def compute_plan(request: Mapping[str, Any], protocol: str | None = None,
-                 lab: str | None = None) -> PreparationPlan:
-    """Parse a request (JSON shape) and compute its plan with the domain, as ``doseprep plan``."""
+                 lab: str | None = None, *, store: Store | None = None) -> PreparationPlan:
+    """Parse a request (JSON shape) and compute its plan with the domain, as ``doseprep plan``;
+    with ``store``, the protocol carries the store's approval of its fingerprint."""
     from doseprep.plan import plan
     from doseprep.protocol import load_lab, load_protocol
     from doseprep.request import parse_request
 
     settings = load_lab(lab)
     parsed = parse_request(request, zone=settings.time_zone)
-    return plan(parsed, load_protocol(protocol or parsed.protocol), settings)
+    chosen = load_protocol(protocol or parsed.protocol)
+    if store is not None:
+        from doseprep.store.protocols import with_approval
+
+        chosen = with_approval(store, chosen)
+    return plan(parsed, chosen, settings)
 
 
 def stored_plan(record: StoredRecord, protocol: str | None = None,
-                lab: str | None = None) -> PreparationPlan:
+                lab: str | None = None, *, store: Store | None = None) -> PreparationPlan:
     """The record's plan as a domain object (for documents), recomputed from its stored request.
 
     Refuses (:class:`WorkflowError`) when the plan computed now differs in any value from the one
@@ -300,14 +306,28 @@ def stored_plan(record: StoredRecord, protocol: str | None = None,
     """
     from doseprep.report import plan_to_dict
 
-    plan = compute_plan(record.request, protocol, lab)
-    now = {k: v for k, v in plan_to_dict(plan).items() if k != "doseprep_version"}
-    saved = {k: v for k, v in record.plan.items() if k != "doseprep_version"}
+    plan = compute_plan(record.request, protocol, lab, store=store)
+    now = _comparable(plan_to_dict(plan))
+    saved = _comparable(record.plan)
     if canonical_json(now) != canonical_json(saved):
         raise WorkflowError(f"the plan computed now for {record.ref} differs from the one saved "
                             "(different protocol or lab settings, or a changed calculation); "
                             "use the protocol and lab files the record names, or correct it.")
     return plan
+
+
+def _comparable(plan: Mapping[str, Any]) -> dict[str, Any]:
+    """A plan's JSON without what may change after saving without changing the plan: the program
+    version, the protocol's approval state, and the PROTOCOL_NOT_APPROVED note that follows it."""
+    out = {k: v for k, v in plan.items() if k != "doseprep_version"}
+    if isinstance(out.get("protocol"), dict):
+        out["protocol"] = {k: v for k, v in out["protocol"].items()
+                           if k in ("id", "title", "version", "fingerprint")}
+    if isinstance(out.get("findings"), list):
+        out["findings"] = [f for f in out["findings"]
+                           if not (isinstance(f, dict)
+                                   and f.get("code") == "PROTOCOL_NOT_APPROVED")]
+    return out
 
 
 # --- loading -------------------------------------------------------------------------------

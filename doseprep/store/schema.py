@@ -12,6 +12,7 @@ bytes that were hashed.
 - ``audit_log``: the append-only, hash-chained audit trail; ``audit_head`` holds its last link and
   is the lock that serializes writers on PostgreSQL.
 - ``counters``: the running number behind human-friendly record ids, per year.
+- ``protocol_approvals``: an administrator's signed approval of a protocol file's fingerprint.
 """
 
 from __future__ import annotations
@@ -121,4 +122,18 @@ counters = Table(
     "counters", metadata,
     Column("name", String(32), primary_key=True),
     Column("value", Integer, nullable=False),
+)
+
+
+protocol_approvals = Table(
+    "protocol_approvals", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("fingerprint", String(64), nullable=False, unique=True),
+    Column("protocol_id", String(100), nullable=False),
+    Column("protocol_version", String(50), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("approved_by", String(64), ForeignKey("users.user_id"), nullable=False),
+    Column("printed_name", String(200), nullable=False),
+    Column("approved_at", String(32), nullable=False),
+    Column("approval_hash", String(64), nullable=False),
 )

@@ -100,6 +100,7 @@ def verify_connection(conn: Connection) -> VerifyReport:
     try:
         _check_chain(conn, trail)
         _check_records(conn, trail, counts)
+        _check_approvals(conn)
     except _FoundError as found:
         log.warning("audit verify: %s", found.problem)
         return VerifyReport(trail.rows, counts[0], counts[1], found.problem)
@@ -112,6 +113,15 @@ def verify_connection(conn: Connection) -> VerifyReport:
                                                     "valid UTF-8 (altered).")
         return VerifyReport(trail.rows, counts[0], counts[1], problem)
     return VerifyReport(trail.rows, counts[0], counts[1], None)
+
+
+def _check_approvals(conn: Connection) -> None:
+    """Every protocol approval matches its hash and its audit event (issue 8)."""
+    from doseprep.store.protocols import approval_problems
+
+    problems = approval_problems(conn)
+    if problems:
+        _fail("protocol_approvals", problems[0].split(" (")[0].rsplit(" ", 1)[-1], problems[0])
 
 
 def _undecodable_row(conn: Connection) -> Problem | None:

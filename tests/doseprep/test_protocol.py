@@ -24,7 +24,7 @@ def test_bundled_protocol_has_the_design_defaults() -> None:
     assert p.max_product_age.total_seconds() == 72 * 3600
     assert p.infusion_expiry.total_seconds() == 4 * 3600
     assert p.max_volume_per_kg.magnitude == 10
-    assert p.approved is False
+    assert p.approved is False and p.author_approved is False
     assert len(p.fingerprint) == 64
 
 

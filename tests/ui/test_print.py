@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QDialog, QFileDialog
 
 from doseprep.plan import instruction, not_for_clinical_use
 from doseprep.resources import resource_path
-from tests.conftest import load_case
+from tests.conftest import approve_in_store, load_case
 from tests.ui.conftest import SHOWS_WINDOW, DialogStub, type_request
 from ui.print_preview import DocumentPreview, load_pdf, print_pdf
 
@@ -130,7 +130,11 @@ def test_an_approved_protocol_prints_without_a_warning(qtbot, window, print_to, 
                                                        dialog_stub: DialogStub) -> None:
     approved = tmp_path / "approved.toml"
     text = resource_path("protocols", "hmct-blinatumomab.toml").read_text(encoding="utf-8")
-    approved.write_text(text.replace("approved = false", "approved = true"), encoding="utf-8")
+    approved.write_text(text.replace('version = "0.1-example"', 'version = "1.0"'),
+                        encoding="utf-8")
+    approve_in_store(approved)  # an administrator's approval in the record store
+    assert window.records.session.store is not None  # opened, as a log-in opens it
+    window.reload_approvals()
     dialog_stub.open_paths.append(approved)
     window.open_protocol()
     request = load_case("v01-basic-dl3")["request"] | {"protocol": str(approved)}
@@ -144,6 +148,21 @@ def test_an_approved_protocol_prints_without_a_warning(qtbot, window, print_to, 
     assert preview.print_document() is True
     assert dialog_stub.questions == []
     assert "NOT FOR CLINICAL USE" not in pdf_text(preview.pdf)
+
+
+def test_a_file_that_says_it_is_approved_is_still_not_for_clinical_use(
+        qtbot, window, tmp_path: Path, dialog_stub: DialogStub) -> None:
+    claims = tmp_path / "claims-approval.toml"
+    text = resource_path("protocols", "hmct-blinatumomab.toml").read_text(encoding="utf-8")
+    claims.write_text(text.replace("approved = false", "approved = true"), encoding="utf-8")
+    assert window.records.session.store is not None
+    window.reload_approvals()
+    dialog_stub.open_paths.append(claims)
+    window.open_protocol()
+    type_request(qtbot, window, load_case("v01-basic-dl3")["request"] | {"protocol": str(claims)})
+    assert window.current_plan.protocol.author_approved
+    assert not window.current_plan.protocol.approved
+    assert window.print_note.isVisibleTo(window)
 
 
 def test_without_a_plan_nothing_can_be_printed(qtbot, window) -> None:

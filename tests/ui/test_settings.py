@@ -6,7 +6,7 @@ from pathlib import Path
 
 from doseprep.protocol import load_lab, load_protocol
 from doseprep.resources import resource_path
-from tests.conftest import load_case
+from tests.conftest import approve_in_store, load_case
 from tests.ui.conftest import DialogStub, type_request
 
 COARSE_LAB = Path(__file__).parents[1] / "doseprep" / "coarse_lab.toml"
@@ -52,6 +52,12 @@ def test_another_protocol_file_can_be_opened(qtbot, window, tmp_path: Path,
     assert window.form.fields["order.dose_level"].text() == "DL3", "the order is kept"
     assert window.current_plan.protocol.version == "0.2-test"
     assert "0.2-test" in window.settings_panel.protocol_label.text()
+    # The file says approved = true: its author's intention, not an approval.
+    assert "NOT APPROVED" in window.settings_panel.protocol_label.text()
+    approve_in_store(path)
+    assert window.records.session.store is not None
+    window.reload_approvals()
+    assert window.current_plan.protocol.approved
     assert "approved for clinical use" in window.settings_panel.protocol_label.text()
     assert window.settings_panel.property("state") == "ok"
 

@@ -13,17 +13,19 @@ import pytest
 import zxingcpp
 
 from doseprep.plan import PreparationPlan, plan
-from doseprep.protocol import load_lab, load_protocol
+from doseprep.protocol import Protocol, load_lab, load_protocol
 from doseprep.request import parse_request
-from tests.conftest import reference_cases
+from tests.conftest import approve_in_store, reference_cases
 
 VALID_CASES = [p for p in reference_cases()
                if "invalid" not in json.loads(p.read_text(encoding="utf-8"))["expected"]]
 
 
-def plan_for(data: dict, protocol: str | Path | None = None) -> PreparationPlan:
+def plan_for(data: dict, protocol: str | Path | Protocol | None = None) -> PreparationPlan:
     request = parse_request(data)
-    return plan(request, load_protocol(protocol or request.protocol), load_lab())
+    if not isinstance(protocol, Protocol):
+        protocol = load_protocol(protocol or request.protocol)
+    return plan(request, protocol, load_lab())
 
 
 def case_plan(path: Path, **product_changes) -> PreparationPlan:
@@ -50,11 +52,8 @@ def decode_barcodes(pdf: bytes, dpi: int = 300) -> list[list[str]]:
 
 
 @pytest.fixture
-def approved_protocol(tmp_path: Path) -> Path:
-    """A copy of the bundled protocol marked approved, for documents without the watermark."""
-    from doseprep.resources import resource_path
-
-    text = resource_path("protocols", "hmct-blinatumomab.toml").read_text(encoding="utf-8")
-    path = tmp_path / "approved.toml"
-    path.write_text(text.replace("\napproved = false", "\napproved = true"), encoding="utf-8")
-    return path
+def approved_protocol(monkeypatch: pytest.MonkeyPatch) -> Protocol:
+    """The bundled protocol approved by an administrator in this test's record store, for
+    documents without the watermark (a file's own ``approved = true`` counts for nothing)."""
+    monkeypatch.setenv("DOSEPREP_PASSWORD_HASH_PROFILE", "test")
+    return approve_in_store("hmct-blinatumomab")

@@ -1,0 +1,125 @@
+"""Protocol approval: only an administrator's signed, audited approval makes a protocol clinical.
+
+A protocol file that says ``approved = true`` of itself grants nothing (issue 8): that flag is its
+author's intention. :func:`approve_protocol` records an administrator's approval of one exact
+file — its SHA-256 fingerprint — after the administrator's password, like a signature: the row
+carries the printed name, the time and a hash of its content, and the audit trail a
+``protocol_approve`` event with the same hash. :func:`with_approval` gives a loaded protocol its
+approval when the store holds one for that fingerprint; a file edited afterwards has another
+fingerprint and is unapproved again. ``doseprep audit verify`` checks every approval row against
+its hash and its audit event (:func:`approval_problems`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from doseprep.protocol import Protocol, ProtocolApproval
+from doseprep.store import audit
+from doseprep.store.canonical import content_hash, utc_now, utc_text
+from doseprep.store.engine import Store
+from doseprep.store.errors import PermissionDeniedError, WorkflowError
+from doseprep.store.schema import audit_log, protocol_approvals
+from doseprep.store.users import Role, authenticate
+
+MEANING = "Approved for clinical use"
+_CONTENT = ("fingerprint", "protocol_id", "protocol_version", "title", "approved_by",
+            "printed_name", "approved_at")
+
+
+def _content(row: Any) -> dict[str, Any]:
+    values = row if isinstance(row, dict) else row._mapping
+    return {"meaning": MEANING, **{key: values[key] for key in _CONTENT}}
+
+
+def approval_hash(row: Any) -> str:
+    """SHA-256 of an approval row's content (what the administrator approved, who, when)."""
+    return content_hash(_content(row))
+
+
+def _approval(row: Any) -> ProtocolApproval:
+    return ProtocolApproval(fingerprint=row.fingerprint, approved_by=row.approved_by,
+                            approved_at=row.approved_at, signature_hash=row.approval_hash,
+                            printed_name=row.printed_name)
+
+
+def approve_protocol(store: Store, protocol: Protocol, admin_id: str,
+                     password: str) -> ProtocolApproval:
+    """Approve ``protocol`` (its exact fingerprint) for clinical use, as administrator."""
+    admin = authenticate(store, admin_id, password, purpose="protocol approval")
+    if admin.role is not Role.ADMINISTRATOR:
+        raise PermissionDeniedError(f"{admin.user_id} is a {admin.role.value}; only an "
+                                    "administrator can approve a protocol.")
+    with store.write() as conn:
+        existing = conn.execute(sa.select(protocol_approvals).where(
+            protocol_approvals.c.fingerprint == protocol.fingerprint)).first()
+        if existing is not None:
+            raise WorkflowError(f"protocol {protocol.id} version {protocol.version} (fingerprint "
+                                f"{protocol.fingerprint[:16]}…) was already approved by "
+                                f"{existing.printed_name} at {existing.approved_at}.")
+        row = {"fingerprint": protocol.fingerprint, "protocol_id": protocol.id,
+               "protocol_version": protocol.version, "title": protocol.title,
+               "approved_by": admin.user_id, "printed_name": admin.printed_name,
+               "approved_at": utc_text(utc_now())}
+        row["approval_hash"] = approval_hash(row)
+        conn.execute(protocol_approvals.insert().values(**row))
+        audit.append(conn, "protocol_approve", admin.user_id,
+                     new={"fingerprint": protocol.fingerprint, "protocol_id": protocol.id,
+                          "protocol_version": protocol.version,
+                          "approval_hash": row["approval_hash"],
+                          "author_approved": protocol.author_approved})
+        stored = conn.execute(sa.select(protocol_approvals).where(
+            protocol_approvals.c.fingerprint == protocol.fingerprint)).one()
+    return _approval(stored)
+
+
+def protocol_approval(store: Store, fingerprint: str) -> ProtocolApproval | None:
+    """The approval of this fingerprint, or None (also when the row does not match its hash)."""
+    with store.read() as conn:
+        row = conn.execute(sa.select(protocol_approvals).where(
+            protocol_approvals.c.fingerprint == fingerprint)).first()
+    if row is None or approval_hash(row) != row.approval_hash:
+        return None
+    return _approval(row)
+
+
+def with_approval(store: Store, protocol: Protocol) -> Protocol:
+    """``protocol`` with the store's approval of its fingerprint attached (or none)."""
+    return dataclasses.replace(protocol, approval=protocol_approval(store, protocol.fingerprint))
+
+
+def list_approvals(store: Store) -> tuple[ProtocolApproval, ...]:
+    with store.read() as conn:
+        rows = conn.execute(sa.select(protocol_approvals)
+                            .order_by(protocol_approvals.c.id)).all()
+    return tuple(_approval(row) for row in rows)
+
+
+def approval_problems(conn: Connection) -> list[str]:
+    """Approval rows that do not match their hash or have no matching audit event."""
+    audited: dict[str, str] = {}
+    for new_value in conn.execute(sa.select(audit_log.c.new_value)
+                                  .where(audit_log.c.action == "protocol_approve")).scalars():
+        try:
+            value = json.loads(new_value or "{}")
+        except ValueError:
+            continue
+        if isinstance(value, dict) and isinstance(value.get("fingerprint"), str):
+            audited[value["fingerprint"]] = str(value.get("approval_hash"))
+    problems = []
+    for row in conn.execute(sa.select(protocol_approvals).order_by(protocol_approvals.c.id)):
+        if approval_hash(row) != row.approval_hash:
+            problems.append(f"protocol approval {row.id} ({row.protocol_id} "
+                            f"{row.protocol_version}) does not match its hash: it was altered")
+        elif audited.get(row.fingerprint) != row.approval_hash:
+            problems.append(f"protocol approval {row.id} ({row.protocol_id} "
+                            f"{row.protocol_version}) has no matching protocol_approve event in "
+                            "the audit trail: it was not made by doseprep")
+    return problems
+
+
