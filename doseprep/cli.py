@@ -10,9 +10,11 @@ the data directory and reported in one line; the user never sees a traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -84,12 +86,15 @@ def attach_approval(protocol):
     Only the store can approve a protocol (``doseprep protocol approve``). A workstation without a
     record database yet has approved nothing; none is created just to look.
     """
-    from doseprep.store.engine import database_url, sqlite_file
+    from doseprep.settings import load_settings
 
-    url = database_url()
-    file = sqlite_file(url)
-    if file is not None and not file.exists():
-        return protocol
+    url = os.environ.get("DOSEPREP_DATABASE_URL", "").strip() or load_settings().database_url
+    if not url:  # the workstation's own SQLite file: read it directly, without SQLAlchemy
+        from doseprep.approvals import sqlite_approval
+        from doseprep.paths import data_dir
+
+        return dataclasses.replace(protocol, approval=sqlite_approval(
+            data_dir() / "doseprep.sqlite3", protocol.fingerprint))
     from doseprep.store import open_store, with_approval
 
     with open_store(url) as store:

@@ -19,33 +19,30 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from doseprep.approvals import approval_hash as _approval_hash
+from doseprep.approvals import approval_of
 from doseprep.protocol import Protocol, ProtocolApproval
 from doseprep.store import audit
-from doseprep.store.canonical import content_hash, utc_now, utc_text
+from doseprep.store.canonical import utc_now, utc_text
 from doseprep.store.engine import Store
 from doseprep.store.errors import PermissionDeniedError, WorkflowError
 from doseprep.store.schema import audit_log, protocol_approvals
 from doseprep.store.users import Role, authenticate
 
-MEANING = "Approved for clinical use"
-_CONTENT = ("fingerprint", "protocol_id", "protocol_version", "title", "approved_by",
-            "printed_name", "approved_at")
 
-
-def _content(row: Any) -> dict[str, Any]:
-    values = row if isinstance(row, dict) else row._mapping
-    return {"meaning": MEANING, **{key: values[key] for key in _CONTENT}}
+def _mapping(row: Any) -> dict[str, Any]:
+    return dict(row) if isinstance(row, dict) else dict(row._mapping)
 
 
 def approval_hash(row: Any) -> str:
     """SHA-256 of an approval row's content (what the administrator approved, who, when)."""
-    return content_hash(_content(row))
+    return _approval_hash(_mapping(row))
 
 
 def _approval(row: Any) -> ProtocolApproval:
-    return ProtocolApproval(fingerprint=row.fingerprint, approved_by=row.approved_by,
-                            approved_at=row.approved_at, signature_hash=row.approval_hash,
-                            printed_name=row.printed_name)
+    approval = approval_of(_mapping(row))
+    assert approval is not None
+    return approval
 
 
 def approve_protocol(store: Store, protocol: Protocol, admin_id: str,

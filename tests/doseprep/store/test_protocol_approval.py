@@ -154,3 +154,30 @@ def test_the_commands(store, people, tmp_path) -> None:
     done = run_cli("protocol", "approve", str(path), "--admin", people.admin, "--password-stdin",
                    stdin=people.password(people.admin) + "\n")
     assert done.returncode == 2 and "already approved" in done.stderr
+
+
+def test_the_fast_path_hash_is_the_stores_canonical_hash() -> None:
+    from doseprep.approvals import CONTENT, MEANING, approval_hash
+    from doseprep.store.canonical import content_hash
+
+    row = {key: f"é {key} ×" for key in CONTENT}
+    assert approval_hash(row) == content_hash({"meaning": MEANING, **row})
+
+
+def test_plan_reads_the_approval_without_the_database_libraries(store, people, tmp_path) -> None:
+    import subprocess
+    import sys
+
+    approve_protocol(store, load_protocol(), people.admin, people.password(people.admin))
+    request = tmp_path / "request.json"
+    request.write_text(json.dumps(REQUEST), encoding="utf-8")
+    code = ("import sys, json; from doseprep.cli import main; "
+            f"status = main(['plan', {str(request)!r}, '--json']); "
+            "print(sorted(m for m in ('sqlalchemy', 'argon2', 'alembic', 'psycopg') "
+            "if m in sys.modules), file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    plan = json.loads(done.stdout)
+    if store.dialect == "sqlite":
+        assert done.stderr.strip() == "[]"
+    assert plan["protocol"]["approved"] is True
