@@ -7,7 +7,7 @@ unsaved form. The record store — SQLAlchemy, argon2 — loads only then, after
 ``--screenshot FILE.png [--request REQUEST.json]`` renders the window offscreen with a request
 loaded, saves it and exits (the README's picture). ``--measure-startup`` opens the window the
 normal way and, at its first paint, prints one JSON line — seconds since start-up began and any
-heavy module already loaded (there should be none: reportlab and QtPdf load with the first
+heavy module already loaded (there should be none: reportlab and PDFium load with the first
 document) — then exits. Neither unattended mode asks for a log-in, opens the record database or
 reads or writes drafts.
 """
@@ -32,7 +32,7 @@ from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 log = logging.getLogger(__name__)
 
 #: Modules that must not be loaded before the first paint (they cost hundreds of ms).
-HEAVY_MODULES = ("reportlab", "PySide6.QtPdf", "PySide6.QtPdfWidgets", "PySide6.QtPrintSupport",
+HEAVY_MODULES = ("reportlab", "pypdfium2", "PySide6.QtPrintSupport",
                  "doseprep.documents", "doseprep.store", "sqlalchemy", "alembic", "argon2",
                  "pyhanko", "pypdf")
 
@@ -56,12 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def application(qt_arguments: Sequence[str] = ()) -> QApplication:
-    """The QApplication (created once), with doseprep's name and font; a fault of the Qt
-    bindings that would crash a long session is worked around first (:mod:`ui.qt_workarounds`)."""
-    from ui.qt_workarounds import protect_singletons
+    """The QApplication (created once), with doseprep's name and font."""
     from ui.style import base_font
-
-    protect_singletons()
 
     app = QApplication.instance()
     if app is None:

@@ -1,13 +1,13 @@
 """Preview, print and save a document the domain rendered (the worksheet, the bag labels).
 
-The dialog shows the PDF bytes exactly as rendered by ``doseprep.documents`` (QPdfView over a
-QPdfDocument read from a QBuffer), prints them through the system print dialog by rendering each
+The dialog shows the PDF bytes exactly as rendered by ``doseprep.documents`` (each page drawn by
+PDFium, :mod:`ui.pdf_pages`), prints them through the system print dialog by rendering each
 page to the printer's painter, and saves the *original* bytes with Save PDF — so the saved file
 keeps its text and barcodes as drawn. A document that is not for clinical use (a blocked plan, an
 unapproved protocol) can be previewed and saved — the domain watermarks it — but a red box above
 the preview lists the reasons, the print button says "NOT FOR CLINICAL USE", and printing asks
 for a confirmation that repeats the reasons. A saved record's print comes with its labels as a
-companion document, opened from a button in the same dialog. This module imports QtPdf and
+companion document, opened from a button in the same dialog. This module imports pypdfium2 and
 QtPrintSupport, so the window imports it only when a document is first opened.
 """
 
@@ -17,10 +17,8 @@ import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, QSizeF, Qt
+from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt
 from PySide6.QtGui import QPageLayout, QPageSize, QPainter
-from PySide6.QtPdf import QPdfDocument
-from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QComboBox,
@@ -33,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui import dialogs
+from ui.pdf_pages import PageView, PdfPages
 from ui.style import set_role
 
 log = logging.getLogger(__name__)
@@ -42,23 +41,12 @@ PRINT_DPI = 300
 PAPER_SIZES = (("letter", "Letter"), ("a4", "A4"))
 
 
-class PdfLoadError(RuntimeError):
-    """The rendered bytes could not be opened as a PDF (a fault in the document code)."""
+def load_pdf(data: bytes, parent: QWidget | None = None) -> tuple[PdfPages, bytes]:
+    """The pages of ``data`` (raises :class:`PdfLoadError`), and the bytes they were read from."""
+    return PdfPages(data), data
 
 
-def load_pdf(data: bytes, parent: QWidget | None = None) -> tuple[QPdfDocument, QBuffer]:
-    """A QPdfDocument over ``data``; keep the returned buffer alive as long as the document."""
-    buffer = QBuffer(parent)
-    buffer.setData(QByteArray(data))
-    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
-    document = QPdfDocument(parent)
-    document.load(buffer)
-    if document.status() != QPdfDocument.Status.Ready or document.pageCount() < 1:
-        raise PdfLoadError(f"the document could not be opened ({document.error().name})")
-    return document, buffer
-
-
-def print_pdf(document: QPdfDocument, printer: QPrinter) -> int:
+def print_pdf(document: PdfPages, printer: QPrinter) -> int:
     """Print every page of ``document`` on ``printer``; returns the number of pages printed.
 
     Each page is rendered at the printer's resolution (at most ``PRINT_DPI``) to an image and
@@ -81,7 +69,7 @@ def print_pdf(document: QPdfDocument, printer: QPrinter) -> int:
     return document.pageCount()
 
 
-def make_printer(document: QPdfDocument) -> QPrinter:
+def make_printer(document: PdfPages) -> QPrinter:
     """A printer set up for the document's first page size, full page, at ``PRINT_DPI``."""
     printer = QPrinter(QPrinter.PrinterMode.HighResolution)
     printer.setResolution(PRINT_DPI)
@@ -91,7 +79,7 @@ def make_printer(document: QPdfDocument) -> QPrinter:
                    else QPageLayout.Orientation.Portrait)
     page_size = QPageSize(size, QPageSize.Unit.Point, "", QPageSize.SizeMatchPolicy.FuzzyMatch)
     printer.setPageLayout(QPageLayout(page_size, orientation, printer.pageLayout().margins()))
-    printer.setDocName(document.metaData(QPdfDocument.MetaDataField.Title) or "doseprep")
+    printer.setDocName(document.title or "doseprep")
     return printer
 
 
@@ -129,9 +117,7 @@ class DocumentPreview(QDialog):
         layout.addWidget(self.reasons_label)
 
         self.document, self._buffer = load_pdf(pdf, self)
-        self.view = QPdfView(self)
-        self.view.setPageMode(QPdfView.PageMode.MultiPage)
-        self.view.setZoomMode(QPdfView.ZoomMode.FitToWidth)
+        self.view = PageView(self)
         self.view.setDocument(self.document)
         layout.addWidget(self.view, 1)
 
@@ -182,7 +168,6 @@ class DocumentPreview(QDialog):
         self.document, self._buffer = load_pdf(self.pdf, self)
         self.view.setDocument(self.document)
         old.close()
-        old.deleteLater()
 
     def save_pdf(self) -> Path | None:
         """Ask where, then write the document's bytes there; returns the file written."""

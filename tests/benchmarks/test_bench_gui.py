@@ -28,15 +28,9 @@ from tests.conftest import load_case
 from ui.evaluation import evaluate
 from ui.form import raw_from_request
 from ui.main_window import MainWindow
-from ui.qt_workarounds import protect_singletons
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOWS_WINDOW = pytest.mark.qt_log_ignore(r"^This plugin does not support propagateSizeHints")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _sound_qt_bindings() -> None:
-    protect_singletons()  # as ui.app.application does for the program
 
 
 def test_launch_to_first_paint(benchmark, tmp_path: Path) -> None:

@@ -28,7 +28,6 @@ from ui.evaluation import KEYS
 from ui.fields import ChoiceField
 from ui.form import raw_from_request
 from ui.main_window import MainWindow
-from ui.qt_workarounds import protect_singletons
 
 #: The offscreen platform warns on every window shown; nothing else may be ignored.
 SHOWS_WINDOW = pytest.mark.qt_log_ignore(r"^This plugin does not support propagateSizeHints")
@@ -92,12 +91,6 @@ def dialog_stub(monkeypatch: pytest.MonkeyPatch) -> DialogStub:
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(no_file_dialog))
     monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(no_file_dialog))
     return stub
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _sound_qt_bindings() -> None:
-    """As ``ui.app.application`` does for the program (see ``ui.qt_workarounds``)."""
-    protect_singletons()
 
 
 @pytest.fixture(autouse=True)
