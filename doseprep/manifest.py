@@ -35,3 +35,4 @@ class RecordInfo:
     reprint_at: datetime | None = None  # set when this is not the first print
     supersedes: str | None = None  # id of the version this one corrects
     correction_reason: str | None = None
+    superseded_by: str | None = None  # "PREP-…/v2" when a newer version corrects this one

@@ -6,9 +6,13 @@ product code, the expiration date and time, and the donor's ABO/RhD where it is 
 the label names the product, its volume and cells, the intended recipient, the collection and
 expiry times with their zone, storage, the lab, and the statements a cellular therapy bag carries.
 
-A blocked plan gets no product-code or expiry barcode — a label that must not be used must not
-scan as a product — and carries NOT FOR CLINICAL USE with the reason. An unapproved protocol keeps
-its barcodes under the watermark, so labels can be tested end to end before approval.
+Only a saved record that is at least Verified gets the product-code and expiry barcodes: a label
+made from the form, or from a record that is only a draft or prepared, says DRAFT — NOT FOR USE
+across it and has no product barcodes (issue 9: a clean, scannable label once came from an
+unsigned form). A blocked plan gets none either, and carries NOT FOR CLINICAL USE with the
+reason. An unapproved protocol keeps a verified record's barcodes under the watermark, so labels
+can be tested end to end before approval. The label names the record, its version and the state
+it was printed in.
 """
 
 from __future__ import annotations
@@ -25,12 +29,15 @@ from doseprep import __version__
 from doseprep.documents.style import (
     CONDENSED,
     CONDENSED_BOLD,
+    DRAFT_TEXT,
     MONO,
     SANS_BOLD,
     document_id,
+    draft_reason,
     draw_watermark,
     register_fonts,
     stamp,
+    state_words,
 )
 from doseprep.isbt128 import (
     abo_rh_structure,
@@ -84,6 +91,8 @@ class LabelData:
     blocked_reason: str | None
     watermark: bool
     document_id: str
+    draft: str | None = None  # why this label is a draft that must not be used
+    state: str = ""  # the record state it was printed in
 
 
 def label_data(plan: PreparationPlan, record: RecordInfo | None = None) -> LabelData:
@@ -98,7 +107,8 @@ def label_data(plan: PreparationPlan, record: RecordInfo | None = None) -> Label
         abo_rh = abo_rh_structure(abo, rh)
         abo_text = f"{abo} Rh {'POS' if rh == 'POS' else 'NEG'}"
     code = expiration = None
-    if not blocking:
+    draft = draft_reason(record)
+    if not blocking and draft is None:
         code = product_code_structure(str(facility.get("product_description_code", "")),
                                       str(facility.get("donation_type", "")),
                                       str(facility.get("division", "00")),
@@ -139,6 +149,8 @@ def label_data(plan: PreparationPlan, record: RecordInfo | None = None) -> Label
         blocked_reason=("; ".join(f.code for f in blocking) if blocking else None),
         watermark=bool(not_for_clinical_use(plan)),
         document_id=document_id(plan, record),
+        draft=draft,
+        state=state_words(record),
     )
 
 
@@ -175,7 +187,9 @@ def render_labels(plan: PreparationPlan, record: RecordInfo | None = None) -> by
     canvas.setTitle(f"ISBT 128 label {data.document_id}")
     canvas.setAuthor(f"doseprep {__version__}")
     _draw_label(canvas, data, width, height)
-    if data.watermark:
+    if data.draft:
+        draw_watermark(canvas, width, height, font_size=22, text=DRAFT_TEXT)
+    elif data.watermark:
         draw_watermark(canvas, width, height, font_size=22)
     canvas.showPage()
     canvas.save()
@@ -227,7 +241,7 @@ def _draw_label(c: Canvas, d: LabelData, width: float, height: float) -> None:
         c.setFont(MONO, 7)
         c.drawString(left, y - 3 * mm, d.product_code)
     else:
-        _blocked_box(c, left, y - 3 * mm, half, BAR_HEIGHT + 3 * mm, d.blocked_reason)
+        _blocked_box(c, left, y - 3 * mm, half, BAR_HEIGHT + 3 * mm, d.blocked_reason, d.draft)
     _fit(c, d.proper_name, CONDENSED_BOLD, 9.5, half)
     c.drawString(left, y - 7 * mm, d.proper_name)
     c.setFont(CONDENSED, 5.5)
@@ -247,7 +261,8 @@ def _draw_label(c: Canvas, d: LabelData, width: float, height: float) -> None:
         c.setFont(MONO, 7)
         c.drawString(mid + 2 * mm, y - 3 * mm, d.expiration)
     else:
-        _blocked_box(c, mid + 2 * mm, y - 3 * mm, half, BAR_HEIGHT + 3 * mm, d.blocked_reason)
+        _blocked_box(c, mid + 2 * mm, y - 3 * mm, half, BAR_HEIGHT + 3 * mm, d.blocked_reason,
+                     d.draft)
     c.setFont(CONDENSED_BOLD, 8.5)
     c.drawString(mid + 2 * mm, y - 7.5 * mm, "EXPIRES")
     _fit(c, d.expires, CONDENSED_BOLD, 9, half)
@@ -281,17 +296,19 @@ def _draw_label(c: Canvas, d: LabelData, width: float, height: float) -> None:
         c.drawString(left, y, line)
         y -= 2.5 * mm
     c.setFont(CONDENSED, 5)
-    c.drawRightString(right, 2.2 * mm, f"{d.document_id} · doseprep {__version__}")
+    c.drawRightString(right, 2.2 * mm, f"{d.document_id} · {d.state} · doseprep {__version__}")
 
 
-def _blocked_box(c: Canvas, x: float, y: float, w: float, h: float, reason: str | None) -> None:
+def _blocked_box(c: Canvas, x: float, y: float, w: float, h: float, reason: str | None,
+                 draft: str | None = None) -> None:
     c.saveState()
     c.setLineWidth(1)
     c.rect(x, y, w, h)
     inner = w - 3 * mm
-    for offset, text, font, size in ((3.6, "NO BARCODE", CONDENSED_BOLD, 8),
-                                     (6.6, "NOT FOR CLINICAL USE", CONDENSED_BOLD, 7),
-                                     (9.4, f"Blocked: {reason}", CONDENSED, 6)):
+    lines = ((3.6, "NO BARCODE", CONDENSED_BOLD, 8),
+             (6.6, DRAFT_TEXT if draft else "NOT FOR CLINICAL USE", CONDENSED_BOLD, 7),
+             (9.4, f"Blocked: {reason}" if reason else f"Draft: {draft}", CONDENSED, 6))
+    for offset, text, font, size in lines:
         _fit(c, text, font, size, inner)
         c.drawString(x + 1.5 * mm, y + h - offset * mm, _clip(text, font, c._fontsize, inner))
     c.restoreState()

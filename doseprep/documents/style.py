@@ -69,12 +69,48 @@ def document_id(plan: PreparationPlan, record: RecordInfo | None) -> str:
     return f"UNSAVED-{content_hash(plan)[:10].upper()}"
 
 
-def draw_watermark(canvas: Canvas, width: float, height: float, font_size: float = 54) -> None:
-    """The diagonal NOT FOR CLINICAL USE across the page, behind nothing that matters."""
+#: What a document made from a form or an unverified record says across every page.
+DRAFT_TEXT = "DRAFT — NOT FOR USE"
+#: Record states whose documents may be used: a bag label scans as a product only from these.
+USABLE_STATES = ("verified", "released")
+
+
+def draft_reason(record: RecordInfo | None) -> str | None:
+    """Why a document is a draft that must not be used (None for a verified or released record).
+
+    Documents follow the record (issue 9): from a form, or a record that is only a draft or
+    prepared, the worksheet and the label say DRAFT — NOT FOR USE and the label carries no
+    product barcodes.
+    """
+    if record is None:
+        return "made from the form, not from a saved record"
+    if record.state not in USABLE_STATES:
+        return (f"record {record.record_id}/v{record.version} is {record.state.upper()}, "
+                "not yet verified")
+    return None
+
+
+def state_words(record: RecordInfo | None) -> str:
+    """The record state a document was made in, as printed on it."""
+    if record is None:
+        return "FORM — not saved"
+    words = record.state.upper()
+    if record.superseded_by:
+        words += f" — SUPERSEDED by {record.superseded_by}"
+    return words
+
+
+def draw_watermark(canvas: Canvas, width: float, height: float, font_size: float = 54,
+                   text: str = WATERMARK_TEXT) -> None:
+    """The diagonal mark (NOT FOR CLINICAL USE, or DRAFT — NOT FOR USE) across the page."""
     canvas.saveState()
     canvas.setFillGray(0.55, alpha=0.35)
     canvas.setFont(SANS_BOLD, font_size)
+    while font_size > 8 and canvas.stringWidth(text, SANS_BOLD, font_size) > 1.25 * max(
+            width, height):
+        font_size -= 2
+        canvas.setFont(SANS_BOLD, font_size)
     canvas.translate(width / 2, height / 2)
     canvas.rotate(45 if height >= width else 30)
-    canvas.drawCentredString(0, -font_size / 3, WATERMARK_TEXT)
+    canvas.drawCentredString(0, -font_size / 3, text)
     canvas.restoreState()

@@ -35,15 +35,18 @@ from reportlab.platypus import (
 
 from doseprep import __version__
 from doseprep.documents.style import (
+    DRAFT_TEXT,
     MONO,
     PAGE_SIZES,
     SANS,
     SANS_BOLD,
     WATERMARK_TEXT,
     document_id,
+    draft_reason,
     draw_watermark,
     register_fonts,
     stamp,
+    state_words,
 )
 from doseprep.isbt128 import din_structure, parse_din
 from doseprep.manifest import RecordInfo
@@ -130,11 +133,11 @@ def _pairs(rows: list[tuple[str, str]], s: dict, width: float, columns: int = 2)
 class _NumberedCanvas(Canvas):
     """A canvas that knows the page count when it finishes, for "Page N of M" and marks."""
 
-    def __init__(self, *args, footer: str = "", watermark: bool = False, **kwargs) -> None:
+    def __init__(self, *args, footer: str = "", watermark: str = "", **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._pages: list[dict] = []
         self._footer = footer
-        self._watermark = watermark
+        self._watermark = watermark  # the text across every page, or "" for none
 
     def showPage(self) -> None:  # noqa: N802 — reportlab's name
         self._pages.append(dict(self.__dict__))
@@ -146,7 +149,7 @@ class _NumberedCanvas(Canvas):
             self.__dict__.update(state)
             width, height = self._pagesize
             if self._watermark:
-                draw_watermark(self, width, height, font_size=60)
+                draw_watermark(self, width, height, font_size=60, text=self._watermark)
             self.setFont(SANS, 7.5)
             self.setFillGray(0)
             self.drawString(MARGIN, 9 * mm, self._footer)
@@ -167,6 +170,8 @@ def render_worksheet(plan: PreparationPlan, *, page_size: str = "letter",
     s = _styles()
     worksheet_id = document_id(plan, record)
     reasons = not_for_clinical_use(plan)
+    draft = draft_reason(record)
+    mark = DRAFT_TEXT if draft else WATERMARK_TEXT if reasons else ""
     printed = printed_at or datetime.now().astimezone()
     width = size[0] - 2 * MARGIN
     lab = plan.lab
@@ -178,6 +183,8 @@ def render_worksheet(plan: PreparationPlan, *, page_size: str = "letter",
         canvas.setFont(SANS_BOLD, 9)
         canvas.drawString(MARGIN, top, lab.name)
         canvas.drawRightString(size[0] - MARGIN, top, f"Worksheet {worksheet_id}")
+        canvas.setFont(SANS_BOLD, 7.5)
+        canvas.drawRightString(size[0] - MARGIN, top - 20, state_words(record))
         canvas.setFont(SANS, 7.5)
         canvas.drawString(MARGIN, top - 10, f"{protocol.title}")
         approval = "approved" if protocol.approved else "NOT APPROVED in the record store"
@@ -191,8 +198,8 @@ def render_worksheet(plan: PreparationPlan, *, page_size: str = "letter",
         canvas.line(MARGIN, top - 24, size[0] - MARGIN, top - 24)
         canvas.restoreState()
 
-    footer = (f"Worksheet {worksheet_id} · doseprep {__version__} · printed {stamp(printed)}"
-              + (" · " + WATERMARK_TEXT if reasons else ""))
+    footer = (f"Worksheet {worksheet_id} · {state_words(record)} · doseprep {__version__} · "
+              f"printed {stamp(printed)}" + (f" · {mark}" if mark else ""))
     buffer = io.BytesIO()
     doc = BaseDocTemplate(
         buffer, pagesize=size, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=22 * mm,
@@ -203,9 +210,17 @@ def render_worksheet(plan: PreparationPlan, *, page_size: str = "letter",
                   rightPadding=0, topPadding=0, bottomPadding=0)
     doc.addPageTemplates([PageTemplate(id="page", frames=[frame], onPage=header)])
     story = _story(plan, record, s, width, reasons)
+    if draft:
+        story.insert(1, _draft_box(draft, s, width))
     doc.build(story, canvasmaker=lambda *a, **k: _NumberedCanvas(
-        *a, footer=footer, watermark=bool(reasons), **k))
+        *a, footer=footer, watermark=mark, **k))
     return buffer.getvalue()
+
+
+def _draft_box(reason: str, s: dict, width: float) -> Table:
+    """The first thing under the title of a draft: what it is and that it must not be used."""
+    return _grid([[_p(f"{DRAFT_TEXT} — {reason}. Prepare, label and release only from the "
+                      "record once it is verified.", s["bold"])]], [width])
 
 
 def _story(plan: PreparationPlan, record: RecordInfo | None, s: dict, width: float,

@@ -12,10 +12,15 @@ import pypdfium2
 import pytest
 import zxingcpp
 
+from doseprep.manifest import RecordInfo
 from doseprep.plan import PreparationPlan, plan
 from doseprep.protocol import Protocol, load_lab, load_protocol
 from doseprep.request import parse_request
 from tests.conftest import approve_in_store, reference_cases
+
+#: A record that is verified: only such a record's label scans as a product (issue 9).
+VERIFIED = RecordInfo(record_id="PREP-2026-000001", version=1, state="verified",
+                      record_hash="0" * 64)
 
 VALID_CASES = [p for p in reference_cases()
                if "invalid" not in json.loads(p.read_text(encoding="utf-8"))["expected"]]

@@ -15,6 +15,7 @@ from doseprep.isbt128 import parse_structure
 from tests.conftest import load_case
 from tests.doseprep.documents.conftest import (
     VALID_CASES,
+    VERIFIED,
     case_plan,
     decode_barcodes,
     page_texts,
@@ -26,14 +27,14 @@ V01_BARCODES = {"=G12341765432100", "=<S1234200", "&>0263271400", "=%6200"}
 
 def test_v01_label_scans_to_exactly_the_isbt_128_structures() -> None:
     p = case_plan(VALID_CASES[0], abo_rh="A POS")
-    (page,) = decode_barcodes(render_labels(p))
+    (page,) = decode_barcodes(render_labels(p, VERIFIED))
     assert sorted(page) == sorted(V01_BARCODES)
 
 
 @pytest.mark.parametrize("path", VALID_CASES, ids=lambda p: p.stem)
 def test_every_case_scans_back_and_prints_what_it_scans(path: Path) -> None:
     p = case_plan(path, abo_rh="O NEG")
-    pdf = render_labels(p)
+    pdf = render_labels(p, VERIFIED)
     (codes,) = decode_barcodes(pdf)
     (text,) = page_texts(pdf)
     scanned = {type(parse_structure(code)).__name__: code for code in codes}
@@ -55,7 +56,7 @@ def test_every_case_scans_back_and_prints_what_it_scans(path: Path) -> None:
 
 def test_label_carries_recipient_product_and_statements() -> None:
     p = case_plan(VALID_CASES[0])
-    (text,) = page_texts(render_labels(p))
+    (text,) = page_texts(render_labels(p, VERIFIED))
     for value in ("DOE, JANE", "MRN-000123", "1980-02-29", "T CELLS, APHERESIS", "Volume 50.0 mL",
                   "7.06 × 10⁷ viable CD3+ cells", "1.01 × 10⁶ CD3+ cells/kg",
                   "2026-11-23 14:00 UTC−08:00", "Collected", "2026-11-22 08:30 UTC−08:00",
@@ -78,19 +79,39 @@ def test_label_is_100_mm_square() -> None:
 
 def test_approved_label_has_no_watermark(approved_protocol: Path) -> None:
     p = plan_for(load_case("v01-basic-dl3")["request"], approved_protocol)
-    (text,) = page_texts(render_labels(p))
-    assert "NOT FOR CLINICAL USE" not in text
-    (codes,) = decode_barcodes(render_labels(p))
+    (text,) = page_texts(render_labels(p, VERIFIED))
+    assert "NOT FOR CLINICAL USE" not in text and "DRAFT" not in text
+    assert "PREP-2026-000001/v1 · VERIFIED" in text
+    (codes,) = decode_barcodes(render_labels(p, VERIFIED))
     assert len(codes) == 3  # no ABO/Rh given
+
+
+@pytest.mark.parametrize("state", [None, "draft", "prepared"])
+def test_a_label_from_a_form_or_an_unverified_record_never_scans_as_a_product(
+        approved_protocol, state: str | None) -> None:
+    """Issue 9: with an approved protocol, an unsaved, unsigned form made a clean label."""
+    from dataclasses import replace
+
+    p = plan_for(load_case("v01-basic-dl3")["request"], approved_protocol)
+    record = None if state is None else replace(VERIFIED, state=state)
+    pdf = render_labels(p, record)
+    (codes,) = decode_barcodes(pdf)
+    scanned = {type(parse_structure(code)).__name__ for code in codes}
+    assert scanned == {"DinScan"}, codes  # no product code, no expiry
+    (text,) = page_texts(pdf)
+    assert "DRAFT — NOT FOR USE" in text and "NO BARCODE" in text
+    assert ("FORM — not saved" if state is None else state.upper()) in text
+    zpl = render_zpl(p, record)
+    assert len(re.findall(r"\^BCN", zpl)) == 1
 
 
 @pytest.mark.parametrize("path", VALID_CASES, ids=lambda p: p.stem)
 def test_zpl_barcodes_carry_the_same_structures(path: Path) -> None:
     p = case_plan(path, abo_rh="A POS")
-    zpl = render_zpl(p)
+    zpl = render_zpl(p, VERIFIED)
     assert zpl.startswith("^XA") and zpl.rstrip().endswith("^XZ")
     fields = re.findall(r"\^BCN,\d+,N,N,N,A\^FD([^\^]*)\^FS", zpl)
-    (pdf_codes,) = decode_barcodes(render_labels(p))
+    (pdf_codes,) = decode_barcodes(render_labels(p, VERIFIED))
     assert sorted(fields) == sorted(pdf_codes)
     assert "^PW799" in zpl  # 100 mm at 203 dpi
     assert "DOE, JANE" in zpl

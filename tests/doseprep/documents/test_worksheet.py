@@ -18,7 +18,13 @@ from doseprep.manifest import RecordInfo, SignatureManifest
 from doseprep.plan import instruction, not_for_clinical_use
 from doseprep.units import fixed, fmt_cells, fmt_concentration, fmt_dose, fmt_volume
 from tests.conftest import load_case
-from tests.doseprep.documents.conftest import VALID_CASES, case_plan, page_texts, plan_for
+from tests.doseprep.documents.conftest import (
+    VALID_CASES,
+    VERIFIED,
+    case_plan,
+    page_texts,
+    plan_for,
+)
 
 
 def plan_numbers(p) -> list[str]:
@@ -70,9 +76,24 @@ def test_worksheet_carries_every_number(path: Path, size: str) -> None:
 def test_unapproved_protocol_watermarks_every_page() -> None:
     p = case_plan(VALID_CASES[0])
     assert not_for_clinical_use(p)
-    for page in page_texts(render_worksheet(p)):
+    for page in page_texts(render_worksheet(p, record=VERIFIED)):
         assert WATERMARK_TEXT in page
     assert "not approved for clinical use" in page_texts(render_worksheet(p))[0]
+
+
+@pytest.mark.parametrize("state", [None, "draft", "prepared"])
+def test_a_worksheet_from_a_form_or_an_unverified_record_is_a_draft(state) -> None:
+    from dataclasses import replace
+
+    p = case_plan(VALID_CASES[0])
+    record = None if state is None else replace(VERIFIED, state=state)
+    pages = page_texts(render_worksheet(p, record=record))
+    for page in pages:
+        assert "DRAFT — NOT FOR USE" in page
+    assert ("FORM — not saved" if state is None else state.upper()) in pages[0]
+    verified = page_texts(render_worksheet(p, record=VERIFIED))
+    assert not any("DRAFT" in page for page in verified)
+    assert "VERIFIED" in verified[0]
 
 
 def test_approved_ok_plan_has_no_watermark(approved_protocol: Path) -> None:
