@@ -9,6 +9,7 @@ and exits 0 only when it is valid. reportlab and pyHanko are imported only when 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -26,7 +27,8 @@ def _write(path: str, data: bytes | str) -> None:
     except OSError as exc:
         from doseprep.cli import _FieldError
 
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
         raise _FieldError("output", f"cannot write {path} ({exc.strerror}).") from None
 
 
@@ -39,13 +41,14 @@ def _warn_if_not_clinical(plan) -> None:
 
 def _cmd_worksheet(args: argparse.Namespace) -> int:
     from doseprep.cli import compute
-    from doseprep.documents.style import document_id
+    from doseprep.documents.style import document_id, state_words
     from doseprep.documents.worksheet import render_worksheet
     from doseprep.pdfsign import sign_pdf
 
     plan = compute(args)
     pdf = render_worksheet(plan, page_size=args.page_size)
-    _write(args.output, sign_pdf(pdf, document_id=document_id(plan, None),
+    label = f"{document_id(plan, None)} {state_words(None)}"
+    _write(args.output, sign_pdf(pdf, document_id=label,
                                  location=plan.lab.name))
     _warn_if_not_clinical(plan)
     sys.stdout.write(f"{args.output}\n")
@@ -79,18 +82,23 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     result = verify_pdf(data, [Path(p) for p in args.trust])
     if args.json:
         json.dump({"valid": result.valid, "signer": result.signer,
-                   "document_id": result.document_id,
+                   "signer_sha256": result.signer_fingerprint,
+                   "document_id": result.document_id, "state": result.state,
                    "signed_at": result.signed_at.isoformat() if result.signed_at else None,
                    "problems": list(result.problems)}, sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
     elif result.valid:
-        sys.stdout.write(f"VALID: {args.pdf}\n  worksheet {result.document_id}\n"
+        sys.stdout.write(f"VALID: {args.pdf}\n  worksheet {result.document_id}, printed while "
+                         f"the record was {result.state or '?'}\n"
                          f"  signed by {result.signer}\n"
+                         f"  signer certificate SHA-256 {result.signer_fingerprint}\n"
                          f"  at {result.signed_at.isoformat() if result.signed_at else '?'}\n")
     else:
         sys.stdout.write(f"NOT VALID: {args.pdf}\n")
         if result.document_id:
             sys.stdout.write(f"  worksheet {result.document_id}\n")
+        if result.signer_fingerprint:
+            sys.stdout.write(f"  signer certificate SHA-256 {result.signer_fingerprint}\n")
         for problem in result.problems:
             sys.stdout.write(f"  - {problem}\n")
     return 0 if result.valid else 1

@@ -249,18 +249,28 @@ def _cmd_show(args: argparse.Namespace) -> int:
 @_store_command
 def _cmd_print(args: argparse.Namespace) -> int:
     from doseprep.cli_documents import _write
-    from doseprep.documents.record_print import print_record
+    from doseprep.documents.record_print import render_record
+    from doseprep.store import register_print
 
-    printed = print_record(args.store, args.id, args.user, page_size=args.page_size,
-                           protocol=args.protocol, lab=args.lab, zpl_dpi=args.dpi)
-    _write(args.output, printed.worksheet)
-    written = [args.output]
+    printed = render_record(args.store, args.id, args.user, page_size=args.page_size,
+                            protocol=args.protocol, lab=args.lab, zpl_dpi=args.dpi)
+    outputs = [(args.output, printed.worksheet, "worksheet")]
     if args.labels:
-        _write(args.labels, printed.labels)
-        written.append(args.labels)
+        outputs.append((args.labels, printed.labels, "labels"))
     if args.zpl:
-        _write(args.zpl, printed.zpl)
-        written.append(args.zpl)
+        outputs.append((args.zpl, printed.zpl, "labels (ZPL)"))
+    written: list[str] = []
+    try:
+        for path, data, _ in outputs:
+            _write(path, data)
+            written.append(path)
+        # Audited only now, with every file written: a failed write is not a print (issue 9).
+        register_print(args.store, printed.info.record_id + f"/v{printed.info.version}",
+                       args.user, document=" and ".join(kind for _, _, kind in outputs))
+    except BaseException:
+        for path in written:  # nothing half-printed is left behind
+            Path(path).unlink(missing_ok=True)
+        raise
     info = printed.info
     kind = f"REPRINT ({info.reprint_at.isoformat()})" if info.reprint_at else "first print"
     sys.stdout.write(f"{info.record_id}/v{info.version} {info.state.upper()} — {kind}\n")

@@ -36,9 +36,11 @@ class Verification:
 
     valid: bool
     signer: str | None = None
-    document_id: str | None = None
+    document_id: str | None = None  # "PREP-…/v1": the record and version
+    state: str | None = None  # the record's state when it was printed ("VERIFIED", ...)
     signed_at: datetime | None = None
     problems: tuple[str, ...] = field(default_factory=tuple)
+    signer_fingerprint: str | None = None  # SHA-256 of the signer's certificate (hex)
 
 
 def signing_dir() -> Path:
@@ -206,14 +208,19 @@ def verify_pdf(data: bytes, trust: list[Path] | None = None) -> Verification:
     problems: list[str] = []
     reason = str(embedded.sig_object.get("/Reason", ""))
     document = reason[len(REASON_PREFIX):] if reason.startswith(REASON_PREFIX) else None
+    state = None
+    if document and " " in document:  # "PREP-…/v1 VERIFIED" since issue 9
+        document, _, state = document.partition(" ")
     context = ValidationContext(trust_roots=_trusted_certificates(trust or []),
                                 allow_fetching=False)
     try:
         status = validate_pdf_signature(embedded, signer_validation_context=context)
     except (SignatureValidationError, PdfError, ValueError, KeyError, TypeError) as exc:
-        return Verification(False, document_id=document,
+        return Verification(False, document_id=document, state=state,
                             problems=(f"the signature cannot be checked ({exc})",))
     signer = status.signing_cert.subject.human_friendly if status.signing_cert else None
+    fingerprint = (status.signing_cert.sha256.hex() if status.signing_cert is not None
+                   else None)
     if not status.intact:
         problems.append("the content was changed after signing (the digest does not match)")
     if not status.valid:
@@ -228,4 +235,5 @@ def verify_pdf(data: bytes, trust: list[Path] | None = None) -> Verification:
         problems.append(f"the signer ({signer}) is not trusted on this computer; pass the "
                         "signer's certificate with --trust if you know it")
     return Verification(valid=not problems, signer=signer, document_id=document,
-                        signed_at=status.signer_reported_dt, problems=tuple(problems))
+                        signed_at=status.signer_reported_dt, problems=tuple(problems),
+                        signer_fingerprint=fingerprint, state=state)

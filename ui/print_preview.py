@@ -89,13 +89,17 @@ class DocumentPreview(QDialog):
     ``render`` re-renders the document for a paper size (``"letter"`` or ``"a4"``); when given,
     a paper choice is offered. ``reasons`` are why the document is not for clinical use.
     ``companions`` are further documents shown from a button: (title, PDF bytes, file name).
+    ``on_output`` is called with how the document left the program ("printed" or "saved")
+    once it really did — a print job accepted, a file written; opening the preview is neither.
     """
 
     def __init__(self, pdf: bytes, *, title: str, file_name: str, reasons: tuple[str, ...],
                  render: Callable[[str], bytes] | None = None, paper: str = "letter",
                  companions: Sequence[tuple[str, bytes, str]] = (),
+                 on_output: Callable[[str, str], None] | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.on_output = on_output
         self.setObjectName("document-preview")
         self.setWindowTitle(f"{title} — doseprep")
         self.resize(900, 1000)
@@ -154,7 +158,7 @@ class DocumentPreview(QDialog):
         """Open one of the companion documents in its own preview over this one."""
         title, pdf, file_name = companion
         preview = DocumentPreview(pdf, title=title, file_name=file_name, reasons=self.reasons,
-                                  parent=self)
+                                  on_output=self.on_output, parent=self)
         preview.setWindowModality(Qt.WindowModality.WindowModal)
         preview.show()
         self.companions.append(preview)
@@ -184,6 +188,7 @@ class DocumentPreview(QDialog):
                            informative=f"{exc.strerror or exc}. Choose another folder.")
             return None
         log.info("saved %s (%d bytes)", path, len(self.pdf))
+        self._output("saved")
         return path
 
     def print_document(self) -> bool:
@@ -212,4 +217,9 @@ class DocumentPreview(QDialog):
             return False
         log.info("printed %s: %d page(s) to %s", self.file_name, pages,
                  printer.outputFileName() or printer.printerName())
+        self._output("printed")
         return True
+
+    def _output(self, how: str) -> None:
+        if self.on_output is not None:
+            self.on_output(how, self.windowTitle().removesuffix(" — doseprep"))

@@ -660,10 +660,12 @@ class RecordWorkflow(QObject):
         self.refresh()
 
     def print_record(self) -> QDialog | None:
-        """Print the saved record: its signed worksheet and labels in the preview; a second
-        print of the same version says REPRINT (the domain marks it and audits every print)."""
-        from doseprep.documents.record_print import print_record
+        """Show the saved record's signed worksheet and labels in the preview; printing or saving
+        either is audited as a print of the record then — opening the preview is not a print —
+        and a print after a real earlier one says REPRINT."""
+        from doseprep.documents.record_print import render_record
         from doseprep.plan import not_for_clinical_use
+        from doseprep.store import register_print
         from ui.main_window import default_paper
 
         window = self.window
@@ -672,7 +674,7 @@ class RecordWorkflow(QObject):
         if record is None or user is None or plan is None or self.is_dirty(plan):
             return None
         try:
-            printed = call(print_record, self.session.store, record.ref, user.user_id,
+            printed = call(render_record, self.session.store, record.ref, user.user_id,
                            page_size=default_paper(), lab=window.lab_path or None)
         except DoseprepError as exc:
             dialogs.inform(window, icon=dialogs.Icon.Warning, title="Record not printed",
@@ -681,14 +683,28 @@ class RecordWorkflow(QObject):
         reprint = printed.info.reprint_at is not None
         suffix = " — REPRINT" if reprint else ""
         stem = f"{record.record_id}-v{record.version}"
-        preview = window.show_document(
-            printed.worksheet, f"Worksheet {record.ref}{suffix}", f"worksheet-{stem}",
-            reasons=not_for_clinical_use(plan),
-            companions=((f"Labels {record.ref}{suffix}", printed.labels, f"labels-{stem}"),))
-        window.statusBar().showMessage(
-            f"{record.ref} printed{' again (REPRINT)' if reprint else ''}; the print is in the "
-            "audit trail.", 10000)
-        return preview
+        ref = record.ref
+
+        def audit_output(how: str, title: str) -> None:
+            document = "labels" if title.startswith("Labels") else "worksheet"
+            try:
+                call(register_print, self.session.store, ref, user.user_id,
+                     document=f"{document} ({how})")
+            except DoseprepError as exc:
+                log.error("print of %s not audited: %s", ref, exc)
+                dialogs.inform(window, icon=dialogs.Icon.Warning, title="Print not recorded",
+                               text=f"The {document} left the program but the print could not "
+                                    "be recorded in the audit trail.",
+                               informative=sentence(exc.message))
+                return
+            window.statusBar().showMessage(
+                f"{ref} {document} {how}{' (REPRINT)' if reprint else ''}; the print is in the "
+                "audit trail.", 10000)
+
+        return window.show_document(
+            printed.worksheet, f"Worksheet {ref}{suffix}", f"worksheet-{stem}",
+            reasons=not_for_clinical_use(plan), on_output=audit_output,
+            companions=((f"Labels {ref}{suffix}", printed.labels, f"labels-{stem}"),))
 
     # --- drafts --------------------------------------------------------------------------------
 

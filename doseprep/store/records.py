@@ -171,7 +171,8 @@ class StoredRecord:
                           record_hash=self.record_hash,
                           signatures=tuple(s.manifest() for s in self.signatures),
                           reprint_at=reprint_at, supersedes=self.supersedes,
-                          correction_reason=self.correction_reason)
+                          correction_reason=self.correction_reason,
+                          superseded_by=self.superseded_by)
 
 
 @dataclass(frozen=True)
@@ -740,10 +741,21 @@ def earlier_print(store: Store, ref: str) -> PrintEvent | None:
     return history[0] if history else None
 
 
+def check_can_print(store: Store, ref: str, user_id: str) -> StoredRecord:
+    """The record version ``ref`` if ``user_id`` may print it now (checked before anything is
+    rendered or written, so a refused print leaves no file behind)."""
+    with store.read() as conn:
+        require_active_user(conn, user_id, frozenset(Role), "print a record")
+        return _stored(conn, _find_row(conn, ref))
+
+
 def register_print(store: Store, ref: str, user_id: str,
                    document: str = "worksheet") -> RecordInfo:
     """Audit a print of a record version and return the :class:`RecordInfo` to print on it;
-    its ``reprint_at`` is set (to now) when this version was printed before."""
+    its ``reprint_at`` is set (to now) when this version was printed before.
+
+    Call it only once the print is real — the file written, the print job accepted — never when
+    a preview opens or a write failed (issue 9): REPRINT must mean a real earlier print."""
     with store.write() as conn:
         user = require_active_user(conn, user_id, frozenset(Role), "print a record")
         row = _find_row(conn, ref)

@@ -602,3 +602,37 @@ def test_the_history_searches_newest_first_by_name_din_state_and_date(
     dialog_stub.handlers.append(searches)
     assert window.records.history() is None
     assert window.records.record.patient_mrn == "MRN-000003", "closing opens nothing"
+
+
+@SHOWS_WINDOW
+def test_a_preview_is_not_a_print_and_the_first_real_print_is_not_a_reprint(
+        qtbot, session, dialog_stub: DialogStub, save_pdf_to) -> None:
+    """Issue 9: opening the preview counted as a print, so the first real print said REPRINT."""
+    from doseprep.store import events
+
+    window = session(TECH, SUP)
+    records = window.records
+    prepared_v01(qtbot, window, dialog_stub, TECH)
+    dialog_stub.handlers.append(verify_as(qtbot, SUP, V01_REENTRY))
+    records.sign("verify")
+    dialog_stub.handlers.append(sign_as(qtbot, SUP, meaning="Released by"))
+    records.sign("release")
+    ref = records.record.ref
+
+    def prints() -> list:
+        return [e for e in events(records.session.store) if e.action == "record_print"]
+
+    looked = records.print_record()
+    qtbot.addWidget(looked)
+    looked.close()  # looked at, not printed
+    assert prints() == []
+    first = records.print_record()
+    qtbot.addWidget(first)
+    assert "REPRINT" not in first.windowTitle() and "REPRINT" not in pdf_text(first.pdf)
+    save_pdf_to("first.pdf")
+    assert first.save_pdf() is not None
+    assert len(prints()) == 1 and prints()[0].record_ref == ref
+    first.close()
+    again = records.print_record()
+    qtbot.addWidget(again)
+    assert "REPRINT" in again.windowTitle()

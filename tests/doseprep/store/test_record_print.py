@@ -70,3 +70,54 @@ def test_printing_an_unknown_record_is_refused(people: People, tmp_path: Path) -
     assert done.returncode == 2
     assert "PREP-2026-999999" in done.stderr
     assert not (tmp_path / "w.pdf").exists()
+
+
+def _released(people: People, tmp_path: Path) -> str:
+    request = load_case("v01-basic-dl3")["request"]
+    request_file = tmp_path / "request.json"
+    request_file.write_text(json.dumps(request), encoding="utf-8")
+    reentry = tmp_path / "reentry.json"
+    reentry.write_text(json.dumps(reentry_of(request)), encoding="utf-8")
+    saved = run_cli("record", "save", str(request_file), "--user", people.tech)
+    record_id = saved.stdout.split()[0]
+    for step, user, *extra in (("prepare", people.tech), ("verify", people.sup, "--reentry",
+                                                           str(reentry)),
+                               ("release", people.sup)):
+        done = run_cli("record", step, record_id, "--user", user, "--password-stdin", *extra,
+                       stdin=people.password(user) + "\n")
+        assert done.returncode == 0, done.stderr
+    return record_id
+
+
+def test_a_print_that_cannot_be_written_is_not_a_print(people: People, tmp_path: Path) -> None:
+    """Issue 9: `-o /proc/version` was audited as a print, so the first real print said REPRINT."""
+    record_id = _released(people, tmp_path)
+    labels = tmp_path / "labels.pdf"
+    failed = run_cli("record", "print", record_id, "--user", people.sup, "-o",
+                     "/proc/version/worksheet.pdf", "--labels", str(labels))
+    assert failed.returncode == 2 and "cannot write" in failed.stderr, failed.stderr
+    assert not labels.exists()
+    shown = json.loads(run_cli("record", "show", record_id, "--json").stdout)
+    assert shown["prints"] == []
+    worksheet = tmp_path / "w.pdf"
+    first = run_cli("record", "print", record_id, "--user", people.sup, "-o", str(worksheet),
+                    "--labels", str(labels))
+    assert first.returncode == 0 and "first print" in first.stdout, first.stderr
+    assert "REPRINT" not in " ".join(page_texts(worksheet.read_bytes()))
+    checked = json.loads(run_cli("verify", str(worksheet), "--json").stdout)
+    assert checked["document_id"] == f"{record_id}/v1" and checked["state"] == "RELEASED"
+    assert len(checked["signer_sha256"]) == 64
+    # The released record's label scans as a product.
+    codes = decode_barcodes(labels.read_bytes())[0]
+    assert "=<S1234200" in codes
+
+
+def test_a_disabled_user_cannot_print_and_nothing_is_written(people: People,
+                                                             tmp_path: Path) -> None:
+    record_id = _released(people, tmp_path)
+    done = run_cli("users", "disable", people.tech2, "--admin", people.admin, "--password-stdin",
+                   stdin=people.password(people.admin) + "\n")
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "w.pdf"
+    refused = run_cli("record", "print", record_id, "--user", people.tech2, "-o", str(out))
+    assert refused.returncode == 2 and not out.exists()
