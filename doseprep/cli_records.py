@@ -253,7 +253,8 @@ def _cmd_print(args: argparse.Namespace) -> int:
     from doseprep.store import register_print
 
     printed = render_record(args.store, args.id, args.user, page_size=args.page_size,
-                            protocol=args.protocol, lab=args.lab, zpl_dpi=args.dpi)
+                            protocol=args.protocol, lab=args.lab, zpl_dpi=args.dpi,
+                            labels=bool(args.labels or args.zpl))
     outputs = [(args.output, printed.worksheet, "worksheet")]
     if args.labels:
         outputs.append((args.labels, printed.labels, "labels"))

@@ -97,3 +97,20 @@ def approve_in_store(ref: str | Path):
             add_user(store, APPROVER[0], APPROVER[1], "administrator", APPROVER[2])
         approve_protocol(store, protocol, APPROVER[0], APPROVER[2])
         return with_approval(store, protocol)
+
+
+#: When the in-process tests sign and print: noon on the day the reference cases were prepared
+#: (prepared 10:00, infusion expiry 14:00, UTC−08:00). A signature after the expiry is refused
+#: (INFUSION_EXPIRED), so a test that signs a reference case signs it on its own day; the tests
+#: of the expiry itself set other times.
+SIGNING_TIME = "2026-11-23T12:00:00-08:00"
+
+
+@pytest.fixture(autouse=True)
+def _signing_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import datetime
+
+    import doseprep.store.records as records
+
+    moment = datetime.fromisoformat(SIGNING_TIME)
+    monkeypatch.setattr(records, "expiry_now", lambda: moment)

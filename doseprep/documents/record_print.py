@@ -39,13 +39,18 @@ class PrintedRecord:
 
 def render_record(store: Store, ref: str, user_id: str, *, page_size: str = "letter",
                   protocol: str | None = None, lab: str | None = None,
-                  zpl_dpi: int = 203) -> PrintedRecord:
+                  zpl_dpi: int = 203, labels: bool = True) -> PrintedRecord:
     """Render the documents of a print of record ``ref`` by ``user_id`` (who must be allowed to
-    print); REPRINT when this version was really printed before. Nothing is audited here."""
+    print); REPRINT when this version was really printed before. Nothing is audited here.
+
+    With ``labels``, an expired infusion is refused (INFUSION_EXPIRED): its worksheet can still
+    be printed for the file, never a bag label."""
     from doseprep.store import earlier_print, stored_plan
-    from doseprep.store.records import check_can_print
+    from doseprep.store.records import check_can_print, check_not_expired
 
     record = check_can_print(store, ref, user_id)
+    if labels:
+        check_not_expired(record.plan, record.ref, "get a bag label")
     plan = stored_plan(record, protocol, lab, store=store)
     reprint = earlier_print(store, record.ref) is not None
     info = record.info(reprint_at=datetime.now(UTC) if reprint else None)

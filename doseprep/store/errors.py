@@ -51,6 +51,13 @@ class PermissionDeniedError(StoreError):
     """The user's role does not allow this step."""
 
 
+class InfusionExpiredError(WorkflowError):
+    """INFUSION_EXPIRED: the infusion's expiry has passed; signing, releasing and printing labels
+    are refused (issue 9: a form left open showed OK for an infusion that had expired)."""
+
+    code = "INFUSION_EXPIRED"
+
+
 class ValueRefusedError(StoreError):
     """The database refused a value (too long, too large, a NUL character); nothing was written."""
 

@@ -45,6 +45,7 @@ from doseprep.store.canonical import (
 from doseprep.store.engine import Store
 from doseprep.store.errors import (
     ImmutableRecordError,
+    InfusionExpiredError,
     PermissionDeniedError,
     RecordNotFoundError,
     ReentryMismatchError,
@@ -550,13 +551,42 @@ def correct_record(store: Store, ref: str, plan: PreparationPlan, user_id: str, 
 
 # --- signatures ----------------------------------------------------------------------------
 
+def expiry_now() -> datetime:
+    """The moment the expiry checks compare with: now (a function, so tests can sign at a set
+    time of the day the reference cases were prepared on)."""
+    return utc_now()
+
+
+def infusion_expired_at(plan: Mapping[str, Any], now: datetime | None = None) -> datetime | None:
+    """When the infusion of a stored plan expired, if it has by ``now``; else None."""
+    text = plan.get("expires_at")
+    if not isinstance(text, str):
+        return None
+    expires = datetime.fromisoformat(text)
+    return expires if (now or expiry_now()) >= expires else None
+
+
+def check_not_expired(plan: Mapping[str, Any], ref: str, doing: str,
+                      now: datetime | None = None) -> None:
+    """Refuse (INFUSION_EXPIRED) to ``doing`` for a record whose infusion has expired."""
+    expired = infusion_expired_at(plan, now)
+    if expired is not None:
+        raise InfusionExpiredError(
+            f"INFUSION_EXPIRED: the infusion of {ref} expired at "
+            f"{expired.strftime('%Y-%m-%d %H:%M')} (UTC{expired.strftime('%z')[:3]}:"
+            f"{expired.strftime('%z')[3:]}); it cannot {doing}. Do not infuse it; prepare a "
+            "new product (a new request) with the physician.")
+
+
 def sign_record(store: Store, ref: str, step: str, user_id: str, password: str, *,
                 reentry: Mapping[str, Any] | None = None,
-                expected_row_version: int | None = None) -> StoredRecord:
+                expected_row_version: int | None = None,
+                now: datetime | None = None) -> StoredRecord:
     """Sign a record: ``step`` is ``prepare``, ``verify`` or ``release``.
 
     The signer re-authenticates now. ``verify`` needs the blind ``reentry`` of the key values; a
-    mismatch stops it (:class:`ReentryMismatchError` naming the fields) and is audited.
+    mismatch stops it (:class:`ReentryMismatchError` naming the fields) and is audited. A record
+    whose infusion has expired (at ``now``) cannot be signed (INFUSION_EXPIRED).
     """
     if step not in STEPS:
         raise WorkflowError(f"\"{step}\" is not a signing step (prepare, verify, release).")
@@ -584,6 +614,8 @@ def sign_record(store: Store, ref: str, step: str, user_id: str, password: str, 
                               if f["severity"] == "block")
             raise WorkflowError(f"{current} cannot be signed: its plan is blocked ({codes}); "
                                 "do not prepare — correct the request or the product first.")
+        check_not_expired(json.loads(row["plan_json"]), current, f"be signed \"{spec.meaning}\"",
+                          now)
         if spec.not_the_preparer:
             preparer = next((s.user_id for s in prior if s.state == State.PREPARED), None)
             if preparer == user_id:
@@ -750,7 +782,7 @@ def check_can_print(store: Store, ref: str, user_id: str) -> StoredRecord:
 
 
 def register_print(store: Store, ref: str, user_id: str,
-                   document: str = "worksheet") -> RecordInfo:
+                   document: str = "worksheet", *, now: datetime | None = None) -> RecordInfo:
     """Audit a print of a record version and return the :class:`RecordInfo` to print on it;
     its ``reprint_at`` is set (to now) when this version was printed before.
 
@@ -760,6 +792,8 @@ def register_print(store: Store, ref: str, user_id: str,
         user = require_active_user(conn, user_id, frozenset(Role), "print a record")
         row = _find_row(conn, ref)
         current = version_ref(row["record_id"], row["version"])
+        if "label" in document:
+            check_not_expired(json.loads(row["plan_json"]), current, "get a bag label", now)
         before = _prints(conn, current)
         now = utc_now()
         stored = _stored(conn, row)

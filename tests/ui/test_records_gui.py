@@ -636,3 +636,22 @@ def test_a_preview_is_not_a_print_and_the_first_real_print_is_not_a_reprint(
     again = records.print_record()
     qtbot.addWidget(again)
     assert "REPRINT" in again.windowTitle()
+
+
+def test_a_form_left_open_past_its_expiry_cannot_be_signed(
+        qtbot, session, dialog_stub: DialogStub, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 9: at 23:03 the window said OK for an infusion that expired at 18:03. The store
+    refuses the signature at the moment of signing (INFUSION_EXPIRED), whatever the screen says."""
+    from datetime import datetime
+
+    import doseprep.store.records as store_records
+
+    window = session(TECH)
+    records = window.records
+    type_request(qtbot, window, load_case("v01-basic-dl3")["request"])
+    records.save()
+    late = datetime.fromisoformat("2026-11-23T14:00:01-08:00")  # one second past the expiry
+    monkeypatch.setattr(store_records, "expiry_now", lambda: late)
+    dialog_stub.handlers.append(sign_as(qtbot, TECH, expect="INFUSION_EXPIRED"))
+    records.sign("prepare")
+    assert records.record.state.value == "draft" and records.record.signatures == ()

@@ -43,3 +43,17 @@ def run_cli(*args: str, stdin: str | None = None,
     return subprocess.run([sys.executable, "-m", "doseprep", *args], input=stdin,
                           capture_output=True, text=True, timeout=120,
                           env={**os.environ, **(env or {})}, cwd=Path(__file__).parent)
+
+
+def current(request: dict, *, hours_ago: float = 0.5) -> dict:
+    """``request`` prepared ``hours_ago`` hours ago (collected a day before), in the site's
+    zone: for tests that sign through the real command, which checks the infusion has not
+    expired at the real time."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    now = datetime.now(ZoneInfo("America/Los_Angeles")).replace(microsecond=0)
+    prepared = now - timedelta(hours=hours_ago)
+    return request | {"prepared_at": prepared.isoformat(),
+                      "product": request["product"] | {
+                          "collected_at": (prepared - timedelta(days=1)).isoformat()}}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.doseprep.store.helpers import People, reentry_of, run_cli
+from tests.doseprep.store.helpers import People, current, reentry_of, run_cli
 
 pw = People.password
 
@@ -32,6 +32,7 @@ def refused(done: subprocess.CompletedProcess[str], status: int = 2) -> str:
 
 @pytest.fixture
 def files(tmp_path: Path, base_request: dict) -> dict[str, Path]:
+    base_request = current(base_request)  # signed through the real command now: not expired
     request = tmp_path / "request.json"
     request.write_text(json.dumps(base_request), encoding="utf-8")
     reentry = tmp_path / "reentry.json"

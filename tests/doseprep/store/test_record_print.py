@@ -13,11 +13,11 @@ from pathlib import Path
 
 from tests.conftest import load_case
 from tests.doseprep.documents.conftest import decode_barcodes, page_texts
-from tests.doseprep.store.helpers import People, reentry_of, run_cli
+from tests.doseprep.store.helpers import People, current, reentry_of, run_cli
 
 
 def test_save_sign_release_print_and_verify(people: People, tmp_path: Path) -> None:
-    request = load_case("v01-basic-dl3")["request"]
+    request = current(load_case("v01-basic-dl3")["request"])
     request_file = tmp_path / "request.json"
     request_file.write_text(json.dumps(request), encoding="utf-8")
     reentry = tmp_path / "reentry.json"
@@ -72,8 +72,8 @@ def test_printing_an_unknown_record_is_refused(people: People, tmp_path: Path) -
     assert not (tmp_path / "w.pdf").exists()
 
 
-def _released(people: People, tmp_path: Path) -> str:
-    request = load_case("v01-basic-dl3")["request"]
+def _released(people: People, tmp_path: Path, hours_ago: float = 0.5) -> str:
+    request = current(load_case("v01-basic-dl3")["request"], hours_ago=hours_ago)
     request_file = tmp_path / "request.json"
     request_file.write_text(json.dumps(request), encoding="utf-8")
     reentry = tmp_path / "reentry.json"
@@ -121,3 +121,25 @@ def test_a_disabled_user_cannot_print_and_nothing_is_written(people: People,
     out = tmp_path / "w.pdf"
     refused = run_cli("record", "print", record_id, "--user", people.tech2, "-o", str(out))
     assert refused.returncode == 2 and not out.exists()
+
+
+def test_an_expired_infusion_gets_no_label_and_no_signature(people: People,
+                                                            tmp_path: Path) -> None:
+    """Issue 9: a form left open showed OK for an infusion that had expired hours before."""
+    request = current(load_case("v01-basic-dl3")["request"], hours_ago=4.5)  # expired at 4 h
+    request_file = tmp_path / "late.json"
+    request_file.write_text(json.dumps(request), encoding="utf-8")
+    late = run_cli("record", "save", str(request_file), "--user", people.tech).stdout.split()[0]
+    refused = run_cli("record", "prepare", late, "--user", people.tech, "--password-stdin",
+                      stdin=people.password(people.tech) + "\n")
+    assert refused.returncode == 2 and "INFUSION_EXPIRED" in refused.stderr, refused.stderr
+    assert json.loads(run_cli("record", "show", late, "--json").stdout)["state"] == "draft"
+    labels = tmp_path / "labels.pdf"
+    refused = run_cli("record", "print", late, "--user", people.tech, "-o",
+                      str(tmp_path / "w.pdf"), "--labels", str(labels))
+    assert refused.returncode == 2 and "INFUSION_EXPIRED" in refused.stderr
+    assert not labels.exists() and not (tmp_path / "w.pdf").exists()
+    worksheet_only = run_cli("record", "print", late, "--user", people.tech, "-o",
+                             str(tmp_path / "w.pdf"))
+    assert worksheet_only.returncode == 0, worksheet_only.stderr  # for the file, marked DRAFT
+    assert "DRAFT — NOT FOR USE" in " ".join(page_texts((tmp_path / "w.pdf").read_bytes()))

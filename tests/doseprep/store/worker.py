@@ -13,12 +13,12 @@ import sys
 
 from doseprep.store import compute_plan, open_store, prepare_record, save_draft
 from tests.conftest import load_case
-from tests.doseprep.store.helpers import People
+from tests.doseprep.store.helpers import People, current
 
 
 def main(argv: list[str]) -> int:
     name, count = argv[0], int(argv[1])
-    request = load_case("v01-basic-dl3")["request"]
+    request = current(load_case("v01-basic-dl3")["request"])  # signed now: not yet expired
     people = People()
     with open_store() as store:
         for number in range(count):
