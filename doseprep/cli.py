@@ -66,15 +66,23 @@ def compute(args: argparse.Namespace):
     from doseprep.plan import plan
     from doseprep.protocol import load_lab, load_protocol
     from doseprep.request import parse_request
+    from doseprep.settings import configured_lab, configured_protocol
 
     data = _read_request(args.request)
     try:
-        lab = load_lab(args.lab)
+        lab_ref = configured_lab(args.lab)
     except SettingsError as exc:
-        raise _FieldError("lab", str(exc)) from None
-    request = parse_request(data, zone=lab.time_zone)
+        raise _FieldError("settings.toml", str(exc)) from None
     try:
-        protocol = load_protocol(args.protocol or request.protocol)
+        lab = load_lab(lab_ref)
+    except SettingsError as exc:
+        named = "" if args.lab or lab_ref is None else " (lab_file in settings.toml)"
+        raise _FieldError("lab", f"{exc}{named}") from None
+    request = parse_request(data, zone=lab.time_zone)
+    named_in_request = data.get("protocol") if isinstance(data, dict) else None
+    try:
+        protocol_ref = configured_protocol(args.protocol, named_in_request)
+        protocol = load_protocol(protocol_ref or request.protocol)
     except SettingsError as exc:
         raise _FieldError("protocol", str(exc)) from None
     return plan(request, attach_approval(protocol), lab)

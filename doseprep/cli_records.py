@@ -250,10 +250,11 @@ def _cmd_show(args: argparse.Namespace) -> int:
 def _cmd_print(args: argparse.Namespace) -> int:
     from doseprep.cli_documents import _write
     from doseprep.documents.record_print import render_record
+    from doseprep.settings import configured_lab
     from doseprep.store import register_print
 
     printed = render_record(args.store, args.id, args.user, page_size=args.page_size,
-                            protocol=args.protocol, lab=args.lab, zpl_dpi=args.dpi,
+                            protocol=args.protocol, lab=configured_lab(args.lab), zpl_dpi=args.dpi,
                             labels=bool(args.labels or args.zpl))
     outputs = [(args.output, printed.worksheet, "worksheet")]
     if args.labels:

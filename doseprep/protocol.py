@@ -48,6 +48,10 @@ LAB_KEYS = frozenset({
     "plausible", "cryo",
 })
 PLAUSIBLE_KEYS = ("cd3_percent_min", "wbc_per_mL_min", "wbc_per_mL_max", "weight_kg_min")
+#: The bundled lab file's example ISBT 128 facility number and product code (not a real lab's).
+EXAMPLE_FIN = "G1234"
+EXAMPLE_PRODUCT_CODE = "S1234"
+EXAMPLE_MARK = "EXAMPLE — not your lab's"
 #: Longest dose-level name (the record store's column).
 MAX_LEVEL_NAME = 16
 
@@ -154,6 +158,13 @@ class LabSettings:
     facility: Mapping[str, Any]  # ISBT 128 facility data (FIN, product codes, label stock)
     plausible: PlausibleRanges = PlausibleRanges()
     time_zone: str = "America/Los_Angeles"  # the site's IANA zone (lab file key ``time_zone``)
+
+    @property
+    def example_facility(self) -> bool:
+        """True while the bundled example FIN or product code is in use: documents then say
+        "EXAMPLE — not your lab's" beside them (issue 9)."""
+        return (str(self.facility.get("fin", "")) == EXAMPLE_FIN
+                or str(self.facility.get("product_description_code", "")) == EXAMPLE_PRODUCT_CODE)
 
 
 def fingerprint(data: Mapping[str, Any]) -> str:

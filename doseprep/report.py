@@ -13,6 +13,8 @@ from doseprep import __version__
 from doseprep.plan import PreparationPlan, Severity, Status, instruction
 from doseprep.units import CELLS, CELLS_PER_KG, CELLS_PER_ML, KG, ML, fmt_dose, fmt_mass
 
+_EXAMPLE = " — facility data (FIN, product code) EXAMPLE — not your lab's"
+
 
 def approval_line(protocol) -> str:
     """Who approved the protocol in the record store, or that nobody did — beside what the file
@@ -79,7 +81,8 @@ def plan_to_dict(p: PreparationPlan) -> dict[str, Any]:
                            "printed_name": approval.printed_name,
                            "approved_at": approval.approved_at},
                        "fingerprint": p.protocol.fingerprint}
-    out["lab"] = {"name": p.lab.name, "fingerprint": p.lab.fingerprint}
+    out["lab"] = {"name": p.lab.name, "fingerprint": p.lab.fingerprint,
+                  "example_facility": p.lab.example_facility}
     out["doseprep_version"] = __version__
     return out
 
@@ -109,6 +112,7 @@ def render_text(p: PreparationPlan) -> str:
         f"{'' if p.protocol.approved else ' (NOT APPROVED — not for clinical use)'}",
         f"          {approval_line(p.protocol)}",
         f"          fingerprint {p.protocol.fingerprint[:16]}…",
+        f"Lab       {p.lab.name}{_EXAMPLE if p.lab.example_facility else ''}",
         "",
         "Calculation",
     ]

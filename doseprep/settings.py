@@ -72,3 +72,36 @@ def load_settings(path: Path | None = None) -> WorkstationSettings:
     if unknown:
         raise SettingsError(source, sorted(unknown)[0], "is not a setting doseprep knows.")
     return WorkstationSettings(**out)
+
+
+def configured_lab(flag: str | None, settings: WorkstationSettings | None = None) -> str | None:
+    """The lab file to use: the flag, else ``lab_file`` from settings.toml, else None (the bundled
+    example). A ``lab_file`` that does not exist is an error naming the setting — never a silent
+    fallback to the example lab (issue 9: labels went out with the example FIN)."""
+    if flag:
+        return flag
+    settings = settings or load_settings()
+    if settings.lab_file and not Path(settings.lab_file).expanduser().is_file():
+        raise SettingsError(str(settings_path()), "lab_file",
+                            f"names {settings.lab_file}, which does not exist; correct the "
+                            "path or remove the setting.")
+    return str(Path(settings.lab_file).expanduser()) if settings.lab_file else None
+
+
+def configured_protocol(flag: str | None, request_protocol: str | None,
+                        settings: WorkstationSettings | None = None) -> str | None:
+    """The protocol to use: the flag, else the one the request names, else ``protocol`` from
+    settings.toml, else None (the bundled default). A setting naming a missing file is an error
+    naming the setting."""
+    if flag:
+        return flag
+    if request_protocol:
+        return request_protocol
+    settings = settings or load_settings()
+    ref = settings.protocol
+    if ref and (ref.endswith(".toml") or "/" in ref or "\\" in ref) \
+            and not Path(ref).expanduser().is_file():
+        raise SettingsError(str(settings_path()), "protocol",
+                            f"names {ref}, which does not exist; correct the path or remove the "
+                            "setting.")
+    return ref

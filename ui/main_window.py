@@ -51,6 +51,7 @@ from doseprep.protocol import (
     load_lab,
     load_protocol,
 )
+from doseprep.settings import configured_lab, load_settings
 from ui import dialogs
 from ui.evaluation import Evaluation, evaluate
 from ui.form import SECTIONS, RequestForm, now_text, raw_from_request
@@ -104,14 +105,25 @@ class MainWindow(QMainWindow):
                                                 for ref in bundled_protocols()]
         self._pending = False
         self._drafts_active = False
-        self._default_protocol = protocol_ref or DEFAULT_PROTOCOL
         self.lab: LabSettings | None = None
         self.lab_path: str = ""
         self._lab_problem = ""
+        # settings.toml's lab_file and protocol are used unless the command line names others;
+        # a named file that is missing or invalid is shown as the problem, never replaced by the
+        # bundled example (issue 9).
+        try:
+            workstation = load_settings()
+            lab_path = configured_lab(lab_path, workstation)
+            protocol_ref = protocol_ref or workstation.protocol
+        except SettingsError as exc:
+            self._lab_problem = str(exc)
+            lab_path = None
+        self._default_protocol = protocol_ref or DEFAULT_PROTOCOL
         self._shown_settings: tuple[Any, ...] = ()
         self.read_only = False
         self.cover_mode = ""
-        self._set_lab(lab_path, quiet=True)
+        if not self._lab_problem:
+            self._set_lab(lab_path, quiet=True)
 
         self.settings_panel = SettingsPanel(self)
         self.form = RequestForm(self.protocol, self)
@@ -289,8 +301,6 @@ class MainWindow(QMainWindow):
                                informative=f"{exc}\n\nThe settings in use are unchanged.")
             else:
                 self._lab_problem = str(exc)
-            if self.lab is None and path:
-                return self._set_lab(None, quiet=True)
             return False
         self.lab, self.lab_path = lab, str(path or "")
         return True
@@ -404,9 +414,13 @@ class MainWindow(QMainWindow):
         self._pending = False
         self._recompute_timer.stop()
         self.evaluation = None
+        if self.lab is None:
+            self.plan_view.show_settings_problem(self._lab_problem)
+            self.settings_panel.show_settings(None, None, self._lab_problem)
+            self._update_actions()
+            self.recomputed.emit()
+            return
         try:
-            if self.lab is None:
-                raise RuntimeError(f"no lab settings could be loaded: {self._lab_problem}")
             evaluation = evaluate(self.form.raw(), self.protocol, self.lab)
             self.form.show_evaluation(evaluation)
             self.plan_view.show_evaluation(evaluation)

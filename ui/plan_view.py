@@ -254,6 +254,13 @@ class PlanView(QWidget):
             return
         self._show_plan(evaluation.plan)
 
+    def show_settings_problem(self, problem: str) -> None:
+        """No lab settings can be used (a missing or invalid file): nothing is computed."""
+        self._clear()
+        self.banner.show_state("invalid", "Lab settings cannot be used — nothing is computed",
+                               f"{problem} Open a lab file (File menu) or correct "
+                               "settings.toml; the example lab is never used in its place.")
+
     def show_failure(self, where: str) -> None:
         """The calculation failed unexpectedly: clear everything and say so."""
         self._clear()

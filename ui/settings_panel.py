@@ -67,8 +67,10 @@ class SettingsPanel(QFrame):
         if lab is None:
             self.lab_label.setText("<b>Lab settings:</b> none loaded.")
         else:
+            example = (" — <b>facility FIN and product code: EXAMPLE — not your lab's</b>"
+                       if lab.example_facility else "")
             self.lab_label.setText(
-                f"<b>Lab settings:</b> {_escape(lab.name)} — fingerprint "
+                f"<b>Lab settings:</b> {_escape(lab.name)}{example} — fingerprint "
                 f"<tt>{lab.fingerprint[:FINGERPRINT_DIGITS]}</tt> "
                 f"<small>({_escape(lab.source)})</small>")
         set_state(self, state)

@@ -49,6 +49,7 @@ from doseprep.isbt128 import (
 )
 from doseprep.manifest import RecordInfo
 from doseprep.plan import PreparationPlan, Severity, not_for_clinical_use
+from doseprep.protocol import EXAMPLE_MARK
 from doseprep.units import fmt_cells, fmt_dose, fmt_volume, sci
 
 STATEMENTS = (
@@ -143,7 +144,8 @@ def label_data(plan: PreparationPlan, record: RecordInfo | None = None) -> Label
         collected=stamp(product.collected_at),
         expires=expires,
         storage=str(facility.get("storage", "")),
-        lab_lines=(plan.lab.name + (f" (FIN {facility['fin']})" if "fin" in facility else ""),
+        lab_lines=(plan.lab.name + (f" (FIN {facility['fin']})" if "fin" in facility else "")
+                   + (f" {EXAMPLE_MARK}" if plan.lab.example_facility else ""),
                    *plan.lab.address),
         investigational=str(facility.get("investigational_statement", DEFAULT_INVESTIGATIONAL)),
         blocked_reason=("; ".join(f.code for f in blocking) if blocking else None),

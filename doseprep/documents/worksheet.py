@@ -51,6 +51,7 @@ from doseprep.documents.style import (
 from doseprep.isbt128 import din_structure, parse_din
 from doseprep.manifest import RecordInfo
 from doseprep.plan import PreparationPlan, Severity, Status, instruction, not_for_clinical_use
+from doseprep.protocol import EXAMPLE_MARK
 from doseprep.report import approval_line
 from doseprep.units import (
     fixed,
@@ -181,7 +182,8 @@ def render_worksheet(plan: PreparationPlan, *, page_size: str = "letter",
         canvas.saveState()
         top = size[1] - 10 * mm
         canvas.setFont(SANS_BOLD, 9)
-        canvas.drawString(MARGIN, top, lab.name)
+        canvas.drawString(MARGIN, top, lab.name + (f" — facility data {EXAMPLE_MARK}"
+                                                    if lab.example_facility else ""))
         canvas.drawRightString(size[0] - MARGIN, top, f"Worksheet {worksheet_id}")
         canvas.setFont(SANS_BOLD, 7.5)
         canvas.drawRightString(size[0] - MARGIN, top - 20, state_words(record))
