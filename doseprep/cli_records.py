@@ -139,8 +139,13 @@ def _load_reentry(args: argparse.Namespace, fields: tuple[str, ...]) -> dict[str
                     else Path(args.reentry).read_text(encoding="utf-8"))
         except OSError as exc:
             raise InputError("reentry", f"{args.reentry} cannot be read ({exc}).") from None
+        except UnicodeDecodeError:
+            raise InputError("reentry", f"{args.reentry} is not UTF-8 text.") from None
         try:
             data = json.loads(text)
+        except RecursionError:
+            raise InputError("reentry", f"{args.reentry} is nested too deeply to be a "
+                                        "re-entry.") from None
         except json.JSONDecodeError as exc:
             raise InputError("reentry", f"{args.reentry} is not valid JSON: {exc.msg} at line "
                                         f"{exc.lineno}.") from None
@@ -150,8 +155,17 @@ def _load_reentry(args: argparse.Namespace, fields: tuple[str, ...]) -> dict[str
     if args.password_stdin or not sys.stdin.isatty():
         raise InputError("reentry", "Verification needs the blind re-entry of the key values: "
                                     "give --reentry FILE.json.")
-    sys.stderr.write("Blind re-entry: type each value from the source documents.\n")
-    return {field: input(f"{label(field)}: ") for field in fields}
+    sys.stderr.write("Blind re-entry: type each value again from the source documents (the "
+                     "analyzer printout, the bag, the order). The values the preparer typed are "
+                     "not shown; if any differ, only the names of those fields are.\n")
+    values = {}
+    for field in fields:
+        try:
+            values[field] = input(f"{label(field)}: ")
+        except EOFError:
+            raise InputError("reentry", "The re-entry ended before every value was typed; "
+                                        "nothing was signed.") from None
+    return values
 
 
 def _cmd_sign(step: str) -> Handler:
@@ -478,10 +492,17 @@ def register(subparsers: Any, add_settings_options: Callable[[argparse.ArgumentP
         _password_option(p)
         _row_version_option(p)
         if step == "verify":
+            p.description = (
+                "Verify a prepared record as a second person. Blind re-entry: you type the key "
+                "values again from the source documents without seeing what the preparer "
+                "typed, so a slip by either of you shows up as a difference instead of being "
+                "copied. Without --reentry the values are asked for on the terminal; "
+                "otherwise give them in a JSON file (format: docs/reentry.md).")
             p.add_argument("--reentry", metavar="FILE",
                            help="JSON file with the blind re-entry of the key values (patient "
                                 "weight, product volume or net weight, WBC, CD3 %%, viability "
-                                "%%, sample dilution, dose level, DIN)")
+                                "%%, sample dilution, dose level, DIN), typed from the source "
+                                "documents — not a copy of the request; see docs/reentry.md")
         else:
             p.set_defaults(reentry=None)
         p.set_defaults(func=_cmd_sign(step))

@@ -75,6 +75,28 @@ def _value(raw: Any, how: str, field: str) -> Any:
     return str(raw).strip().upper()
 
 
+def _check_only_reentry_fields(reentry: Mapping[str, Any]) -> None:
+    """A re-entry holds the re-entered values and nothing else: a copy of the request file (with
+    the patient's name, times, the order's cycle …) is not a blind re-entry (issue 9)."""
+    known = {name for name, _ in REENTRY_FIELDS}
+    sections = {name.split(".", 1)[0] for name in known}
+    for key, value in reentry.items():
+        if key in known:
+            continue
+        if key in sections and isinstance(value, Mapping):
+            for inner in value:
+                if f"{key}.{inner}" not in known:
+                    raise InputError(f"reentry.{key}.{str(inner)[:40]}", _NOT_REENTERED)
+            continue
+        raise InputError(f"reentry.{str(key)[:60]}", _NOT_REENTERED)
+
+
+_NOT_REENTERED = ("is not one of the re-entered values; a blind re-entry holds only the patient "
+                  "weight, the product volume or net weight, WBC, CD3+ %, viability %, sample "
+                  "dilution, dose level and DIN, typed again from the source documents — a copy "
+                  "of the request file is not a re-entry (see docs/reentry.md).")
+
+
 def compare_reentry(request: Mapping[str, Any], reentry: Mapping[str, Any]) -> tuple[str, ...]:
     """The fields whose re-entered value differs from the stored request's, in a fixed order.
 
@@ -83,6 +105,7 @@ def compare_reentry(request: Mapping[str, Any], reentry: Mapping[str, Any]) -> t
     """
     if not isinstance(reentry, Mapping):
         raise InputError("reentry", "The re-entry must be a JSON object of the re-entered values.")
+    _check_only_reentry_fields(reentry)
     how_by_field = dict(REENTRY_FIELDS)
     mismatched = []
     for field in fields_for(request):

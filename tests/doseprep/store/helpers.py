@@ -57,3 +57,40 @@ def current(request: dict, *, hours_ago: float = 0.5) -> dict:
     return request | {"prepared_at": prepared.isoformat(),
                       "product": request["product"] | {
                           "collected_at": (prepared - timedelta(days=1)).isoformat()}}
+
+
+def converse(args: list[str], answers: list[tuple[str, str]]) -> tuple[int, str]:
+    """Run ``doseprep`` on a pseudo-terminal, answering each prompt as a person would; returns
+    the exit status and everything the terminal showed."""
+    import pty
+    import select
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the program, on the terminal
+        os.execvpe(sys.executable, [sys.executable, "-m", "doseprep", *args], os.environ)
+    seen = b""
+    shown = b""
+    try:
+        for prompt, answer in answers:
+            while prompt.encode() not in seen:
+                ready, _, _ = select.select([fd], [], [], 30)
+                assert ready, f"no prompt {prompt!r}; saw {shown.decode(errors='replace')!r}"
+                chunk = os.read(fd, 4096)
+                seen += chunk
+                shown += chunk
+            seen = seen.split(prompt.encode(), 1)[1]
+            os.write(fd, answer.encode() + b"\r")
+        while True:
+            ready, _, _ = select.select([fd], [], [], 30)
+            if not ready:
+                break
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), shown.decode(errors="replace")

@@ -8,10 +8,6 @@ and a locked administrator can be recovered at the workstation's terminal, audit
 
 from __future__ import annotations
 
-import os
-import pty
-import select
-import sys
 from datetime import timedelta
 
 import pytest
@@ -20,7 +16,7 @@ from doseprep.store import AccountLockedError, SignatureRefusedError, authentica
 from doseprep.store import users as users_module
 from doseprep.store.canonical import utc_now
 from doseprep.store.users import LOCK_PERIOD, list_users, recover_account
-from tests.doseprep.store.helpers import run_cli
+from tests.doseprep.store.helpers import converse, run_cli
 
 
 def lock(store, user_id: str) -> None:
@@ -81,39 +77,9 @@ def test_recovery_cannot_be_scripted(store, people) -> None:
     assert not [e for e in events(store) if e.action == "account_recovered"]
 
 
-def _converse(args: list[str], answers: list[tuple[str, str]]) -> tuple[int, str]:
-    """Run the real command on a pseudo-terminal, answering each prompt as a person would."""
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: the program, on the terminal
-        os.execvpe(sys.executable, [sys.executable, "-m", "doseprep", *args], os.environ)
-    seen = b""
-    try:
-        for prompt, answer in answers:
-            while prompt.encode() not in seen:
-                ready, _, _ = select.select([fd], [], [], 30)
-                assert ready, f"no prompt {prompt!r}; saw {seen.decode(errors='replace')!r}"
-                seen += os.read(fd, 4096)
-            seen = seen.split(prompt.encode(), 1)[1]
-            os.write(fd, answer.encode() + b"\r")
-        while True:
-            ready, _, _ = select.select([fd], [], [], 30)
-            if not ready:
-                break
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-    finally:
-        _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), seen.decode(errors="replace")
-
-
 def test_a_locked_out_administrator_is_recovered_at_the_terminal(store, people) -> None:
     lock(store, people.admin)
-    code, out = _converse(["users", "recover", people.admin],
+    code, out = converse(["users", "recover", people.admin],
                           [("again to go on:", people.admin),
                            ("New password for", "recovered-password-1"),
                            ("Type it again:", "recovered-password-1")])
@@ -124,7 +90,7 @@ def test_a_locked_out_administrator_is_recovered_at_the_terminal(store, people) 
 
 def test_a_mistyped_user_id_changes_nothing(store, people) -> None:
     lock(store, people.admin)
-    code, out = _converse(["users", "recover", people.admin], [("again to go on:", "admn")])
+    code, out = converse(["users", "recover", people.admin], [("again to go on:", "admn")])
     assert code == 2, out
     assert not [e for e in events(store) if e.action == "account_recovered"]
 
