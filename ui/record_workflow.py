@@ -230,7 +230,10 @@ class RecordWorkflow(QObject):
             "verify": self._can_sign("verify", active, dirty, correcting, latest),
             "release": self._can_sign("release", active, dirty, correcting, latest),
             "correct": active and signed and latest and not correcting,
-            "print": active and record is not None and not dirty and not correcting,
+            # A Draft has nothing signed to print (its documents come from the form's preview,
+            # marked DRAFT — NOT FOR USE); a Prepared record prints for the verifier, marked so.
+            "print": (active and record is not None and state != "draft" and not dirty
+                      and not correcting),
             "history": active,
             "lock": active,
             "sign_out": user is not None,
@@ -240,6 +243,11 @@ class RecordWorkflow(QObject):
                    "verify": self.strip.verify_button, "release": self.strip.release_button,
                    "correct": self.strip.correct_button, "print": self.strip.print_button,
                    "history": self.strip.history_button}
+        self.strip.print_button.setToolTip(
+            "A draft record has nothing signed to print: sign it as prepared first (the form's "
+            "Preview worksheet shows it, marked DRAFT — NOT FOR USE)." if state == "draft" else
+            "Print the record's signed worksheet and labels (a label scans as a product only "
+            "from a verified record).")
         for key, on in enabled.items():
             if key in buttons:
                 buttons[key].setEnabled(on)

@@ -277,12 +277,27 @@ def _draw_label(c: Canvas, d: LabelData, width: float, height: float) -> None:
     top = height - 62 * mm
     c.setLineWidth(1.2)
     c.rect(left, top - 11.5 * mm, right - left, 10 * mm)
+    # MRN and date of birth are always complete, on the first line; the name has the second line
+    # to itself, never below 6 pt — a name too long even then is abbreviated with "…" (the
+    # worksheet carries it in full). A long name once pushed MRN and DOB off the label (issue 9).
+    inner = right - left - 3 * mm
     c.setFont(CONDENSED, 6.5)
-    c.drawString(left + 1.5 * mm, top - 4.3 * mm, "INTENDED RECIPIENT")
+    c.drawString(left + 1.5 * mm, top - 4.0 * mm, "INTENDED RECIPIENT")
     name, mrn, dob = d.recipient
-    line = f"{name}   MRN {mrn}   DOB {dob}"
-    _fit(c, line, CONDENSED_BOLD, 10, right - left - 3 * mm)
-    c.drawString(left + 1.5 * mm, top - 9 * mm, line)
+    ids = f"MRN {mrn}   DOB {dob}"
+    beside = inner - stringWidth("INTENDED RECIPIENT", CONDENSED, 6.5) - 3 * mm
+    if stringWidth(ids, CONDENSED_BOLD, 6) <= beside:
+        c.setFont(CONDENSED_BOLD, _fit(c, ids, CONDENSED_BOLD, 8.5, beside))
+        c.drawRightString(right - 1.5 * mm, top - 4.0 * mm, ids)
+    else:  # a very long MRN: it takes the whole first line, complete
+        c.setFillGray(1)
+        c.rect(left + 1 * mm, top - 5.2 * mm, inner + 1 * mm, 3.6 * mm, stroke=0, fill=1)
+        c.setFillGray(0)
+        c.setFont(CONDENSED_BOLD, max(5.5, _fit(c, ids, CONDENSED_BOLD, 7, inner)))
+        c.drawString(left + 1.5 * mm, top - 4.0 * mm, ids)
+    size = max(6.0, _fit(c, name, CONDENSED_BOLD, 10, inner))
+    c.setFont(CONDENSED_BOLD, size)
+    c.drawString(left + 1.5 * mm, top - 9 * mm, _clip(name, CONDENSED_BOLD, size, inner))
     y = top - 15 * mm
     c.setFont(CONDENSED_BOLD, 6.2)
     statements = " ".join(STATEMENTS)
@@ -398,13 +413,19 @@ def render_zpl(plan: PreparationPlan, record: RecordInfo | None = None, dpi: int
     lines.append(text(53, 52, 2, d.storage[:60]))
     name, mrn, dob = d.recipient
     lines.append(f"{at(3, 63)}^GB{round(94 * dots)},{round(10 * dots)},3^FS")
-    lines.append(text(4.5, 64.5, 2, "INTENDED RECIPIENT"))
-    lines.append(text(4.5, 68, 3.2, f"{name}   MRN {mrn}   DOB {dob}"))
+    lines.append(text(4.5, 64.5, 2, f"INTENDED RECIPIENT   MRN {mrn}   DOB {dob}"))
+    # The name alone on the second line, at a size that fits 91 mm (about 0.55 of the character
+    # height per character in the printer's font), never below 2.2 mm; abbreviated beyond.
+    height = max(2.2, min(3.2, 91 / max(len(name), 1) / 0.55))
+    shown = name if len(name) * height * 0.55 <= 91 else name[:int(91 / (height * 0.55)) - 1] + "…"
+    lines.append(text(4.5, 68, height, shown))
     y = 76.0
     for statement in (*STATEMENTS, d.investigational, " / ".join(d.lab_lines)):
         lines.append(text(3, y, 1.9, statement))
         y += 2.6
-    if d.watermark:
+    if d.draft:
+        lines.append(text(3, 97, 2.2, "DRAFT - NOT FOR USE"))
+    elif d.watermark:
         lines.append(text(3, 97, 2.2, "NOT FOR CLINICAL USE"))
     lines.append("^XZ")
     return "\n".join(lines) + "\n"

@@ -134,3 +134,26 @@ def test_labels_command_writes_pdf_and_zpl(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "=G12341765432100" in decode_barcodes(pdf.read_bytes())[0]
     assert "^PW1181" in zpl.read_text(encoding="utf-8")
+
+
+def test_a_long_name_never_pushes_the_mrn_or_date_of_birth_off_the_label() -> None:
+    """Issue 9: a long patient name shrank the recipient line to 4 pt and cut MRN and DOB."""
+    import io
+
+    import pypdf
+
+    data = load_case("v01-basic-dl3")["request"]
+    data["patient"]["name"] = "VANDERBILT-MONTGOMERY-FITZWILLIAM, MARIA-ALEJANDRA CONCEPCIÓN"
+    pdf = render_labels(plan_for(data), VERIFIED)
+    (text,) = page_texts(pdf)
+    assert "MRN MRN-000123" in text and "DOB 1980-02-29" in text
+    sizes: list[float] = []
+
+    def visitor(text_run, cm, tm, font_dict, font_size):  # the size each run is drawn at
+        if text_run.strip() and ("VANDERBILT" in text_run or "MRN-000123" in text_run):
+            sizes.append(font_size * tm[0])
+
+    pypdf.PdfReader(io.BytesIO(pdf)).pages[0].extract_text(visitor_text=visitor)
+    assert sizes and min(sizes) >= 6 - 1e-6, sizes
+    zpl = render_zpl(plan_for(data), VERIFIED)
+    assert "MRN MRN-000123   DOB 1980-02-29" in zpl
