@@ -15,7 +15,7 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -71,9 +71,18 @@ assert tuple(k for _, rows in SECTIONS for k, *_ in rows) == KEYS
 DEFAULTED = frozenset({"protocol", "prepared_at"})
 
 
+#: The clock the form reads (tests set it); the local time of this computer.
+def clock() -> datetime:
+    return datetime.now().astimezone()
+
+
 def now_text() -> str:
     """The current local time as the form shows it: ``2026-11-23 10:00``."""
-    return datetime.now().strftime("%Y-%m-%d %H:%M")
+    return clock().strftime("%Y-%m-%d %H:%M")
+
+
+#: How far "Prepared at" may be from now before the form says so (minutes).
+STALE_MINUTES = 5
 
 
 def raw_from_request(data: Mapping[str, Any]) -> dict[str, str]:
@@ -177,6 +186,16 @@ class RequestForm(QWidget):
                 field.editor.installEventFilter(self)
         for reason in self.confirmations.values():
             reason.textChanged.connect(self.edited)
+        # "Prepared at" shows now and follows the clock until someone types in it (issue 9: a
+        # default set when the form was reset said OK hours after the infusion had expired).
+        self.prepared_follows_clock = True
+        prepared = self.fields["prepared_at"]
+        assert isinstance(prepared, TextField)
+        prepared.editor.textEdited.connect(self._prepared_edited)
+        self.clock_timer = QTimer(self)
+        self.clock_timer.setInterval(15_000)
+        self.clock_timer.timeout.connect(self.tick)
+        self.clock_timer.start()
         din = self.fields["product.din"]
         assert isinstance(din, TextField)
         din.editor.editingFinished.connect(self.normalise_din)
@@ -189,7 +208,7 @@ class RequestForm(QWidget):
         self.now_button = QPushButton("Now", self)
         self.now_button.setToolTip("Set the preparation time to the current time")
         self.now_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.now_button.clicked.connect(lambda: field.set_text(now_text()))
+        self.now_button.clicked.connect(self.follow_the_clock)
         row.addWidget(self.now_button, 0, Qt.AlignmentFlag.AlignTop)
         row.addWidget(field.note_label, 1)
         return row
@@ -271,6 +290,33 @@ class RequestForm(QWidget):
         infusion.set_items([(str(n), f"{n} of {count}")
                             for n in range(1, (count or 0) + 1)])
 
+    # --- the preparation time --------------------------------------------------------------
+
+    def _prepared_edited(self, _text: str) -> None:
+        self.prepared_follows_clock = False
+
+    def follow_the_clock(self) -> None:
+        """Set "Prepared at" to now and keep it there as the clock moves (the Now button)."""
+        self.prepared_follows_clock = True
+        self.tick()
+
+    def tick(self) -> None:
+        """The clock moved: a "Prepared at" that follows it shows the new minute."""
+        if self.prepared_follows_clock and not self.read_only:
+            self.fields["prepared_at"].set_text(now_text())
+
+    def prepared_far_from_now(self, moment: datetime | None) -> str:
+        """A warning when the preparation time is more than a few minutes from now, else ""."""
+        if moment is None:
+            return ""
+        minutes = round((moment - clock()).total_seconds() / 60)
+        if abs(minutes) <= STALE_MINUTES:
+            return ""
+        hours, rest = divmod(abs(minutes), 60)
+        span = f"{hours} h {rest} min" if hours else f"{rest} min"
+        return (f"{span} {'after' if minutes > 0 else 'before'} now — is this when it is "
+                "prepared? (Now sets the current time)")
+
     # --- whole-form text -------------------------------------------------------------------
 
     def raw(self) -> dict[str, str]:
@@ -290,6 +336,8 @@ class RequestForm(QWidget):
             for key in KEYS:
                 if key != "protocol":
                     self.fields[key].set_text(raw.get(key, ""))
+            # A time that came with the form (a draft, a record, a request) stays as it came.
+            self.prepared_follows_clock = raw.get("prepared_at", "") == now_text()
             for key, editor in self.confirmations.items():
                 text = raw.get(f"confirmations.{key}", "")
                 if editor.text() != text:
@@ -330,6 +378,10 @@ class RequestForm(QWidget):
                 field.show_optional()
             elif key in implausible:
                 field.show_warning(implausible[key])
+            elif key == "prepared_at" and plan is not None and \
+                    self.prepared_far_from_now(plan.request.prepared_at):
+                field.show_warning(f"{evaluation.notes.get(key, '')} — "
+                                   f"{self.prepared_far_from_now(plan.request.prepared_at)}")
             else:
                 field.show_value(evaluation.notes.get(key, ""))
         for key, editor in self.confirmations.items():

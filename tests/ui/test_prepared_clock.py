@@ -1,0 +1,59 @@
+"""'Prepared at' shows now and follows the clock until someone types in it (issue 9: a default set
+when the form was reset said "OK — ready to prepare" at 23:03 for an infusion that expired at
+18:03); a time far from now is pointed out in place."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from PySide6.QtCore import Qt
+
+import ui.form as form_module
+from tests.conftest import load_case
+from tests.ui.conftest import type_request
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.fromisoformat("2026-11-23T10:00:00-08:00")
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    moving = Clock()
+    monkeypatch.setattr(form_module, "clock", moving)
+    return moving
+
+
+def test_prepared_at_follows_the_clock_until_edited(qtbot, clock: Clock, make_window) -> None:
+    window = make_window()
+    prepared = window.form.fields["prepared_at"]
+    assert prepared.text() == "2026-11-23 10:00"
+    clock.now += timedelta(hours=5, minutes=3)  # the form left open all afternoon
+    window.form.tick()
+    assert prepared.text() == "2026-11-23 15:03"
+    prepared.editor.clear()
+    qtbot.keyClicks(prepared.editor, "2026-11-23 09:30")  # typed by hand: it stays
+    clock.now += timedelta(minutes=10)
+    window.form.tick()
+    assert prepared.text() == "2026-11-23 09:30"
+    qtbot.mouseClick(window.form.now_button, Qt.MouseButton.LeftButton)
+    assert prepared.text() == "2026-11-23 15:13"
+
+
+def test_a_time_far_from_now_is_pointed_out(qtbot, clock: Clock, make_window) -> None:
+    window = make_window()
+    request = load_case("v01-basic-dl3")["request"]  # prepared 2026-11-23 10:00 −08:00
+    clock.now = datetime.fromisoformat("2026-11-23T13:00:00-08:00")
+    type_request(qtbot, window, request)
+    window.flush()
+    prepared = window.form.fields["prepared_at"]
+    assert prepared.state == "warning"
+    assert "3 h 0 min before now" in prepared.note_label.text()
+    clock.now = datetime.fromisoformat("2026-11-23T10:02:00-08:00")
+    window.recompute()
+    assert prepared.state == "ok"
