@@ -476,6 +476,9 @@ class RecordWorkflow(QObject):
             done += " Its plan is blocked: it cannot be signed until it is corrected."
         self.record = saved
         self.correction_reason = None
+        # The saved time is the record's: the field stops following the clock (it would
+        # otherwise make the saved form differ from its record a minute later).
+        window.form.prepared_follows_clock = False
         window.set_read_only(False)
         window.discard_draft()
         self.refresh()

@@ -57,3 +57,24 @@ def test_a_time_far_from_now_is_pointed_out(qtbot, clock: Clock, make_window) ->
     clock.now = datetime.fromisoformat("2026-11-23T10:02:00-08:00")
     window.recompute()
     assert prepared.state == "ok"
+
+
+def test_a_saved_record_keeps_its_time(qtbot, clock: Clock, make_window,
+                                      dialog_stub) -> None:
+    from tests.ui.records_helpers import TECH, add_people, log_in_as
+
+    add_people(TECH)
+    window = make_window()
+    dialog_stub.handlers.append(log_in_as(qtbot, TECH))
+    assert window.begin_session(lock_ms=60_000)
+    request = load_case("v01-basic-dl3")["request"]
+    type_request(qtbot, window, request)
+    window.form.follow_the_clock()  # the form shows now, following the clock
+    window.flush()
+    saved = window.records.save()
+    assert saved is not None
+    clock.now += timedelta(minutes=7)
+    window.form.tick()
+    window.flush()
+    assert window.form.fields["prepared_at"].text() == "2026-11-23 10:00"
+    assert not window.records.is_dirty(window.current_plan), "saved and unchanged"
