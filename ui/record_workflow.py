@@ -115,6 +115,7 @@ class RecordWorkflow(QObject):
         self.session = Session()
         self.record: StoredRecord | None = None
         self.correction_reason: str | None = None
+        self.blind_hold = False  # the open record's values are withheld (see blind_for)
         self.idle = IdleWatch(lock_timeout_ms_default(), self)
         self.idle.idle.connect(lambda: self.lock(idle=True))
         self._drafts_offered = False
@@ -206,7 +207,7 @@ class RecordWorkflow(QObject):
         record = self.record
         evaluation = window.evaluation
         plan = evaluation.plan if evaluation is not None else None
-        dirty = self.is_dirty(plan)
+        dirty = False if self.blind_hold else self.is_dirty(plan)
         active = user is not None and not window.cover_mode
         correcting = self.correction_reason is not None and record is not None
         latest = record is not None and record.superseded_by is None
@@ -266,6 +267,11 @@ class RecordWorkflow(QObject):
                 f"READ-ONLY — {record.ref} was corrected by {record.superseded_by}",
                 "This version is kept as it was signed. Open the newest version from the "
                 "history to work on it.")
+        elif self.blind_hold and record is not None:
+            self.banner.show_read_only(
+                f"BLIND VERIFICATION — {record.ref} is PREPARED; its values are hidden",
+                "A second person verifies it by typing the key values again from the source "
+                "documents (Verify…). What the preparer entered is shown once it is verified.")
         elif signed:
             detail = (f"{record.ref} is {state_words(state)}: it cannot change. Correct… makes a "
                       "new version with a reason; the signatures of this version stay valid.")
@@ -349,6 +355,8 @@ class RecordWorkflow(QObject):
         log.info("%s logged in (%s)", user.user_id, user.role.value)
         self._audit_session("login", user.user_id)
         window.reload_approvals()  # the store is open now: protocols carry their approval
+        if self.record is not None:  # another person: the open record is shown for them
+            self._show_in_form(self.record)
         window.hide_cover()
         self.idle.start()
         self.refresh()
@@ -476,6 +484,7 @@ class RecordWorkflow(QObject):
             done += " Its plan is blocked: it cannot be signed until it is corrected."
         self.record = saved
         self.correction_reason = None
+        self.blind_hold = False
         # The saved time is the record's: the field stops following the clock (it would
         # otherwise make the saved form differ from its record a minute later).
         window.form.prepared_follows_clock = False
@@ -522,7 +531,9 @@ class RecordWorkflow(QObject):
             dialog.action = lambda d: call(sign, store, record.ref, d.user_id.text().strip(),
                                            d.password.text(),
                                            expected_row_version=record.row_version)
-        dialog.closing_errors = (ReentryMismatchError, StaleRecordError)
+        # A mismatch keeps the dialog open with the typed values, the differing fields marked
+        # (issue 9: it closed, lost the eight values and put the preparer's back on screen).
+        dialog.closing_errors = (StaleRecordError,)
         blind = step == "verify"
         if blind:
             window.show_cover("blind")
@@ -556,8 +567,11 @@ class RecordWorkflow(QObject):
             self.refresh()
             return None
         self.record = result
-        window.set_read_only(True)
-        self.refresh()
+        if step == "verify":
+            self._show_in_form(result)  # verified: now the values may be seen
+        else:
+            window.set_read_only(True)
+            self.refresh()
         signature = result.signatures[-1]
         if signature.record_hash != signed_hash:  # the store and the dialog disagree: say so
             log.error("%s: signed hash %s, shown %s", result.ref, signature.record_hash,
@@ -654,10 +668,27 @@ class RecordWorkflow(QObject):
             f"Opened {record.ref} ({state_words(record.state.value)}).", 8000)
         return record
 
+    def blind_for(self, record: StoredRecord | None) -> bool:
+        """True while ``record`` must be shown to the person logged in without its values: it
+        is PREPARED and waits for a second person's blind re-entry, and this is not its
+        preparer (issue 9: a supervisor saw every value before pressing Verify)."""
+        user = self.session.user
+        if record is None or record.state.value != "prepared" or record.superseded_by:
+            return False
+        preparer = next((s.user_id for s in record.signatures if s.state.value == "prepared"),
+                        None)
+        return user is None or user.user_id != preparer
+
     def _show_in_form(self, record: StoredRecord) -> None:
         window = self.window
         window.set_read_only(False)
-        window.load_request(record.request)
+        self.blind_hold = self.blind_for(record)
+        if self.blind_hold:
+            # Not merely covered: the form holds none of the preparer's values until the
+            # verification ends. The record itself is in ``self.record``.
+            window.form.set_raw({})
+        else:
+            window.load_request(record.request)
         window.flush()
         window.set_read_only(record.state.value != "draft" or record.superseded_by is not None)
         window.discard_draft()
@@ -666,6 +697,7 @@ class RecordWorkflow(QObject):
     def detach(self) -> None:
         """The form no longer shows a saved record (a new form, a request file)."""
         self.record = None
+        self.blind_hold = False
         self.correction_reason = None
         self.window.set_read_only(False)
         self.refresh()

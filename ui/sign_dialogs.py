@@ -19,7 +19,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping, Sequence
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QDialog,
     QGridLayout,
@@ -170,6 +171,7 @@ class VerifyDialog(SignDialog):
             label.setMinimumHeight(FIELD_HEIGHT)
             self.reentry[key] = editor
             self.reentry_notes[key] = note
+            editor.installEventFilter(self)  # Enter moves on; it never signs
 
     def values(self) -> dict[str, str]:
         """The re-entered values by dotted path (a DIN as its code, whether scanned or typed)."""
@@ -190,7 +192,38 @@ class VerifyDialog(SignDialog):
             return "Re-enter every value from the source documents: " + ", ".join(empty) + "."
         return super().check()
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Enter in a re-entry field moves to the next one and never signs: a keyboard-wedge
+        scanner ends the DIN with Enter (issue 9: that pressed "Sign")."""
+        if (event.type() == QEvent.Type.KeyPress and watched in self.reentry.values()
+                and isinstance(event, QKeyEvent)
+                and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)):
+            editors = list(self.reentry.values())
+            index = editors.index(watched)
+            following = editors[index + 1] if index + 1 < len(editors) else self.user_id
+            following.setFocus()
+            return True
+        return super().eventFilter(watched, event)
+
     def refused(self, error: DoseprepError) -> None:
+        from doseprep.store import ReentryMismatchError
+
+        if isinstance(error, ReentryMismatchError):
+            # The typed values stay; only the fields that differ are marked — never with the
+            # preparer's value. Each refused attempt is in the audit trail.
+            for key, note in self.reentry_notes.items():
+                differs = key in error.fields
+                set_state(self.reentry[key], "error" if differs else "")
+                note.setText(f"{ERROR_MARK} differs from what the preparer entered; check the "
+                             "source document" if differs else "")
+                note.setVisible(differs)
+            self.show_error("Not signed: the re-entered "
+                            f"{', '.join(self._labels[k] for k in error.fields)} "
+                            f"{'does' if len(error.fields) == 1 else 'do'} not match. Check the "
+                            "source documents with the preparer; nothing was signed.")
+            self.password.clear()
+            self.reentry[error.fields[0]].setFocus()
+            return
         key = getattr(error, "field", "").removeprefix("reentry.")
         if isinstance(error, InputError) and key in self.reentry:
             note = self.reentry_notes[key]
