@@ -587,13 +587,15 @@ def instruction(p: PreparationPlan) -> str:
     if p.insufficient:
         return ("DO NOT PREPARE — not enough product for this dose. Largest achievable dose: "
                 f"{fmt_dose(p.max_achievable_dose)}.")
+    if p.blocked:
+        # No draw instruction at all: a volume in large type is what a tired eye acts on
+        # (issue 9). The volume stays in the steps, for the investigation.
+        codes = ", ".join(f.code for f in p.findings if f.severity is Severity.BLOCK)
+        return f"DO NOT PREPARE — blocked by {codes}; see the findings."
     assert p.withdraw_volume is not None and p.syringe is not None
     fills = "" if p.syringe_fills == 1 else f", {p.syringe_fills} fills"
     what = "product" if p.dilution_factor == 1 else f"the 1 in {p.dilution_factor} dilution"
     text = ""
-    if p.blocked:
-        codes = ", ".join(f.code for f in p.findings if f.severity is Severity.BLOCK)
-        text = f"DO NOT PREPARE — blocked by {codes}. For reference only: "
     if p.dilution_factor != 1:
         recipe = dilution_recipe(p.dilution_steps)
         text += f"{'d' if text else 'D'}ilute 1 in {p.dilution_factor} ({recipe}). Then d"

@@ -44,6 +44,14 @@ from ui.icons import status_pixmap
 from ui.style import set_role, set_state
 
 #: Banner headline and detail for each state.
+#: A signed record's banner: what it is, and what it means for the person at the bench.
+_SIGNED_HEADLINES = {
+    "prepared": ("PREPARED", "Signed by the preparer; waits for a second person's blind "
+                             "verification."),
+    "verified": ("VERIFIED", "Prepared and verified; waits for release."),
+    "released": ("RELEASED", "Prepared, verified and released: the record is complete."),
+}
+
 HEADLINES = {
     "ok": "OK — ready to prepare",
     "warning": "WARNING — read the findings before preparing",
@@ -171,6 +179,7 @@ class PlanView(QWidget):
         self.setObjectName("plan-view")
         self._captions = dict(captions)
         self.plan: PreparationPlan | None = None
+        self._record: tuple[str | None, str | None] = (None, None)
         layout = QVBoxLayout(self)
         layout.setSpacing(10)
 
@@ -293,8 +302,16 @@ class PlanView(QWidget):
         self._set_steps(())
         self.steps.hide()
 
-    def _show_plan(self, p: PreparationPlan) -> None:
-        self.plan = p
+    def set_record(self, ref: str | None, state: str | None) -> None:
+        """The saved record the plan belongs to: a signed one shows its state in the banner
+        instead of "OK — ready to prepare" (issue 9: OK was shown on RELEASED records)."""
+        if (ref, state) == self._record:
+            return
+        self._record = (ref, state)
+        if self.plan is not None:
+            self._show_banner(self.plan)
+
+    def _show_banner(self, p: PreparationPlan) -> None:
         state = _STATE_OF_STATUS[p.status]
         blocking = [f.code for f in p.findings if f.severity is Severity.BLOCK]
         detail = {
@@ -303,7 +320,17 @@ class PlanView(QWidget):
                        "it says so.",
             "blocked": f"Blocked by {', '.join(blocking)}. See the findings below.",
         }[state]
+        ref, record_state = self._record
+        if ref and record_state in _SIGNED_HEADLINES:
+            headline, meaning = _SIGNED_HEADLINES[record_state]
+            self.banner.show_state(state, f"{headline} — {ref}",
+                                   f"{meaning} {detail if state != 'ok' else ''}".strip())
+            return
         self.banner.show_state(state, HEADLINES[state], detail)
+
+    def _show_plan(self, p: PreparationPlan) -> None:
+        self.plan = p
+        self._show_banner(p)
         self.summary.setText(summary(p))
         self.summary.show()
         self.instruction.setText(plan_instruction(p))
@@ -311,7 +338,7 @@ class PlanView(QWidget):
         self._set_findings(p.findings)
         texts = key_results(p)
         if p.blocked and "draw" in texts:
-            texts["draw"] += " — for reference only; do not prepare"
+            texts["draw"] = "none — DO NOT PREPARE"
         for key, value in self.result_values.items():
             present = key in texts
             value.setText(texts.get(key, ""))

@@ -223,6 +223,8 @@ class RecordWorkflow(QObject):
             note = "changes not saved — save before signing"
         self.strip.show_user(user)
         self.strip.show_record(record, note)
+        window.plan_view.set_record(record.ref if record is not None else None,
+                                    state if record is not None and not dirty else None)
 
         enabled = {
             "save": active and plan is not None and (

@@ -70,6 +70,10 @@ def test_cd3_typed_as_a_fraction_blocks_and_suggests_the_percentage(level: str) 
     assert "product.cd3_percent" in finding.message
     assert "did you mean 40 %" in finding.message
     assert p.findings[0].severity is Severity.BLOCK  # most severe first
+    from doseprep.plan import instruction
+
+    text = instruction(p)  # no volume to act on in large type (issue 9)
+    assert text.startswith("DO NOT PREPARE — blocked by IMPLAUSIBLE_INPUT") and " mL" not in text
 
 
 def test_a_confirmed_implausible_value_is_a_warning_with_its_reason_kept() -> None:

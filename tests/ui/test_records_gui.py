@@ -631,6 +631,9 @@ def test_a_preview_is_not_a_print_and_the_first_real_print_is_not_a_reprint(
     dialog_stub.handlers.append(sign_as(qtbot, SUP, meaning="Released by"))
     records.sign("release")
     ref = records.record.ref
+    window.flush()
+    headline = window.plan_view.banner.headline.text()
+    assert headline == f"RELEASED — {ref}" and "ready to prepare" not in headline
 
     def prints() -> list:
         return [e for e in events(records.session.store) if e.action == "record_print"]
