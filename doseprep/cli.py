@@ -183,6 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _report_input_error(exc.field, exc.message, as_json)
     except _FieldError as exc:
         return _report_input_error(exc.field, exc.message, as_json)
+    except SettingsError as exc:  # a settings file, named with its key in the message
+        return _report_input_error("settings", str(exc), as_json)
     except DoseprepError as exc:
         return _report_input_error("request", str(exc), as_json)
     except BrokenPipeError:

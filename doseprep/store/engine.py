@@ -176,6 +176,11 @@ def create_engine(url: str) -> Engine:
         raise StoreUnavailableError(f"the database URL \"{url}\" is not valid; set "
                                f"{DATABASE_URL_ENV} to e.g. "
                                "postgresql+psycopg://user@host/doseprep.") from None
+    if parsed.drivername in ("postgres", "postgresql", "postgresql+psycopg2"):
+        suggested = parsed.set(drivername="postgresql+psycopg")
+        raise StoreUnavailableError(
+            f"the database URL {display_url(parsed)} names a driver doseprep does not use; "
+            f"write it as {display_url(suggested)} (psycopg 3).")
     try:
         if parsed.get_backend_name() == "sqlite":
             return _sqlite_engine(parsed)

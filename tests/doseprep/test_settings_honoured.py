@@ -108,3 +108,20 @@ def test_the_example_facility_is_marked_wherever_it_is_used(tmp_path: Path) -> N
     assert "(FIN G1234) EXAMPLE — not your lab's" in text
     settings(f'lab_file = "{own_lab(tmp_path)}"\n')
     assert "not your lab" not in run("plan", str(request)).stdout
+
+
+def test_a_bad_settings_file_is_named_as_settings(tmp_path: Path) -> None:
+    settings('lock_minutes = "soon"\n')
+    done = run("plan", str(request_file(tmp_path)))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "settings.toml" in done.stderr and "lock_minutes" in done.stderr
+    assert not done.stderr.startswith("doseprep: request:"), done.stderr
+
+
+def test_a_postgres_url_gets_the_right_spelling_suggested(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "doseprep", "record", "list"],
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ,
+                               "DOSEPREP_DATABASE_URL": "postgres://lab:pw@db.example/dp"})
+    assert done.returncode != 0 and "postgresql+psycopg://lab:***@db.example/dp" in done.stderr
+    assert "pw@" not in done.stderr
