@@ -517,8 +517,16 @@ class RecordWorkflow(QObject):
             return None
         store = self.session.store
         meaning, after = STEPS[step]
-        details = [("Patient", f"{record.patient_name} (MRN {record.patient_mrn})"),
+        details = [("Record", f"{record.record_id}, version {record.version}"),
+                   ("Patient", f"{record.patient_name} (MRN {record.patient_mrn})"),
                    ("Signing", f"{state_words(record.state.value)} → {state_words(after)}")]
+        if step != "verify":  # what is signed; the verifier sees it only after re-entering it
+            stored = record.plan
+            codes = ", ".join(f"{f['code']} ({f['severity']})" for f in stored.get("findings", []))
+            details += [("DIN", record.din), ("Dose level", record.dose_level),
+                        ("Instruction", str(stored.get("instruction", ""))),
+                        ("Plan status", f"{str(stored.get('status', '')).upper()}"
+                                        f"{' — ' + codes if codes else ''}")]
         signed_hash = hash_to_sign(record, after)
         if step == "verify":
             fields = fields_for(record.request)

@@ -742,3 +742,25 @@ def test_enter_after_a_scanned_din_in_the_reentry_moves_on_and_never_signs(
     dialog_stub.handlers.append(scan)
     assert window.records.sign("verify") is None
     assert window.records.record.state.value == "prepared", "nothing was signed"
+
+
+def test_the_sign_dialog_shows_what_is_signed_and_the_verify_dialog_does_not(
+        qtbot, session, dialog_stub: DialogStub) -> None:
+    """Issue 9: sign dialogs showed id, patient and hash, not the instruction, volume, DIN or
+    status. The verifier sees none of them before the blind re-entry."""
+    window = session(TECH, SUP)
+    type_request(qtbot, window, load_case("v01-basic-dl3")["request"])
+    window.records.save()
+    seen: list[str] = []
+    dialog_stub.handlers.append(sign_as(qtbot, TECH, check=lambda d: seen.append(
+        visible_texts(d))))
+    assert window.records.sign("prepare") is not None
+    for shown in ("Draw 1.80 mL of product with a 3 mL syringe", "G123417654321", "DL3",
+                  "OK", "version 1", "DOE, JANE"):
+        assert shown in seen[0], shown
+    dialog_stub.handlers.append(log_in_as(qtbot, SUP))
+    window.records.sign_out()
+    dialog_stub.handlers.append(verify_as(qtbot, SUP, V01_REENTRY, check=lambda d: seen.append(
+        visible_texts(d))))
+    assert window.records.sign("verify") is not None
+    assert "1.80 mL" not in seen[1] and "G123417654321" not in seen[1]
