@@ -297,9 +297,20 @@ class RecordWorkflow(QObject):
 
     def _can_sign(self, step: str, active: bool, dirty: bool, correcting: bool,
                   latest: bool) -> bool:
+        """Whether the step's button is enabled; its tooltip says why not when the store would
+        refuse it (role, the same person, a blocked plan, an expired infusion)."""
         record = self.record
+        button = {"prepare": self.strip.prepare_button, "verify": self.strip.verify_button,
+                  "release": self.strip.release_button}[step]
+        reason = None
+        if record is not None and latest and not correcting and not dirty \
+                and record.state.value == BEFORE[step]:
+            from doseprep.store.records import why_not_sign  # the store is open: a record is
+
+            reason = why_not_sign(record, step, self.session.user)
+        button.setToolTip(reason or "")
         return (active and record is not None and latest and not correcting and not dirty
-                and record.state.value == BEFORE[step])
+                and record.state.value == BEFORE[step] and reason is None)
 
     # --- log-in, lock, sign out ----------------------------------------------------------------
 

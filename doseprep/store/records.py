@@ -578,6 +578,35 @@ def check_not_expired(plan: Mapping[str, Any], ref: str, doing: str,
             "new product (a new request) with the physician.")
 
 
+def why_not_sign(record: StoredRecord, step: str, user: User | None,
+                 now: datetime | None = None) -> str | None:
+    """Why the store would refuse ``user`` the signature ``step`` on ``record`` now, in words for
+    a tooltip; None when it would not (the password aside). Pure: the window disables what the
+    store would refuse only after all the typing (issue 9)."""
+    spec = STEPS[step]
+    if user is None:
+        return "Log in first."
+    if record.state is not spec.before:
+        return (f"{record.ref} is {record.state.value.upper()}; \"{spec.meaning}\" signs a "
+                f"{spec.before.value.upper()} record.")
+    if user.role not in spec.roles:
+        allowed = " or ".join(sorted(r.value for r in spec.roles))
+        return f"You are a {user.role.value}; \"{spec.meaning}\" is signed by a {allowed}."
+    if spec.not_the_preparer:
+        preparer = next((s.user_id for s in record.signatures if s.state is State.PREPARED),
+                        None)
+        if preparer == user.user_id:
+            return (f"You prepared {record.ref}; a different person must sign "
+                    f"\"{spec.meaning}\".")
+    if step == "prepare" and record.plan_status == "blocked":
+        return "The plan is blocked: it cannot be signed; correct the request or the product."
+    expired = infusion_expired_at(record.plan, now)
+    if expired is not None:
+        return (f"INFUSION_EXPIRED: the infusion expired at {expired:%Y-%m-%d %H:%M}; it cannot "
+                "be signed.")
+    return None
+
+
 def sign_record(store: Store, ref: str, step: str, user_id: str, password: str, *,
                 reentry: Mapping[str, Any] | None = None,
                 expected_row_version: int | None = None,

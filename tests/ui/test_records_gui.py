@@ -162,6 +162,14 @@ def test_the_whole_life_of_a_preparation_in_the_window(
     assert records.banner.headline.text() == ("READ-ONLY — signed record; use Correct… to make "
                                               "a new version")
 
+    # The preparer cannot verify: Verify is disabled and says why; the supervisor logs in here
+    # (and sees the record without its values until the blind re-entry is done).
+    assert not records.strip.verify_button.isEnabled()
+    assert "signed by a supervisor" in records.strip.verify_button.toolTip()
+    stub.handlers.append(log_in_as(qtbot, SUP))
+    records.sign_out()
+    assert records.user.user_id == "sup" and records.strip.verify_button.isEnabled()
+
     # Verified by the supervisor, blind: the preparer's values are hidden while it is open.
     def blind(dialog) -> None:
         assert window.cover_mode == "blind"
