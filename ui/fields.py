@@ -78,6 +78,10 @@ class Field:
         """The value was refused; ``message`` is the domain's sentence for the user."""
         self._show("error", f"{ERROR_MARK} {message}", f"Error: {message}")
 
+    def show_unchecked(self) -> None:
+        """The value could not be checked (a fault in doseprep): no stale conversion beside it."""
+        self._show("missing", "not checked", "Not checked: doseprep could not compute the form.")
+
     def show_optional(self) -> None:
         """An optional field left empty."""
         self._show("ok", "optional", "")

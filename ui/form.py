@@ -390,6 +390,11 @@ class RequestForm(QWidget):
             editor.setProperty("state", "error" if error else "")
             editor.setToolTip(error or editor.toolTip())
 
+    def show_unchecked(self) -> None:
+        """A fault stopped the check: clear every conversion so none is stale ("13 kg = 71 kg")."""
+        for field in self.fields.values():
+            field.show_unchecked()
+
     def first_problem(self) -> Field | None:
         """The first field (in form order) with an error, else the first empty required one."""
         return (next((f for f in self._order if f.state == "error"), None)

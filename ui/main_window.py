@@ -426,6 +426,7 @@ class MainWindow(QMainWindow):
             self.plan_view.show_evaluation(evaluation)
             self.evaluation = evaluation
         except Exception:
+            self.form.show_unchecked()
             self.plan_view.show_failure("The details were written to the log.")
             self._update_actions()
             self.recomputed.emit()

@@ -19,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -44,6 +45,36 @@ def state_words(state: str) -> str:
     return state.upper()
 
 
+class ElidingLabel(QLabel):
+    """A one-line label that never widens the window: it paints its text elided ("…") when
+    short of room; ``text()`` stays complete and the full text is the tooltip."""
+
+    MINIMUM_WIDTH = 60
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setToolTip(text)
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        return QSize(min(hint.width(), self.MINIMUM_WIDTH), hint.height())
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        return QSize(min(hint.width(), 240), hint.height())
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        rect = self.contentsRect()
+        if self.fontMetrics().horizontalAdvance(self.text()) <= rect.width():
+            super().paintEvent(event)
+            return
+        painter = QPainter(self)
+        shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight,
+                                              rect.width())
+        self.style().drawItemText(painter, rect, int(self.alignment()), self.palette(),
+                                  self.isEnabled(), shown, self.foregroundRole())
+
+
 class RecordStrip(QFrame):
     """The session and record line with the record buttons (see the module docstring)."""
 
@@ -56,13 +87,13 @@ class RecordStrip(QFrame):
         row.setSpacing(8)
         texts = QVBoxLayout()
         texts.setSpacing(2)
-        self.user_label = set_role(QLabel(self), "strip-user")
+        self.user_label = set_role(ElidingLabel(self), "strip-user")
         self.user_label.setTextFormat(Qt.TextFormat.PlainText)
         record_row = QHBoxLayout()
         record_row.setSpacing(6)
         self.record_icon = QLabel(self)
         self.record_icon.setFixedSize(24, 24)
-        self.record_label = set_role(QLabel(self), "strip-record")
+        self.record_label = set_role(ElidingLabel(self), "strip-record")
         self.record_label.setTextFormat(Qt.TextFormat.PlainText)
         self.record_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         record_row.addWidget(self.record_icon)

@@ -104,6 +104,27 @@ def test_a_failed_recompute_clears_the_plan_instead_of_leaving_it(
     assert window.evaluation is None
 
 
+def test_a_failed_recompute_leaves_no_stale_conversion_beside_a_field(
+        qtbot, window, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a fault, "13 kg" must not sit beside "= 70 kg" from the last good check."""
+    type_request(qtbot, window, load_case("v01-basic-dl3")["request"])
+    window.flush()
+    weight = window.form.fields["patient.weight"]
+    assert "70 kg" in weight.note_label.text()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated fault")
+
+    monkeypatch.setattr(main_window, "evaluate", broken)
+    weight.set_text("13 kg")
+    with pytest.raises(RuntimeError, match="simulated fault"):
+        window.recompute()
+    assert weight.text() == "13 kg", "what the user typed is kept"
+    for field in window.form.fields.values():
+        assert field.note_label.text() == "not checked", field.key
+    assert "70 kg" not in weight.note_label.text()
+
+
 @pytest.mark.slow
 def test_an_exception_in_a_slot_reaches_the_crash_file(tmp_path: Path) -> None:
     """In a real process, PySide hands exceptions raised in slots to sys.excepthook."""
