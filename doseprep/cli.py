@@ -33,7 +33,8 @@ EXIT_INTERNAL = 70  # EX_SOFTWARE
 #: imports its heavy dependencies (reportlab, SQLAlchemy) only inside its handlers, so that
 #: ``doseprep plan`` does not pay for them.
 _SUBCOMMAND_MODULES: tuple[str, ...] = ("doseprep.cli_documents", "doseprep.cli_records",
-                                         "doseprep.cli_protocols", "doseprep.cli_info")
+                                         "doseprep.cli_protocols", "doseprep.cli_info",
+                                         "doseprep.cli_example")
 
 
 class _FieldError(Exception):
