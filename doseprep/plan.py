@@ -37,6 +37,7 @@ from doseprep.units import (
     fmt_mass,
     fmt_percent,
     fmt_volume,
+    round_half_up_exact,
     sci,
     ureg,
 )
@@ -174,11 +175,6 @@ def _f(q: pint.Quantity, unit) -> Fraction:
     return exact(q.to(unit).magnitude)
 
 
-def _round_half_up(value: Fraction, step: Fraction) -> Fraction:
-    """``value`` to a whole number of ``step``, halves up, exactly (1.85 on 0.1 gives 1.9)."""
-    return math.floor(value / step + Fraction(1, 2)) * step
-
-
 def _q(value: Fraction, unit) -> pint.Quantity:
     return Q_(float(value), unit)
 
@@ -313,7 +309,7 @@ def plan(request: PreparationRequest, protocol: Protocol, lab: LabSettings) -> P
     vd_x = vx_x * factor
     syringe = next((s for s in lab.syringes if _f(s.capacity, ML) >= vd_x), lab.syringes[-1])
     capacity_x = _f(syringe.capacity, ML)
-    vr_x = _round_half_up(vd_x, _f(syringe.graduation, ML))
+    vr_x = round_half_up_exact(vd_x, _f(syringe.graduation, ML))
     vr = _q(vr_x, ML)
     fills = max(1, math.ceil(vr_x / capacity_x))
     steps.append(Step("Volume to draw", "Vd = Vx × F, rounded half up to the syringe graduation",

@@ -54,11 +54,6 @@ CELLS_PER_ML = ureg.cell / ureg.milliliter
 CELLS_PER_KG = ureg.cell / ureg.kilogram
 PERCENT = ureg.percent
 
-#: Significant digits kept when a value is converted into its canonical unit. Inputs carry at most
-#: six or seven; twelve keep every typed digit while removing the binary noise of a conversion, so
-#: "165 lb" and "74.84274105 kg" are the same weight and "100 x10^3/uL" and "100 10^9/L" are the
-#: same concentration.
-_SNAP_DIGITS = 12
 
 
 class Kind(Enum):
@@ -277,25 +272,18 @@ def parse_number(value: Any, field: str, what: str) -> float:
     return number
 
 
-def snap(quantity: pint.Quantity) -> pint.Quantity:
-    """Round a converted value to twelve significant digits (see ``_SNAP_DIGITS``)."""
-    magnitude = float(quantity.magnitude)
-    if magnitude == 0 or not math.isfinite(magnitude):
-        return quantity
-    return Q_(float(f"{magnitude:.{_SNAP_DIGITS}g}"), quantity.units)
+def round_half_up_exact(value: Fraction, step: Fraction) -> Fraction:
+    """``value`` to a whole number of ``step``, halves up, exactly: 1.85 on 0.1 gives 1.9."""
+    return math.floor(value / step + Fraction(1, 2)) * step
 
 
 def round_half_up(value: pint.Quantity, step: pint.Quantity) -> pint.Quantity:
-    """Round ``value`` to a whole number of ``step`` with halves going up, in decimal.
-
-    Decimal arithmetic on the shortest representation of each float, so 0.25 mL on a 0.1 mL
-    graduation gives 0.3 mL as a person would expect, not 0.2 mL as binary floats would.
-    """
+    """Round ``value`` to a whole number of ``step`` with halves going up, on the exact decimals
+    the floats stand for (:func:`round_half_up_exact`), so 0.25 mL on a 0.1 mL graduation gives
+    0.3 mL as a person would expect, not 0.2 mL as binary floats would."""
     unit = step.units
-    v = Decimal(repr(float(value.to(unit).magnitude)))
-    s = Decimal(repr(float(step.magnitude)))
-    count = (v / s).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-    return Q_(float(count * s), unit)
+    rounded = round_half_up_exact(exact(value.to(unit).magnitude), exact(step.magnitude))
+    return Q_(float(rounded), unit)
 
 
 # --- display --------------------------------------------------------------------------------
