@@ -14,7 +14,6 @@ import dataclasses
 import importlib
 import json
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -95,15 +94,15 @@ def attach_approval(protocol):
     Only the store can approve a protocol (``doseprep protocol approve``). A workstation without a
     record database yet has approved nothing; none is created just to look.
     """
-    from doseprep.settings import load_settings
+    from doseprep.settings import SQLITE_FILENAME, configured_database_url
 
-    url = os.environ.get("DOSEPREP_DATABASE_URL", "").strip() or load_settings().database_url
+    url = configured_database_url()
     if not url:  # the workstation's own SQLite file: read it directly, without SQLAlchemy
         from doseprep.approvals import sqlite_approval
         from doseprep.paths import data_dir
 
         return dataclasses.replace(protocol, approval=sqlite_approval(
-            data_dir() / "doseprep.sqlite3", protocol.fingerprint))
+            data_dir() / SQLITE_FILENAME, protocol.fingerprint))
     from doseprep.store import open_store, with_approval
 
     with open_store(url) as store:

@@ -9,6 +9,7 @@ A missing file means the defaults. Environment variables win over the file
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -72,6 +73,19 @@ def load_settings(path: Path | None = None) -> WorkstationSettings:
     if unknown:
         raise SettingsError(source, sorted(unknown)[0], "is not a setting doseprep knows.")
     return WorkstationSettings(**out)
+
+
+#: The environment variable that names the record database (it wins over settings.toml).
+DATABASE_URL_ENV = "DOSEPREP_DATABASE_URL"
+#: The workstation's own record database, in the data directory, when none is configured.
+SQLITE_FILENAME = "doseprep.sqlite3"
+
+
+def configured_database_url() -> str | None:
+    """The database named by ``DOSEPREP_DATABASE_URL`` or ``database_url`` in settings.toml;
+    None means the workstation's own SQLite file (:data:`SQLITE_FILENAME` in the data directory).
+    Decided here, without the database libraries, for the store and for ``doseprep plan``."""
+    return os.environ.get(DATABASE_URL_ENV, "").strip() or load_settings().database_url
 
 
 def configured_lab(flag: str | None, settings: WorkstationSettings | None = None) -> str | None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,12 +36,11 @@ from sqlalchemy.exc import (
 )
 
 from doseprep.paths import data_dir, private_dir
+from doseprep.settings import DATABASE_URL_ENV, SQLITE_FILENAME, configured_database_url
 from doseprep.store.errors import StoreUnavailableError, ValueRefusedError
 
 log = logging.getLogger(__name__)
 
-DATABASE_URL_ENV = "DOSEPREP_DATABASE_URL"
-SQLITE_FILENAME = "doseprep.sqlite3"
 #: The newest migration; checked against the scripts by a test, so opening an up-to-date
 #: database needs no Alembic import at all.
 HEAD_REVISION = "0002"
@@ -55,15 +53,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 def database_url() -> str:
     """The database to use: ``DOSEPREP_DATABASE_URL``, else ``database_url`` in the workstation
     settings file, else the SQLite file in the data directory."""
-    from doseprep.settings import load_settings
-
-    configured = os.environ.get(DATABASE_URL_ENV, "").strip()
-    if configured:
-        return configured
-    from_file = load_settings().database_url
-    if from_file:
-        return from_file
-    return f"sqlite:///{data_dir() / SQLITE_FILENAME}"
+    return configured_database_url() or f"sqlite:///{data_dir() / SQLITE_FILENAME}"
 
 
 def sqlite_file(url: str) -> Path | None:
