@@ -277,6 +277,21 @@ def parse_product(r: Mapping[str, Any], zone: ZoneInfo | None,
     )
 
 
+#: How far a preparation time may be from now before it is pointed out (minutes).
+STALE_MINUTES = 5
+
+
+def far_from_now(moment: datetime, now: datetime) -> str:
+    """Words for a preparation time more than :data:`STALE_MINUTES` from ``now`` ("3 h 0 min
+    before now"), or "" when it is close enough (issue 9: a stale default said OK for hours)."""
+    minutes = round((moment - now).total_seconds() / 60)
+    if abs(minutes) <= STALE_MINUTES:
+        return ""
+    hours, rest = divmod(abs(minutes), 60)
+    span = f"{hours} h {rest} min" if hours else f"{rest} min"
+    return f"{span} {'after' if minutes > 0 else 'before'} now"
+
+
 def parse_request(data: Any, *, zone: str | ZoneInfo | None = None) -> PreparationRequest:
     """Check a request given as a JSON-shaped mapping and return it with units.
 

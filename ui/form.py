@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from doseprep.errors import InputError, SettingsError
 from doseprep.isbt128 import NO_FLAGS, din_from_scan_or_entry
 from doseprep.protocol import Protocol
+from doseprep.request import far_from_now
 from ui.evaluation import CONFIRM_KEYS, KEYS, OPTIONAL, Evaluation
 from ui.fields import CAPTION_WIDTH, ChoiceField, Field, TextField
 
@@ -81,8 +82,7 @@ def now_text() -> str:
     return clock().strftime("%Y-%m-%d %H:%M")
 
 
-#: How far "Prepared at" may be from now before the form says so (minutes).
-STALE_MINUTES = 5
+
 
 
 def raw_from_request(data: Mapping[str, Any]) -> dict[str, str]:
@@ -307,15 +307,9 @@ class RequestForm(QWidget):
 
     def prepared_far_from_now(self, moment: datetime | None) -> str:
         """A warning when the preparation time is more than a few minutes from now, else ""."""
-        if moment is None:
-            return ""
-        minutes = round((moment - clock()).total_seconds() / 60)
-        if abs(minutes) <= STALE_MINUTES:
-            return ""
-        hours, rest = divmod(abs(minutes), 60)
-        span = f"{hours} h {rest} min" if hours else f"{rest} min"
-        return (f"{span} {'after' if minutes > 0 else 'before'} now — is this when it is "
-                "prepared? (Now sets the current time)")
+        distance = far_from_now(moment, clock()) if moment is not None else ""
+        return (f"{distance} — is this when it is prepared? (Now sets the current time)"
+                if distance else "")
 
     # --- whole-form text -------------------------------------------------------------------
 
