@@ -120,6 +120,9 @@ class PreparationPlan:
     final_concentration: pint.Quantity | None = None
     remaining_product: pint.Quantity | None = None
     expires_at: datetime | None = None
+    # The instruction's wording as it was signed, for a stored record printed again; the
+    # numbers behind it are checked equal to a fresh computation before it is used.
+    signed_instruction: str | None = None
 
     @property
     def blocked(self) -> bool:
@@ -580,6 +583,8 @@ def not_for_clinical_use(p: PreparationPlan) -> tuple[str, ...]:
 
 def instruction(p: PreparationPlan) -> str:
     """The key instruction, first thing a technician reads."""
+    if p.signed_instruction is not None:
+        return p.signed_instruction
     if p.insufficient:
         return ("DO NOT PREPARE — not enough product for this dose. Largest achievable dose: "
                 f"{fmt_dose(p.max_achievable_dose)}.")

@@ -2,7 +2,8 @@
 
 The window and ``doseprep record print`` both come here, so a record prints the same way from
 either. The plan is recomputed from the stored request and must equal the stored plan in every
-number and finding (the store refuses otherwise); the worksheet carries every signature's
+number and finding code (the store refuses otherwise); the instruction, findings and steps are
+printed in the wording that was signed; the worksheet carries every signature's
 manifestation and the record hash, and the PDF is digitally signed as this record version and the
 state it is in, which ``doseprep verify`` reports.
 

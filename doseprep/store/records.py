@@ -21,7 +21,7 @@ import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -300,35 +300,56 @@ def compute_plan(request: Mapping[str, Any], protocol: str | None = None,
 
 def stored_plan(record: StoredRecord, protocol: str | None = None,
                 lab: str | None = None, *, store: Store | None = None) -> PreparationPlan:
-    """The record's plan as a domain object (for documents), recomputed from its stored request.
+    """The record's plan as it was signed, for documents.
 
-    Refuses (:class:`WorkflowError`) when the plan computed now differs in any value from the one
-    saved — other protocol or lab settings, or another calculation — so a document never prints
-    numbers that are not the record's.
+    The stored request is computed again and every number, the status, the dose level and the
+    finding codes must equal the stored plan's (else :class:`WorkflowError`: other protocol or
+    lab settings, or another calculation — a document never prints numbers that are not the
+    record's). Wording is not compared: the instruction, findings and steps printed are the
+    stored ones, as signed, so a later release that rewords a message never makes an old
+    record unprintable (issues 9 and 11).
     """
+    from doseprep.plan import Finding, Severity, Step
     from doseprep.report import plan_to_dict
 
     plan = compute_plan(record.request, protocol, lab, store=store)
-    now = _comparable(plan_to_dict(plan))
-    saved = _comparable(record.plan)
-    if canonical_json(now) != canonical_json(saved):
+    now, saved = signed_content(plan_to_dict(plan)), signed_content(record.plan)
+    if now != saved:
+        differing = sorted(k for k in now.keys() | saved.keys() if now.get(k) != saved.get(k))
         raise WorkflowError(f"the plan computed now for {record.ref} differs from the one saved "
-                            "(different protocol or lab settings, or a changed calculation); "
-                            "use the protocol and lab files the record names, or correct it.")
-    return plan
+                            f"in {', '.join(differing)} (different protocol or lab settings, or "
+                            "a changed calculation); use the protocol and lab files the record "
+                            "names, or correct it.")
+    stored = record.plan
+    findings = tuple(Finding(f["code"], Severity(f["severity"]), f["message"])
+                     for f in stored["findings"] if f["code"] != "PROTOCOL_NOT_APPROVED")
+    # The approval note follows the store's approval now, not at saving (see signed_content).
+    findings += tuple(f for f in plan.findings if f.code == "PROTOCOL_NOT_APPROVED")
+    steps = tuple(Step(s["name"], s["formula"], s["substituted"], s["result"])
+                  for s in stored["steps"])
+    return replace(plan, findings=findings, steps=steps,
+                   signed_instruction=stored["instruction"])
 
 
-def _comparable(plan: Mapping[str, Any]) -> dict[str, Any]:
-    """A plan's JSON without what may change after saving without changing the plan: the program
-    version, the protocol's approval state, and the PROTOCOL_NOT_APPROVED note that follows it."""
-    out = {k: v for k, v in plan.items() if k != "doseprep_version"}
+# What a reprint must match: the plan's numbers and codes, not its wording.
+_WORDING = frozenset({"instruction", "steps", "doseprep_version"})
+
+
+def signed_content(plan: Mapping[str, Any]) -> dict[str, Any]:
+    """A plan's JSON reduced to what a document must reproduce exactly: every number, the
+    status, the dose level, the protocol and lab identities, and the finding codes with their
+    severities. Left out: wording (instruction, messages, step texts), the program version, and
+    the protocol's approval state with the PROTOCOL_NOT_APPROVED note that follows it (an
+    approval may be granted after saving)."""
+    out = {k: v for k, v in plan.items() if k not in _WORDING}
     if isinstance(out.get("protocol"), dict):
         out["protocol"] = {k: v for k, v in out["protocol"].items()
-                           if k in ("id", "title", "version", "fingerprint")}
+                           if k in ("id", "version", "fingerprint")}
+    if isinstance(out.get("lab"), dict):
+        out["lab"] = {k: v for k, v in out["lab"].items() if k == "fingerprint"}
     if isinstance(out.get("findings"), list):
-        out["findings"] = [f for f in out["findings"]
-                           if not (isinstance(f, dict)
-                                   and f.get("code") == "PROTOCOL_NOT_APPROVED")]
+        out["findings"] = [(f.get("code"), f.get("severity")) for f in out["findings"]
+                           if isinstance(f, dict) and f.get("code") != "PROTOCOL_NOT_APPROVED"]
     return out
 
 

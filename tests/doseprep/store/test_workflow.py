@@ -42,6 +42,7 @@ from doseprep.store import (
     reset_password,
     save_draft,
     sign_record,
+    stored_plan,
     verify_record,
     verify_store,
 )
@@ -370,3 +371,46 @@ def test_documents_get_the_saved_plan_back_or_a_refusal(store, people, base_requ
     protocol.write_text(text.replace("DL3 = 1.0e6", "DL3 = 2.0e6"), encoding="utf-8")
     with pytest.raises(WorkflowError, match="differs from the one saved"):
         stored_plan(record, protocol=str(protocol))
+
+
+def test_an_old_record_prints_its_signed_wording_after_a_release_rewords(
+        store, people, base_request, monkeypatch):
+    """Issues 9 and 11: a reprint compares numbers and finding codes, never wording. A later
+    release that rewords the volume notation and every step must still print an old record —
+    with the wording that was signed, not the new one — and the store still verifies."""
+    import doseprep.plan as plan_module
+    from doseprep.documents.record_print import render_record
+    from doseprep.plan import instruction
+    from doseprep.units import fmt_volume
+    from tests.doseprep.documents.conftest import page_texts
+
+    record = save_draft(store, compute_plan(base_request), people.tech)
+    signed = record.plan["instruction"]
+    assert "1.80 mL" in signed
+
+    def reworded(quantity, decimals=None):  # "1.80 mL" -> "1.80 millilitres"
+        return fmt_volume(quantity, decimals).replace(" mL", " millilitres")
+
+    monkeypatch.setattr(plan_module, "fmt_volume", reworded)
+    fresh = compute_plan(base_request)
+    assert "millilitres" in instruction(fresh), "the rewording took effect"
+
+    plan = stored_plan(get_record(store, record.record_id))
+    assert instruction(plan) == signed
+    assert [s.substituted for s in plan.steps] == [s["substituted"]
+                                                  for s in record.plan["steps"]]
+    text = " ".join(page_texts(render_record(store, record.ref, people.tech,
+                                             labels=False).worksheet))
+    assert "Draw 1.80 mL" in text and "millilitres" not in text
+    assert verify_store(store).ok
+
+
+def test_a_changed_number_is_still_refused_and_named(store, people, base_request, tmp_path):
+    from doseprep.resources import resource_path
+
+    record = save_draft(store, compute_plan(base_request), people.tech)
+    lab = tmp_path / "lab.toml"
+    text = resource_path("lab.toml").read_text(encoding="utf-8")
+    lab.write_text(text.replace("qc_reserve_mL = 2 ", "qc_reserve_mL = 3 "), encoding="utf-8")
+    with pytest.raises(WorkflowError, match="differs from the one saved in lab "):
+        stored_plan(get_record(store, record.record_id), lab=str(lab))
