@@ -38,7 +38,7 @@ class Field:
         set_role(self.note_label, "note", "missing")
         self.note_label.setWordWrap(True)
         self.note_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.note_label.setMinimumWidth(150)
+        self.note_label.setMinimumWidth(130)
         self.note_label.setSizePolicy(QSizePolicy.Policy.Expanding,
                                       QSizePolicy.Policy.Preferred)
         self.note_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QLocale, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -82,6 +82,10 @@ def _scrolled(widget: QWidget) -> QScrollArea:
 def default_paper() -> str:
     """Letter where the locale uses it (and when it says nothing), else A4."""
     return "letter" if QLocale.system().territory() in _LETTER_TERRITORIES else "a4"
+
+
+#: The plan side is never narrowed below this to widen the form.
+PLAN_MIN_WIDTH = 500
 
 
 class MainWindow(QMainWindow):
@@ -170,7 +174,9 @@ class MainWindow(QMainWindow):
         outer.addWidget(self.settings_panel)
         splitter = QSplitter(Qt.Orientation.Horizontal, central)
         splitter.setChildrenCollapsible(False)
-        splitter.addWidget(_scrolled(self.form))
+        self.splitter = splitter
+        self.form_area = _scrolled(self.form)
+        splitter.addWidget(self.form_area)
         right = QWidget(splitter)
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 8, 8)
@@ -530,12 +536,16 @@ class MainWindow(QMainWindow):
         when = draft.saved_at.astimezone()
         who = draft.fields.get("patient.name", "").strip() or "no name"
         din = draft.fields.get("product.din", "").strip() or "no DIN"
+        typed_by = str(draft.extra.get("typed_by") or "")
+        typist = typed_by or "nobody (no one was logged in)"
+        if typed_by and typed_by != self._typist():
+            typist += " — not you: check every value before using it"
         answer = dialogs.choose(
             self, title="Restore the unsaved form?",
             text=f"Restore the unsaved form from {when:%H:%M}?",
             informative=(f"doseprep was closed on {when:%a %d %b %Y at %H:%M} before this form "
-                         f"was finished ({who}, {din}). Restore it to carry on, or discard it "
-                         "and start with an empty form."),
+                         f"was finished ({who}, {din}).\nTyped by: {typist}.\n\nRestore it to "
+                         "carry on, or discard it and start with an empty form."),
             choices=(("restore", "Restore the form"), ("discard", "Discard it")),
             default="restore", escape="restore")
         if answer != "restore":
@@ -569,7 +579,8 @@ class MainWindow(QMainWindow):
             return
         try:
             path = drafts.save(self.form.raw(),
-                               extra={"lab": self.lab_path, **self.records.draft_extra()})
+                               extra={"lab": self.lab_path, "typed_by": self._typist(),
+                                      **self.records.draft_extra()})
         except OSError as exc:
             log.warning("draft not saved: %s", exc)
             self.statusBar().showMessage(f"The draft could not be saved: {exc}", 0)
@@ -577,11 +588,39 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Draft saved at {datetime.now():%H:%M:%S}.", 4000)
         self.draft_saved.emit(str(path))
 
+    def _typist(self) -> str:
+        """Who is typing into the form now, as a draft remembers it ("" when nobody is logged
+        in)."""
+        user = self.records.session.user
+        return "" if user is None else f"{user.printed_name} ({user.user_id})"
+
     def discard_draft(self) -> None:
         """The form was saved as a record: the crash draft is no longer needed."""
         self._draft_timer.stop()
         if self._drafts_active:
             drafts.clear()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_form()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._fit_form()
+
+    def _fit_form(self) -> None:
+        """Give the form the width it needs to show every field and its reading without
+        sideways scrolling (1280 px screens, issue 9), as long as the plan side keeps
+        PLAN_MIN_WIDTH; on narrower windows the form scrolls."""
+        sizes = self.splitter.sizes()
+        total = sum(sizes)
+        if total <= 0:
+            return
+        bar = self.form_area.verticalScrollBar().sizeHint().width()
+        wanted = self.form.minimumSizeHint().width() + bar + 2
+        form_width = min(max(sizes[0], wanted), max(total - PLAN_MIN_WIDTH, 0))
+        if form_width != sizes[0] and form_width > 0:
+            self.splitter.setSizes([form_width, total - form_width])
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.flush()

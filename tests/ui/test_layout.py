@@ -92,3 +92,28 @@ def test_a_long_strip_note_is_elided_and_does_not_widen_the_window(qtbot, window
     # the text itself is kept whole (tooltip and accessible name), only painted elided
     assert strip.record_label.text().endswith(note)
     assert strip.record_label.toolTip() == strip.record_label.text()
+
+
+@SHOWS_WINDOW
+@pytest.mark.parametrize(("width", "height"), SCREENS[:2], ids=lambda v: str(v))
+def test_every_field_and_its_reading_is_whole_on_workstation_screens(
+        qtbot, window, width: int, height: int) -> None:
+    """At 1280 and 1366 px the form needs no sideways scrolling: each field's editor and the
+    value as read back beside it ("= 1.000 × 10⁸ cells/mL") lie wholly inside the form's view."""
+    from PySide6.QtWidgets import QScrollArea
+
+    type_request(qtbot, window, load_case("v01-basic-dl3")["request"])
+    qtbot.waitUntil(lambda: window.plan_view.state == "ok", timeout=TIMEOUT)
+    window.show()
+    window.resize(width, height)
+    qtbot.waitUntil(lambda: window.width() <= width, timeout=TIMEOUT)
+    QApplication.processEvents()
+    area = next(a for a in window.findChildren(QScrollArea) if a.widget() is window.form)
+    viewport = area.viewport()
+    assert not area.horizontalScrollBar().isVisible()
+    for key, field in window.form.fields.items():
+        for part in (field.editor, field.note_label):
+            if not part.isVisible():
+                continue
+            left = part.mapTo(viewport, QPoint(0, 0)).x()
+            assert 0 <= left and left + part.width() <= viewport.width(), (key, part)

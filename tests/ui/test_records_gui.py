@@ -772,3 +772,23 @@ def test_the_sign_dialog_shows_what_is_signed_and_the_verify_dialog_does_not(
         visible_texts(d))))
     assert window.records.sign("verify") is not None
     assert "1.80 mL" not in seen[1] and "G123417654321" not in seen[1]
+
+
+def test_a_restored_draft_says_who_typed_it_and_warns_another_user(
+        qtbot, session, make_window, dialog_stub: DialogStub) -> None:
+    """Issue 9: a form left by a crash is offered with the name of the person who typed it; a
+    different person logging in is told it is not theirs, to check every value."""
+    tech_window = session(TECH, SUP)
+    tech_window.offer_draft()
+    type_request(qtbot, tech_window, load_case("v01-basic-dl3")["request"])
+    tech_window.save_draft()
+    assert drafts.load().extra["typed_by"] == f"{TECH.printed_name} ({TECH.user_id})"
+    tech_window.records.session.close()
+
+    sup_window = make_window()
+    dialog_stub.handlers.append(log_in_as(qtbot, SUP))
+    dialog_stub.answers.append("restore")
+    assert sup_window.begin_session() is True
+    assert sup_window.form.fields["patient.name"].text() == "DOE, JANE"
+    informative = dialog_stub.questions[-1]["informative"]
+    assert f"Typed by: {TECH.printed_name} ({TECH.user_id}) — not you" in informative
