@@ -190,3 +190,15 @@ class ActionDialog(QDialog):
     def show_error(self, message: str) -> None:
         self.error_label.setText(message)
         self.error_label.show()
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """Grow (never shrink) to the height the contents need at the current width, so a
+        refusal of several lines never overlaps the fields or the buttons (issue 9)."""
+        self.layout_.activate()
+        if self.layout_.hasHeightForWidth():
+            needed = self.layout_.totalHeightForWidth(self.width())
+        else:
+            needed = self.layout_.totalSizeHint().height()
+        if needed > self.height():
+            self.resize(self.width(), needed)
