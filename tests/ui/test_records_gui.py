@@ -662,6 +662,51 @@ def test_a_preview_is_not_a_print_and_the_first_real_print_is_not_a_reprint(
     assert "REPRINT" in again.windowTitle()
 
 
+@SHOWS_WINDOW
+def test_a_print_job_is_audited_only_when_the_printer_accepts_it(
+        qtbot, session, dialog_stub: DialogStub, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    """Issue 9: a print is audited when the print job is accepted — a print dialog cancelled,
+    or a printer that fails, is not a print."""
+    from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+
+    from doseprep.store import events
+
+    window = session(TECH, SUP)
+    records = window.records
+    prepared_v01(qtbot, window, dialog_stub, TECH)
+    dialog_stub.handlers.append(verify_as(qtbot, SUP, V01_REENTRY))
+    records.sign("verify")
+    dialog_stub.handlers.append(sign_as(qtbot, SUP, meaning="Released by"))
+    records.sign("release")
+
+    def prints() -> list:
+        return [e for e in events(records.session.store) if e.action == "record_print"]
+
+    answer = {"accept": False}
+    target = tmp_path / "job.pdf"
+
+    def exec_(dialog: QPrintDialog) -> int:
+        printer = dialog.printer()
+        printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+        printer.setOutputFileName(str(target))
+        return (QDialog.DialogCode.Accepted if answer["accept"]
+                else QDialog.DialogCode.Rejected).value
+
+    monkeypatch.setattr(QPrintDialog, "exec", exec_)
+    preview = records.print_record()
+    qtbot.addWidget(preview)
+    dialog_stub.default_answer = "print"  # the example protocol is not approved: confirm
+    assert preview.print_document() is False
+    assert prints() == [] and not target.exists()
+
+    answer["accept"] = True
+    assert preview.print_document() is True
+    assert target.stat().st_size > 0
+    (job,) = prints()
+    assert job.record_ref == records.record.ref and job.user_id == TECH.user_id
+
+
 def test_a_form_left_open_past_its_expiry_cannot_be_signed(
         qtbot, session, dialog_stub: DialogStub, monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 9: at 23:03 the window said OK for an infusion that expired at 18:03. The store
