@@ -352,7 +352,8 @@ def _result_rows(plan: PreparationPlan) -> list[tuple[str, str]]:
         ("Volume to draw", f"{fmt_volume(plan.withdraw_volume)} "
                            f"({plan.syringe.capacity.magnitude:g} mL syringe, "
                            f"graduation {plan.syringe.graduation.magnitude:g} mL)"),
-        ("Diluent to add", fmt_volume(plan.diluent_volume)),
+        ("Diluent to add", fmt_volume(plan.diluent_volume) if plan.diluent_volume.magnitude > 0
+         else "none — the draw is the final volume"),
         ("Final volume", fmt_volume(plan.final_volume)),
         ("Delivered cells", fmt_cells(plan.delivered_cells, digits=4)),
         ("Delivered dose", fmt_dose(plan.delivered_dose, digits=4)),

@@ -116,4 +116,4 @@ def test_every_field_and_its_reading_is_whole_on_workstation_screens(
             if not part.isVisible():
                 continue
             left = part.mapTo(viewport, QPoint(0, 0)).x()
-            assert 0 <= left and left + part.width() <= viewport.width(), (key, part)
+            assert left >= 0 and left + part.width() <= viewport.width(), (key, part)

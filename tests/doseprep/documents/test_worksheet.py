@@ -17,7 +17,7 @@ from doseprep.documents.worksheet import render_worksheet
 from doseprep.manifest import RecordInfo, SignatureManifest
 from doseprep.plan import instruction, not_for_clinical_use
 from doseprep.units import fixed, fmt_cells, fmt_concentration, fmt_dose, fmt_volume
-from tests.conftest import load_case
+from tests.conftest import REFERENCE_DIR, load_case
 from tests.doseprep.documents.conftest import (
     VALID_CASES,
     VERIFIED,
@@ -150,3 +150,12 @@ def test_worksheet_command_reports_bad_input(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "product.cd3_percent" in done.stderr
     assert not out.exists()
+
+
+def test_a_draw_that_is_the_final_volume_never_says_add_0_ml_diluent() -> None:
+    """Issue 9: "add 0.00 mL diluent" was printed when the draw filled the bag (v04)."""
+    p = case_plan(REFERENCE_DIR / "v04-large-volume-dl5.json")
+    assert p.diluent_volume.magnitude == 0
+    text = " ".join(page_texts(render_worksheet(p)))
+    assert "0.00 mL diluent" not in text and "Diluent to add 0.00" not in text
+    assert "no diluent" in text and "Diluent to add none" in text
