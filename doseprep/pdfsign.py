@@ -51,7 +51,7 @@ def installation_certificate_path() -> Path:
     return signing_dir() / "installation-cert.pem"
 
 
-def _ensure_installation_key() -> tuple[Path, Path]:
+def ensure_installation_key() -> tuple[Path, Path]:
     """The installation's key and certificate, made on first use."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
@@ -115,7 +115,7 @@ def _signer():
                                                      "(DOSEPREP_SIGNING_P12_PASSPHRASE) or not a "
                                                      "PKCS#12 file.")
         return signer
-    key_path, cert_path = _ensure_installation_key()
+    key_path, cert_path = ensure_installation_key()
     signer = signers.SimpleSigner.load(str(key_path), str(cert_path))
     if signer is None:
         raise OSError(f"cannot load the installation signing key in {key_path.parent}")

@@ -49,9 +49,11 @@ from doseprep.store.errors import (
     PermissionDeniedError,
     RecordNotFoundError,
     ReentryMismatchError,
+    SignatureRefusedError,
     StaleRecordError,
     WorkflowError,
 )
+from doseprep.store.keys import UserKey, current_key, sign_hash, unseal
 from doseprep.store.reentry import compare_reentry
 from doseprep.store.schema import audit_log, counters, records, signatures
 from doseprep.store.users import Role, User, authenticate, require_active_user
@@ -649,6 +651,7 @@ def sign_record(store: Store, ref: str, step: str, user_id: str, password: str, 
     if step == "verify" and reentry is None:
         raise WorkflowError("verification needs the blind re-entry of the key values "
                             "(--reentry FILE.json).")
+    key, private_key = _unlock_key(store, user_id, password)
     refused: ReentryMismatchError | None = None
     with store.write() as conn:
         require_active_user(conn, user_id, spec.roles, f"sign \"{spec.meaning}\"")
@@ -680,7 +683,11 @@ def sign_record(store: Store, ref: str, step: str, user_id: str, password: str, 
                              reason="blind re-entry does not match")
                 refused = ReentryMismatchError(mismatched)
         if refused is None:
-            _add_signature(conn, row, spec, signer, prior)
+            latest = current_key(conn, user_id)
+            if latest is None or latest[0].key_id != key.key_id:
+                raise StaleRecordError(f"the signing key of {user_id} changed while signing "
+                                       "(a password reset); sign again.")
+            _add_signature(conn, row, spec, signer, prior, key, private_key)
             signed = _stored(conn, _find_row(conn, current))
     if refused is not None:
         raise refused
@@ -695,8 +702,18 @@ def _wrong_state(ref: str, state: State, spec: SigningStep) -> str:
             f"{spec.after.value}.")
 
 
+def _unlock_key(store: Store, user_id: str, password: str) -> tuple[UserKey, Any]:
+    """The signer's newest key, unsealed with the password just checked (issue 10)."""
+    with store.read() as conn:
+        found = current_key(conn, user_id)
+    if found is None:  # pragma: no cover - authenticate() makes a missing key
+        raise SignatureRefusedError(f"{user_id} has no signing key; sign in once to make it.")
+    key, sealed = found
+    return key, unseal(sealed, password, user_id)
+
+
 def _add_signature(conn: Connection, row: Mapping[str, Any], spec: SigningStep, signer: User,
-                   prior: Sequence[Signature]) -> None:
+                   prior: Sequence[Signature], key: UserKey, private_key: Any) -> None:
     now = utc_now()
     zone, zone_name = local_zone()
     local = now.astimezone(zone)
@@ -708,8 +725,9 @@ def _add_signature(conn: Connection, row: Mapping[str, Any], spec: SigningStep, 
               "role": signer.role.value, "signed_at_utc": utc_text(now), "time_zone": zone_name,
               "utc_offset": offset_text(local.utcoffset()), "record_hash": record_hash}
     signature_hash = content_hash(signature_content(values))
-    conn.execute(signatures.insert().values(record_pk=row["id"], signature_hash=signature_hash,
-                                            **values))
+    conn.execute(signatures.insert().values(
+        record_pk=row["id"], signature_hash=signature_hash, key_id=key.key_id,
+        digital_signature=sign_hash(private_key, signature_hash), **values))
     result = conn.execute(records.update().where(
         records.c.id == row["id"], records.c.row_version == row["row_version"]).values(
             state=state, updated_at=utc_text(now), updated_by=signer.user_id,
@@ -722,7 +740,7 @@ def _add_signature(conn: Connection, row: Mapping[str, Any], spec: SigningStep, 
                  new={"state": state, "meaning": spec.meaning, "signature_seq": values["seq"],
                       "record_hash": record_hash, "signature_hash": signature_hash,
                       "printed_name": signer.printed_name, "time_zone": zone_name,
-                      "utc_offset": values["utc_offset"]}, at=now)
+                      "utc_offset": values["utc_offset"], "key_id": key.key_id}, at=now)
 
 
 def prepare_record(store: Store, ref: str, user_id: str, password: str, **kw: Any) -> StoredRecord:

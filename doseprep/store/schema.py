@@ -13,6 +13,8 @@ bytes that were hashed.
   is the lock that serializes writers on PostgreSQL.
 - ``counters``: the running number behind human-friendly record ids, per year.
 - ``protocol_approvals``: an administrator's signed approval of a protocol file's fingerprint.
+- ``user_keys``: each user's signing keys (public key, private key sealed by the password, the lab
+  key's certificate); append-only, a password change adds one (:mod:`doseprep.store.keys`).
 """
 
 from __future__ import annotations
@@ -93,7 +95,21 @@ signatures = Table(
     Column("utc_offset", String(8), nullable=False),
     Column("record_hash", String(64), nullable=False),
     Column("signature_hash", String(64), nullable=False),
+    Column("key_id", Integer, nullable=True),  # user_keys.id (revision 0003)
+    Column("digital_signature", String(128), nullable=True),  # Ed25519 over signature_hash, hex
     UniqueConstraint("record_pk", "seq", name="uq_signatures_record_seq"),
+)
+
+user_keys = Table(
+    "user_keys", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", String(64), ForeignKey("users.user_id"), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("public_key", String(64), nullable=False, unique=True),
+    Column("sealed_private_key", Text, nullable=False),
+    Column("certified_by", String(64), nullable=False),
+    Column("certificate", Text, nullable=False),
+    Index("ix_user_keys_user", "user_id", "id"),
 )
 
 audit_log = Table(

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cache
+from typing import Any
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher, extract_parameters
@@ -37,7 +38,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Connection
 
 from doseprep.store import audit
-from doseprep.store.canonical import parse_utc_text, utc_now, utc_text
+from doseprep.store.canonical import content_hash, parse_utc_text, utc_now, utc_text
 from doseprep.store.engine import Store
 from doseprep.store.errors import (
     AccountDisabledError,
@@ -46,6 +47,7 @@ from doseprep.store.errors import (
     SignatureRefusedError,
     UserError,
 )
+from doseprep.store.keys import create_key
 from doseprep.store.schema import users
 
 log = logging.getLogger(__name__)
@@ -158,6 +160,26 @@ def _locked_now(row: sa.Row | sa.RowMapping) -> bool:
     return until is not None and utc_now() < until
 
 
+#: The columns of a users row that ``audit verify`` holds against the audit trail: a changed
+#: password hash, role, name or disabled flag outside the program is reported (issue 10). The
+#: failure counter and lock follow wrong passwords and are audited as events instead.
+ACCOUNT_FIELDS = ("user_id", "printed_name", "role", "password_hash", "disabled", "created_at")
+#: Audit actions whose new value carries the account's ``account_hash`` after the change.
+ACCOUNT_ACTIONS = frozenset({"user_add", "user_disable", "user_password_reset",
+                             "account_recovered", "password_rehash", "user_key_create"})
+
+
+def account_hash(row: Any) -> str:
+    """The hash of a users row's audited columns."""
+    values = row._mapping if hasattr(row, "_mapping") else row
+    return content_hash({name: (bool(values[name]) if name == "disabled" else values[name])
+                         for name in ACCOUNT_FIELDS})
+
+
+def _account_state(conn: Connection, user_id: str) -> str:
+    return account_hash(conn.execute(sa.select(users).where(users.c.user_id == user_id)).one())
+
+
 def _user(row: sa.Row) -> User:
     return User(user_id=row.user_id, printed_name=row.printed_name, role=Role(row.role),
                 disabled=bool(row.disabled), locked=_locked_now(row),
@@ -246,7 +268,12 @@ def authenticate(store: Store, user_id: str, password: str, *, purpose: str = "s
                          new={"purpose": purpose, "why": "account disabled"})
         raise AccountDisabledError(f"{purpose} refused: the account {user_id} is disabled; ask an "
                               "administrator.")
-    if row.failed_attempts or row.locked or _weaker_than(row.password_hash, profile):
+    from doseprep.store.keys import current_key
+
+    with store.read() as conn:
+        has_key = current_key(conn, user_id) is not None
+    weaker = _weaker_than(row.password_hash, profile)
+    if row.failed_attempts or row.locked or weaker or not has_key:
         with store.write() as conn:
             values: dict = {"failed_attempts": 0, "locked": False,
                             "row_version": users.c.row_version + 1}
@@ -254,9 +281,20 @@ def authenticate(store: Store, user_id: str, password: str, *, purpose: str = "s
                 audit.append(conn, "account_unlocked", user_id,
                              old={"locked": True, "failed_attempts": row.failed_attempts},
                              new={"why": "the lock period ended and the password was right"})
-            if _weaker_than(row.password_hash, profile):
+            if weaker:
                 values["password_hash"] = hasher.hash(password)
             conn.execute(users.update().where(users.c.user_id == user_id).values(**values))
+            if weaker:
+                audit.append(conn, "password_rehash", user_id,
+                             new={"user_id": user_id, "why": "stronger hashing parameters",
+                                  "account_hash": _account_state(conn, user_id)})
+            if current_key(conn, user_id) is None:  # an account from before revision 0003
+                key = create_key(conn, user_id, password)
+                audit.append(conn, "user_key_create", user_id,
+                             new={"user_id": user_id, "key_id": key.key_id,
+                                  "public_key": key.public_key,
+                                  "certified_by": key.certified_by,
+                                  "account_hash": _account_state(conn, user_id)})
             row = conn.execute(sa.select(users).where(users.c.user_id == user_id)).one()
     return _user(row)
 
@@ -325,8 +363,12 @@ def add_user(store: Store, user_id: str, printed_name: str, role: Role | str, pa
             user_id=user_id, printed_name=printed_name, role=role.value,
             password_hash=password_hash, failed_attempts=0, locked=False, disabled=False,
             created_at=now, updated_at=now, row_version=1))
+        key = create_key(conn, user_id, password)
         audit.append(conn, "user_add", actor,
-                     new={"user_id": user_id, "printed_name": printed_name, "role": role.value},
+                     new={"user_id": user_id, "printed_name": printed_name, "role": role.value,
+                          "key_id": key.key_id, "public_key": key.public_key,
+                          "certified_by": key.certified_by,
+                          "account_hash": _account_state(conn, user_id)},
                      reason="first administrator" if first_admin else None)
         user = get_user(conn, user_id)
     assert user is not None
@@ -354,7 +396,8 @@ def disable_user(store: Store, user_id: str, *, admin_id: str, admin_password: s
         conn.execute(users.update().where(users.c.user_id == user_id).values(
             disabled=True, updated_at=utc_text(utc_now()), row_version=users.c.row_version + 1))
         audit.append(conn, "user_disable", admin.user_id, old={"disabled": False},
-                     new={"user_id": user_id, "disabled": True}, reason=reason)
+                     new={"user_id": user_id, "disabled": True,
+                          "account_hash": _account_state(conn, user_id)}, reason=reason)
         user = get_user(conn, user_id)
     assert user is not None
     return user
@@ -373,9 +416,13 @@ def reset_password(store: Store, user_id: str, new_password: str, *, admin_id: s
         conn.execute(users.update().where(users.c.user_id == user_id).values(
             password_hash=password_hash, failed_attempts=0, locked=False,
             updated_at=utc_text(utc_now()), row_version=users.c.row_version + 1))
+        key = create_key(conn, user_id, new_password)
         audit.append(conn, "user_password_reset", admin.user_id,
                      old={"locked": user.locked, "failed_attempts": user.failed_attempts},
-                     new={"user_id": user_id, "locked": False, "failed_attempts": 0})
+                     new={"user_id": user_id, "locked": False, "failed_attempts": 0,
+                          "key_id": key.key_id, "public_key": key.public_key,
+                          "certified_by": key.certified_by,
+                          "account_hash": _account_state(conn, user_id)})
         user = get_user(conn, user_id)
     assert user is not None
     return user
@@ -420,10 +467,13 @@ def recover_account(store: Store, user_id: str, new_password: str) -> User:
         conn.execute(users.update().where(users.c.user_id == user_id).values(
             password_hash=password_hash, failed_attempts=0, locked=False,
             updated_at=utc_text(utc_now()), row_version=users.c.row_version + 1))
+        key = create_key(conn, user_id, new_password)
         audit.append(conn, "account_recovered", None,
                      old={"locked": user.locked, "failed_attempts": user.failed_attempts},
                      new={"user_id": user_id, "os_user": os_user,
-                          "host": platform.node()[:100]},
+                          "host": platform.node()[:100], "key_id": key.key_id,
+                          "public_key": key.public_key, "certified_by": key.certified_by,
+                          "account_hash": _account_state(conn, user_id)},
                      reason="recovery at the workstation (doseprep users recover)")
         user = get_user(conn, user_id)
     assert user is not None

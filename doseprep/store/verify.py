@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NoReturn
 
 import sqlalchemy as sa
@@ -27,6 +28,7 @@ from sqlalchemy.engine import Connection
 from doseprep.store.audit import iter_rows, row_hash
 from doseprep.store.canonical import GENESIS_HASH, canonical_json, content_hash
 from doseprep.store.engine import Store
+from doseprep.store.keys import UserKey, all_keys, certificate_problem, check_signature
 from doseprep.store.records import (
     SIGNATURE_FIELDS,
     State,
@@ -34,7 +36,8 @@ from doseprep.store.records import (
     signature_content,
     version_ref,
 )
-from doseprep.store.schema import audit_head, audit_log, records, signatures
+from doseprep.store.schema import audit_head, audit_log, records, signatures, users
+from doseprep.store.users import ACCOUNT_ACTIONS, account_hash
 
 log = logging.getLogger(__name__)
 
@@ -85,21 +88,28 @@ class _Trail:
     rows: int = 0
     content: dict[str, str] | None = None  # record ref -> content hash of its last save
     signed: dict[str, set[str]] | None = None  # record ref -> signature hashes audited
+    accounts: dict[str, str] = field(default_factory=dict)  # user id -> last audited hash
+    keys: dict[int, str] = field(default_factory=dict)  # user key id -> audited public key
 
 
-def verify_store(store: Store) -> VerifyReport:
-    """Check the chain and every signed record; never changes anything."""
+def verify_store(store: Store, trust: Sequence[Path] = ()) -> VerifyReport:
+    """Check the chain, every account and key, and every signed record; never changes
+    anything. ``trust``: certificate files trusted besides this computer's own."""
     with store.read() as conn:
-        return verify_connection(conn)
+        return verify_connection(conn, trust)
 
 
-def verify_connection(conn: Connection) -> VerifyReport:
+def verify_connection(conn: Connection, trust: Sequence[Path] = ()) -> VerifyReport:
     """:func:`verify_store` on an open connection (what it sees in its transaction)."""
+    from doseprep.labkey import trusted_keys
+
     trail = _Trail(content={}, signed={})
     counts = [0, 0]
     try:
         _check_chain(conn, trail)
-        _check_records(conn, trail, counts)
+        keys = _check_keys(conn, trail, trusted_keys(list(trust)))
+        _check_accounts(conn, trail)
+        _check_records(conn, trail, counts, keys)
         _check_approvals(conn)
     except _FoundError as found:
         log.warning("audit verify: %s", found.problem)
@@ -181,6 +191,8 @@ def _check_chain(conn: Connection, trail: _Trail) -> None:
             signed.setdefault(ref, set()).add(_top_level_hash(new, "signature_hash", seq))
         elif action in _CONTENT_ACTIONS:
             content[ref] = _top_level_hash(new, "content_hash", seq)
+        elif action in ACCOUNT_ACTIONS:
+            _account_event(trail, seq, new)
         previous_hash = stored_hash
         expected += 1
         trail.rows += 1
@@ -194,6 +206,56 @@ def _check_chain(conn: Connection, trail: _Trail) -> None:
               "end or the head was altered.")
 
 
+def _account_event(trail: _Trail, seq: int, new: str | None) -> None:
+    try:
+        value = json.loads(new or "")
+        user_id = value["user_id"]
+    except (TypeError, ValueError, KeyError):
+        _fail("audit_log", str(seq), "its new value is not what the program writes.")
+    if "account_hash" in value:
+        trail.accounts[user_id] = value["account_hash"]
+    if "key_id" in value and "public_key" in value:
+        trail.keys[int(value["key_id"])] = value["public_key"]
+
+
+def _check_keys(conn: Connection, trail: _Trail, trusted: Mapping[str, Any]) -> dict[int, UserKey]:
+    """Every user key was made by the program (audited) and certified by a trusted lab key."""
+    keys = all_keys(conn)
+    for key_id in sorted(keys):
+        key = keys[key_id]
+        where = f"{key_id} ({key.user_id})"
+        if trail.keys.get(key_id) != key.public_key:
+            _fail("user_keys", where, "the audit trail holds no such key (inserted or altered).")
+        problem = certificate_problem(key, trusted)
+        if problem:
+            _fail("user_keys", where, problem)
+    return keys
+
+
+def _check_accounts(conn: Connection, trail: _Trail) -> None:
+    """Every account is as its last audited change left it (password hash, role, name,
+    disabled)."""
+    for row in conn.execute(sa.select(users).order_by(users.c.user_id)):
+        if trail.accounts.get(row.user_id) != account_hash(row):
+            _fail("users", row.user_id, "the account is not as its last audited change left it "
+                  "(its password hash, role, name or disabled flag was changed outside "
+                  "doseprep, or the account was inserted).")
+
+
+def _check_digital_signature(sig: Mapping[str, Any], where: str,
+                             keys: Mapping[int, UserKey]) -> None:
+    key = keys.get(sig["key_id"]) if sig["key_id"] is not None else None
+    if key is None or not sig["digital_signature"]:
+        _fail("signatures", where, "it carries no digital signature by a key of its signer "
+              "(inserted without the signer's password).")
+    if key.user_id != sig["user_id"] or key.created_at > sig["signed_at_utc"]:
+        _fail("signatures", where, f"it is signed with key {key.key_id}, which is not "
+              f"{sig['user_id']}'s key at that time (forged).")
+    if not check_signature(key, sig["signature_hash"], sig["digital_signature"]):
+        _fail("signatures", where, f"its digital signature does not verify with "
+              f"{sig['user_id']}'s key {key.key_id} (the signature or the record was altered).")
+
+
 def _signatures_by_record(conn: Connection) -> dict[int, list[Mapping[str, Any]]]:
     out: dict[int, list[Mapping[str, Any]]] = {}
     for row in conn.execute(sa.select(signatures).order_by(signatures.c.record_pk,
@@ -202,7 +264,8 @@ def _signatures_by_record(conn: Connection) -> dict[int, list[Mapping[str, Any]]
     return out
 
 
-def _check_records(conn: Connection, trail: _Trail, counts: list[int]) -> None:
+def _check_records(conn: Connection, trail: _Trail, counts: list[int],
+                   keys: Mapping[int, UserKey]) -> None:
     assert trail.content is not None and trail.signed is not None
     sigs_by_record = _signatures_by_record(conn)
     refs = {row.id: version_ref(row.record_id, row.version) for row in
@@ -238,6 +301,7 @@ def _check_records(conn: Connection, trail: _Trail, counts: list[int]) -> None:
             if sig["signature_hash"] not in trail.signed.get(ref, ()):
                 _fail("signatures", sig_where, "the audit trail holds no such "
                       "signature (altered or inserted).")
+            _check_digital_signature(sig, sig_where, keys)
             expected = content_hash(record_content(row, supersedes, sig["state"], prior,
                                                    request=parsed["request_json"],
                                                    plan=parsed["plan_json"]))
