@@ -36,3 +36,14 @@ class RecordInfo:
     supersedes: str | None = None  # id of the version this one corrects
     correction_reason: str | None = None
     superseded_by: str | None = None  # "PREP-…/v2" when a newer version corrects this one
+    # The audit trail's head when the document was made (row, SHA-256): a checkpoint outside the
+    # database that ``doseprep audit verify --against FILE.pdf`` holds the trail against.
+    audit_checkpoint: tuple[int, str] | None = None
+
+
+#: How a document carries its audit checkpoint in the PDF keywords.
+CHECKPOINT_KEYWORD = "doseprep-audit-checkpoint"
+
+
+def checkpoint_keyword(seq: int, head_hash: str) -> str:
+    return f"{CHECKPOINT_KEYWORD}:{seq}:{head_hash}"

@@ -14,7 +14,7 @@ write that fails, is never a print, and REPRINT means a real earlier print (issu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -46,7 +46,7 @@ def render_record(store: Store, ref: str, user_id: str, *, page_size: str = "let
 
     With ``labels``, an expired infusion is refused (INFUSION_EXPIRED): its worksheet can still
     be printed for the file, never a bag label."""
-    from doseprep.store import earlier_print, stored_plan
+    from doseprep.store import audit_head, earlier_print, stored_plan
     from doseprep.store.records import check_can_print, check_not_expired
 
     record = check_can_print(store, ref, user_id)
@@ -54,7 +54,8 @@ def render_record(store: Store, ref: str, user_id: str, *, page_size: str = "let
         check_not_expired(record.plan, record.ref, "get a bag label")
     plan = stored_plan(record, protocol, lab, store=store)
     reprint = earlier_print(store, record.ref) is not None
-    info = record.info(reprint_at=datetime.now(UTC) if reprint else None)
+    info = replace(record.info(reprint_at=datetime.now(UTC) if reprint else None),
+                   audit_checkpoint=audit_head(store))
     worksheet = render_worksheet(plan, page_size=page_size, record=info)
     signed = sign_pdf(worksheet, document_id=f"{document_id(plan, info)} {state_words(info)}",
                       location=plan.lab.name)

@@ -49,7 +49,7 @@ from doseprep.documents.style import (
     state_words,
 )
 from doseprep.isbt128 import din_structure, parse_din
-from doseprep.manifest import RecordInfo
+from doseprep.manifest import RecordInfo, checkpoint_keyword
 from doseprep.plan import PreparationPlan, Severity, Status, instruction, not_for_clinical_use
 from doseprep.protocol import EXAMPLE_MARK
 from doseprep.report import approval_line
@@ -207,7 +207,9 @@ def render_worksheet(plan: PreparationPlan, *, page_size: str = "letter",
         buffer, pagesize=size, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=22 * mm,
         bottomMargin=16 * mm, title=f"Preparation worksheet {worksheet_id}",
         author=f"doseprep {__version__}", subject=f"{protocol.title} — {protocol.version}",
-        creator=f"doseprep {__version__}")
+        creator=f"doseprep {__version__}",
+        keywords=(checkpoint_keyword(*record.audit_checkpoint)
+                  if record is not None and record.audit_checkpoint else ""))
     frame = Frame(MARGIN, 16 * mm, width, size[1] - 38 * mm, id="body", leftPadding=0,
                   rightPadding=0, topPadding=0, bottomPadding=0)
     doc.addPageTemplates([PageTemplate(id="page", frames=[frame], onPage=header)])
@@ -391,6 +393,9 @@ def _signature_blocks(record: RecordInfo | None, s: dict, width: float) -> list:
         if record.supersedes:
             flow.append(_p(f"Corrects {record.supersedes}: {record.correction_reason}",
                            s["small"]))
+        if record.audit_checkpoint:
+            seq, head = record.audit_checkpoint
+            flow.append(_p(f"Audit trail when printed: row {seq}, SHA-256 {head}", s["mono"]))
     else:
         flow.append(_p("Not saved as a record: electronic signatures appear here once the "
                        "preparation is saved and signed.", s["small"]))

@@ -9,6 +9,7 @@ the handlers that need it.
 """
 
 from doseprep.store.audit import AuditEvent, events, export_csv
+from doseprep.store.audit import head_of as audit_head
 from doseprep.store.engine import Store, database_url, open_store
 from doseprep.store.errors import (
     AccountDisabledError,
@@ -93,6 +94,7 @@ __all__ = [
     "add_user",
     "administrator_exists",
     "approve_protocol",
+    "audit_head",
     "authenticate",
     "compare_reentry",
     "compute_plan",

@@ -105,6 +105,14 @@ def append(conn: Connection, action: str, user_id: str | None, *, record_ref: st
                       head.hash, digest)
 
 
+def head_of(store: Store) -> tuple[int, str] | None:
+    """The newest audit row's number and hash (None for an empty trail)."""
+    with store.read() as conn:
+        head = conn.execute(sa.select(audit_head.c.seq, audit_head.c.hash)
+                            .where(audit_head.c.id == 1)).first()
+    return None if head is None or head.seq == 0 else (head.seq, head.hash)
+
+
 def _event(row: Any) -> AuditEvent:
     return AuditEvent(
         seq=row.seq, at=parse_utc_text(row.at), user_id=row.user_id, action=row.action,

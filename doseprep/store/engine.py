@@ -95,6 +95,8 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        #: Write signed checkpoints of the audit head outside the database after each write.
+        self.checkpoints = True
 
     @property
     def url(self) -> str:
@@ -108,13 +110,30 @@ class Store:
 
     @contextmanager
     def write(self, *, _lock_head: bool = True) -> Iterator[Connection]:
-        """A connection in a write transaction that holds the writers' lock; commits on success."""
+        """A connection in a write transaction that holds the writers' lock; commits on success.
+
+        When the write extended the audit trail, a signed checkpoint of the new head is written
+        outside the database afterwards (:mod:`doseprep.store.checkpoints`)."""
+        head = None
         with _values_refused(), self.engine.connect() as conn:
             conn = conn.execution_options(doseprep_write=True)
             with conn.begin():
-                if self.dialect == "postgresql" and _lock_head:
-                    conn.exec_driver_sql("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")
+                before = None
+                if _lock_head:
+                    lock = " FOR UPDATE" if self.dialect == "postgresql" else ""
+                    before = conn.exec_driver_sql(
+                        f"SELECT seq FROM audit_head WHERE id = 1{lock}").scalar()
                 yield conn
+                if _lock_head:
+                    head = conn.exec_driver_sql(
+                        "SELECT seq, hash FROM audit_head WHERE id = 1").first()
+                    if head is not None and head[0] == before:
+                        head = None
+        if head is not None and self.checkpoints:
+            from doseprep.store.checkpoints import write_checkpoint
+
+            write_checkpoint(str(self.engine.url.render_as_string(hide_password=True)),
+                             head[0], head[1])
 
     def close(self) -> None:
         self.engine.dispose()
@@ -206,8 +225,13 @@ def migrate(store: Store) -> None:
         if current_revision(conn) == HEAD_REVISION:
             return  # another workstation migrated while we waited for the lock
         log.info("migrating the record database %s to revision %s", store.url, HEAD_REVISION)
+        fresh = current_revision(conn) is None
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
+    if fresh:
+        from doseprep.store.checkpoints import retire_checkpoints
+
+        retire_checkpoints(str(store.engine.url.render_as_string(hide_password=True)))
 
 
 def open_store(url: str | None = None, *, upgrade: bool = True) -> Store:

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection
 
 from doseprep.store.audit import iter_rows, row_hash
 from doseprep.store.canonical import GENESIS_HASH, canonical_json, content_hash
+from doseprep.store.checkpoints import Checkpoint, read_checkpoints
 from doseprep.store.engine import Store
 from doseprep.store.keys import UserKey, all_keys, certificate_problem, check_signature
 from doseprep.store.records import (
@@ -65,6 +66,7 @@ class VerifyReport:
     records: int
     signatures: int
     problem: Problem | None
+    checkpoints: int = 0  # checkpoints outside the database the chain was held against
 
     @property
     def ok(self) -> bool:
@@ -90,24 +92,38 @@ class _Trail:
     signed: dict[str, set[str]] | None = None  # record ref -> signature hashes audited
     accounts: dict[str, str] = field(default_factory=dict)  # user id -> last audited hash
     keys: dict[int, str] = field(default_factory=dict)  # user key id -> audited public key
+    witnessed: int = 0  # checkpoints the chain was held against
 
 
-def verify_store(store: Store, trust: Sequence[Path] = ()) -> VerifyReport:
-    """Check the chain, every account and key, and every signed record; never changes
-    anything. ``trust``: certificate files trusted besides this computer's own."""
+def verify_store(store: Store, trust: Sequence[Path] = (),
+                 against: Sequence[Checkpoint] = ()) -> VerifyReport:
+    """Check the chain (against this workstation's checkpoints and ``against``), every
+    account and key, and every signed record; never changes anything. ``trust``: certificate
+    files trusted besides this computer's own."""
+    from doseprep.labkey import trusted_keys
+
+    trusted = trusted_keys(list(trust))
+    url = store.engine.url.render_as_string(hide_password=True)
+    witnessed, file_problem = read_checkpoints(url, trusted)
+    if file_problem is not None:
+        return VerifyReport(0, 0, 0, Problem("checkpoints", file_problem.split(" ")[0],
+                                             file_problem))
     with store.read() as conn:
-        return verify_connection(conn, trust)
+        return verify_connection(conn, trust, [*witnessed, *against], trusted=trusted)
 
 
-def verify_connection(conn: Connection, trust: Sequence[Path] = ()) -> VerifyReport:
+def verify_connection(conn: Connection, trust: Sequence[Path] = (),
+                      witnessed: Sequence[Checkpoint] = (), *,
+                      trusted: Mapping[str, Any] | None = None) -> VerifyReport:
     """:func:`verify_store` on an open connection (what it sees in its transaction)."""
     from doseprep.labkey import trusted_keys
 
-    trail = _Trail(content={}, signed={})
+    trail = _Trail(content={}, signed={}, witnessed=len(witnessed))
     counts = [0, 0]
     try:
-        _check_chain(conn, trail)
-        keys = _check_keys(conn, trail, trusted_keys(list(trust)))
+        _check_chain(conn, trail, witnessed)
+        keys = _check_keys(conn, trail,
+                           trusted if trusted is not None else trusted_keys(list(trust)))
         _check_accounts(conn, trail)
         _check_records(conn, trail, counts, keys)
         _check_approvals(conn)
@@ -122,7 +138,7 @@ def verify_connection(conn: Connection, trust: Sequence[Path] = ()) -> VerifyRep
         problem = _undecodable_row(conn) or Problem("database", "?", "a stored text is not "
                                                     "valid UTF-8 (altered).")
         return VerifyReport(trail.rows, counts[0], counts[1], problem)
-    return VerifyReport(trail.rows, counts[0], counts[1], None)
+    return VerifyReport(trail.rows, counts[0], counts[1], None, trail.witnessed)
 
 
 def _check_approvals(conn: Connection) -> None:
@@ -172,12 +188,19 @@ def _top_level_hash(value: str | None, key: str, seq: int) -> str:
     _fail("audit_log", str(seq), "its new value is not what the program writes.")
 
 
-def _check_chain(conn: Connection, trail: _Trail) -> None:
+def _check_chain(conn: Connection, trail: _Trail, witnessed: Sequence[Checkpoint] = ()) -> None:
     assert trail.content is not None and trail.signed is not None
     content, signed = trail.content, trail.signed
+    by_seq: dict[int, list[Checkpoint]] = {}
+    for checkpoint in witnessed:
+        by_seq.setdefault(checkpoint.seq, []).append(checkpoint)
     previous_hash = GENESIS_HASH
     expected = 1
     for seq, at, user_id, action, ref, old, new, reason, prev_hash, stored_hash in iter_rows(conn):
+        for checkpoint in by_seq.get(seq, ()):
+            if checkpoint.hash != stored_hash:
+                _fail("audit_log", str(seq), f"it differs from the checkpoint in "
+                      f"{checkpoint.source} (the trail was rewritten at or before this row).")
         if seq != expected:
             _fail("audit_log", str(seq), f"rows are missing before this one "
                   f"(expected row {expected}).")
@@ -196,6 +219,11 @@ def _check_chain(conn: Connection, trail: _Trail) -> None:
         previous_hash = stored_hash
         expected += 1
         trail.rows += 1
+    beyond = max((c for c in witnessed if c.seq > trail.rows), key=lambda c: c.seq,
+                 default=None)
+    if beyond is not None:
+        _fail("audit_log", str(trail.rows + 1), f"the trail ends at row {trail.rows}, but "
+              f"{beyond.source} saw row {beyond.seq}: rows were removed from the end.")
     head = conn.execute(sa.select(audit_head.c.seq, audit_head.c.hash)
                         .where(audit_head.c.id == 1)).first()
     if head is None or head.seq != trail.rows or head.hash != previous_hash:

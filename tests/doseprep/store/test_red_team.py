@@ -53,6 +53,13 @@ def _drop_all_guards(conn: sa.Connection) -> None:
         conn.exec_driver_sql("ALTER TABLE user_keys DISABLE TRIGGER USER")
 
 
+def _remove_checkpoints(store) -> None:
+    from doseprep.store.checkpoints import checkpoint_file, database_identity
+
+    checkpoint_file(database_identity(
+        store.engine.url.render_as_string(hide_password=True))).unlink()
+
+
 def _rechain(conn: sa.Connection, fix: Any = None) -> None:
     """Recompute every audit row's hash and the head, after ``fix(row) -> new_value`` — what an
     attacker does so that the chain verifies again."""
@@ -114,6 +121,11 @@ def test_a_released_record_rewritten_with_every_hash_recomputed_is_detected(
             return canonical_json(value)
 
         _rechain(conn, fix)
+    report = verify_store(store)
+    assert not report.ok  # first line of defence: this workstation's checkpoints
+    assert report.problem.table == "audit_log" and "differs from the checkpoint" in \
+        report.problem.message
+    _remove_checkpoints(store)  # the attacker also controls this workstation's files
     report = verify_store(store)
     assert not report.ok
     assert report.problem.table == "signatures"
@@ -234,3 +246,95 @@ def test_the_sealed_key_does_not_open_with_the_wrong_password(store, people) -> 
     with pytest.raises(SignatureRefusedError):
         unseal(sealed, pw(people.tech), people.tech2)  # bound to its user id too
     assert unseal(sealed, pw(people.tech), people.tech) is not None
+
+
+# --- the trail witnessed outside the database --------------------------------------------------
+
+def test_rows_cut_off_the_end_with_the_head_moved_back_are_detected(store, released) -> None:
+    """A tail deletion with ``audit_head`` moved back verified before: the checkpoint this
+    workstation wrote after the last write remembers the real end."""
+    with store.read() as conn:
+        last = conn.exec_driver_sql("SELECT max(seq) FROM audit_log").scalar_one()
+        keep = conn.execute(sa.text("SELECT hash FROM audit_log WHERE seq = :s"),
+                            {"s": last - 2}).scalar_one()
+    with store.write() as conn:
+        _drop_all_guards(conn)
+        conn.execute(sa.text("DELETE FROM audit_log WHERE seq > :s"), {"s": last - 2})
+        conn.execute(sa.text("UPDATE audit_head SET seq = :s, hash = :h WHERE id = 1"),
+                     {"s": last - 2, "h": keep})
+    report = verify_store(store)
+    assert not report.ok
+    assert report.problem.row == str(last - 1)
+    assert f"saw row {last}" in report.problem.message and "removed from the end" in \
+        report.problem.message
+
+
+def test_a_checkpoint_file_edited_to_match_is_detected(store, released) -> None:
+    from doseprep.store.checkpoints import checkpoint_file, database_identity
+
+    path = checkpoint_file(database_identity(
+        store.engine.url.render_as_string(hide_password=True)))
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert len(lines) >= 4 and verify_store(store).checkpoints == len(lines)
+    path.write_text("\n".join(lines[:2] + lines[3:]) + "\n", encoding="utf-8")  # one removed
+    report = verify_store(store)
+    assert report.problem.table == "checkpoints" and "does not follow" in report.problem.message
+    body = json.loads(lines[-1])
+    body["hash"] = "0" * 64
+    path.write_text("\n".join([*lines[:-1], canonical_json(body)]) + "\n", encoding="utf-8")
+    report = verify_store(store)
+    assert report.problem.table == "checkpoints" and "signature does not match" in \
+        report.problem.message
+
+
+def test_a_new_database_in_the_same_place_sets_old_checkpoints_aside(tmp_path, monkeypatch):
+    from doseprep.store import add_user, open_store
+    from doseprep.store.checkpoints import checkpoint_file, database_identity
+
+    monkeypatch.setenv("DOSEPREP_PASSWORD_HASH_PROFILE", "test")
+    url = f"sqlite:///{tmp_path / 'records.db'}"
+    with open_store(url) as first:
+        add_user(first, "admin", "ADMIN, ANN", "administrator", pw("admin"))
+    (tmp_path / "records.db").unlink()
+    with open_store(url) as second:
+        assert not checkpoint_file(database_identity(url)).exists()
+        add_user(second, "admin", "ADMIN, ANN", "administrator", pw("admin"))
+        assert verify_store(second).ok
+    assert list(checkpoint_file(database_identity(url)).parent.glob("*.retired-*.jsonl"))
+
+
+def test_a_printed_worksheet_witnesses_the_trail(store, people, released, tmp_path) -> None:
+    """``audit verify --against FILE.pdf``: a rewrite of a row before the worksheet was printed
+    is found through the checkpoint in the signed PDF, even with this workstation's checkpoint
+    file gone too."""
+    from doseprep.documents.record_print import render_record
+    from tests.doseprep.store.helpers import run_cli
+
+    printed = render_record(store, released.ref, people.tech, labels=False)
+    seq, head = printed.info.audit_checkpoint
+    worksheet = tmp_path / "worksheet.pdf"
+    worksheet.write_bytes(printed.worksheet)
+    ok = run_cli("audit", "verify", "--against", str(worksheet))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "checkpoints kept outside the database" in ok.stdout
+
+    with store.write() as conn:  # rename who an early account was made for, and rechain
+        _drop_all_guards(conn)
+
+        def fix(action: str, ref: str | None, new: str | None) -> str | None:
+            if action == "user_add" and new and '"TECHNICIAN, TINA"' in new:
+                return new.replace("TECHNICIAN, TINA", "SOMEONE, ELSE")
+            return new
+
+        _rechain(conn, fix)
+    _remove_checkpoints(store)
+    assert verify_store(store).ok, "without a witness the rewrite is invisible"
+    broken = run_cli("audit", "verify", "--against", str(worksheet))
+    assert broken.returncode == 1, broken.stdout + broken.stderr
+    assert f"audit_log row {seq}: it differs from the checkpoint in {worksheet}" in broken.stdout
+
+    other = tmp_path / "not-a-worksheet.pdf"
+    other.write_bytes(printed.worksheet[:-200])
+    refused = run_cli("audit", "verify", "--against", str(other))
+    assert refused.returncode == 2 and "is not a valid doseprep document" in refused.stderr
+    assert len(head) == 64
