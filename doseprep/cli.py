@@ -33,7 +33,7 @@ EXIT_INTERNAL = 70  # EX_SOFTWARE
 #: ``doseprep plan`` does not pay for them.
 _SUBCOMMAND_MODULES: tuple[str, ...] = ("doseprep.cli_documents", "doseprep.cli_records",
                                          "doseprep.cli_protocols", "doseprep.cli_info",
-                                         "doseprep.cli_example")
+                                         "doseprep.cli_example", "doseprep.cli_db")
 
 
 class _FieldError(Exception):
