@@ -98,12 +98,40 @@ class _Passwords:
         return password
 
 
+def _sign_in(args: argparse.Namespace, doing: str) -> None:
+    """Every command that writes, prints, exports or shows patient data or accounts checks the
+    user's password first (issue 10); a wrong one is counted and audited like any other."""
+    from doseprep.store import authenticate
+
+    password = _Passwords(args.password_stdin).ask(f"Password for {args.user}: ")
+    authenticate(args.store, args.user, password, purpose=doing)
+
+
 def _require_administrator(store: Store) -> None:
     from doseprep.store import PermissionDeniedError, administrator_exists
     from doseprep.store.users import no_administrator_message
 
     if not administrator_exists(store):
         raise PermissionDeniedError(no_administrator_message())
+
+
+def _signing_summary(record: StoredRecord, meaning: str, record_hash: str) -> str:
+    """What a signature binds, shown before the password is asked (issue 10): the signature
+    covers exactly this content, and the store refuses it if the record changed meanwhile."""
+    stored = record.plan
+    codes = ", ".join(f"{f['code']} ({f['severity']})" for f in stored.get("findings", []))
+    lines = [f"You are signing \"{meaning}\" for {record.ref} ({record.state.value.upper()}):",
+             f"  Patient     {record.patient_name}  MRN {record.patient_mrn}",
+             f"  Product     DIN {record.din}   dose level {record.dose_level}",
+             f"  Instruction {stored.get('instruction', '')}",
+             f"  Plan        {str(stored.get('status', '')).upper()}"
+             + (f" — {codes}" if codes else ""),
+             f"  Saved by    {record.created_by} at {record.created_at}"
+             + (f"; last changed by {record.updated_by} at {record.updated_at}"
+                if record.updated_by != record.created_by or record.updated_at
+                != record.created_at else ""),
+             f"  Record SHA-256 {record_hash}"]
+    return "\n".join(lines) + "\n"
 
 
 def _signature_line(sig: Any) -> str:
@@ -122,6 +150,7 @@ def _cmd_save(args: argparse.Namespace) -> int:
 
     _require_administrator(args.store)
     plan = compute(args)
+    _sign_in(args, "saving a record")
     record = save_draft(args.store, plan, args.user)
     if record.plan_status == "blocked":
         sys.stderr.write(f"doseprep: note: the plan of {record.record_id} is blocked; it is saved "
@@ -172,16 +201,24 @@ def _cmd_sign(step: str) -> Handler:
     @_store_command
     def sign(args: argparse.Namespace) -> int:
         from doseprep.store import get_record, sign_record
+        from doseprep.store.records import STEPS, hash_to_sign
         from doseprep.store.reentry import fields_for
 
         _require_administrator(args.store)
         reentry = None
-        if step == "verify":
-            stored = get_record(args.store, args.id)
+        stored = get_record(args.store, args.id)
+        if step == "verify":  # blind: nothing of the record is shown before the re-entry
             reentry = _load_reentry(args, fields_for(stored.request))
+        shown = hash_to_sign(stored, STEPS[step].after.value)
+        if args.expect_hash and args.expect_hash.strip().lower() != shown:
+            raise InputError("expect-hash", f"{stored.ref} now hashes to {shown}, not the "
+                                            f"{args.expect_hash.strip()} you reviewed: it "
+                                            "changed; nothing was signed.")
+        if not args.password_stdin and sys.stdin.isatty():  # a person reads what they sign
+            sys.stderr.write(_signing_summary(stored, STEPS[step].meaning, shown))
         password = _Passwords(args.password_stdin).ask(f"Password for {args.user}: ")
         record = sign_record(args.store, args.id, step, args.user, password, reentry=reentry,
-                             expected_row_version=args.row_version)
+                             expected_row_version=args.row_version, expected_hash=shown)
         sig = record.signatures[-1]
         sys.stdout.write(f"{record.ref} {record.state.value}: {_signature_line(sig)}\n"
                          f"record hash {sig.record_hash}\n")
@@ -196,7 +233,11 @@ def _cmd_correct(args: argparse.Namespace) -> int:
     from doseprep.store import correct_record
 
     _require_administrator(args.store)
+    if not args.reason.strip():
+        raise InputError("reason", "A correction needs a reason: say why the record is "
+                                   "corrected (--reason).")
     plan = compute(args)
+    _sign_in(args, "correcting a record")
     record = correct_record(args.store, args.id, plan, args.user, args.reason,
                             expected_row_version=args.row_version)
     sys.stdout.write(f"{record.ref}\n")
@@ -230,6 +271,7 @@ def _record_dict(record: StoredRecord, prints: tuple) -> dict[str, Any]:
 def _cmd_show(args: argparse.Namespace) -> int:
     from doseprep.store import get_record, print_history
 
+    _sign_in(args, "showing a record")
     record = get_record(args.store, args.id)
     prints = print_history(args.store, record.ref)
     if args.json:
@@ -267,6 +309,7 @@ def _cmd_print(args: argparse.Namespace) -> int:
     from doseprep.settings import configured_lab
     from doseprep.store import register_print
 
+    _sign_in(args, "printing a record")
     printed = render_record(args.store, args.id, args.user, page_size=args.page_size,
                             protocol=args.protocol, lab=configured_lab(args.lab), zpl_dpi=args.dpi,
                             labels=bool(args.labels or args.zpl))
@@ -309,6 +352,7 @@ def _since(text: str | None) -> date | datetime | None:
 def _cmd_list(args: argparse.Namespace) -> int:
     from doseprep.store import list_records
 
+    _sign_in(args, "listing records")
     rows = list_records(args.store, mrn=args.mrn, din=args.din, patient=args.patient,
                         state=args.state, since=_since(args.since), limit=args.limit,
                         all_versions=args.all_versions)
@@ -354,8 +398,13 @@ def _cmd_users_add(args: argparse.Namespace) -> int:
 
 @_store_command
 def _cmd_users_list(args: argparse.Namespace) -> int:
-    from doseprep.store import list_users
+    from doseprep.store import PermissionDeniedError, administrator_exists, list_users
 
+    if administrator_exists(args.store):
+        if not args.user:
+            raise PermissionDeniedError("listing accounts needs a signed-in user: give --user "
+                                        "ID (and the password).")
+        _sign_in(args, "listing accounts")
     users = list_users(args.store)
     if args.json:
         json.dump([{"user_id": u.user_id, "printed_name": u.printed_name, "role": u.role.value,
@@ -463,6 +512,7 @@ def _cmd_audit_export(args: argparse.Namespace) -> int:
 
     with args.store.read() as conn:
         require_active_user(conn, args.user, frozenset(Role), "export the audit trail")
+    _sign_in(args, "exporting the audit trail")
     if args.output and args.output != "-":
         path = Path(args.output)
         try:
@@ -504,6 +554,7 @@ def register(subparsers: Any, add_settings_options: Callable[[argparse.ArgumentP
                                      "prints the record id")
     add_settings_options(p)
     _user_option(p, "the person saving")
+    _password_option(p)
     p.set_defaults(func=_cmd_save)
 
     for step, meaning in (("prepare", "Prepared by"), ("verify", "Verified by"),
@@ -513,6 +564,9 @@ def register(subparsers: Any, add_settings_options: Callable[[argparse.ArgumentP
         _user_option(p, "the signer")
         _password_option(p)
         _row_version_option(p)
+        p.add_argument("--expect-hash", metavar="SHA256",
+                       help="refuse unless the record still hashes to this (the \"Record "
+                            "SHA-256\" you reviewed); the signature binds exactly that content")
         if step == "verify":
             p.description = (
                 "Verify a prepared record as a second person. Blind re-entry: you type the key "
@@ -535,6 +589,7 @@ def register(subparsers: Any, add_settings_options: Callable[[argparse.ArgumentP
     add_settings_options(p)
     p.add_argument("--reason", required=True, help="why the record is corrected")
     _user_option(p, "the person correcting")
+    _password_option(p)
     _row_version_option(p)
     p.set_defaults(func=_cmd_correct)
 
@@ -542,6 +597,7 @@ def register(subparsers: Any, add_settings_options: Callable[[argparse.ArgumentP
                                       "the print is audited and a second print says REPRINT")
     p.add_argument("id", help="record id (PREP-2026-000123, or PREP-2026-000123/v1)")
     _user_option(p, "the person printing")
+    _password_option(p)
     p.add_argument("-o", "--output", required=True, metavar="WORKSHEET.pdf")
     p.add_argument("--labels", metavar="LABEL.pdf", help="also write the bag label PDF")
     p.add_argument("--zpl", metavar="LABEL.zpl", help="also write the bag label as ZPL II")
@@ -557,6 +613,8 @@ def register(subparsers: Any, add_settings_options: Callable[[argparse.ArgumentP
     p.add_argument("id", help="record id (PREP-2026-000123, or PREP-2026-000123/v1 for one "
                               "version)")
     p.add_argument("--json", action="store_true", help="print the record as JSON")
+    _user_option(p, "the person looking")
+    _password_option(p)
     p.set_defaults(func=_cmd_show)
 
     p = rsub.add_parser("list", help="the history, newest first")
@@ -570,6 +628,8 @@ def register(subparsers: Any, add_settings_options: Callable[[argparse.ArgumentP
     p.add_argument("--all-versions", action="store_true",
                    help="include versions that were corrected")
     p.add_argument("--json", action="store_true", help="print the list as JSON")
+    _user_option(p, "the person looking")
+    _password_option(p)
     p.set_defaults(func=_cmd_list)
 
     users = subparsers.add_parser("users", help="manage user accounts (administrators)")
@@ -585,6 +645,9 @@ def register(subparsers: Any, add_settings_options: Callable[[argparse.ArgumentP
     p.set_defaults(func=_cmd_users_add)
     p = usub.add_parser("list", help="list user accounts")
     p.add_argument("--json", action="store_true", help="print the list as JSON")
+    p.add_argument("--user", metavar="ID", help="the person looking (needed once an "
+                                                "administrator exists)")
+    _password_option(p)
     p.set_defaults(func=_cmd_users_list)
     p = usub.add_parser("disable", help="disable an account (it can no longer sign)")
     p.add_argument("user_id")
@@ -617,4 +680,5 @@ def register(subparsers: Any, add_settings_options: Callable[[argparse.ArgumentP
     p = asub.add_parser("export", help="write the audit trail as CSV (the export is audited)")
     p.add_argument("-o", "--output", metavar="FILE", help="CSV file (default: standard output)")
     _user_option(p, "the person exporting")
+    _password_option(p)
     p.set_defaults(func=_cmd_audit_export)

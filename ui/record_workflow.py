@@ -78,16 +78,12 @@ def call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 
 def hash_to_sign(record: StoredRecord, state_after: str) -> str:
-    """The SHA-256 a signature moving ``record`` to ``state_after`` will bind — its content in
-    that state after its earlier signatures — computed with the store's own functions, as
-    ``sign_record`` does; the worksheet prints its first 16 hex digits beside the signature."""
-    from doseprep.store.canonical import content_hash
-    from doseprep.store.records import record_content
+    """The SHA-256 a signature moving ``record`` to ``state_after`` will bind (the store's
+    :func:`~doseprep.store.records.hash_to_sign`); the dialog shows it and the store refuses the
+    signature if the record's hash is another by then (issue 10)."""
+    from doseprep.store.records import hash_to_sign as store_hash_to_sign
 
-    row = {field.name: getattr(record, field.name) for field in dataclasses.fields(record)}
-    return content_hash(record_content(row, record.supersedes, state_after,
-                                       [s.content() for s in record.signatures],
-                                       request=record.request, plan=record.plan))
+    return store_hash_to_sign(record, state_after)
 
 
 def local_time(utc_text: str) -> str:
@@ -545,13 +541,15 @@ class RecordWorkflow(QObject):
                                   {f: label(f) for f in fields}, details, window)
             dialog.action = lambda d: call(
                 verify_record, store, record.ref, d.user_id.text().strip(), d.password.text(),
-                reentry=d.values(), expected_row_version=record.row_version)
+                reentry=d.values(), expected_row_version=record.row_version,
+                expected_hash=signed_hash)
         else:
             dialog = SignDialog(meaning, record.ref, signed_hash, details, window)
             sign = prepare_record if step == "prepare" else release_record
             dialog.action = lambda d: call(sign, store, record.ref, d.user_id.text().strip(),
                                            d.password.text(),
-                                           expected_row_version=record.row_version)
+                                           expected_row_version=record.row_version,
+                                           expected_hash=signed_hash)
         # A mismatch keeps the dialog open with the typed values, the differing fields marked
         # (issue 9: it closed, lost the eight values and put the preparer's back on screen).
         dialog.closing_errors = (StaleRecordError,)

@@ -17,6 +17,7 @@ Record ids look like ``PREP-2026-000123`` (the year and a running number); one v
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -630,15 +631,28 @@ def why_not_sign(record: StoredRecord, step: str, user: User | None,
     return None
 
 
+def hash_to_sign(record: StoredRecord, state_after: str) -> str:
+    """The SHA-256 a signature moving ``record`` to ``state_after`` binds: its content in that
+    state after its earlier signatures. Show it to the signer and pass it to
+    :func:`sign_record` as ``expected_hash``."""
+    row = {field.name: getattr(record, field.name) for field in dataclasses.fields(record)}
+    return content_hash(record_content(row, record.supersedes, state_after,
+                                       [s.content() for s in record.signatures],
+                                       request=record.request, plan=record.plan))
+
+
 def sign_record(store: Store, ref: str, step: str, user_id: str, password: str, *,
                 reentry: Mapping[str, Any] | None = None,
                 expected_row_version: int | None = None,
+                expected_hash: str | None = None,
                 now: datetime | None = None) -> StoredRecord:
     """Sign a record: ``step`` is ``prepare``, ``verify`` or ``release``.
 
     The signer re-authenticates now. ``verify`` needs the blind ``reentry`` of the key values; a
     mismatch stops it (:class:`ReentryMismatchError` naming the fields) and is audited. A record
-    whose infusion has expired (at ``now``) cannot be signed (INFUSION_EXPIRED).
+    whose infusion has expired (at ``now``) cannot be signed (INFUSION_EXPIRED). With
+    ``expected_hash`` (what the signer was shown, :func:`hash_to_sign`), a record whose content
+    is another by then is refused: a signature binds exactly what was on screen (issue 10).
     """
     if step not in STEPS:
         raise WorkflowError(f"\"{step}\" is not a signing step (prepare, verify, release).")
@@ -687,7 +701,7 @@ def sign_record(store: Store, ref: str, step: str, user_id: str, password: str, 
             if latest is None or latest[0].key_id != key.key_id:
                 raise StaleRecordError(f"the signing key of {user_id} changed while signing "
                                        "(a password reset); sign again.")
-            _add_signature(conn, row, spec, signer, prior, key, private_key)
+            _add_signature(conn, row, spec, signer, prior, key, private_key, expected_hash)
             signed = _stored(conn, _find_row(conn, current))
     if refused is not None:
         raise refused
@@ -713,13 +727,19 @@ def _unlock_key(store: Store, user_id: str, password: str) -> tuple[UserKey, Any
 
 
 def _add_signature(conn: Connection, row: Mapping[str, Any], spec: SigningStep, signer: User,
-                   prior: Sequence[Signature], key: UserKey, private_key: Any) -> None:
+                   prior: Sequence[Signature], key: UserKey, private_key: Any,
+                   expected_hash: str | None = None) -> None:
     now = utc_now()
     zone, zone_name = local_zone()
     local = now.astimezone(zone)
     state = spec.after.value
     record_hash = content_hash(record_content(row, row["supersedes_ref"], state,
                                               [s.content() for s in prior]))
+    if expected_hash is not None and expected_hash != record_hash:
+        current = version_ref(row["record_id"], row["version"])
+        raise StaleRecordError(f"{current} is not what was shown to you: its content changed "
+                               f"(last by {row['updated_by']}); nothing was signed. Open it "
+                               "again, read it, and sign what is on screen.")
     values = {"seq": len(prior) + 1, "meaning": spec.meaning, "state": state,
               "user_id": signer.user_id, "printed_name": signer.printed_name,
               "role": signer.role.value, "signed_at_utc": utc_text(now), "time_zone": zone_name,

@@ -119,7 +119,7 @@ def test_a_bad_settings_file_is_named_as_settings(tmp_path: Path) -> None:
 
 
 def test_a_postgres_url_gets_the_right_spelling_suggested(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "doseprep", "record", "list"],
+    done = subprocess.run([sys.executable, "-m", "doseprep", "record", "list", "--user", "x"],
                           capture_output=True, text=True, timeout=60,
                           env={**os.environ,
                                "DOSEPREP_DATABASE_URL": "postgres://lab:pw@db.example/dp"})

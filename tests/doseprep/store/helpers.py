@@ -37,9 +37,13 @@ def reentry_of(request: dict) -> dict:
     return out
 
 
-def run_cli(*args: str, stdin: str | None = None,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``doseprep`` as a user does, in a new process."""
+def run_cli(*args: str, stdin: str | None = None, env: dict[str, str] | None = None,
+            user: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``doseprep`` as a user does, in a new process. ``user``: the command is run as that
+    user with their password on standard input (``--user ID --password-stdin``)."""
+    if user is not None:
+        args = (*args, "--user", user, "--password-stdin")
+        stdin = People.password(user) + "\n" + (stdin or "")
     return subprocess.run([sys.executable, "-m", "doseprep", *args], input=stdin,
                           capture_output=True, text=True, timeout=120,
                           env={**os.environ, **(env or {})}, cwd=Path(__file__).parent)

@@ -18,7 +18,7 @@ def prepared(people: People, tmp_path: Path) -> tuple[str, dict]:
     request = current(load_case("v01-basic-dl3")["request"])
     path = tmp_path / "request.json"
     path.write_text(json.dumps(request), encoding="utf-8")
-    record_id = run_cli("record", "save", str(path), "--user", people.tech).stdout.split()[0]
+    record_id = run_cli("record", "save", str(path), user=people.tech).stdout.split()[0]
     done = run_cli("record", "prepare", record_id, "--user", people.tech, "--password-stdin",
                    stdin=people.password(people.tech) + "\n")
     assert done.returncode == 0, done.stderr
@@ -35,8 +35,8 @@ def test_verify_asks_each_value_on_the_terminal_and_shows_none(people: People,
     assert code == 2, shown
     assert "product.wbc" in shown.split("Password for")[-1]  # the differing field is named …
     assert "100 x10^3/uL" not in shown  # … never the value the preparer typed
-    assert json.loads(run_cli("record", "show", record_id, "--json").stdout)["state"] == \
-        "prepared"
+    shown_json = run_cli("record", "show", record_id, "--json", user=people.tech).stdout
+    assert json.loads(shown_json)["state"] == "prepared"
     code, shown = converse(["record", "verify", record_id, "--user", people.sup],
                            [*ANSWERS, (f"Password for {people.sup}:",
                                        people.password(people.sup))])
@@ -64,7 +64,7 @@ def test_the_documented_example_is_a_valid_reentry(people: People, tmp_path: Pat
                                  .read_text(encoding="utf-8")))
     path = tmp_path / "request.json"
     path.write_text(json.dumps(request), encoding="utf-8")
-    record_id = run_cli("record", "save", str(path), "--user", people.tech).stdout.split()[0]
+    record_id = run_cli("record", "save", str(path), user=people.tech).stdout.split()[0]
     run_cli("record", "prepare", record_id, "--user", people.tech, "--password-stdin",
             stdin=people.password(people.tech) + "\n")
     done = run_cli("record", "verify", record_id, "--user", people.sup, "--reentry",

@@ -50,7 +50,7 @@ def add_users() -> None:
 
 
 def test_first_start_asks_for_an_administrator(backend, files):
-    line = refused(run_cli("record", "save", str(files["request"]), "--user", "tech"))
+    line = refused(run_cli("record", "save", str(files["request"]), user="tech"))
     assert line.startswith("doseprep: no administrator account exists yet; create one first: "
                            "doseprep users add ID --name \"LAST, First\" --role administrator")
     assert "doseprep users add" in ok(run_cli("users", "list"))
@@ -74,19 +74,19 @@ def test_user_management_needs_an_administrators_password(backend):
     assert "at least 8 characters" in line
     ok(run_cli("users", "disable", "tech", "--admin", "admin", "--reason", "left",
                "--password-stdin", stdin=pw("admin") + "\n"))
-    listed = json.loads(ok(run_cli("users", "list", "--json")))
+    listed = json.loads(ok(run_cli("users", "list", "--json", user="admin")))
     assert {u["user_id"]: u["disabled"] for u in listed} == {"admin": False, "sup": False,
                                                               "tech": True}
 
 
 def test_passwords_are_never_read_without_a_terminal_or_stdin(people, files):
-    record_id = ok(run_cli("record", "save", str(files["request"]), "--user", "tech")).strip()
+    record_id = ok(run_cli("record", "save", str(files["request"]), user="tech")).strip()
     line = refused(run_cli("record", "prepare", record_id, "--user", "tech", stdin=""))
     assert "no terminal to ask for the password" in line and "--password-stdin" in line
 
 
 def test_the_whole_workflow_from_the_command_line(people, files, tmp_path, base_request):
-    record_id = ok(run_cli("record", "save", str(files["request"]), "--user", "tech")).strip()
+    record_id = ok(run_cli("record", "save", str(files["request"]), user="tech")).strip()
     assert record_id.startswith("PREP-") and len(record_id) == len("PREP-2026-000001")
 
     line = refused(run_cli("record", "prepare", record_id, "--user", "tech", "--password-stdin",
@@ -115,32 +115,33 @@ def test_the_whole_workflow_from_the_command_line(people, files, tmp_path, base_
                stdin=pw("sup") + "\n"))
 
     line = refused(run_cli("record", "correct", record_id, "--reason", "", str(files["request"]),
-                           "--user", "tech"))
+                           "--user", "tech"))  # refused before any password is asked
     assert "needs a reason" in line
     v2 = ok(run_cli("record", "correct", record_id, "--reason", "WBC re-counted",
-                    str(files["request"]), "--user", "tech")).strip()
+                    str(files["request"]), user="tech")).strip()
     assert v2 == f"{record_id}/v2"
 
-    shown = json.loads(ok(run_cli("record", "show", f"{record_id}/v1", "--json")))
+    shown = json.loads(ok(run_cli("record", "show", f"{record_id}/v1", "--json", user="sup")))
     assert shown["state"] == "released" and shown["superseded_by"] == v2
     assert [s["meaning"] for s in shown["signatures"]] == ["Prepared by", "Verified by",
                                                           "Released by"]
     assert shown["plan"]["withdraw_volume_mL"] == 1.8
-    text = ok(run_cli("record", "show", record_id))
+    text = ok(run_cli("record", "show", record_id, user="sup"))
     assert f"Record    {v2}  (DRAFT)" in text and "Corrects  " in text
 
-    listed = json.loads(ok(run_cli("record", "list", "--mrn", "MRN-000123", "--json")))
+    listed = json.loads(ok(run_cli("record", "list", "--mrn", "MRN-000123", "--json",
+                                   user="sup")))
     assert [r["ref"] for r in listed] == [v2]
-    assert ok(run_cli("record", "list", "--mrn", "nobody")) == "No records match.\n"
+    assert ok(run_cli("record", "list", "--mrn", "nobody", user="sup")) == "No records match.\n"
     assert "audit trail OK" in ok(run_cli("audit", "verify"))
 
     export = tmp_path / "audit.csv"
-    ok(run_cli("audit", "export", "-o", str(export), "--user", "sup"))
+    ok(run_cli("audit", "export", "-o", str(export), user="sup"))
     rows = list(csv.DictReader(export.open(encoding="utf-8")))
     actions = [r["action"] for r in rows]
     assert actions.count("record_sign") == 3 and "record_correct" in actions
     assert [int(r["seq"]) for r in rows] == list(range(1, len(rows) + 1))
-    again = list(csv.reader(ok(run_cli("audit", "export", "--user", "sup")).splitlines()))
+    again = list(csv.reader(ok(run_cli("audit", "export", user="sup")).splitlines()))
     assert again[-1][3] == "audit_export"  # the first export is itself in the trail
     assert "audit trail OK" in ok(run_cli("audit", "verify"))
 
@@ -148,7 +149,7 @@ def test_the_whole_workflow_from_the_command_line(people, files, tmp_path, base_
 def test_lockout_from_the_command_line(store, people, files):
     from doseprep.store import SignatureRefusedError, authenticate
 
-    record_id = ok(run_cli("record", "save", str(files["request"]), "--user", "tech")).strip()
+    record_id = ok(run_cli("record", "save", str(files["request"]), user="tech")).strip()
     for _ in range(4):
         with pytest.raises(SignatureRefusedError):
             authenticate(store, "tech", "wrong-password")
@@ -169,17 +170,19 @@ def test_lockout_from_the_command_line(store, people, files):
 def test_input_problems_exit_2_with_one_line(people, files, tmp_path):
     broken = tmp_path / "broken.json"
     broken.write_text("{not json", encoding="utf-8")
-    line = refused(run_cli("record", "save", str(broken), "--user", "tech"))
+    line = refused(run_cli("record", "save", str(broken), user="tech"))
     assert line.startswith("doseprep: request: ") and "not valid JSON" in line
-    line = refused(run_cli("record", "save", str(files["request"]), "--user", "ghost"))
-    assert "there is no user ghost" in line
-    assert "is not a record id" in refused(run_cli("record", "show", "PREP-12"))
-    assert "there is no record" in refused(run_cli("record", "show", "PREP-2026-999999"))
-    assert "not a date" in refused(run_cli("record", "list", "--since", "yesterday"))
+    line = refused(run_cli("record", "save", str(files["request"]), user="ghost"))
+    assert "wrong user id or password" in line  # never says which of the two
+    assert "is not a record id" in refused(run_cli("record", "show", "PREP-12", user="tech"))
+    assert "there is no record" in refused(run_cli("record", "show", "PREP-2026-999999",
+                                                  user="tech"))
+    assert "not a date" in refused(run_cli("record", "list", "--since", "yesterday",
+                                          user="tech"))
 
 
 def test_an_unreachable_database_is_one_line_and_status_69(files):
-    done = run_cli("record", "list", env={
+    done = run_cli("record", "list", "--user", "tech", env={
         "DOSEPREP_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"})
     line = refused(done, status=69)
     assert line.startswith("doseprep: cannot open the record database "

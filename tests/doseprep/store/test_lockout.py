@@ -113,13 +113,13 @@ def test_values_the_database_cannot_hold_are_refused_cleanly(store, people, tmp_
     request["patient"]["id"] = "M" * 65  # longer than the record's MRN column
     path = tmp_path / "long.json"
     path.write_text(json.dumps(request), encoding="utf-8")
-    done = run_cli("record", "save", str(path), "--user", people.tech)
+    done = run_cli("record", "save", str(path), user=people.tech)
     assert done.returncode == 2, done.stderr
     assert "patient.id" in done.stderr and "Traceback" not in done.stderr
     request["patient"]["id"] = "MRN-1"
     request["patient"]["name"] = "DOE,\x00JANE"
     path.write_text(json.dumps(request), encoding="utf-8")
-    done = run_cli("record", "save", str(path), "--user", people.tech)
+    done = run_cli("record", "save", str(path), user=people.tech)
     assert done.returncode == 2 and "patient.name" in done.stderr, done.stderr
 
 
@@ -135,7 +135,7 @@ def test_the_database_refusing_a_value_rolls_back_and_names_no_internal_error(st
 
 
 def test_a_huge_limit_is_an_input_error(store, people) -> None:
-    done = run_cli("record", "list", "--limit", "9" * 30)
+    done = run_cli("record", "list", "--limit", "9" * 30, user=people.tech)
     assert done.returncode == 2 and "--limit" in done.stderr and "Traceback" not in done.stderr
 
 

@@ -88,7 +88,7 @@ def test_the_application_role_works_and_cannot_switch_the_protection_off(
     request_file.write_text(json.dumps(request), encoding="utf-8")
     reentry = tmp_path / "reentry.json"
     reentry.write_text(json.dumps(reentry_of(request)), encoding="utf-8")
-    saved = run_cli("record", "save", str(request_file), "--user", "tech")
+    saved = run_cli("record", "save", str(request_file), user="tech")
     assert saved.returncode == 0, saved.stderr
     record_id = saved.stdout.split()[0]
     for step, user, extra in (("prepare", "tech", ()), ("verify", "sup",
