@@ -178,3 +178,51 @@ def pdf_checkpoint(data: bytes, name: str) -> Checkpoint | None:
         return None
     seq, head_hash = found[0]
     return Checkpoint(int(seq), head_hash.decode("ascii"), name)
+
+
+# --- signatures already checked -------------------------------------------------------------
+
+def _attestation_file(identity: str) -> Path:
+    return checkpoint_file(identity).with_suffix(".signatures.json")
+
+
+def write_attestation(url: str, through_id: int, digest: str) -> None:
+    """Remember, signed with the lab key, that every signature up to ``through_id`` verified
+    cryptographically and what those rows were (``digest``), so that the next ``audit verify``
+    checks only the Ed25519 signatures of rows that are new or changed since."""
+    from doseprep.labkey import lab_key
+    from doseprep.paths import private_dir
+
+    try:
+        identity = database_identity(url)
+        key = lab_key()
+        body = {"database": identity, "through_id": through_id, "digest": digest,
+                "at": utc_text(utc_now()), "signer": key.fingerprint}
+        body["signature"] = key.sign(canonical_json(body).encode("utf-8")).hex()
+        path = _attestation_file(identity)
+        private_dir(path.parent)
+        temporary = path.with_suffix(".tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(canonical_json(body))
+        os.replace(temporary, path)
+    except Exception as exc:  # only a speed-up: never fails a verification that passed
+        log.warning("the record of checked signatures was not written: %s", exc)
+
+
+def read_attestation(url: str, trusted: Mapping[str, Any]) -> tuple[int, str] | None:
+    """The signatures this workstation checked before (through id, digest), if the record of it
+    is intact and signed by a trusted lab key; else None (everything is checked again)."""
+    from doseprep.labkey import check
+
+    identity = database_identity(url)
+    try:
+        body = json.loads(_attestation_file(identity).read_text(encoding="utf-8"))
+        signed = {k: v for k, v in body.items() if k != "signature"}
+        public = trusted.get(str(body["signer"]))
+        if public is None or body.get("database") != identity or not check(
+                public, canonical_json(signed).encode("utf-8"), bytes.fromhex(body["signature"])):
+            return None
+        return int(body["through_id"]), str(body["digest"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

@@ -135,3 +135,51 @@ def test_audit_verify_over_1000000_rows(benchmark, audit_store) -> None:
     assert report.ok, report.problem
     assert report.audit_rows == AUDIT_ROWS
     print(json.dumps({"audit_rows": report.audit_rows}))
+
+
+# --- issue 10: digital signatures -------------------------------------------------------------
+
+SIGNED_RECORDS = 100_000
+
+
+def test_a_signature_with_key_unlock_at_the_production_cost(benchmark, tmp_path_factory,
+                                                            monkeypatch) -> None:
+    """Target: under 300 ms for one e-signature (password check, key unlock, Ed25519 signature,
+    the write) with the production Argon2id profile."""
+    from doseprep.store import prepare_record
+
+    monkeypatch.delenv("DOSEPREP_PASSWORD_HASH_PROFILE", raising=False)
+    path = Path(tmp_path_factory.mktemp("bench-sign")) / "doseprep.sqlite3"
+    store = open_store(f"sqlite:///{path}")
+    add_user(store, "admin", "ADMIN, ANN", "administrator", "bench-password")
+    add_user(store, "tech", "TECH, TOM", "technician", "tech-password",
+             admin_id="admin", admin_password="bench-password")
+    plan = compute_plan(load_case("v01-basic-dl3")["request"])
+
+    def a_draft():
+        return (store, save_draft(store, plan, "tech").ref, "tech", "tech-password"), {}
+
+    signed = benchmark.pedantic(prepare_record, setup=a_draft, rounds=7, iterations=1)
+    assert signed.signatures[-1].user_id == "tech"
+    store.close()
+
+
+def test_checking_100000_digital_signatures(benchmark) -> None:
+    """The cost ``audit verify`` adds for 100 000 signed records (three signatures each would be
+    three times this): one Ed25519 verification per signature."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from doseprep.store.keys import UserKey, check_signature, sign_hash
+
+    private = Ed25519PrivateKey.generate()
+    from cryptography.hazmat.primitives import serialization
+
+    public = private.public_key().public_bytes(serialization.Encoding.Raw,
+                                               serialization.PublicFormat.Raw).hex()
+    key = UserKey(1, "tech", "", public, "", "")
+    pairs = [(h, sign_hash(private, h)) for h in (content_hash(n) for n in range(SIGNED_RECORDS))]
+
+    def check_all() -> int:
+        return sum(check_signature(key, h, s) for h, s in pairs)
+
+    assert benchmark.pedantic(check_all, rounds=3, iterations=1) == SIGNED_RECORDS

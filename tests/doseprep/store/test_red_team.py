@@ -338,3 +338,42 @@ def test_a_printed_worksheet_witnesses_the_trail(store, people, released, tmp_pa
     refused = run_cli("audit", "verify", "--against", str(other))
     assert refused.returncode == 2 and "is not a valid doseprep document" in refused.stderr
     assert len(head) == 64
+
+
+def test_signatures_checked_before_are_not_checked_again_unless_changed(
+        store, people, released, monkeypatch) -> None:
+    """``audit verify`` remembers (signed by the lab key) which signature rows it verified, and
+    checks only the Ed25519 signatures of rows that are new or changed since; a changed row, or
+    an edited record of what was checked, means everything is checked again."""
+    import doseprep.store.verify as verify_module
+    from doseprep.store.checkpoints import _attestation_file, database_identity
+
+    calls: list[str] = []
+    real = verify_module.check_signature
+
+    def counting(key, signature_hash, signature_hex):
+        calls.append(signature_hash)
+        return real(key, signature_hash, signature_hex)
+
+    monkeypatch.setattr(verify_module, "check_signature", counting)
+    assert verify_store(store).ok and calls == []  # the fixture's verify checked all three
+    record = save_draft(store, compute_plan(json.loads(canonical_json(released.request))),
+                        people.tech)
+    prepare_record(store, record.record_id, people.tech, pw(people.tech))
+    assert verify_store(store).ok and len(calls) == 1  # only the new one
+
+    path = _attestation_file(database_identity(
+        store.engine.url.render_as_string(hide_password=True)))
+    body = json.loads(path.read_text(encoding="utf-8"))
+    body["through_id"] += 5  # claims more than was checked: its signature no longer matches
+    path.write_text(canonical_json(body), encoding="utf-8")
+    calls.clear()
+    assert verify_store(store).ok and len(calls) == 4  # all checked again
+    calls.clear()
+    with store.write() as conn:
+        _drop_all_guards(conn)
+        conn.exec_driver_sql("UPDATE signatures SET digital_signature = "
+                             "(SELECT digital_signature FROM signatures WHERE seq = 1 "
+                             "ORDER BY id LIMIT 1) WHERE seq = 2")
+    report = verify_store(store)
+    assert not report.ok and "does not verify" in report.problem.message
