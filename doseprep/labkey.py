@@ -83,16 +83,15 @@ def _load_p12(path: Path) -> tuple[Any, Any]:
 @cache
 def _cached_key(source: str, stamp: float) -> LabKey:
     from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
 
-    from doseprep.pdfsign import ensure_installation_key
+    from doseprep.pdfsign import ensure_installation_key, load_installation_key
 
     p12 = _p12_path()
     if p12 is not None:
         key, certificate = _load_p12(p12)
     else:
         key_path, cert_path = ensure_installation_key()
-        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+        key = load_installation_key(key_path)
         certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
     return LabKey(key, certificate_fingerprint(certificate))
 

@@ -51,8 +51,40 @@ def installation_certificate_path() -> Path:
     return signing_dir() / "installation-cert.pem"
 
 
+#: A passphrase that protects the installation key at rest (PKCS#8, AES-256): set it in the
+#: environment of every doseprep process on the workstation (e.g. from the OS's credential store
+#: at log-in), never in a file beside the key.
+KEY_PASSPHRASE_ENV = "DOSEPREP_SIGNING_KEY_PASSPHRASE"
+
+
+def key_passphrase() -> bytes | None:
+    value = os.environ.get(KEY_PASSPHRASE_ENV, "")
+    return value.encode("utf-8") if value else None
+
+
+def load_installation_key(key_path: Path):
+    """The installation's private key, opened with the passphrase when it is protected."""
+    from cryptography.hazmat.primitives import serialization
+
+    data = key_path.read_bytes()
+    passphrase = key_passphrase()
+    encrypted = b"ENCRYPTED" in data.split(b"\n", 1)[0]
+    if encrypted and passphrase is None:
+        raise InputError(KEY_PASSPHRASE_ENV, f"the installation signing key in {key_path.parent} "
+                                             f"is protected by a passphrase; set "
+                                             f"{KEY_PASSPHRASE_ENV}.")
+    try:
+        return serialization.load_pem_private_key(data, password=passphrase if encrypted
+                                                  else None)
+    except (ValueError, TypeError) as exc:
+        raise InputError(KEY_PASSPHRASE_ENV, f"the installation signing key in "
+                                             f"{key_path.parent} cannot be opened: wrong "
+                                             f"passphrase ({KEY_PASSPHRASE_ENV}).") from exc
+
+
 def ensure_installation_key() -> tuple[Path, Path]:
-    """The installation's key and certificate, made on first use."""
+    """The installation's key and certificate, made on first use (protected by
+    :data:`KEY_PASSPHRASE_ENV` when it is set)."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -85,9 +117,11 @@ def ensure_installation_key() -> tuple[Path, Path]:
     key_tmp, cert_tmp = key_path.with_suffix(".tmp"), cert_path.with_suffix(".tmp")
     fd = os.open(key_tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
-        handle.write(key.private_bytes(serialization.Encoding.PEM,
-                                       serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
+        passphrase = key_passphrase()
+        handle.write(key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(passphrase) if passphrase
+            else serialization.NoEncryption()))
     cert_tmp.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     os.replace(key_tmp, key_path)
     os.replace(cert_tmp, cert_path)
@@ -115,11 +149,20 @@ def _signer():
                                                      "(DOSEPREP_SIGNING_P12_PASSPHRASE) or not a "
                                                      "PKCS#12 file.")
         return signer
+    from pyhanko.keys import load_cert_from_pemder, load_private_key_from_pemder_data
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
     key_path, cert_path = ensure_installation_key()
-    signer = signers.SimpleSigner.load(str(key_path), str(cert_path))
-    if signer is None:
-        raise OSError(f"cannot load the installation signing key in {key_path.parent}")
-    return signer
+    load_installation_key(key_path)  # a clear error for a missing or wrong passphrase
+    try:
+        key = load_private_key_from_pemder_data(key_path.read_bytes(),
+                                                passphrase=key_passphrase())
+        certificate = load_cert_from_pemder(str(cert_path))
+    except (OSError, ValueError) as exc:
+        raise OSError(f"cannot load the installation signing key in {key_path.parent}: "
+                      f"{exc}") from exc
+    return signers.SimpleSigner(signing_cert=certificate, signing_key=key,
+                                cert_registry=SimpleCertificateStore.from_certs([certificate]))
 
 
 def sign_pdf(pdf: bytes, *, document_id: str, location: str) -> bytes:

@@ -183,3 +183,140 @@ def test_checking_100000_digital_signatures(benchmark) -> None:
         return sum(check_signature(key, h, s) for h, s in pairs)
 
     assert benchmark.pedantic(check_all, rounds=3, iterations=1) == SIGNED_RECORDS
+
+
+@pytest.fixture(scope="module")
+def signed_store(tmp_path_factory: pytest.TempPathFactory):
+    """A SQLite store with 100 000 released records (three real e-signatures each, every one
+    with its Ed25519 signature) in an audit trail of 1 000 000 rows — the issue 10 target."""
+    from doseprep.store.keys import current_key, sign_hash, unseal
+    from doseprep.store.records import record_content, signature_content
+
+    path = Path(tmp_path_factory.mktemp("bench-signed")) / "doseprep.sqlite3"
+    store = open_store(f"sqlite:///{path}")
+    add_user(store, "admin", "ADMIN, ANN", "administrator", "bench-password")
+    signers = (("tech", "TECH, TOM", "technician", "Prepared by", "prepared"),
+               ("sup", "SUPERVISOR, SUE", "supervisor", "Verified by", "verified"),
+               ("sup2", "VERIFIER, VIC", "supervisor", "Released by", "released"))
+    keys = {}
+    for user_id, name, role, _, _ in signers:
+        add_user(store, user_id, name, role, f"{user_id}-password", admin_id="admin",
+                 admin_password="bench-password")
+        with store.read() as conn:
+            key, sealed = current_key(conn, user_id)
+        keys[user_id] = (key.key_id, unseal(sealed, f"{user_id}-password", user_id))
+    template = save_draft(store, compute_plan(load_case("v01-basic-dl3")["request"]), "tech")
+    request, plan = template.request, template.plan
+    plan_text = canonical_json(plan)
+    with store.read() as conn:
+        seq, previous = conn.exec_driver_sql("SELECT seq, hash FROM audit_head").one()
+        first_pk = conn.exec_driver_sql("SELECT max(id) FROM records").scalar_one() + 1
+    records_rows, signature_rows, audit_rows = [], [], []
+
+    def audit(action: str, user: str, ref: str | None, old: str | None, new: str | None):
+        nonlocal seq, previous
+        seq += 1
+        at = f"2026-12-01T10:00:00.{seq % 1_000_000:06d}Z"
+        digest = row_hash(previous, seq, at, user, action, ref, old, new, None)
+        audit_rows.append((seq, at, user, action, ref, old, new, None, previous, digest))
+        previous = digest
+
+    def flush(conn) -> None:
+        conn.exec_driver_sql(
+            "INSERT INTO records (id, record_id, version, supersedes_id, correction_reason, "
+            "state, request_json, plan_json, patient_mrn, patient_name, din, dose_level, "
+            "plan_status, protocol_id, protocol_version, protocol_fingerprint, "
+            "lab_fingerprint, program_version, created_at, created_by, updated_at, updated_by, "
+            "row_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+            "?, ?, ?)", records_rows)
+        conn.exec_driver_sql(
+            "INSERT INTO signatures (record_pk, seq, meaning, state, user_id, printed_name, "
+            "role, signed_at_utc, time_zone, utc_offset, record_hash, signature_hash, key_id, "
+            "digital_signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            signature_rows)
+        conn.exec_driver_sql("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             audit_rows)
+        records_rows.clear()
+        signature_rows.clear()
+        audit_rows.clear()
+
+    with store.write() as conn:
+        for n in range(SIGNED_RECORDS):
+            pk = first_pk + n
+            varied = copy.deepcopy(request)
+            varied["patient"]["id"] = f"MRN-{n % MRNS:06d}"
+            varied["product"]["din"] = f"W0000{n:08d}"
+            stamp = f"2026-12-01T09:00:00.{n % 1_000_000:06d}Z"
+            record_id = f"PREP-2026-{n + 10:06d}"
+            row = {"record_id": record_id, "version": 1, "correction_reason": None,
+                   "patient_mrn": varied["patient"]["id"], "patient_name": "DOE, JANE",
+                   "din": varied["product"]["din"], "dose_level": "DL3", "plan_status": "ok",
+                   "protocol_id": template.protocol_id,
+                   "protocol_version": template.protocol_version,
+                   "protocol_fingerprint": template.protocol_fingerprint,
+                   "lab_fingerprint": template.lab_fingerprint, "program_version": "0.1.0",
+                   "created_at": stamp, "created_by": "tech"}
+            ref = f"{record_id}/v1"
+            request_text = canonical_json(varied)
+            records_rows.append((pk, record_id, 1, None, None, "released", request_text,
+                                 plan_text, row["patient_mrn"], "DOE, JANE", row["din"], "DL3",
+                                 "ok", row["protocol_id"], row["protocol_version"],
+                                 row["protocol_fingerprint"], row["lab_fingerprint"], "0.1.0",
+                                 stamp, "tech", stamp, "sup2", 4))
+            audit("record_create", "tech", ref, None, canonical_json(
+                {"content_hash": content_hash(record_content(row, None, "draft", (),
+                                                             request=varied, plan=plan)),
+                 "state": "draft"}))
+            prior: list[dict] = []
+            for number, (user_id, name, role, meaning, state) in enumerate(signers, start=1):
+                values = {"seq": number, "meaning": meaning, "state": state,
+                          "user_id": user_id, "printed_name": name, "role": role,
+                          "signed_at_utc": f"2026-12-01T10:0{number}:00.{n:06d}Z",
+                          "time_zone": "Etc/UTC", "utc_offset": "+00:00"}
+                values["record_hash"] = content_hash(record_content(
+                    row, None, state, prior, request=varied, plan=plan))
+                signature_hash = content_hash(signature_content(values))
+                key_id, private = keys[user_id]
+                signature_rows.append((pk, number, meaning, state, user_id, name, role,
+                                       values["signed_at_utc"], "Etc/UTC", "+00:00",
+                                       values["record_hash"], signature_hash, key_id,
+                                       sign_hash(private, signature_hash)))
+                audit("record_sign", user_id, ref, canonical_json({"state": "draft"}),
+                      canonical_json({"meaning": meaning, "record_hash": values["record_hash"],
+                                      "signature_hash": signature_hash, "state": state}))
+                prior.append(signature_content(values))
+            if len(records_rows) == 5000:
+                flush(conn)
+        while seq < AUDIT_ROWS:
+            audit("session_login", "tech", None, None, '{"host":"bench"}')
+            if len(audit_rows) == 50_000:
+                flush(conn)
+        flush(conn)
+        conn.exec_driver_sql("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1",
+                             (seq, previous))
+    yield store
+    store.close()
+
+
+def test_audit_verify_with_100000_signed_records_first_run(benchmark, signed_store) -> None:
+    """Every check, every Ed25519 signature verified (a workstation's first run, or after any
+    signature row changed)."""
+    from doseprep.store.checkpoints import _attestation_file, database_identity
+
+    def cold():
+        _attestation_file(database_identity(
+            signed_store.engine.url.render_as_string(hide_password=True))).unlink(missing_ok=True)
+        return verify_store(signed_store)
+
+    report = benchmark.pedantic(cold, rounds=1, iterations=1)
+    assert report.ok, report.problem
+    assert (report.audit_rows, report.records) == (AUDIT_ROWS, SIGNED_RECORDS + 1)
+    print(json.dumps({"signatures": report.signatures}))
+
+
+def test_audit_verify_with_100000_signed_records_again(benchmark, signed_store) -> None:
+    """Every hash check in full; Ed25519 only for signature rows new or changed since the last
+    run that passed (here none)."""
+    assert verify_store(signed_store).ok
+    report = benchmark.pedantic(verify_store, args=(signed_store,), rounds=3, iterations=1)
+    assert report.ok, report.problem

@@ -142,3 +142,37 @@ def test_worksheet_and_verify_commands(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert json.loads(done.stdout)["valid"] is False
     assert "Traceback" not in done.stderr
+
+
+def test_the_installation_key_can_be_protected_by_a_passphrase(tmp_path: Path) -> None:
+    """Issue 10: the installation key was an unencrypted PEM, so anyone who could read the data
+    folder could sign an edited worksheet. With DOSEPREP_SIGNING_KEY_PASSPHRASE set it is stored
+    encrypted; without the passphrase, or with a wrong one, nothing is signed and the setting is
+    named (exit 2)."""
+    import os
+
+    request = tmp_path / "r.json"
+    request.write_text(json.dumps(json.loads(VALID_CASES[0].read_text())["request"]),
+                       encoding="utf-8")
+    data = tmp_path / "data"
+
+    def run(*args: str, passphrase: str | None) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "DOSEPREP_DATA_DIR": str(data)}
+        env.pop("DOSEPREP_SIGNING_KEY_PASSPHRASE", None)
+        if passphrase is not None:
+            env["DOSEPREP_SIGNING_KEY_PASSPHRASE"] = passphrase
+        return subprocess.run([sys.executable, "-m", "doseprep", *args], capture_output=True,
+                              text=True, timeout=60, env=env)
+
+    out = tmp_path / "w.pdf"
+    done = run("worksheet", str(request), "-o", str(out), passphrase="a long lab passphrase")
+    assert done.returncode == 0, done.stderr
+    key = (data / "signing" / "installation-key.pem").read_bytes()
+    assert key.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    assert run("verify", str(out), passphrase=None).stdout.startswith("VALID")
+    for passphrase in (None, "wrong"):
+        again = tmp_path / f"again-{passphrase}.pdf"
+        refused = run("worksheet", str(request), "-o", str(again), passphrase=passphrase)
+        assert refused.returncode == 2, refused.stderr
+        assert "DOSEPREP_SIGNING_KEY_PASSPHRASE" in refused.stderr
+        assert "Traceback" not in refused.stderr and not again.exists()
