@@ -222,6 +222,16 @@ def signed_store(tmp_path_factory: pytest.TempPathFactory):
         previous = digest
 
     def flush(conn) -> None:
+        if records_rows:
+            insert_records(conn)
+        if audit_rows:
+            conn.exec_driver_sql("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                 audit_rows)
+        records_rows.clear()
+        signature_rows.clear()
+        audit_rows.clear()
+
+    def insert_records(conn) -> None:
         conn.exec_driver_sql(
             "INSERT INTO records (id, record_id, version, supersedes_id, correction_reason, "
             "state, request_json, plan_json, patient_mrn, patient_name, din, dose_level, "
@@ -234,11 +244,6 @@ def signed_store(tmp_path_factory: pytest.TempPathFactory):
             "role, signed_at_utc, time_zone, utc_offset, record_hash, signature_hash, key_id, "
             "digital_signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             signature_rows)
-        conn.exec_driver_sql("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                             audit_rows)
-        records_rows.clear()
-        signature_rows.clear()
-        audit_rows.clear()
 
     with store.write() as conn:
         for n in range(SIGNED_RECORDS):

@@ -29,7 +29,7 @@ pw = People.password
 
 SQLITE_TRIGGERS = ("audit_log_no_update", "audit_log_no_delete", "signatures_no_update",
                    "signatures_no_delete", "records_no_delete", "records_signed_immutable",
-                   "audit_head_no_delete")
+                   "audit_head_no_delete", "user_keys_no_update", "user_keys_no_delete")
 
 
 def drop_guards(conn: sa.Connection) -> None:
@@ -38,7 +38,7 @@ def drop_guards(conn: sa.Connection) -> None:
         for name in SQLITE_TRIGGERS:
             conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
     else:
-        for table in ("audit_log", "signatures", "records", "audit_head"):
+        for table in ("audit_log", "signatures", "records", "audit_head", "user_keys"):
             conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER USER")
 
 
@@ -57,7 +57,11 @@ def signed(store, people, base_request):
     with store.read() as conn:
         audit_rows = conn.exec_driver_sql("SELECT count(*) FROM audit_log").scalar_one()
         sig_ids = conn.exec_driver_sql("SELECT id FROM signatures ORDER BY id").scalars().all()
-    return {"record": released, "draft": draft, "audit_rows": audit_rows, "sig_ids": sig_ids}
+        key_ids = conn.exec_driver_sql("SELECT id FROM user_keys ORDER BY id").scalars().all()
+        user_ids = conn.exec_driver_sql("SELECT user_id FROM users ORDER BY user_id"
+                                        ).scalars().all()
+    return {"record": released, "draft": draft, "audit_rows": audit_rows, "sig_ids": sig_ids,
+            "key_ids": key_ids, "user_ids": user_ids}
 
 
 def _change_one_character(text: str, position: int, replacement: str) -> str:
@@ -75,6 +79,10 @@ TARGETS = [
     ("signatures", "time_zone"), ("audit_log", "at"), ("audit_log", "action"),
     ("audit_log", "new_value"), ("audit_log", "prev_hash"), ("audit_log", "hash"),
     ("audit_log", "user_id"),
+    # issue 10: the digital signatures, the keys and the accounts
+    ("signatures", "digital_signature"), ("user_keys", "public_key"),
+    ("user_keys", "certificate"), ("user_keys", "certified_by"), ("user_keys", "created_at"),
+    ("users", "password_hash"), ("users", "role"), ("users", "printed_name"),
 ]
 
 
@@ -90,14 +98,18 @@ def test_any_changed_character_is_found_and_the_row_named(store, signed, target,
         key, row = "id", signed["record"].pk
     elif table == "signatures":
         key, row = "id", signed["sig_ids"][which % len(signed["sig_ids"])]
+    elif table == "user_keys":
+        key, row = "id", signed["key_ids"][which % len(signed["key_ids"])]
+    elif table == "users":
+        key, row = "user_id", signed["user_ids"][which % len(signed["user_ids"])]
     else:
         key, row = "seq", 1 + which % signed["audit_rows"]
     with store.engine.connect() as conn:
         transaction = conn.begin()
         try:
             drop_guards(conn)
-            old = conn.exec_driver_sql(f"SELECT {column} FROM {table} WHERE {key} = {row}"
-                                       ).scalar_one()
+            old = conn.execute(sa.text(f"SELECT {column} FROM {table} WHERE {key} = :row"),
+                               {"row": row}).scalar_one()
             if old is None:  # e.g. no user on a row: give it one
                 old = ""
             new = _change_one_character(old, position, replacement) if old else "X"
