@@ -88,7 +88,8 @@ def plan_to_dict(p: PreparationPlan) -> dict[str, Any]:
 
 
 _MARK = {Severity.BLOCK: "[BLOCK]", Severity.WARNING: "[WARNING]", Severity.INFO: "[info]"}
-_STATUS_LINE = {
+#: The plan status as the first line of the terminal report and of the worksheet.
+STATUS_LINE = {
     Status.OK: "STATUS: OK",
     Status.WARNING: "STATUS: WARNING — read the findings before preparing",
     Status.BLOCKED: "STATUS: BLOCKED — DO NOT PREPARE (see findings)",
@@ -99,7 +100,7 @@ def render_text(p: PreparationPlan) -> str:
     """The plan as a report to read on a terminal or print."""
     r = p.request
     lines = [
-        _STATUS_LINE[p.status],
+        STATUS_LINE[p.status],
         "",
         instruction(p),
         "",

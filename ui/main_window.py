@@ -279,10 +279,9 @@ class MainWindow(QMainWindow):
         if not session.is_open:
             return protocol
         from doseprep.store import with_approval
-        from ui.record_workflow import call
 
         try:
-            return call(with_approval, session.store, protocol)
+            return with_approval(session.store, protocol)
         except DoseprepError as exc:
             log.error("protocol approval not read: %s", exc)
             return protocol

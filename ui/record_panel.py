@@ -40,11 +40,6 @@ from ui.style import set_role, set_state
 HASH_DIGITS = 16
 
 
-def state_words(state: str) -> str:
-    """A record state as the strip writes it: DRAFT, PREPARED, VERIFIED, RELEASED."""
-    return state.upper()
-
-
 class ElidingLabel(QLabel):
     """A one-line label that never widens the window: it paints its text elided ("…") when
     short of room; ``text()`` stays complete and the full text is the tooltip."""
@@ -140,7 +135,7 @@ class RecordStrip(QFrame):
         if record is None:
             state, text = "unsaved", "Not saved"
         else:
-            state, text = record.state.value, f"{record.ref} — {state_words(record.state.value)}"
+            state, text = record.state.value, f"{record.ref} — {record.state.words}"
         if note:
             text = f"{text} · {note}"
         self.state = state
@@ -250,7 +245,7 @@ class RecordPanel(QFrame):
             self.signature_lines = ()
             self.hide()
             return
-        self.title.setText(f"Record {record.ref} — {state_words(record.state.value)}")
+        self.title.setText(f"Record {record.ref} — {record.state.words}")
         lines = [created] if created else []
         if record.supersedes:
             lines.append(f"Corrects {record.supersedes}. Reason: {record.correction_reason}")

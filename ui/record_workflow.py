@@ -2,9 +2,10 @@
 
 :class:`RecordWorkflow` is the window's half of issue 5. It owns the session (the record store and
 the logged-in user, :mod:`ui.session`), the record open in the form, and the widgets that show
-them (:mod:`ui.record_panel`), and it turns each button into one call of ``doseprep.store`` or
-``doseprep.documents.record_print`` — no SQL and no arithmetic here. What the store refuses is
-shown in its own words.
+them (:mod:`ui.record_panel`), and it turns each button into one call of the use cases
+(:mod:`doseprep.workflow`) or the store — no SQL, no hashing and no arithmetic here; what is
+enabled comes from :func:`doseprep.workflow.allowed_actions`. What the store refuses is shown
+in its own words.
 
 The record in the form is *dirty* when the form's request, or the protocol or lab settings it is
 computed with, differ from the saved record's; only a clean record can be signed or printed, so
@@ -19,8 +20,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal
@@ -28,10 +28,12 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDialog, QMenuBar
 
 from doseprep.errors import DoseprepError, InputError
+from doseprep.signing import Role, State, Step, step_named
+from doseprep.workflow import allowed_actions, blind_for, signing_hash
 from ui import dialogs
 from ui.dialogs import sentence
 from ui.evaluation import describe_moment
-from ui.record_panel import CoverPage, RecordBanner, RecordPanel, RecordStrip, state_words
+from ui.record_panel import CoverPage, RecordBanner, RecordPanel, RecordStrip
 from ui.session import IdleWatch, Session, lock_timeout_ms
 
 if TYPE_CHECKING:
@@ -43,47 +45,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: The signing steps: (meaning, state after), as the store names them.
-STEPS = {"prepare": ("Prepared by", "prepared"), "verify": ("Verified by", "verified"),
-         "release": ("Released by", "released")}
-#: The state a record must be in for each step.
-BEFORE = {"prepare": "draft", "verify": "prepared", "release": "verified"}
-
-
-@contextmanager
-def database_errors() -> Iterator[None]:
-    """A database that cannot be reached, as the store's own error (the command line does the
-    same), so the window says what happened instead of crashing."""
-    try:
-        yield
-    except DoseprepError:
-        raise
-    except Exception as exc:
-        from sqlalchemy.exc import OperationalError
-
-        from doseprep.store import StoreUnavailableError
-
-        if isinstance(exc, OperationalError):
-            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-            raise StoreUnavailableError(
-                f"the record database cannot be reached or refused the change ({reason}); "
-                "nothing was saved.") from exc
-        raise
-
-
-def call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Call a store function, with an unreachable database turned into a store error."""
-    with database_errors():
-        return function(*args, **kwargs)
-
-
-def hash_to_sign(record: StoredRecord, state_after: str) -> str:
-    """The SHA-256 a signature moving ``record`` to ``state_after`` will bind (the store's
-    :func:`~doseprep.store.records.hash_to_sign`); the dialog shows it and the store refuses the
-    signature if the record's hash is another by then (issue 10)."""
-    from doseprep.store.records import hash_to_sign as store_hash_to_sign
-
-    return store_hash_to_sign(record, state_after)
 
 
 def local_time(utc_text: str) -> str:
@@ -207,36 +168,34 @@ class RecordWorkflow(QObject):
         active = user is not None and not window.cover_mode
         correcting = self.correction_reason is not None and record is not None
         latest = record is not None and record.superseded_by is None
-        state = record.state.value if record is not None else ""
-        signed = record is not None and state != "draft"
+        state = record.state if record is not None else None
+        signed = record is not None and record.state.signed
+        allowed = allowed_actions(record, user if active else None, has_plan=plan is not None,
+                                  dirty=dirty, correcting=correcting)
 
         note = ""
         if correcting:
             note = "correction being typed — not saved"
         elif record is not None and not latest:
             note = f"corrected by {record.superseded_by}"
-        elif record is not None and state == "draft" and dirty:
+        elif state is State.DRAFT and dirty:
             note = "changes not saved — save before signing"
         self.strip.show_user(user)
         self.strip.show_record(record, note)
         window.plan_view.set_record(record.ref if record is not None else None,
-                                    state if record is not None and not dirty else None)
+                                    state.value if state is not None and not dirty else None)
 
+        for step, button in self._sign_buttons().items():
+            button.setToolTip(allowed.reasons.get(step, ""))
         enabled = {
-            "save": active and plan is not None and (
-                record is None or correcting or (state == "draft" and latest and dirty)),
-            "prepare": self._can_sign("prepare", active, dirty, correcting, latest),
-            "verify": self._can_sign("verify", active, dirty, correcting, latest),
-            "release": self._can_sign("release", active, dirty, correcting, latest),
-            "correct": active and signed and latest and not correcting,
-            # A Draft has nothing signed to print (its documents come from the form's preview,
-            # marked DRAFT — NOT FOR USE); a Prepared record prints for the verifier, marked so.
-            "print": (active and record is not None and state != "draft" and not dirty
-                      and not correcting),
+            "save": allowed.save,
+            **{step.value: on for step, on in allowed.sign.items()},
+            "correct": allowed.correct,
+            "print": allowed.print,
             "history": active,
             "lock": active,
             "sign_out": user is not None,
-            "add_user": active and user is not None and user.role.value == "administrator",
+            "add_user": allowed.manage_accounts,
         }
         buttons = {"save": self.strip.save_button, "prepare": self.strip.prepare_button,
                    "verify": self.strip.verify_button, "release": self.strip.release_button,
@@ -244,7 +203,7 @@ class RecordWorkflow(QObject):
                    "history": self.strip.history_button}
         self.strip.print_button.setToolTip(
             "A draft record has nothing signed to print: sign it as prepared first (the form's "
-            "Preview worksheet shows it, marked DRAFT — NOT FOR USE)." if state == "draft" else
+            "Preview worksheet shows it, marked DRAFT — NOT FOR USE)." if state is State.DRAFT else
             "Print the record's signed worksheet and labels (a label scans as a product only "
             "from a verified record).")
         for key, on in enabled.items():
@@ -271,7 +230,7 @@ class RecordWorkflow(QObject):
                 "A second person verifies it by typing the key values again from the source "
                 "documents (Verify…). What the preparer entered is shown once it is verified.")
         elif signed:
-            detail = (f"{record.ref} is {state_words(state)}: it cannot change. Correct… makes a "
+            detail = (f"{record.ref} is {record.state.words}: it cannot change. Correct… makes a "
                       "new version with a reason; the signatures of this version stay valid.")
             if self.settings_differ(plan):
                 detail += ("\nThe plan on screen is computed with other protocol or lab settings "
@@ -291,22 +250,9 @@ class RecordWorkflow(QObject):
             self.panel.show_record(record, created)
         self.changed.emit()
 
-    def _can_sign(self, step: str, active: bool, dirty: bool, correcting: bool,
-                  latest: bool) -> bool:
-        """Whether the step's button is enabled; its tooltip says why not when the store would
-        refuse it (role, the same person, a blocked plan, an expired infusion)."""
-        record = self.record
-        button = {"prepare": self.strip.prepare_button, "verify": self.strip.verify_button,
-                  "release": self.strip.release_button}[step]
-        reason = None
-        if record is not None and latest and not correcting and not dirty \
-                and record.state.value == BEFORE[step]:
-            from doseprep.store.records import why_not_sign  # the store is open: a record is
-
-            reason = why_not_sign(record, step, self.session.user)
-        button.setToolTip(reason or "")
-        return (active and record is not None and latest and not correcting and not dirty
-                and record.state.value == BEFORE[step] and reason is None)
+    def _sign_buttons(self) -> dict[Step, Any]:
+        return {Step.PREPARE: self.strip.prepare_button, Step.VERIFY: self.strip.verify_button,
+                Step.RELEASE: self.strip.release_button}
 
     # --- log-in, lock, sign out ----------------------------------------------------------------
 
@@ -323,8 +269,8 @@ class RecordWorkflow(QObject):
 
         window = self.window
         try:
-            store = call(lambda: self.session.store)
-            has_admin = call(administrator_exists, store)
+            store = self.session.store
+            has_admin = administrator_exists(store)
         except DoseprepError as exc:
             log.error("record store not opened: %s", exc)
             dialogs.inform(window, icon=dialogs.Icon.Critical, title="Record database",
@@ -339,8 +285,8 @@ class RecordWorkflow(QObject):
             from ui.account_dialogs import FirstAdministratorDialog
 
             first = FirstAdministratorDialog(window)
-            first.action = lambda d: call(add_user, store, d.user_id.text(),
-                                          d.printed_name.text(), "administrator",
+            first.action = lambda d: add_user(store, d.user_id.text(),
+                                          d.printed_name.text(), Role.ADMINISTRATOR,
                                           d.password.text())
             created = dialogs.run_dialog(first)
             admin = first.result_value
@@ -353,7 +299,7 @@ class RecordWorkflow(QObject):
         from ui.account_dialogs import LoginDialog
 
         dialog = LoginDialog(window, user_id=user_id)
-        dialog.action = lambda d: call(authenticate, store, d.user_id.text(), d.password.text(),
+        dialog.action = lambda d: authenticate(store, d.user_id.text(), d.password.text(),
                                        purpose="login")
         accepted = dialogs.run_dialog(dialog)
         user = dialog.result_value
@@ -399,7 +345,7 @@ class RecordWorkflow(QObject):
         if user is None:
             return False
         try:
-            call(authenticate, self.session.store, user.user_id, password, purpose="unlock")
+            authenticate(self.session.store, user.user_id, password, purpose="unlock")
         except DoseprepError as exc:
             self.cover.show_error(sentence(exc.message, [user.user_id]))
             return False
@@ -428,7 +374,7 @@ class RecordWorkflow(QObject):
         from doseprep.store.users import record_session_event
 
         try:
-            call(record_session_event, self.session.store, action, user_id, detail=detail)
+            record_session_event(self.session.store, action, user_id, detail=detail)
         except DoseprepError as exc:
             log.error("session event %s of %s not audited: %s", action, user_id, exc)
 
@@ -447,8 +393,8 @@ class RecordWorkflow(QObject):
             return False
         store = self.session.store
         dialog = AddUserDialog(f"{admin.printed_name} ({admin.user_id})", self.window)
-        dialog.action = lambda d: call(
-            add_user, store, d.user_id.text(), d.printed_name.text(), d.role.currentData(),
+        dialog.action = lambda d: add_user(
+            store, d.user_id.text(), d.printed_name.text(), d.role.currentData(),
             d.password.text(), admin_id=admin.user_id, admin_password=d.admin_password.text())
         added = dialogs.run_dialog(dialog)
         user = dialog.result_value
@@ -473,15 +419,15 @@ class RecordWorkflow(QObject):
         store = self.session.store
         try:
             if record is not None and self.correction_reason is not None:
-                saved = call(correct_record, store, record.ref, plan, user.user_id,
+                saved = correct_record(store, record.ref, plan, user.user_id,
                              self.correction_reason, expected_row_version=record.row_version)
                 done = f"Saved {saved.ref}, correcting {record.ref}, as a draft."
             elif record is not None:
-                saved = call(edit_draft, store, record.ref, plan, user.user_id,
+                saved = edit_draft(store, record.ref, plan, user.user_id,
                              expected_row_version=record.row_version)
                 done = f"Saved the changes to {saved.ref}."
             else:
-                saved = call(save_draft, store, plan, user.user_id)
+                saved = save_draft(store, plan, user.user_id)
                 done = f"Saved {saved.ref} as a draft."
         except DoseprepError as exc:
             log.warning("record not saved: %s", exc)
@@ -523,37 +469,37 @@ class RecordWorkflow(QObject):
         if record is None or self.session.user is None or window.cover_mode:
             return None
         store = self.session.store
-        meaning, after = STEPS[step]
+        spec = step_named(step)
         details = [("Record", f"{record.record_id}, version {record.version}"),
                    ("Patient", f"{record.patient_name} (MRN {record.patient_mrn})"),
-                   ("Signing", f"{state_words(record.state.value)} → {state_words(after)}")]
-        if step != "verify":  # what is signed; the verifier sees it only after re-entering it
+                   ("Signing", f"{record.state.words} → {spec.after.words}")]
+        if not spec.blind:  # what is signed; the verifier sees it only after re-entering it
             stored = record.plan
             codes = ", ".join(f"{f['code']} ({f['severity']})" for f in stored.get("findings", []))
             details += [("DIN", record.din), ("Dose level", record.dose_level),
                         ("Instruction", str(stored.get("instruction", ""))),
                         ("Plan status", f"{str(stored.get('status', '')).upper()}"
                                         f"{' — ' + codes if codes else ''}")]
-        signed_hash = hash_to_sign(record, after)
-        if step == "verify":
+        signed_hash = signing_hash(record, spec.name)
+        if spec.blind:
             fields = fields_for(record.request)
             dialog = VerifyDialog(record.ref, signed_hash, fields,
                                   {f: label(f) for f in fields}, details, window)
-            dialog.action = lambda d: call(
-                verify_record, store, record.ref, d.user_id.text().strip(), d.password.text(),
+            dialog.action = lambda d: verify_record(
+                store, record.ref, d.user_id.text().strip(), d.password.text(),
                 reentry=d.values(), expected_row_version=record.row_version,
                 expected_hash=signed_hash)
         else:
-            dialog = SignDialog(meaning, record.ref, signed_hash, details, window)
-            sign = prepare_record if step == "prepare" else release_record
-            dialog.action = lambda d: call(sign, store, record.ref, d.user_id.text().strip(),
+            dialog = SignDialog(spec.meaning, record.ref, signed_hash, details, window)
+            sign = prepare_record if spec.name is Step.PREPARE else release_record
+            dialog.action = lambda d: sign(store, record.ref, d.user_id.text().strip(),
                                            d.password.text(),
                                            expected_row_version=record.row_version,
                                            expected_hash=signed_hash)
         # A mismatch keeps the dialog open with the typed values, the differing fields marked
         # (issue 9: it closed, lost the eight values and put the preparer's back on screen).
         dialog.closing_errors = (StaleRecordError,)
-        blind = step == "verify"
+        blind = spec.blind
         if blind:
             window.show_cover("blind")
             self.cover.show_blind(record.ref)
@@ -586,7 +532,7 @@ class RecordWorkflow(QObject):
             self.refresh()
             return None
         self.record = result
-        if step == "verify":
+        if spec.blind:
             self._show_in_form(result)  # verified: now the values may be seen
         else:
             window.set_read_only(True)
@@ -597,7 +543,7 @@ class RecordWorkflow(QObject):
                       signed_hash)
         window.statusBar().showMessage(
             f"{result.ref} signed “{signature.meaning}” by {signature.printed_name}: "
-            f"{state_words(result.state.value)}.", 10000)
+            f"{result.state.words}.", 10000)
         return result
 
     # --- corrections ---------------------------------------------------------------------------
@@ -607,7 +553,7 @@ class RecordWorkflow(QObject):
         from ui.sign_dialogs import ReasonDialog
 
         record = self.record
-        if record is None or record.state.value == "draft" or self.session.user is None:
+        if record is None or not record.state.signed or self.session.user is None:
             return False
         dialog = ReasonDialog(record.ref, record.version + 1, self.window)
         accepted = dialogs.run_dialog(dialog)
@@ -651,7 +597,7 @@ class RecordWorkflow(QObject):
             # A DIN that does not parse is searched as typed: it finds nothing, as the list says.
             with contextlib.suppress(InputError):
                 criteria["din"] = din_from_scan_or_entry(din, "din")[0].code
-        return list(call(list_records, self.session.store, **criteria))
+        return list(list_records(self.session.store, **criteria))
 
     def history(self, *, run: bool = True) -> StoredRecord | None:
         """Show the history; the record chosen there is opened in the window."""
@@ -675,7 +621,7 @@ class RecordWorkflow(QObject):
         from doseprep.store import get_record
 
         try:
-            record = call(get_record, self.session.store, ref)
+            record = get_record(self.session.store, ref)
         except DoseprepError as exc:
             dialogs.inform(self.window, icon=dialogs.Icon.Warning, title="Record not opened",
                            text=sentence(exc.message))
@@ -684,19 +630,14 @@ class RecordWorkflow(QObject):
         self.correction_reason = None
         self._show_in_form(record)
         self.window.statusBar().showMessage(
-            f"Opened {record.ref} ({state_words(record.state.value)}).", 8000)
+            f"Opened {record.ref} ({record.state.words}).", 8000)
         return record
 
     def blind_for(self, record: StoredRecord | None) -> bool:
         """True while ``record`` must be shown to the person logged in without its values: it
         is PREPARED and waits for a second person's blind re-entry, and this is not its
         preparer (issue 9: a supervisor saw every value before pressing Verify)."""
-        user = self.session.user
-        if record is None or record.state.value != "prepared" or record.superseded_by:
-            return False
-        preparer = next((s.user_id for s in record.signatures if s.state.value == "prepared"),
-                        None)
-        return user is None or user.user_id != preparer
+        return blind_for(record, self.session.user)
 
     def _show_in_form(self, record: StoredRecord) -> None:
         window = self.window
@@ -709,7 +650,7 @@ class RecordWorkflow(QObject):
         else:
             window.load_request(record.request)
         window.flush()
-        window.set_read_only(record.state.value != "draft" or record.superseded_by is not None)
+        window.set_read_only(record.state.signed or record.superseded_by is not None)
         window.discard_draft()
         self.refresh()
 
@@ -725,9 +666,9 @@ class RecordWorkflow(QObject):
         """Show the saved record's signed worksheet and labels in the preview; printing or saving
         either is audited as a print of the record then — opening the preview is not a print —
         and a print after a real earlier one says REPRINT."""
-        from doseprep.documents.record_print import render_record
         from doseprep.plan import not_for_clinical_use
         from doseprep.store import register_print
+        from doseprep.workflow import render_record
         from ui.main_window import default_paper
 
         window = self.window
@@ -736,7 +677,7 @@ class RecordWorkflow(QObject):
         if record is None or user is None or plan is None or self.is_dirty(plan):
             return None
         try:
-            printed = call(render_record, self.session.store, record.ref, user.user_id,
+            printed = render_record(self.session.store, record.ref, user.user_id,
                            page_size=default_paper(), lab=window.lab_path or None)
         except DoseprepError as exc:
             dialogs.inform(window, icon=dialogs.Icon.Warning, title="Record not printed",
@@ -750,7 +691,7 @@ class RecordWorkflow(QObject):
         def audit_output(how: str, title: str) -> None:
             document = "labels" if title.startswith("Labels") else "worksheet"
             try:
-                call(register_print, self.session.store, ref, user.user_id,
+                register_print(self.session.store, ref, user.user_id,
                      document=f"{document} ({how})")
             except DoseprepError as exc:
                 log.error("print of %s not audited: %s", ref, exc)
@@ -788,16 +729,16 @@ class RecordWorkflow(QObject):
         if not ref or self.session.user is None:
             return False
         try:
-            record = call(get_record, self.session.store, str(ref))
+            record = get_record(self.session.store, str(ref))
         except DoseprepError as exc:
             log.warning("draft's record %s not reopened: %s", ref, exc)
             return False
         if record.superseded_by is not None:
             return False
         reason = extra.get("correcting")
-        if reason and record.state.value != "draft":
+        if reason and record.state.signed:
             self.correction_reason = str(reason)
-        elif record.state.value != "draft":
+        elif record.state.signed:
             return False
         row_version = extra.get("row_version")
         if isinstance(row_version, int):

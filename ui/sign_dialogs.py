@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from doseprep.errors import DoseprepError, InputError
 from doseprep.isbt128 import din_from_scan_or_entry
+from doseprep.signing import STEPS, State
 from ui.action_dialog import FIELD_HEIGHT, ActionDialog
 from ui.dialogs import sentence
 from ui.fields import ERROR_MARK
@@ -42,7 +43,6 @@ from ui.icons import record_pixmap
 from ui.style import STYLE_SHEET, set_role, set_state
 
 HASH_DIGITS = 16
-_STATE_AFTER = {"Prepared by": "prepared", "Verified by": "verified", "Released by": "released"}
 STATEMENT = ("Your electronic signature is the legally binding equivalent of your handwritten "
              "signature (21 CFR Part 11). Signing records your printed name, the date and time "
              "with its time zone and the meaning “{meaning}”, bound to the record hash above.")
@@ -69,7 +69,8 @@ class SignDialog(ActionDialog):
                  details: Sequence[tuple[str, str]] = (), parent: QWidget | None = None) -> None:
         super().__init__(f"Sign: {meaning}", f"&Sign — {meaning}", parent)
         self.setObjectName("sign-dialog")
-        self.set_icon(record_pixmap(_STATE_AFTER.get(meaning, "draft"), 40))
+        after = next((s.after for s in STEPS.values() if s.meaning == meaning), State.DRAFT)
+        self.set_icon(record_pixmap(after.value, 40))
         self.meaning = meaning
         self.record_ref = record_ref
         self.hash_prefix = record_hash[:HASH_DIGITS]

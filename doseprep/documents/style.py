@@ -22,6 +22,7 @@ from doseprep.plan import PreparationPlan
 from doseprep.report import plan_to_dict
 from doseprep.request import request_to_dict
 from doseprep.resources import resource_path
+from doseprep.signing import USABLE_STATES
 
 SANS = "DejaVuSans"
 SANS_BOLD = "DejaVuSans-Bold"
@@ -72,7 +73,6 @@ def document_id(plan: PreparationPlan, record: RecordInfo | None) -> str:
 #: What a document made from a form or an unverified record says across every page.
 DRAFT_TEXT = "DRAFT — NOT FOR USE"
 #: Record states whose documents may be used: a bag label scans as a product only from these.
-USABLE_STATES = ("verified", "released")
 
 
 def draft_reason(record: RecordInfo | None) -> str | None:

@@ -50,9 +50,10 @@ from doseprep.documents.style import (
 )
 from doseprep.isbt128 import din_structure, parse_din
 from doseprep.manifest import RecordInfo, checkpoint_keyword
-from doseprep.plan import PreparationPlan, Severity, Status, instruction, not_for_clinical_use
+from doseprep.plan import PreparationPlan, Severity, instruction, not_for_clinical_use
 from doseprep.protocol import EXAMPLE_MARK
-from doseprep.report import approval_line
+from doseprep.report import STATUS_LINE, approval_line
+from doseprep.signing import MEANINGS
 from doseprep.units import (
     fixed,
     fmt_cells,
@@ -65,12 +66,6 @@ from doseprep.units import (
 
 MARGIN = 15 * mm
 SEVERITY_WORD = {Severity.BLOCK: "BLOCK", Severity.WARNING: "WARNING", Severity.INFO: "INFO"}
-STATUS_WORDS = {
-    Status.OK: "STATUS: OK",
-    Status.WARNING: "STATUS: WARNING — read the findings before preparing",
-    Status.BLOCKED: "STATUS: BLOCKED — DO NOT PREPARE",
-}
-SIGNATURE_MEANINGS = ("Prepared by", "Verified by", "Released by")
 CHECKLIST = (
     "Patient identity confirmed with two identifiers (name and MRN) against the physician order.",
     "Physician order matches: protocol, cycle, infusion and dose level as printed above.",
@@ -232,7 +227,7 @@ def _story(plan: PreparationPlan, record: RecordInfo | None, s: dict, width: flo
     r = plan.request
     story: list = [_p("HMCT preparation worksheet", s["h1"]), Spacer(1, 3)]
 
-    status = _grid([[_p(STATUS_WORDS[plan.status], s["status"])]], [width],
+    status = _grid([[_p(STATUS_LINE[plan.status], s["status"])]], [width],
                    style=[("BOX", (0, 0), (-1, -1), 2, colors.black)])
     story += [status, Spacer(1, 4)]
     if reasons:
@@ -373,7 +368,7 @@ def _signature_blocks(record: RecordInfo | None, s: dict, width: float) -> list:
     signed = {m.meaning: m for m in record.signatures} if record is not None else {}
     rows = [[_p(h, s["bold"]) for h in ("Meaning", "Printed name", "Signature",
                                         "Date / time (with zone)")]]
-    for meaning in SIGNATURE_MEANINGS:
+    for meaning in MEANINGS:
         manifest = signed.get(meaning)
         if manifest is not None:
             rows.append([_p(meaning, s["bold"]),
@@ -385,7 +380,7 @@ def _signature_blocks(record: RecordInfo | None, s: dict, width: float) -> list:
             rows.append([_p(meaning, s["bold"]), "", "", ""])
     # Rows tall enough to sign by hand.
     flow.append(_grid(rows, [26 * mm, 50 * mm, width - 126 * mm, 50 * mm], header=True,
-                      heights=[None] + [13 * mm] * len(SIGNATURE_MEANINGS)))
+                      heights=[None] + [13 * mm] * len(MEANINGS)))
     if record is not None:
         flow.append(Spacer(1, 3))
         flow.append(_p(f"Record {record.record_id} version {record.version}, state "

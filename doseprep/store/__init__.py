@@ -38,7 +38,6 @@ from doseprep.store.records import (
     Signature,
     State,
     StoredRecord,
-    compute_plan,
     correct_record,
     earlier_print,
     edit_draft,
@@ -51,7 +50,6 @@ from doseprep.store.records import (
     release_record,
     save_draft,
     sign_record,
-    stored_plan,
     verify_record,
 )
 from doseprep.store.reentry import compare_reentry
@@ -97,7 +95,6 @@ __all__ = [
     "audit_head",
     "authenticate",
     "compare_reentry",
-    "compute_plan",
     "correct_record",
     "database_url",
     "disable_user",
@@ -119,7 +116,6 @@ __all__ = [
     "reset_password",
     "save_draft",
     "sign_record",
-    "stored_plan",
     "verify_record",
     "verify_store",
     "with_approval",

@@ -45,7 +45,7 @@ class Checkpoint:
 def database_identity(url: str) -> str:
     """What a checkpoint says it is about: the database URL without its password (for SQLite,
     the file's absolute path)."""
-    from doseprep.store.engine import display_url, sqlite_file
+    from doseprep.store.urls import display_url, sqlite_file
 
     path = sqlite_file(url)
     return f"sqlite:{path.resolve()}" if path is not None else display_url(url)

@@ -32,12 +32,14 @@ from sqlalchemy.exc import (
     DataError,
     DBAPIError,
     NoSuchModuleError,
+    OperationalError,
     SQLAlchemyError,
 )
 
 from doseprep.paths import data_dir, private_dir
 from doseprep.settings import DATABASE_URL_ENV, SQLITE_FILENAME, configured_database_url
 from doseprep.store.errors import StoreUnavailableError, ValueRefusedError
+from doseprep.store.urls import display_url
 
 log = logging.getLogger(__name__)
 
@@ -56,37 +58,24 @@ def database_url() -> str:
     return configured_database_url() or f"sqlite:///{data_dir() / SQLITE_FILENAME}"
 
 
-def sqlite_file(url: str) -> Path | None:
-    """The database file of a SQLite URL (None for another database or an in-memory one)."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return None
-    if parsed.get_backend_name() != "sqlite" or not parsed.database \
-            or parsed.database == ":memory:":
-        return None
-    return Path(parsed.database)
-
-
-def display_url(url: str | URL) -> str:
-    """A URL safe to show: the password hidden."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<invalid database URL>"
-
-
 @contextmanager
-def _values_refused() -> Iterator[None]:
-    """A value the database cannot hold (a NUL character, text longer than its column, a number
-    beyond 64 bits) is the user's input error, not a crash; nothing was written (the transaction
-    rolled back)."""
+def _database_errors() -> Iterator[None]:
+    """The database's own errors as the store's, in one place for every caller (the command line
+    and the window no longer translate them): a value the database cannot hold (a NUL character,
+    text longer than its column, a number beyond 64 bits) is the user's input error; a database
+    that cannot be reached, or refuses the change (locked, read-only, permission), is
+    unavailable. Either way nothing was written (the transaction rolled back)."""
     try:
         yield
     except DataError as exc:
         raise ValueRefusedError("a value given cannot be stored: it is too long, too large, or "
                                 "holds a control character (such as NUL); nothing was "
                                 "changed.") from exc
+    except OperationalError as exc:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise StoreUnavailableError(
+            f"the record database cannot be reached or refused the change ({reason}); nothing "
+            "was saved.") from exc
 
 
 class Store:
@@ -105,7 +94,7 @@ class Store:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A connection in a read transaction (a consistent snapshot on SQLite)."""
-        with _values_refused(), self.engine.connect() as conn, conn.begin():
+        with _database_errors(), self.engine.connect() as conn, conn.begin():
             yield conn
 
     @contextmanager
@@ -115,7 +104,7 @@ class Store:
         When the write extended the audit trail, a signed checkpoint of the new head is written
         outside the database afterwards (:mod:`doseprep.store.checkpoints`)."""
         head = None
-        with _values_refused(), self.engine.connect() as conn:
+        with _database_errors(), self.engine.connect() as conn:
             conn = conn.execution_options(doseprep_write=True)
             with conn.begin():
                 before = None
@@ -253,8 +242,12 @@ def open_store(url: str | None = None, *, upgrade: bool = True) -> Store:
             if not upgrade:
                 raise StoreUnavailableError(f"the record database {store.url} needs an upgrade.")
             migrate(store)
-    except StoreUnavailableError:
+    except StoreUnavailableError as exc:
         store.close()
+        cause = exc.__cause__
+        if isinstance(cause, (DBAPIError, SQLAlchemyError)):  # reached through Store.read()
+            raise StoreUnavailableError(f"cannot open the record database {store.url}: "
+                                        f"{_reason(cause)}.") from None
         raise
     except (DBAPIError, SQLAlchemyError) as exc:
         store.close()

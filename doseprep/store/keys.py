@@ -64,7 +64,7 @@ def seal(private_raw: bytes, password: str, user_id: str) -> str:
     """The private key sealed by the password (JSON text)."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-    from doseprep.store.users import HASH_PROFILES, hash_profile
+    from doseprep.store.hashing import HASH_PROFILES, hash_profile
 
     time_cost, memory_cost, parallelism = HASH_PROFILES[hash_profile()]
     salt, nonce = os.urandom(16), os.urandom(12)

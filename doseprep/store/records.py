@@ -18,13 +18,13 @@ Record ids look like ``PREP-2026-000123`` (the year and a running number); one v
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, time
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -32,6 +32,7 @@ from sqlalchemy.engine import Connection
 
 from doseprep import __version__
 from doseprep.manifest import RecordInfo, SignatureManifest
+from doseprep.signing import EDITORS, STEPS, SigningStep, State, Step
 from doseprep.store import audit
 from doseprep.store.canonical import (
     canonical_json,
@@ -67,37 +68,6 @@ log = logging.getLogger(__name__)
 ID_PREFIX = "PREP"
 _REF = re.compile(rf"^\s*({ID_PREFIX}-\d{{4}}-\d{{6,}})(?:\s*/\s*[vV](\d+))?\s*$", re.IGNORECASE)
 PAGE_SIZE = 100
-
-
-class State(StrEnum):
-    DRAFT = "draft"
-    PREPARED = "prepared"
-    VERIFIED = "verified"
-    RELEASED = "released"
-
-
-@dataclass(frozen=True)
-class SigningStep:
-    """One signature of the workflow: from which state to which, its meaning and who may sign."""
-
-    name: str
-    before: State
-    after: State
-    meaning: str
-    roles: frozenset[Role]
-    not_the_preparer: bool
-
-
-STEPS: dict[str, SigningStep] = {
-    "prepare": SigningStep("prepare", State.DRAFT, State.PREPARED, "Prepared by",
-                           frozenset({Role.TECHNICIAN, Role.SUPERVISOR}), False),
-    "verify": SigningStep("verify", State.PREPARED, State.VERIFIED, "Verified by",
-                          frozenset({Role.SUPERVISOR}), True),
-    "release": SigningStep("release", State.VERIFIED, State.RELEASED, "Released by",
-                           frozenset({Role.SUPERVISOR}), True),
-}
-#: Who may create, edit and correct records.
-EDITORS = frozenset({Role.TECHNICIAN, Role.SUPERVISOR})
 
 
 @dataclass(frozen=True)
@@ -261,6 +231,60 @@ def record_content(row: Mapping[str, Any], supersedes: str | None, state: str,
     }
 
 
+# Placeholders for the request and plan in a record's content, replaced by their stored canonical
+# text: hashing a record then costs no JSON parsing or writing of its (large) request and plan.
+_REQUEST_SLOT = "\x00doseprep:request\x00"
+_PLAN_SLOT = "\x00doseprep:plan\x00"
+_REQUEST_TEXT = canonical_json(_REQUEST_SLOT)
+_PLAN_TEXT = canonical_json(_PLAN_SLOT)
+
+
+class RecordHasher:
+    """Hashes of one stored record version's content in its successive states (what each of its
+    signatures binds), as :func:`record_content` and ``content_hash`` give, for ``audit verify``.
+
+    The stored ``request_json`` and ``plan_json`` text is placed into the content instead of
+    being parsed and written again, and the part of the content that is the same in every state
+    (everything up to the request, the bulk of it) is hashed once per record. Equal to
+    ``content_hash(record_content(row, ...))`` when the stored text is canonical, as saved; for
+    any other text it differs (the signer hashed canonical text), so an altered row still fails.
+    """
+
+    def __init__(self, row: Mapping[str, Any], supersedes: str | None) -> None:
+        self.row = row
+        self.supersedes = supersedes
+        self._prefix: str | None = None
+        self._base: Any = None
+
+    def __call__(self, state: str, prior_signatures: Sequence[Mapping[str, Any]]) -> str:
+        row = self.row
+        text = canonical_json(record_content(row, self.supersedes, state, prior_signatures,
+                                             request=_REQUEST_SLOT, plan=_PLAN_SLOT))
+        plan_at, request_at = text.find(_PLAN_TEXT), text.find(_REQUEST_TEXT)
+        if (text.count(_REQUEST_TEXT) != 1 or text.count(_PLAN_TEXT) != 1
+                or not 0 <= plan_at < request_at or not isinstance(row["request_json"], str)
+                or not isinstance(row["plan_json"], str)):
+            return self._in_full(state, prior_signatures)
+        cut = request_at + len(_REQUEST_TEXT)
+        prefix, suffix = text[:cut], text[cut:]
+        if prefix != self._prefix:
+            self._prefix = prefix
+            self._base = hashlib.sha256(
+                (text[:plan_at] + row["plan_json"] + text[plan_at + len(_PLAN_TEXT):request_at]
+                 + row["request_json"]).encode("utf-8"))
+        digest = self._base.copy()
+        digest.update(suffix.encode("utf-8"))
+        return digest.hexdigest()
+
+    def _in_full(self, state: str, prior_signatures: Sequence[Mapping[str, Any]]) -> str:
+        try:
+            request, plan = json.loads(self.row["request_json"]), json.loads(self.row["plan_json"])
+        except (TypeError, ValueError):
+            return ""
+        return content_hash(record_content(self.row, self.supersedes, state, prior_signatures,
+                                           request=request, plan=plan))
+
+
 def _content_columns(plan: PreparationPlan) -> dict[str, Any]:
     from doseprep.report import plan_to_dict
     from doseprep.request import request_to_dict
@@ -281,79 +305,6 @@ def _content_columns(plan: PreparationPlan) -> dict[str, Any]:
         "lab_fingerprint": plan.lab.fingerprint,
         "program_version": __version__,
     }
-
-
-def compute_plan(request: Mapping[str, Any], protocol: str | None = None,
-                 lab: str | None = None, *, store: Store | None = None) -> PreparationPlan:
-    """Parse a request (JSON shape) and compute its plan with the domain, as ``doseprep plan``;
-    with ``store``, the protocol carries the store's approval of its fingerprint."""
-    from doseprep.plan import plan
-    from doseprep.protocol import load_lab, load_protocol
-    from doseprep.request import parse_request
-
-    settings = load_lab(lab)
-    parsed = parse_request(request, zone=settings.time_zone)
-    chosen = load_protocol(protocol or parsed.protocol)
-    if store is not None:
-        from doseprep.store.protocols import with_approval
-
-        chosen = with_approval(store, chosen)
-    return plan(parsed, chosen, settings)
-
-
-def stored_plan(record: StoredRecord, protocol: str | None = None,
-                lab: str | None = None, *, store: Store | None = None) -> PreparationPlan:
-    """The record's plan as it was signed, for documents.
-
-    The stored request is computed again and every number, the status, the dose level and the
-    finding codes must equal the stored plan's (else :class:`WorkflowError`: other protocol or
-    lab settings, or another calculation — a document never prints numbers that are not the
-    record's). Wording is not compared: the instruction, findings and steps printed are the
-    stored ones, as signed, so a later release that rewords a message never makes an old
-    record unprintable (issues 9 and 11).
-    """
-    from doseprep.plan import Finding, Severity, Step
-    from doseprep.report import plan_to_dict
-
-    plan = compute_plan(record.request, protocol, lab, store=store)
-    now, saved = signed_content(plan_to_dict(plan)), signed_content(record.plan)
-    if now != saved:
-        differing = sorted(k for k in now.keys() | saved.keys() if now.get(k) != saved.get(k))
-        raise WorkflowError(f"the plan computed now for {record.ref} differs from the one saved "
-                            f"in {', '.join(differing)} (different protocol or lab settings, or "
-                            "a changed calculation); use the protocol and lab files the record "
-                            "names, or correct it.")
-    stored = record.plan
-    findings = tuple(Finding(f["code"], Severity(f["severity"]), f["message"])
-                     for f in stored["findings"] if f["code"] != "PROTOCOL_NOT_APPROVED")
-    # The approval note follows the store's approval now, not at saving (see signed_content).
-    findings += tuple(f for f in plan.findings if f.code == "PROTOCOL_NOT_APPROVED")
-    steps = tuple(Step(s["name"], s["formula"], s["substituted"], s["result"])
-                  for s in stored["steps"])
-    return replace(plan, findings=findings, steps=steps,
-                   signed_instruction=stored["instruction"])
-
-
-# What a reprint must match: the plan's numbers and codes, not its wording.
-_WORDING = frozenset({"instruction", "steps", "doseprep_version"})
-
-
-def signed_content(plan: Mapping[str, Any]) -> dict[str, Any]:
-    """A plan's JSON reduced to what a document must reproduce exactly: every number, the
-    status, the dose level, the protocol and lab identities, and the finding codes with their
-    severities. Left out: wording (instruction, messages, step texts), the program version, and
-    the protocol's approval state with the PROTOCOL_NOT_APPROVED note that follows it (an
-    approval may be granted after saving)."""
-    out = {k: v for k, v in plan.items() if k not in _WORDING}
-    if isinstance(out.get("protocol"), dict):
-        out["protocol"] = {k: v for k, v in out["protocol"].items()
-                           if k in ("id", "version", "fingerprint")}
-    if isinstance(out.get("lab"), dict):
-        out["lab"] = {k: v for k, v in out["lab"].items() if k == "fingerprint"}
-    if isinstance(out.get("findings"), list):
-        out["findings"] = [(f.get("code"), f.get("severity")) for f in out["findings"]
-                           if isinstance(f, dict) and f.get("code") != "PROTOCOL_NOT_APPROVED"]
-    return out
 
 
 # --- loading -------------------------------------------------------------------------------
@@ -602,35 +553,6 @@ def check_not_expired(plan: Mapping[str, Any], ref: str, doing: str,
             "new product (a new request) with the physician.")
 
 
-def why_not_sign(record: StoredRecord, step: str, user: User | None,
-                 now: datetime | None = None) -> str | None:
-    """Why the store would refuse ``user`` the signature ``step`` on ``record`` now, in words for
-    a tooltip; None when it would not (the password aside). Pure: the window disables what the
-    store would refuse only after all the typing (issue 9)."""
-    spec = STEPS[step]
-    if user is None:
-        return "Log in first."
-    if record.state is not spec.before:
-        return (f"{record.ref} is {record.state.value.upper()}; \"{spec.meaning}\" signs a "
-                f"{spec.before.value.upper()} record.")
-    if user.role not in spec.roles:
-        allowed = " or ".join(sorted(r.value for r in spec.roles))
-        return f"You are a {user.role.value}; \"{spec.meaning}\" is signed by a {allowed}."
-    if spec.not_the_preparer:
-        preparer = next((s.user_id for s in record.signatures if s.state is State.PREPARED),
-                        None)
-        if preparer == user.user_id:
-            return (f"You prepared {record.ref}; a different person must sign "
-                    f"\"{spec.meaning}\".")
-    if step == "prepare" and record.plan_status == "blocked":
-        return "The plan is blocked: it cannot be signed; correct the request or the product."
-    expired = infusion_expired_at(record.plan, now)
-    if expired is not None:
-        return (f"INFUSION_EXPIRED: the infusion expired at {expired:%Y-%m-%d %H:%M}; it cannot "
-                "be signed.")
-    return None
-
-
 def hash_to_sign(record: StoredRecord, state_after: str) -> str:
     """The SHA-256 a signature moving ``record`` to ``state_after`` binds: its content in that
     state after its earlier signatures. Show it to the signer and pass it to
@@ -662,7 +584,7 @@ def sign_record(store: Store, ref: str, step: str, user_id: str, password: str, 
         allowed = " or ".join(sorted(r.value for r in spec.roles))
         raise PermissionDeniedError(f"{user_id} is a {signer.role.value}; a record is {spec.after} "
                                f"by a {allowed}.")
-    if step == "verify" and reentry is None:
+    if spec.blind and reentry is None:
         raise WorkflowError("verification needs the blind re-entry of the key values "
                             "(--reentry FILE.json).")
     key, private_key = _unlock_key(store, user_id, password)
@@ -676,7 +598,7 @@ def sign_record(store: Store, ref: str, step: str, user_id: str, password: str, 
             raise WorkflowError(_wrong_state(current, State(row["state"]), spec))
         _check_row_version(row, expected_row_version)
         prior = _signatures(conn, row["id"])
-        if step == "prepare" and row["plan_status"] == "blocked":
+        if spec.name is Step.PREPARE and row["plan_status"] == "blocked":
             codes = ", ".join(f["code"] for f in json.loads(row["plan_json"])["findings"]
                               if f["severity"] == "block")
             raise WorkflowError(f"{current} cannot be signed: its plan is blocked ({codes}); "
@@ -688,7 +610,7 @@ def sign_record(store: Store, ref: str, step: str, user_id: str, password: str, 
             if preparer == user_id:
                 raise PermissionDeniedError(f"{user_id} prepared {current}; a different person "
                                             f"must sign \"{spec.meaning}\".")
-        if step == "verify":
+        if spec.blind:
             assert reentry is not None
             mismatched = compare_reentry(json.loads(row["request_json"]), reentry)
             if mismatched:

@@ -24,11 +24,9 @@ from __future__ import annotations
 import contextlib
 import getpass
 import logging
-import os
 import platform
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from functools import cache
 from typing import Any
 
@@ -37,6 +35,7 @@ from argon2 import PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Connection
 
+from doseprep.signing import Role
 from doseprep.store import audit
 from doseprep.store.canonical import content_hash, parse_utc_text, utc_now, utc_text
 from doseprep.store.engine import Store
@@ -47,6 +46,7 @@ from doseprep.store.errors import (
     SignatureRefusedError,
     UserError,
 )
+from doseprep.store.hashing import HASH_PROFILES, hash_profile
 from doseprep.store.keys import create_key
 from doseprep.store.schema import users
 
@@ -57,18 +57,6 @@ MAX_FAILED_ATTEMPTS = 5
 LOCK_PERIOD = timedelta(minutes=15)
 MAX_LOCK_PERIOD = timedelta(hours=24)
 MIN_PASSWORD_LENGTH = 8
-HASH_PROFILE_ENV = "DOSEPREP_PASSWORD_HASH_PROFILE"
-#: Argon2id parameters by profile (time_cost, memory_cost KiB, parallelism).
-HASH_PROFILES: dict[str, tuple[int, int, int]] = {
-    "default": (3, 65536, 4),  # RFC 9106 low-memory recommendation, argon2-cffi's default
-    "test": (1, 8, 1),  # for the test suite only: fast, and far too weak for real passwords
-}
-
-
-class Role(StrEnum):
-    TECHNICIAN = "technician"
-    SUPERVISOR = "supervisor"
-    ADMINISTRATOR = "administrator"
 
 
 _ROLE_NAMES = {"technician": Role.TECHNICIAN, "tech": Role.TECHNICIAN,
@@ -97,15 +85,6 @@ def parse_role(text: str) -> Role:
         raise UserError(f"\"{text}\" is not a role; use technician, supervisor (verifier) or "
                         "administrator.")
     return role
-
-
-def hash_profile() -> str:
-    """The Argon2 profile in force: ``default``, or ``test`` when chosen explicitly."""
-    name = os.environ.get(HASH_PROFILE_ENV, "default").strip() or "default"
-    if name not in HASH_PROFILES:
-        raise UserError(f"{HASH_PROFILE_ENV}={name} is not a password hashing profile "
-                        f"({', '.join(HASH_PROFILES)}).")
-    return name
 
 
 @cache

@@ -430,7 +430,8 @@ def test_locking_during_a_blind_reentry_closes_it_and_signs_nothing(
 
 def test_a_stale_draft_save_is_refused_and_the_form_is_kept(qtbot, session,
                                                             dialog_stub: DialogStub) -> None:
-    from doseprep.store import compute_plan, edit_draft, open_store
+    from doseprep.store import edit_draft, open_store
+    from doseprep.workflow import compute_plan
 
     window = session(TECH, Person("tech2", "TECHNICIAN, TINA", "technician"))
     request = load_case("v01-basic-dl3")["request"]

@@ -14,7 +14,6 @@ import pytest
 
 from doseprep.store import (
     StaleRecordError,
-    compute_plan,
     edit_draft,
     events,
     get_record,
@@ -22,6 +21,7 @@ from doseprep.store import (
     save_draft,
 )
 from doseprep.store.records import hash_to_sign
+from doseprep.workflow import compute_plan
 from tests.conftest import load_case
 from tests.doseprep.store.helpers import People, converse, current, run_cli
 

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 
 from doseprep.store import StoreUnavailableError, open_store
 from doseprep.store.engine import HEAD_REVISION, MIGRATIONS_DIR, current_revision, database_url
-from doseprep.store.users import HASH_PROFILE_ENV, add_user, authenticate, password_hasher
+from doseprep.store.hashing import HASH_PROFILE_ENV
+from doseprep.store.users import add_user, authenticate, password_hasher
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -110,7 +111,8 @@ def test_a_weak_test_hash_is_upgraded_at_the_next_sign_in(store, monkeypatch) ->
 
 def test_signatures_record_the_iana_zone_and_offset(store, people, base_request,
                                                    monkeypatch) -> None:
-    from doseprep.store import compute_plan, prepare_record, save_draft
+    from doseprep.store import prepare_record, save_draft
+    from doseprep.workflow import compute_plan
     from tests.doseprep.store.helpers import People
 
     monkeypatch.setenv("TZ", "America/Los_Angeles")

@@ -30,7 +30,7 @@ def roles(postgres_database: str | None, monkeypatch: pytest.MonkeyPatch
         pytest.skip("PostgreSQL role tests need DOSEPREP_TEST_POSTGRES_URL")
     suffix = uuid.uuid4().hex[:8]
     owner, app, schema = f"dp_owner_{suffix}", f"dp_app_{suffix}", f"dp_{suffix}"
-    from doseprep.cli_db import setup
+    from doseprep.cli.db import setup
 
     setup(postgres_database, owner, app, schema)
     app_url = make_url(postgres_database).set(username=app).render_as_string(

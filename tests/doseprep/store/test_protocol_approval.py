@@ -22,12 +22,12 @@ from doseprep.store import (
     SignatureRefusedError,
     WorkflowError,
     approve_protocol,
-    compute_plan,
     events,
     verify_store,
     with_approval,
 )
 from doseprep.store.schema import protocol_approvals
+from doseprep.workflow import compute_plan
 from tests.conftest import load_case
 from tests.doseprep.store.helpers import run_cli
 

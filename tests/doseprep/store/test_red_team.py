@@ -17,7 +17,6 @@ import pytest
 import sqlalchemy as sa
 
 from doseprep.store import (
-    compute_plan,
     get_record,
     prepare_record,
     release_record,
@@ -28,6 +27,7 @@ from doseprep.store import (
 from doseprep.store.audit import row_hash
 from doseprep.store.canonical import GENESIS_HASH, canonical_json, content_hash
 from doseprep.store.records import SIGNATURE_FIELDS, record_content, signature_content
+from doseprep.workflow import compute_plan
 from tests.doseprep.store.helpers import People, reentry_of
 from tests.doseprep.store.test_tamper import drop_guards
 
@@ -307,7 +307,7 @@ def test_a_printed_worksheet_witnesses_the_trail(store, people, released, tmp_pa
     """``audit verify --against FILE.pdf``: a rewrite of a row before the worksheet was printed
     is found through the checkpoint in the signed PDF, even with this workstation's checkpoint
     file gone too."""
-    from doseprep.documents.record_print import render_record
+    from doseprep.workflow import render_record
     from tests.doseprep.store.helpers import run_cli
 
     printed = render_record(store, released.ref, people.tech, labels=False)

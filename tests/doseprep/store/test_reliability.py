@@ -22,14 +22,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from doseprep.store import (
-    compute_plan,
-    get_record,
-    open_store,
-    prepare_record,
-    save_draft,
-    verify_store,
-)
+from doseprep.store import get_record, open_store, prepare_record, save_draft, verify_store
+from doseprep.workflow import compute_plan
 from tests.doseprep.store.helpers import People
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -13,7 +13,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from doseprep.store import (
-    compute_plan,
     prepare_record,
     register_print,
     release_record,
@@ -23,6 +22,7 @@ from doseprep.store import (
 )
 from doseprep.store.engine import database_url
 from doseprep.store.verify import verify_connection
+from doseprep.workflow import compute_plan
 from tests.doseprep.store.helpers import People, reentry_of, run_cli
 
 pw = People.password

@@ -26,7 +26,6 @@ from doseprep.store import (
     UserError,
     WorkflowError,
     add_user,
-    compute_plan,
     correct_record,
     disable_user,
     earlier_print,
@@ -42,11 +41,11 @@ from doseprep.store import (
     reset_password,
     save_draft,
     sign_record,
-    stored_plan,
     verify_record,
     verify_store,
 )
 from doseprep.store.users import MAX_FAILED_ATTEMPTS
+from doseprep.workflow import compute_plan, stored_plan
 from tests.doseprep.store.helpers import People, reentry_of
 
 pw = People.password
@@ -361,7 +360,7 @@ def test_history_filters(store, people, base_request):
 
 def test_documents_get_the_saved_plan_back_or_a_refusal(store, people, base_request, tmp_path):
     from doseprep.resources import resource_path
-    from doseprep.store import stored_plan
+    from doseprep.workflow import stored_plan
 
     record = save_draft(store, compute_plan(base_request), people.tech)
     plan = stored_plan(get_record(store, record.record_id))
@@ -379,9 +378,9 @@ def test_an_old_record_prints_its_signed_wording_after_a_release_rewords(
     release that rewords the volume notation and every step must still print an old record —
     with the wording that was signed, not the new one — and the store still verifies."""
     import doseprep.plan as plan_module
-    from doseprep.documents.record_print import render_record
     from doseprep.plan import instruction
     from doseprep.units import fmt_volume
+    from doseprep.workflow import render_record
     from tests.doseprep.documents.conftest import page_texts
 
     record = save_draft(store, compute_plan(base_request), people.tech)

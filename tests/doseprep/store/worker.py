@@ -11,7 +11,8 @@ import copy
 import json
 import sys
 
-from doseprep.store import compute_plan, open_store, prepare_record, save_draft
+from doseprep.store import open_store, prepare_record, save_draft
+from doseprep.workflow import compute_plan
 from tests.conftest import load_case
 from tests.doseprep.store.helpers import People, current
 

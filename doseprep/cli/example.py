@@ -15,6 +15,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from doseprep.cli.common import (
+    FieldError,
+    write_file,
+)
+
 
 def example_request(time_zone: str, now: datetime | None = None) -> dict[str, Any]:
     """The bundled example request, collected 24 h before ``now`` and prepared at ``now``."""
@@ -29,7 +34,6 @@ def example_request(time_zone: str, now: datetime | None = None) -> dict[str, An
 
 
 def _cmd_example(args: argparse.Namespace) -> int:
-    from doseprep.cli import _FieldError
     from doseprep.errors import SettingsError
     from doseprep.protocol import load_lab
     from doseprep.settings import configured_lab
@@ -37,14 +41,13 @@ def _cmd_example(args: argparse.Namespace) -> int:
     try:
         lab = load_lab(configured_lab(args.lab))
     except SettingsError as exc:
-        raise _FieldError("lab", str(exc)) from None
+        raise FieldError("lab", str(exc)) from None
     text = json.dumps(example_request(lab.time_zone), indent=2, ensure_ascii=False) + "\n"
     if args.file in (None, "-"):
         sys.stdout.write(text)
         return 0
-    from doseprep.cli_documents import _write
 
-    _write(args.file, text)
+    write_file(args.file, text)
     sys.stdout.write(f"{args.file}\n")
     return 0
 

@@ -21,6 +21,9 @@ from importlib import metadata
 from typing import Any
 
 from doseprep import __version__
+from doseprep.cli.common import (
+    attach_approval,
+)
 from doseprep.errors import DoseprepError, SettingsError
 
 LIBRARIES = ("PySide6-Essentials", "pint", "reportlab", "SQLAlchemy", "alembic", "psycopg",
@@ -74,7 +77,8 @@ def gather() -> dict[str, Any]:
         out["problems"].append(str(exc))
         settings = None
     try:
-        from doseprep.store.engine import database_url, display_url
+        from doseprep.store.engine import database_url
+        from doseprep.store.urls import display_url
 
         out["database"] = display_url(database_url())
     except SettingsError as exc:
@@ -88,7 +92,6 @@ def gather() -> dict[str, Any]:
     except SettingsError as exc:
         out["problems"].append(str(exc))
     try:
-        from doseprep.cli import attach_approval
 
         protocol = attach_approval(load_protocol((settings.protocol if settings else None)
                                                  or "hmct-blinatumomab"))

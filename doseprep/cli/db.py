@@ -15,14 +15,12 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-EXIT_OK = 0
-EXIT_INPUT = 2
-EXIT_UNAVAILABLE = 69
-
-
-def _fail(message: str, status: int = EXIT_INPUT) -> int:
-    sys.stderr.write(f"doseprep: {message}\n")
-    return status
+from doseprep.cli.common import (
+    EXIT_INPUT,
+    EXIT_OK,
+    EXIT_UNAVAILABLE,
+    fail,
+)
 
 
 def _names(args: argparse.Namespace) -> tuple[str, str, str] | None:
@@ -32,7 +30,7 @@ def _names(args: argparse.Namespace) -> tuple[str, str, str] | None:
         return (check_name(args.owner, "--owner"), check_name(args.app, "--app"),
                 check_name(args.schema, "--schema"))
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return None
 
 
@@ -95,12 +93,12 @@ def _cmd_setup(args: argparse.Namespace) -> int:
     try:
         setup(args.superuser_url, *names)
     except ValueError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     except StoreUnavailableError as exc:
-        return _fail(exc.message, EXIT_UNAVAILABLE)
+        return fail(exc.message, EXIT_UNAVAILABLE)
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        return _fail(f"the set-up was refused by the database ({reason}).", EXIT_UNAVAILABLE)
+        return fail(f"the set-up was refused by the database ({reason}).", EXIT_UNAVAILABLE)
     owner, app, schema = names
     sys.stdout.write(f"PostgreSQL set up: schema {schema} owned by {owner}; workstations connect "
                      f"as {app} (set both passwords with \\password in psql).\n")
@@ -115,7 +113,7 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
         with open_store() as store:
             sys.stdout.write(f"the record database {store.url} is at schema {HEAD_REVISION}\n")
     except StoreUnavailableError as exc:
-        return _fail(exc.message, EXIT_UNAVAILABLE)
+        return fail(exc.message, EXIT_UNAVAILABLE)
     return EXIT_OK
 
 

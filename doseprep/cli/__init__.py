@@ -10,103 +10,33 @@ the data directory and reported in one line; the user never sees a traceback.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import importlib
 import json
 import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from doseprep import __version__
+from doseprep.cli.common import (
+    EXIT_INPUT,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    FieldError,
+    add_settings_options,
+    compute,
+)
 from doseprep.errors import DoseprepError, InputError, SettingsError
 
 log = logging.getLogger(__name__)
 
-EXIT_OK = 0
-EXIT_INPUT = 2
-EXIT_INTERNAL = 70  # EX_SOFTWARE
 
 #: Modules that add subcommands: each has ``register(subparsers, add_settings_options)`` and
 #: imports its heavy dependencies (reportlab, SQLAlchemy) only inside its handlers, so that
 #: ``doseprep plan`` does not pay for them.
-_SUBCOMMAND_MODULES: tuple[str, ...] = ("doseprep.cli_documents", "doseprep.cli_records",
-                                         "doseprep.cli_protocols", "doseprep.cli_info",
-                                         "doseprep.cli_example", "doseprep.cli_db")
-
-
-class _FieldError(Exception):
-    """An error to report to the user as field + message, with exit status 2."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
-def _read_request(source: str) -> Any:
-    try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise _FieldError("request", f"{source}: file not found.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _FieldError("request", f"{source}: cannot be read ({exc}).") from None
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise _FieldError("request", f"{source} is nested too deeply to be a request.") from None
-    except json.JSONDecodeError as exc:
-        raise _FieldError("request", f"{source} is not valid JSON: {exc.msg} at line {exc.lineno}, "
-                                  f"column {exc.colno}.") from None
-
-
-def compute(args: argparse.Namespace):
-    """Read the request and settings named on the command line and compute the plan."""
-    from doseprep.plan import plan
-    from doseprep.protocol import load_lab, load_protocol
-    from doseprep.request import parse_request
-    from doseprep.settings import configured_lab, configured_protocol
-
-    data = _read_request(args.request)
-    try:
-        lab_ref = configured_lab(args.lab)
-    except SettingsError as exc:
-        raise _FieldError("settings.toml", str(exc)) from None
-    try:
-        lab = load_lab(lab_ref)
-    except SettingsError as exc:
-        named = "" if args.lab or lab_ref is None else " (lab_file in settings.toml)"
-        raise _FieldError("lab", f"{exc}{named}") from None
-    request = parse_request(data, zone=lab.time_zone)
-    named_in_request = data.get("protocol") if isinstance(data, dict) else None
-    try:
-        protocol_ref = configured_protocol(args.protocol, named_in_request)
-        protocol = load_protocol(protocol_ref or request.protocol)
-    except SettingsError as exc:
-        raise _FieldError("protocol", str(exc)) from None
-    return plan(request, attach_approval(protocol), lab)
-
-
-def attach_approval(protocol):
-    """The protocol with the record store's approval of its fingerprint, if the store has one.
-
-    Only the store can approve a protocol (``doseprep protocol approve``). A workstation without a
-    record database yet has approved nothing; none is created just to look.
-    """
-    from doseprep.settings import SQLITE_FILENAME, configured_database_url
-
-    url = configured_database_url()
-    if not url:  # the workstation's own SQLite file: read it directly, without SQLAlchemy
-        from doseprep.approvals import sqlite_approval
-        from doseprep.paths import data_dir
-
-        return dataclasses.replace(protocol, approval=sqlite_approval(
-            data_dir() / SQLITE_FILENAME, protocol.fingerprint))
-    from doseprep.store import open_store, with_approval
-
-    with open_store(url) as store:
-        return with_approval(store, protocol)
+_SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "doseprep.cli.documents", "doseprep.cli.records", "doseprep.cli.users", "doseprep.cli.audit",
+    "doseprep.cli.protocols", "doseprep.cli.info", "doseprep.cli.example", "doseprep.cli.db")
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
@@ -121,14 +51,6 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _add_settings_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("request", help="the request JSON file, or - for standard input")
-    parser.add_argument("--protocol", metavar="FILE",
-                        help="protocol id or TOML file (overrides the request's protocol)")
-    parser.add_argument("--lab", metavar="FILE", help="lab settings TOML file "
-                                                       "(default: the bundled lab.toml)")
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="doseprep",
@@ -138,11 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("plan", help="compute a preparation plan from a request JSON file")
-    _add_settings_options(p)
+    add_settings_options(p)
     p.add_argument("--json", action="store_true", help="print the plan as JSON")
     p.set_defaults(func=_cmd_plan)
     for name in _SUBCOMMAND_MODULES:
-        importlib.import_module(name).register(sub, _add_settings_options)
+        importlib.import_module(name).register(sub, add_settings_options)
     return parser
 
 
@@ -181,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except InputError as exc:
         return _report_input_error(exc.field, exc.message, as_json)
-    except _FieldError as exc:
+    except FieldError as exc:
         return _report_input_error(exc.field, exc.message, as_json)
     except SettingsError as exc:  # a settings file, named with its key in the message
         return _report_input_error("settings", str(exc), as_json)

@@ -15,37 +15,40 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from doseprep.cli_records import _password_option, _Passwords, _store_command
+from doseprep.cli.common import (
+    EXIT_OK,
+    FieldError,
+    Passwords,
+    password_option,
+    store_command,
+)
 from doseprep.errors import SettingsError
-
-EXIT_OK = 0
 
 
 def _load(ref: str):
-    from doseprep.cli import _FieldError
     from doseprep.protocol import load_protocol
 
     try:
         return load_protocol(ref)
     except SettingsError as exc:
-        raise _FieldError("protocol", str(exc)) from None
+        raise FieldError("protocol", str(exc)) from None
 
 
-@_store_command
+@store_command
 def _cmd_approve(args: argparse.Namespace) -> int:
     from doseprep.store import approve_protocol
 
     protocol = _load(args.file)
     sys.stdout.write(f"Approving for clinical use: {protocol.title}, version {protocol.version}\n"
                      f"  file {protocol.source}\n  fingerprint {protocol.fingerprint}\n")
-    password = _Passwords(args.password_stdin).ask(f"Password of administrator {args.admin}: ")
+    password = Passwords(args.password_stdin).ask(f"Password of administrator {args.admin}: ")
     approval = approve_protocol(args.store, protocol, args.admin, password)
     sys.stdout.write(f"approved by {approval.printed_name} ({approval.approved_by}) at "
                      f"{approval.approved_at} UTC\n")
     return EXIT_OK
 
 
-@_store_command
+@store_command
 def _cmd_show(args: argparse.Namespace) -> int:
     from doseprep.store import with_approval
 
@@ -74,7 +77,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-@_store_command
+@store_command
 def _cmd_list(args: argparse.Namespace) -> int:
     from doseprep.store import list_approvals
 
@@ -97,7 +100,7 @@ def register(subparsers: Any, add_settings_options: Callable[[argparse.ArgumentP
                                         "clinical use, as administrator (asks the password)")
     p.add_argument("file", help="protocol id or TOML file")
     p.add_argument("--admin", required=True, metavar="ID", help="the approving administrator")
-    _password_option(p)
+    password_option(p)
     p.set_defaults(func=_cmd_approve)
     p = psub.add_parser("show", help="whether a protocol file is approved, and by whom")
     p.add_argument("file", help="protocol id or TOML file")

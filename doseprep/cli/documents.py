@@ -9,38 +9,19 @@ and exits 0 only when it is valid. reportlab and pyHanko are imported only when 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-
-def _write(path: str, data: bytes | str) -> None:
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.tmp")
-    try:
-        if isinstance(data, str):
-            tmp.write_text(data, encoding="utf-8")
-        else:
-            tmp.write_bytes(data)
-        tmp.replace(target)
-    except OSError as exc:
-        from doseprep.cli import _FieldError
-
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        raise _FieldError("output", f"cannot write {path} ({exc.strerror}).") from None
-
-
-def _warn_if_not_clinical(plan) -> None:
-    from doseprep.plan import not_for_clinical_use
-
-    for reason in not_for_clinical_use(plan):
-        sys.stderr.write(f"doseprep: NOT FOR CLINICAL USE — {reason}\n")
+from doseprep.cli.common import (
+    FieldError,
+    compute,
+    warn_if_not_clinical,
+    write_file,
+)
 
 
 def _cmd_worksheet(args: argparse.Namespace) -> int:
-    from doseprep.cli import compute
     from doseprep.documents.style import document_id, state_words
     from doseprep.documents.worksheet import render_worksheet
     from doseprep.pdfsign import sign_pdf
@@ -48,22 +29,21 @@ def _cmd_worksheet(args: argparse.Namespace) -> int:
     plan = compute(args)
     pdf = render_worksheet(plan, page_size=args.page_size)
     label = f"{document_id(plan, None)} {state_words(None)}"
-    _write(args.output, sign_pdf(pdf, document_id=label,
+    write_file(args.output, sign_pdf(pdf, document_id=label,
                                  location=plan.lab.name))
-    _warn_if_not_clinical(plan)
+    warn_if_not_clinical(plan)
     sys.stdout.write(f"{args.output}\n")
     return 0
 
 
 def _cmd_labels(args: argparse.Namespace) -> int:
-    from doseprep.cli import compute
     from doseprep.documents.labels import render_labels, render_zpl
 
     plan = compute(args)
-    _write(args.output, render_labels(plan))
+    write_file(args.output, render_labels(plan))
     if args.zpl:
-        _write(args.zpl, render_zpl(plan, dpi=args.dpi))
-    _warn_if_not_clinical(plan)
+        write_file(args.zpl, render_zpl(plan, dpi=args.dpi))
+    warn_if_not_clinical(plan)
     sys.stdout.write(f"{args.output}\n" + (f"{args.zpl}\n" if args.zpl else ""))
     return 0
 
@@ -76,9 +56,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     try:
         data = Path(args.pdf).read_bytes()
     except OSError as exc:
-        from doseprep.cli import _FieldError
 
-        raise _FieldError("pdf", f"{args.pdf}: cannot be read ({exc.strerror}).") from None
+        raise FieldError("pdf", f"{args.pdf}: cannot be read ({exc.strerror}).") from None
     result = verify_pdf(data, [Path(p) for p in args.trust])
     if args.json:
         json.dump({"valid": result.valid, "signer": result.signer,

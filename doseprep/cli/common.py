@@ -1,0 +1,229 @@
+"""What every ``doseprep`` command shares: exit statuses, input errors naming a field, reading a
+request and computing its plan, writing an output file, opening the store, passwords and sign-in,
+and the options several commands take.
+
+Nothing heavy is imported here (SQLAlchemy, argon2, reportlab are imported inside the functions
+that need them), so ``doseprep plan`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import functools
+import getpass
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from doseprep.errors import InputError, SettingsError
+
+if TYPE_CHECKING:
+    from doseprep.store import Store
+
+EXIT_OK = 0
+EXIT_BROKEN = 1  # audit verify found something altered
+EXIT_INPUT = 2
+EXIT_UNAVAILABLE = 69  # EX_UNAVAILABLE
+EXIT_INTERNAL = 70  # EX_SOFTWARE
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class FieldError(Exception):
+    """An error to report to the user as field + message, with exit status 2."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def read_request(source: str) -> Any:
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FieldError("request", f"{source}: file not found.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FieldError("request", f"{source}: cannot be read ({exc}).") from None
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise FieldError("request", f"{source} is nested too deeply to be a request.") from None
+    except json.JSONDecodeError as exc:
+        raise FieldError("request", f"{source} is not valid JSON: {exc.msg} at line {exc.lineno}, "
+                                  f"column {exc.colno}.") from None
+
+
+def compute(args: argparse.Namespace):
+    """Read the request and settings named on the command line and compute the plan."""
+    from doseprep.plan import plan
+    from doseprep.protocol import load_lab, load_protocol
+    from doseprep.request import parse_request
+    from doseprep.settings import configured_lab, configured_protocol
+
+    data = read_request(args.request)
+    try:
+        lab_ref = configured_lab(args.lab)
+    except SettingsError as exc:
+        raise FieldError("settings.toml", str(exc)) from None
+    try:
+        lab = load_lab(lab_ref)
+    except SettingsError as exc:
+        named = "" if args.lab or lab_ref is None else " (lab_file in settings.toml)"
+        raise FieldError("lab", f"{exc}{named}") from None
+    request = parse_request(data, zone=lab.time_zone)
+    named_in_request = data.get("protocol") if isinstance(data, dict) else None
+    try:
+        protocol_ref = configured_protocol(args.protocol, named_in_request)
+        protocol = load_protocol(protocol_ref or request.protocol)
+    except SettingsError as exc:
+        raise FieldError("protocol", str(exc)) from None
+    return plan(request, attach_approval(protocol), lab)
+
+
+def attach_approval(protocol):
+    """The protocol with the record store's approval of its fingerprint, if the store has one.
+
+    Only the store can approve a protocol (``doseprep protocol approve``). A workstation without a
+    record database yet has approved nothing; none is created just to look.
+    """
+    from doseprep.settings import SQLITE_FILENAME, configured_database_url
+
+    url = configured_database_url()
+    if not url:  # the workstation's own SQLite file: read it directly, without SQLAlchemy
+        from doseprep.approvals import sqlite_approval
+        from doseprep.paths import data_dir
+
+        return dataclasses.replace(protocol, approval=sqlite_approval(
+            data_dir() / SQLITE_FILENAME, protocol.fingerprint))
+    from doseprep.store import open_store, with_approval
+
+    with open_store(url) as store:
+        return with_approval(store, protocol)
+
+
+def add_settings_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("request", help="the request JSON file, or - for standard input")
+    parser.add_argument("--protocol", metavar="FILE",
+                        help="protocol id or TOML file (overrides the request's protocol)")
+    parser.add_argument("--lab", metavar="FILE", help="lab settings TOML file "
+                                                       "(default: the bundled lab.toml)")
+
+
+def write_file(path: str, data: bytes | str) -> None:
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        if isinstance(data, str):
+            tmp.write_text(data, encoding="utf-8")
+        else:
+            tmp.write_bytes(data)
+        tmp.replace(target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise FieldError("output", f"cannot write {path} ({exc.strerror}).") from None
+
+
+def warn_if_not_clinical(plan) -> None:
+    from doseprep.plan import not_for_clinical_use
+
+    for reason in not_for_clinical_use(plan):
+        sys.stderr.write(f"doseprep: NOT FOR CLINICAL USE — {reason}\n")
+
+
+def fail(message: str, status: int = EXIT_INPUT) -> int:
+    sys.stderr.write(f"doseprep: {message}\n")
+    return status
+
+
+def store_command(func: Handler) -> Handler:
+    """Open the store for the handler and turn store errors into one line and an exit status."""
+
+    @functools.wraps(func)
+    def run(args: argparse.Namespace) -> int:
+        from doseprep.store import StoreError, StoreUnavailableError, open_store
+
+        try:
+            with open_store() as store:
+                args.store = store
+                return func(args)
+        except StoreUnavailableError as exc:
+            return fail(exc.message, EXIT_UNAVAILABLE)
+        except StoreError as exc:
+            return fail(exc.message)
+
+    return run
+
+
+def limit(text: str) -> int:
+    """``--limit``: a whole number from 1 to 100 000 (argparse reports anything else, exit 2)."""
+    if not text.strip().isascii() or not text.strip().isdigit() or not \
+            1 <= int(text.strip()[:7]) <= 100_000 or len(text.strip()) > 6:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number from 1 to 100000")
+    return int(text)
+
+
+class Passwords:
+    """Passwords from the terminal, or one per line from standard input (--password-stdin)."""
+
+    def __init__(self, from_stdin: bool) -> None:
+        self.from_stdin = from_stdin
+
+    def ask(self, prompt: str, *, new: bool = False) -> str:
+        if self.from_stdin:
+            line = sys.stdin.readline()
+            if not line:
+                raise InputError("password", "Standard input ended before the password; give "
+                                             "one password per line with --password-stdin.")
+            return line.rstrip("\r\n")
+        if not sys.stdin.isatty():
+            raise InputError("password", "There is no terminal to ask for the password; pass it "
+                                         "on standard input with --password-stdin.")
+        password = getpass.getpass(prompt)
+        if new and getpass.getpass("Type it again: ") != password:
+            raise InputError("password", "The two passwords differ; nothing was changed.")
+        return password
+
+
+def sign_in(args: argparse.Namespace, doing: str) -> None:
+    """Every command that writes, prints, exports or shows patient data or accounts checks the
+    user's password first (issue 10); a wrong one is counted and audited like any other."""
+    from doseprep.store import authenticate
+
+    password = Passwords(args.password_stdin).ask(f"Password for {args.user}: ")
+    authenticate(args.store, args.user, password, purpose=doing)
+
+
+def require_administrator(store: Store) -> None:
+    from doseprep.store import PermissionDeniedError, administrator_exists
+    from doseprep.store.users import no_administrator_message
+
+    if not administrator_exists(store):
+        raise PermissionDeniedError(no_administrator_message())
+
+
+def user_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--user", required=True, metavar="ID", help=f"the user id of {what}")
+
+
+def password_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--password-stdin", action="store_true",
+                        help="read passwords from standard input, one per line, instead of "
+                             "asking on the terminal")
+
+
+def row_version_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--row-version", type=int, metavar="N",
+                        help="refuse if the record changed since row version N was read")
+
+
+def signature_line(sig: Any) -> str:
+    local = sig.signed_at
+    return (f"{sig.meaning} {sig.printed_name} ({sig.user_id}) "
+            f"{local.strftime('%Y-%m-%d %H:%M:%S')} {sig.time_zone} (UTC{sig.utc_offset}) = "
+            f"{sig.signed_at_utc[:19].replace('T', ' ')} UTC")

@@ -1,0 +1,27 @@
+"""The Argon2id cost of password hashing and of sealing signing keys, by profile.
+
+Its own module so that accounts (:mod:`doseprep.store.users`) and keys
+(:mod:`doseprep.store.keys`) share it without importing each other.
+"""
+
+from __future__ import annotations
+
+import os
+
+from doseprep.store.errors import UserError
+
+HASH_PROFILE_ENV = "DOSEPREP_PASSWORD_HASH_PROFILE"
+#: Argon2id parameters by profile (time_cost, memory_cost KiB, parallelism).
+HASH_PROFILES: dict[str, tuple[int, int, int]] = {
+    "default": (3, 65536, 4),  # RFC 9106 low-memory recommendation, argon2-cffi's default
+    "test": (1, 8, 1),  # for the test suite only: fast, and far too weak for real passwords
+}
+
+
+def hash_profile() -> str:
+    """The Argon2 profile in force: ``default``, or ``test`` when chosen explicitly."""
+    name = os.environ.get(HASH_PROFILE_ENV, "default").strip() or "default"
+    if name not in HASH_PROFILES:
+        raise UserError(f"{HASH_PROFILE_ENV}={name} is not a password hashing profile "
+                        f"({', '.join(HASH_PROFILES)}).")
+    return name

@@ -1,0 +1,248 @@
+"""The use cases: what a technician or a supervisor does with a preparation, for both shells.
+
+The command line and the window call these (the store is imported when first needed, so the
+window starts without loading the database layer); neither computes a plan, hashes a record or
+decides what may be done on its own. Below this layer the store stores (and enforces the signing
+table again, whatever the caller) and the documents render from values.
+
+- :func:`compute_plan` — a request (JSON shape) to a plan, as ``doseprep plan`` does;
+- :func:`stored_plan` — a saved record's plan as it was signed, for its documents;
+- :func:`signing_hash` — the record hash a signer is shown and binds;
+- :func:`why_not_sign` and :func:`allowed_actions` — what the store would refuse, said before any
+  typing, so a button is disabled with the reason as its tooltip;
+- :func:`render_record` — the documents of a print of a saved record (audited by the caller once
+  the print is real: :func:`doseprep.store.register_print`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from doseprep.signing import ACCOUNT_MANAGERS, EDITORS, STEPS, State, Step, step_named
+
+if TYPE_CHECKING:
+    from doseprep.manifest import RecordInfo
+    from doseprep.plan import PreparationPlan
+    from doseprep.store import Store, StoredRecord, User
+
+
+# --- plans -----------------------------------------------------------------------------------
+
+def compute_plan(request: Mapping[str, Any], protocol: str | None = None,
+                 lab: str | None = None, *, store: Store | None = None) -> PreparationPlan:
+    """Parse a request (JSON shape) and compute its plan with the domain, as ``doseprep plan``;
+    with ``store``, the protocol carries the store's approval of its fingerprint."""
+    from doseprep.plan import plan
+    from doseprep.protocol import load_lab, load_protocol
+    from doseprep.request import parse_request
+
+    settings = load_lab(lab)
+    parsed = parse_request(request, zone=settings.time_zone)
+    chosen = load_protocol(protocol or parsed.protocol)
+    if store is not None:
+        from doseprep.store.protocols import with_approval
+
+        chosen = with_approval(store, chosen)
+    return plan(parsed, chosen, settings)
+
+
+def stored_plan(record: StoredRecord, protocol: str | None = None,
+                lab: str | None = None, *, store: Store | None = None) -> PreparationPlan:
+    """The record's plan as it was signed, for documents.
+
+    The stored request is computed again and every number, the status, the dose level and the
+    finding codes must equal the stored plan's (else :class:`WorkflowError`: other protocol or
+    lab settings, or another calculation — a document never prints numbers that are not the
+    record's). Wording is not compared: the instruction, findings and steps printed are the
+    stored ones, as signed, so a later release that rewords a message never makes an old
+    record unprintable (issues 9 and 11).
+    """
+    from doseprep.plan import Finding, Severity
+    from doseprep.plan import Step as PlanStep
+    from doseprep.report import plan_to_dict
+    from doseprep.store.errors import WorkflowError
+
+    plan = compute_plan(record.request, protocol, lab, store=store)
+    now, saved = signed_content(plan_to_dict(plan)), signed_content(record.plan)
+    if now != saved:
+        differing = sorted(k for k in now.keys() | saved.keys() if now.get(k) != saved.get(k))
+        raise WorkflowError(f"the plan computed now for {record.ref} differs from the one saved "
+                            f"in {', '.join(differing)} (different protocol or lab settings, or "
+                            "a changed calculation); use the protocol and lab files the record "
+                            "names, or correct it.")
+    stored = record.plan
+    findings = tuple(Finding(f["code"], Severity(f["severity"]), f["message"])
+                     for f in stored["findings"] if f["code"] != "PROTOCOL_NOT_APPROVED")
+    # The approval note follows the store's approval now, not at saving (see signed_content).
+    findings += tuple(f for f in plan.findings if f.code == "PROTOCOL_NOT_APPROVED")
+    steps = tuple(PlanStep(s["name"], s["formula"], s["substituted"], s["result"])
+                  for s in stored["steps"])
+    return replace(plan, findings=findings, steps=steps,
+                   signed_instruction=stored["instruction"])
+
+
+# What a reprint must match: the plan's numbers and codes, not its wording.
+_WORDING = frozenset({"instruction", "steps", "doseprep_version"})
+
+
+def signed_content(plan: Mapping[str, Any]) -> dict[str, Any]:
+    """A plan's JSON reduced to what a document must reproduce exactly: every number, the
+    status, the dose level, the protocol and lab identities, and the finding codes with their
+    severities. Left out: wording (instruction, messages, step texts), the program version, and
+    the protocol's approval state with the PROTOCOL_NOT_APPROVED note that follows it (an
+    approval may be granted after saving)."""
+    out = {k: v for k, v in plan.items() if k not in _WORDING}
+    if isinstance(out.get("protocol"), dict):
+        out["protocol"] = {k: v for k, v in out["protocol"].items()
+                           if k in ("id", "version", "fingerprint")}
+    if isinstance(out.get("lab"), dict):
+        out["lab"] = {k: v for k, v in out["lab"].items() if k == "fingerprint"}
+    if isinstance(out.get("findings"), list):
+        out["findings"] = [(f.get("code"), f.get("severity")) for f in out["findings"]
+                           if isinstance(f, dict) and f.get("code") != "PROTOCOL_NOT_APPROVED"]
+    return out
+
+
+# --- signing ---------------------------------------------------------------------------------
+
+def signing_hash(record: StoredRecord, step: Step | str) -> str:
+    """The SHA-256 that signing ``step`` on ``record`` binds: show it to the signer and pass it
+    to :func:`doseprep.store.sign_record` as ``expected_hash`` (the store refuses the signature
+    if the record is another by then)."""
+    from doseprep.store.records import hash_to_sign
+
+    return hash_to_sign(record, step_named(step).after.value)
+
+
+def why_not_sign(record: StoredRecord, step: Step | str, user: User | None,
+                 now: datetime | None = None) -> str | None:
+    """Why the store would refuse ``user`` the signature ``step`` on ``record`` now, in words for
+    a tooltip; None when it would not (the password aside). Pure: the window disables what the
+    store would refuse only after all the typing (issue 9)."""
+    from doseprep.store.records import infusion_expired_at
+
+    spec = step_named(step)
+    if user is None:
+        return "Log in first."
+    if record.state is not spec.before:
+        return (f"{record.ref} is {record.state.words}; \"{spec.meaning}\" signs a "
+                f"{spec.before.words} record.")
+    if user.role not in spec.roles:
+        allowed = " or ".join(sorted(r.value for r in spec.roles))
+        return f"You are a {user.role.value}; \"{spec.meaning}\" is signed by a {allowed}."
+    if spec.not_the_preparer:
+        preparer = preparer_of(record)
+        if preparer == user.user_id:
+            return (f"You prepared {record.ref}; a different person must sign "
+                    f"\"{spec.meaning}\".")
+    if spec.name is Step.PREPARE and record.plan_status == "blocked":
+        return "The plan is blocked: it cannot be signed; correct the request or the product."
+    expired = infusion_expired_at(record.plan, now)
+    if expired is not None:
+        return (f"INFUSION_EXPIRED: the infusion expired at {expired:%Y-%m-%d %H:%M}; it cannot "
+                "be signed.")
+    return None
+
+
+def preparer_of(record: StoredRecord) -> str | None:
+    """Who signed "Prepared by" on ``record`` (None before it is prepared)."""
+    return next((s.user_id for s in record.signatures if s.state is State.PREPARED), None)
+
+
+def blind_for(record: StoredRecord | None, user: User | None) -> bool:
+    """Whether ``user`` must not see ``record``'s values: it waits for a blind verification and
+    they are not its preparer (a verifier re-types the key values without seeing them)."""
+    if record is None or record.superseded_by is not None:
+        return False
+    waiting = next((s for s in STEPS.values() if s.before is record.state), None)
+    if waiting is None or not waiting.blind:
+        return False
+    return user is None or preparer_of(record) != user.user_id
+
+
+@dataclass(frozen=True)
+class Actions:
+    """What the user may do now with what is on screen; ``reasons`` says why a signature is not
+    available (for its button's tooltip) when the store would refuse it."""
+
+    save: bool
+    sign: Mapping[Step, bool]
+    reasons: Mapping[Step, str]
+    correct: bool
+    print: bool
+    manage_accounts: bool
+
+
+def allowed_actions(record: StoredRecord | None, user: User | None, *, has_plan: bool,
+                    dirty: bool, correcting: bool, now: datetime | None = None) -> Actions:
+    """What ``user`` may do with ``record`` (None: a form not saved yet) now.
+
+    ``has_plan``: the form computes a plan; ``dirty``: the form differs from the record;
+    ``correcting``: a correction of the record is being typed. Pure: the window enables its
+    buttons from this and the store refuses the rest anyway."""
+    active = user is not None
+    latest = record is not None and record.superseded_by is None
+    draft = record is not None and record.state is State.DRAFT
+    editor = active and user.role in EDITORS
+    sign: dict[Step, bool] = {}
+    reasons: dict[Step, str] = {}
+    for step, spec in STEPS.items():
+        ready = (record is not None and latest and not correcting and not dirty
+                 and record.state is spec.before)
+        reason = why_not_sign(record, step, user, now) if ready else None
+        if reason is not None:
+            reasons[step] = reason
+        sign[step] = active and ready and reason is None
+    return Actions(
+        save=editor and has_plan and (record is None or correcting or (draft and latest
+                                                                       and dirty)),
+        sign=sign, reasons=reasons,
+        correct=editor and record is not None and record.state.signed and latest
+        and not correcting,
+        # A Draft has nothing signed to print (its documents come from the form's preview,
+        # marked DRAFT — NOT FOR USE); a Prepared record prints for the verifier, marked so.
+        print=(active and record is not None and record.state.signed and not dirty
+               and not correcting),
+        manage_accounts=active and user.role in ACCOUNT_MANAGERS)
+
+
+# --- printing --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PrintedRecord:
+    """The documents of one print of a record version (not yet registered as printed)."""
+
+    info: RecordInfo
+    worksheet: bytes  # digitally signed PDF
+    labels: bytes
+    zpl: str
+
+
+def render_record(store: Store, ref: str, user_id: str, *, page_size: str = "letter",
+                  protocol: str | None = None, lab: str | None = None,
+                  zpl_dpi: int = 203, labels: bool = True) -> PrintedRecord:
+    """Render the documents of a print of record ``ref`` by ``user_id`` (who must be allowed to
+    print); REPRINT when this version was really printed before. Nothing is audited here: the
+    caller writes the files (or sends the print job) and only then calls
+    :func:`doseprep.store.register_print` — a preview that is closed, or a write that fails, is
+    never a print, and REPRINT means a real earlier print (issue 9).
+
+    With ``labels``, an expired infusion is refused (INFUSION_EXPIRED): its worksheet can still
+    be printed for the file, never a bag label."""
+    from doseprep.documents.record_print import render_documents
+    from doseprep.store import audit_head
+    from doseprep.store.records import check_can_print, check_not_expired, earlier_print
+
+    record = check_can_print(store, ref, user_id)
+    if labels:
+        check_not_expired(record.plan, record.ref, "get a bag label")
+    plan = stored_plan(record, protocol, lab, store=store)
+    reprint = earlier_print(store, record.ref) is not None
+    info = replace(record.info(reprint_at=datetime.now(UTC) if reprint else None),
+                   audit_checkpoint=audit_head(store))
+    worksheet, label_pdf, zpl = render_documents(plan, info, page_size=page_size,
+                                                 zpl_dpi=zpl_dpi)
+    return PrintedRecord(info=info, worksheet=worksheet, labels=label_pdf, zpl=zpl)
