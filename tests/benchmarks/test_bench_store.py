@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from doseprep.store import compute_plan, list_records, open_store, save_draft, verify_store
+from doseprep.store import list_records, open_store, save_draft, verify_store
 from doseprep.store.audit import row_hash
 from doseprep.store.canonical import GENESIS_HASH, canonical_json, content_hash
 from doseprep.store.users import add_user
+from doseprep.workflow import compute_plan
 from tests.conftest import load_case
 
 RECORDS = 100_000
@@ -189,10 +190,22 @@ def test_checking_100000_digital_signatures(benchmark) -> None:
 def signed_store(tmp_path_factory: pytest.TempPathFactory):
     """A SQLite store with 100 000 released records (three real e-signatures each, every one
     with its Ed25519 signature) in an audit trail of 1 000 000 rows — the issue 10 target."""
+    # The keys are certified by this installation's lab key, which lives in the data directory:
+    # the tests that use the store must see the same one (the autouse fixture gives each test
+    # its own), so the fixture keeps its directory and the tests re-enter it.
+    home = Path(tmp_path_factory.mktemp("bench-signed"))
+    data_dir = home / "doseprep-data"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DOSEPREP_DATA_DIR", str(data_dir))
+        store = _build_signed_store(home / "doseprep.sqlite3")
+    yield store, data_dir
+    store.close()
+
+
+def _build_signed_store(path: Path):
     from doseprep.store.keys import current_key, sign_hash, unseal
     from doseprep.store.records import record_content, signature_content
 
-    path = Path(tmp_path_factory.mktemp("bench-signed")) / "doseprep.sqlite3"
     store = open_store(f"sqlite:///{path}")
     add_user(store, "admin", "ADMIN, ANN", "administrator", "bench-password")
     signers = (("tech", "TECH, TOM", "technician", "Prepared by", "prepared"),
@@ -299,14 +312,17 @@ def signed_store(tmp_path_factory: pytest.TempPathFactory):
         flush(conn)
         conn.exec_driver_sql("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1",
                              (seq, previous))
-    yield store
-    store.close()
+    return store
 
 
-def test_audit_verify_with_100000_signed_records_first_run(benchmark, signed_store) -> None:
+def test_audit_verify_with_100000_signed_records_first_run(benchmark, signed_store,
+                                                           monkeypatch) -> None:
     """Every check, every Ed25519 signature verified (a workstation's first run, or after any
     signature row changed)."""
     from doseprep.store.checkpoints import _attestation_file, database_identity
+
+    signed_store, data_dir = signed_store
+    monkeypatch.setenv("DOSEPREP_DATA_DIR", str(data_dir))
 
     def cold():
         _attestation_file(database_identity(
@@ -319,9 +335,12 @@ def test_audit_verify_with_100000_signed_records_first_run(benchmark, signed_sto
     print(json.dumps({"signatures": report.signatures}))
 
 
-def test_audit_verify_with_100000_signed_records_again(benchmark, signed_store) -> None:
+def test_audit_verify_with_100000_signed_records_again(benchmark, signed_store,
+                                                      monkeypatch) -> None:
     """Every hash check in full; Ed25519 only for signature rows new or changed since the last
     run that passed (here none)."""
+    signed_store, data_dir = signed_store
+    monkeypatch.setenv("DOSEPREP_DATA_DIR", str(data_dir))
     assert verify_store(signed_store).ok
     report = benchmark.pedantic(verify_store, args=(signed_store,), rounds=3, iterations=1)
     assert report.ok, report.problem
