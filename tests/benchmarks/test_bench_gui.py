@@ -21,13 +21,13 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from doseprep_ui.form.evaluation import evaluate
+from doseprep_ui.form.form import raw_from_request
+from doseprep_ui.main_window import MainWindow
 from PySide6.QtWidgets import QApplication
 
 from doseprep.protocol import load_lab, load_protocol
 from tests.conftest import load_case
-from ui.evaluation import evaluate
-from ui.form import raw_from_request
-from ui.main_window import MainWindow
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOWS_WINDOW = pytest.mark.qt_log_ignore(r"^This plugin does not support propagateSizeHints")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from doseprep.errors import InputError
@@ -50,6 +50,7 @@ def put(data: dict, field: str, value) -> None:
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(field=st.sampled_from(FIELDS), value=VALUES)
+@example(field="product.cd3_percent", value=1.0344900721301213e-23)  # crashed fixed()
 def test_random_values_in_any_field_are_refused_by_name_or_planned(field: str, value) -> None:
     data = copy.deepcopy(BASE)
     put(data, field, value)

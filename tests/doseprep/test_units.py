@@ -83,3 +83,13 @@ def test_lab_notation() -> None:
 ])
 def test_round_half_up_to_the_graduation(value: float, step: float, result: float) -> None:
     assert round_half_up(Q_(value, "mL"), Q_(step, "mL")).magnitude == result
+
+
+def test_fixed_notation_holds_any_float() -> None:
+    """A blocked plan still shows its steps: a CD3+ of 1e-23 % asks for a draw of 6.9e24 mL,
+    more digits than Decimal's default precision (found by the input fuzz test)."""
+    from doseprep.units import fixed
+
+    assert fixed(6.904713090333739e24, 4) == "6904713090333739000000000.0000"
+    assert fixed(1.805, 2) == "1.81"
+    assert fixed(1e308, 1).endswith(".0")

@@ -20,21 +20,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from doseprep_ui.form.evaluation import KEYS
+from doseprep_ui.form.fields import ChoiceField
+from doseprep_ui.form.form import raw_from_request
+from doseprep_ui.main_window import MainWindow
+from doseprep_ui.widgets import dialogs
 from PySide6.QtWidgets import QDialog, QFileDialog
 
 from doseprep.cli import main as cli_main
-from ui import dialogs
-from ui.evaluation import KEYS
-from ui.fields import ChoiceField
-from ui.form import raw_from_request
-from ui.main_window import MainWindow
 
 #: The offscreen platform warns on every window shown; nothing else may be ignored.
 SHOWS_WINDOW = pytest.mark.qt_log_ignore(r"^This plugin does not support propagateSizeHints")
 
 
 class DialogStub:
-    """Stands in for :mod:`ui.dialogs`; see the module docstring."""
+    """Stands in for :mod:`doseprep_ui.widgets.dialogs`; see the module docstring."""
 
     def __init__(self) -> None:
         self.answers: list[str] = []

@@ -3,10 +3,10 @@ instead of overlapping the fields and buttons (issue 9)."""
 
 from __future__ import annotations
 
+from doseprep_ui.widgets.action_dialog import ActionDialog
 from PySide6.QtWidgets import QApplication
 
 from tests.ui.conftest import SHOWS_WINDOW
-from ui.action_dialog import ActionDialog
 
 
 @SHOWS_WINDOW

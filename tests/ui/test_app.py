@@ -64,11 +64,11 @@ def test_the_normal_start_asks_for_a_log_in_before_showing_anything(
     offers the draft left by a crash."""
     import logging
 
+    from doseprep_ui import app
     from PySide6.QtCore import QTimer
 
     from doseprep import drafts
     from tests.ui.records_helpers import TECH, add_people, log_in_as
-    from ui import app
 
     add_people(TECH)
     drafts.save({"patient.weight": "71 kg", "patient.name": "DOE, JANE"})

@@ -40,7 +40,7 @@ def test_void_calls_and_emits_keep_the_reference_counts(qapp) -> None:
 
 #: Far more void calls and emits than None and True have references at start-up.
 LONG_SESSION = """
-from ui.app import application
+from doseprep_ui.app import application
 app = application()
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QLabel

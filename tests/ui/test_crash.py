@@ -10,12 +10,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from doseprep_ui import crash, main_window
 from PySide6.QtCore import QMessageLogContext, QtMsgType
 
 from doseprep.paths import data_dir
 from tests.conftest import load_case
 from tests.ui.conftest import DialogStub, type_request
-from ui import crash, main_window
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -130,8 +130,8 @@ def test_an_exception_in_a_slot_reaches_the_crash_file(tmp_path: Path) -> None:
     """In a real process, PySide hands exceptions raised in slots to sys.excepthook."""
     code = textwrap.dedent("""
         from PySide6.QtCore import QTimer
-        from ui.app import application
-        from ui.crash import CrashHandler
+        from doseprep_ui.app import application
+        from doseprep_ui.crash import CrashHandler
 
         app = application()
         handler = CrashHandler()

@@ -9,13 +9,13 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from doseprep_ui.form.evaluation import KEYS, complete_timestamp, describe_moment, evaluate
+from doseprep_ui.form.form import raw_from_request
 
 from doseprep.protocol import load_lab, load_protocol
 from doseprep.report import plan_to_dict
 from tests.conftest import load_case, reference_cases
 from tests.ui.conftest import cli_plan
-from ui.evaluation import KEYS, complete_timestamp, describe_moment, evaluate
-from ui.form import raw_from_request
 
 LAB = load_lab()
 protocols = cache(load_protocol)

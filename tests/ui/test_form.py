@@ -8,14 +8,14 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from doseprep_ui.form.evaluation import KEYS
+from doseprep_ui.plan.plan_view import HEADLINES
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QFrame
 
 from doseprep.report import plan_to_dict
 from tests.conftest import load_case, reference_cases
 from tests.ui.conftest import SHOWS_WINDOW, cli_plan, type_request
-from ui.evaluation import KEYS
-from ui.plan_view import HEADLINES
 
 TIMEOUT = 3000
 

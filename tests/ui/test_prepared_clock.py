@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import doseprep_ui.form.form as form_module
 import pytest
 from PySide6.QtCore import Qt
 
-import ui.form as form_module
 from tests.conftest import load_case
 from tests.ui.conftest import type_request
 

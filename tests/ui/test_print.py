@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pypdf
 import pytest
+from doseprep_ui.documents.print_preview import DocumentPreview, load_pdf, print_pdf
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QDialog, QFileDialog
 
@@ -15,7 +16,6 @@ from doseprep.plan import instruction, not_for_clinical_use
 from doseprep.resources import resource_path
 from tests.conftest import approve_in_store, load_case
 from tests.ui.conftest import SHOWS_WINDOW, DialogStub, type_request
-from ui.print_preview import DocumentPreview, load_pdf, print_pdf
 
 pytestmark = SHOWS_WINDOW
 

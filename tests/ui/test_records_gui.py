@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pypdf
 import pytest
+from doseprep_ui.documents.print_preview import DocumentPreview
+from doseprep_ui.main_window import MainWindow
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QFileDialog
 
@@ -35,8 +37,6 @@ from tests.ui.records_helpers import (
     verify_as,
     visible_texts,
 )
-from ui.main_window import MainWindow
-from ui.print_preview import DocumentPreview
 
 REFUSED = "Login refused: wrong user id or password."
 #: The blind re-entry of reference case v01, exactly as the source documents give it.

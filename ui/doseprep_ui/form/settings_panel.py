@@ -11,39 +11,26 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextDocumentFragment
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
 
 from doseprep.protocol import LabSettings, Protocol
-from ui.icons import status_pixmap
-from ui.style import set_role, set_state
+from doseprep_ui.widgets.banner import IconBanner
+from doseprep_ui.widgets.icons import status_pixmap
+from doseprep_ui.widgets.style import set_state
 
 FINGERPRINT_DIGITS = 12
 
 
-class SettingsPanel(QFrame):
+class SettingsPanel(IconBanner):
     """Shows the protocol (or why it cannot be used) and the lab settings."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        set_role(self, "settings")
+        super().__init__(parent, roles=("settings", "settings", "settings"), icon_size=32,
+                         rich=True)
         self.setObjectName("settings-panel")
-        row = QHBoxLayout(self)
-        row.setContentsMargins(12, 6, 12, 6)
-        self.icon = QLabel(self)
-        self.icon.setFixedSize(32, 32)
-        row.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignTop)
-        column = QVBoxLayout()
-        column.setSpacing(2)
-        self.protocol_label = set_role(QLabel(self), "settings")
-        self.protocol_label.setWordWrap(True)
-        self.protocol_label.setTextFormat(Qt.TextFormat.RichText)
-        self.lab_label = set_role(QLabel(self), "settings")
-        self.lab_label.setWordWrap(True)
-        self.lab_label.setTextFormat(Qt.TextFormat.RichText)
+        self.protocol_label, self.lab_label = self.headline, self.detail
         for label in (self.protocol_label, self.lab_label):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            column.addWidget(label)
-        row.addLayout(column, 1)
         self.approved: bool | None = None
 
     def show_settings(self, protocol: Protocol | None, lab: LabSettings | None,

@@ -13,7 +13,7 @@ from functools import cache
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPixmap, QPolygonF
 
-from ui.style import COLOURS
+from doseprep_ui.widgets.style import COLOURS
 
 #: Outline shapes on a 100 × 100 grid.
 _TRIANGLE = ((50, 6), (96, 92), (4, 92))

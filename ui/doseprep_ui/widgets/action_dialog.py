@@ -4,12 +4,11 @@ An :class:`ActionDialog` holds labelled fields and two buttons. The main button 
 dialog's own checks (an empty field, two passwords that differ), then its ``action`` — a call into
 the domain that the window supplies (log in, sign, add a user). When the domain refuses, its
 sentence appears in the dialog in dark red on pink and the dialog stays open with everything typed
-except the password, so the person can correct and try again; when it accepts, the result is kept
-in ``result_value`` and the dialog closes. An error listed in ``closing_errors`` (a blind re-entry
-that does not match) closes the dialog instead, kept in ``failure`` for the window to explain.
-The dialogs are shown through :func:`ui.dialogs.run_dialog`, so tests fill them in and press the
-button as a person would.
-"""
+except the password, so the person can correct and try again; when it accepts, the result is kept in
+``result_value`` and the dialog closes. An error listed in ``closing_errors`` (a blind re-entry that
+does not match) closes the dialog instead, kept in ``failure`` for the window to explain. The
+dialogs are shown through :func:`doseprep_ui.widgets.dialogs.run_dialog`, so tests fill them in and
+press the button as a person would."""
 
 from __future__ import annotations
 
@@ -25,14 +24,14 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from doseprep.errors import DoseprepError
-from ui.dialogs import sentence
-from ui.style import STYLE_SHEET, set_role
+from doseprep_ui.widgets.buttons import button_row
+from doseprep_ui.widgets.dialogs import sentence
+from doseprep_ui.widgets.style import STYLE_SHEET, set_role
 
 log = logging.getLogger(__name__)
 
@@ -77,16 +76,8 @@ class ActionDialog(QDialog):
         self.error_label.hide()
         self.layout_.addWidget(self.error_label)
         self.fields = self.new_form()
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        self.cancel_button = QPushButton(cancel_text, self)
-        self.cancel_button.setAutoDefault(False)
-        self.cancel_button.clicked.connect(self.reject)
-        self.ok_button = QPushButton(button_text, self)
-        self.ok_button.setDefault(True)
-        self.ok_button.clicked.connect(self.submit)
-        buttons.addWidget(self.cancel_button)
-        buttons.addWidget(self.ok_button)
+        buttons, self.cancel_button, self.ok_button = button_row(self, cancel_text, button_text,
+                                                                 self.submit)
         self.layout_.addLayout(buttons)
         self._passwords: list[QLineEdit] = []
 

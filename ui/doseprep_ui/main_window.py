@@ -1,19 +1,19 @@
 """The main window: the form on the left, the live plan on the right, settings on top.
 
 Above the settings, the record strip says who is logged in and which saved record the form shows
-(:mod:`ui.record_workflow` does the records: log-in, lock, save, sign, history, corrections,
-prints). The form and the plan sit on one page of a stack whose other page is a cover: until
-someone logs in, while the workstation is locked after inactivity, and during a blind re-entry,
-the cover is shown instead and every action that would show or print patient data is disabled.
+(:mod:`doseprep_ui.records.controller` does the records: log-in, lock, save, sign, history,
+corrections, prints). The form and the plan sit on one page of a stack whose other page is a cover:
+until someone logs in, while the workstation is locked after inactivity, and during a blind
+re-entry, the cover is shown instead and every action that would show or print patient data is
+disabled.
 
 Every change in the form schedules one recompute on the next turn of the event loop (a 0 ms
 single-shot timer, so a burst of changes is computed once); anything that acts on the plan —
-previewing or printing a document — first runs a pending recompute, so it can never act on a
-plan older than the form. Every change also schedules a draft save 300 ms later; drafts start
-only once the start-up offer to restore the previous draft has been answered (``offer_draft``),
-so a draft from a crash is never overwritten before the user has seen it. Closing with unsaved
-work asks whether to keep it.
-"""
+previewing or printing a document — first runs a pending recompute, so it can never act on a plan
+older than the form. Every change also schedules a draft save 300 ms later; drafts start only once
+the start-up offer to restore the previous draft has been answered (``offer_draft``), so a draft
+from a crash is never overwritten before the user has seen it. Closing with unsaved work asks
+whether to keep it."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QLocale, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -52,22 +52,18 @@ from doseprep.protocol import (
     load_protocol,
 )
 from doseprep.settings import configured_lab, load_settings
-from ui import dialogs
-from ui.evaluation import Evaluation, evaluate
-from ui.form import SECTIONS, RequestForm, now_text, raw_from_request
-from ui.plan_view import PlanView
-from ui.record_workflow import RecordWorkflow
-from ui.settings_panel import SettingsPanel
-from ui.style import STYLE_SHEET, set_role
+from doseprep_ui.documents.paper import default_paper
+from doseprep_ui.form.evaluation import Evaluation, evaluate
+from doseprep_ui.form.form import SECTIONS, RequestForm, now_text, raw_from_request
+from doseprep_ui.form.settings_panel import SettingsPanel
+from doseprep_ui.plan.plan_view import PlanView
+from doseprep_ui.records.controller import RecordWorkflow
+from doseprep_ui.widgets import dialogs
+from doseprep_ui.widgets.style import STYLE_SHEET, set_role
 
 log = logging.getLogger(__name__)
 
 DRAFT_DELAY_MS = 300
-_LETTER_TERRITORIES = {
-    QLocale.Country.AnyTerritory, QLocale.Country.UnitedStates, QLocale.Country.Canada,
-    QLocale.Country.Mexico, QLocale.Country.Philippines, QLocale.Country.Chile,
-    QLocale.Country.Colombia, QLocale.Country.Venezuela,
-}
 
 
 def _scrolled(widget: QWidget) -> QScrollArea:
@@ -77,11 +73,6 @@ def _scrolled(widget: QWidget) -> QScrollArea:
     area.setFrameShape(QFrame.Shape.NoFrame)
     area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
     return area
-
-
-def default_paper() -> str:
-    """Letter where the locale uses it (and when it says nothing), else A4."""
-    return "letter" if QLocale.system().territory() in _LETTER_TERRITORIES else "a4"
 
 
 #: The plan side is never narrowed below this to widen the form.
@@ -506,7 +497,7 @@ class MainWindow(QMainWindow):
                       **options: Any) -> QWidget:
         """Show a rendered document with Print and Save PDF (suggested as ``stem``.pdf in the
         home folder); ``companions`` are further documents (title, PDF, stem) it can show."""
-        from ui.print_preview import DocumentPreview
+        from doseprep_ui.documents.print_preview import DocumentPreview
 
         def file_name(name: str) -> str:
             return str(Path.home() / (re.sub(r"[^A-Za-z0-9_.-]+", "-", name) + ".pdf"))

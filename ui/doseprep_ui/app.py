@@ -1,16 +1,15 @@
 """Starting the window: command-line options, the crash hook, and the two unattended modes.
 
 ``doseprep-gui`` (and ``python main.py``) open the window, install the crash hook
-(:mod:`ui.crash`) and, once the window is on screen, cover it and ask for a log-in (creating the
-first administrator of a new record database first); after the log-in they offer to restore an
-unsaved form. The record store — SQLAlchemy, argon2 — loads only then, after the first paint.
-``--screenshot FILE.png [--request REQUEST.json]`` renders the window offscreen with a request
-loaded, saves it and exits (the README's picture). ``--measure-startup`` opens the window the
-normal way and, at its first paint, prints one JSON line — seconds since start-up began and any
+(:mod:`doseprep_ui.crash`) and, once the window is on screen, cover it and ask for a log-in
+(creating the first administrator of a new record database first); after the log-in they offer to
+restore an unsaved form. The record store — SQLAlchemy, argon2 — loads only then, after the first
+paint. ``--screenshot FILE.png [--request REQUEST.json]`` renders the window offscreen with a
+request loaded, saves it and exits (the README's picture). ``--measure-startup`` opens the window
+the normal way and, at its first paint, prints one JSON line — seconds since start-up began and any
 heavy module already loaded (there should be none: reportlab and PDFium load with the first
 document) — then exits. Neither unattended mode asks for a log-in, opens the record database or
-reads or writes drafts.
-"""
+reads or writes drafts."""
 
 from __future__ import annotations
 
@@ -57,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def application(qt_arguments: Sequence[str] = ()) -> QApplication:
     """The QApplication (created once), with doseprep's name and font."""
-    from ui.style import base_font
+    from doseprep_ui.widgets.style import base_font
 
     app = QApplication.instance()
     if app is None:
@@ -94,7 +93,7 @@ class _FirstPaint(QObject):
 def screenshot(path: Path, request: Path | None, size: str, window_options: dict) -> int:
     """Render the window with ``request`` loaded into ``path`` (PNG); returns the exit status."""
     from doseprep.resources import resource_path
-    from ui.main_window import MainWindow
+    from doseprep_ui.main_window import MainWindow
 
     os.environ.setdefault("DOSEPREP_NO_CRASH_DIALOG", "1")
     source = request or resource_path("examples", "request-dl3.json")
@@ -126,8 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, qt_arguments = build_parser().parse_known_args(
         list(sys.argv[1:] if argv is None else argv))
     app = application(qt_arguments)
-    from ui.crash import CrashHandler, configure_logging
-    from ui.main_window import MainWindow
+    from doseprep_ui.crash import CrashHandler, configure_logging
+    from doseprep_ui.main_window import MainWindow
 
     options = {"protocol_ref": args.protocol, "lab_path": args.lab}
     if args.screenshot:

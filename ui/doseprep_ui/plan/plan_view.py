@@ -1,12 +1,11 @@
 """The result side of the window: status, instruction, findings, key results and every step.
 
-It shows one :class:`~ui.evaluation.Evaluation` at a time. With a plan: a status banner (shape,
-word and colour: "OK — ready to prepare", "WARNING — …", "BLOCKED — do not prepare"), the
-domain's instruction in large type, the findings, the key results and the table of steps with
-their formulas. Without one, *everything* from the previous plan is cleared and the banner says
-"NO VALID PLAN" with the fields still to fill or correct — a stale plan is never left on screen.
-All numbers arrive formatted by the domain's formatters; nothing is computed here.
-"""
+It shows one :class:`~doseprep_ui.form.evaluation.Evaluation` at a time. With a plan: a status
+banner (shape, word and colour: "OK — ready to prepare", "WARNING — …", "BLOCKED — do not prepare"),
+the domain's instruction in large type, the findings, the key results and the table of steps with
+their formulas. Without one, *everything* from the previous plan is cleared and the banner says "NO
+VALID PLAN" with the fields still to fill or correct — a stale plan is never left on screen. All
+numbers arrive formatted by the domain's formatters; nothing is computed here."""
 
 from __future__ import annotations
 
@@ -39,9 +38,10 @@ from doseprep.plan import (
 )
 from doseprep.plan import instruction as plan_instruction
 from doseprep.units import fixed, fmt_cells, fmt_concentration, fmt_dose, fmt_mass, fmt_volume
-from ui.evaluation import Evaluation, describe_moment
-from ui.icons import status_pixmap
-from ui.style import set_role, set_state
+from doseprep_ui.form.evaluation import Evaluation, describe_moment
+from doseprep_ui.widgets.banner import IconBanner
+from doseprep_ui.widgets.icons import status_pixmap
+from doseprep_ui.widgets.style import set_role, set_state
 
 #: Banner headline and detail for each state.
 #: A signed record's banner: what it is, and what it means for the person at the bench.
@@ -135,26 +135,13 @@ def summary(p: PreparationPlan) -> str:
             f"DIN {din_from_scan_or_entry(r.product.din)[0].eye_readable}")
 
 
-class Banner(QFrame):
+class Banner(IconBanner):
     """A status line with a shape icon, a headline in words and a detail sentence."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        set_role(self, "banner", "invalid")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(12, 8, 12, 8)
-        self.icon = QLabel(self)
-        self.icon.setFixedSize(48, 48)
-        layout.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignTop)
-        texts = QVBoxLayout()
-        self.headline = set_role(QLabel(self), "banner-text", "invalid")
-        self.headline.setWordWrap(True)
-        self.detail = set_role(QLabel(self), "banner-detail", "invalid")
-        self.detail.setWordWrap(True)
-        self.detail.setTextFormat(Qt.TextFormat.PlainText)
-        texts.addWidget(self.headline)
-        texts.addWidget(self.detail)
-        layout.addLayout(texts, 1)
+        super().__init__(parent, roles=("banner", "banner-text", "banner-detail"), icon_size=48,
+                         margins=(12, 8, 12, 8), spacing=None, state="invalid",
+                         plain_headline=False)
         self.state = ""
 
     def show_state(self, state: str, headline: str, detail: str) -> None:

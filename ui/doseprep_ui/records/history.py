@@ -35,9 +35,10 @@ from PySide6.QtWidgets import (
 
 from doseprep.errors import DoseprepError, InputError
 from doseprep.isbt128 import din_from_scan_or_entry
-from ui.dialogs import sentence
-from ui.icons import record_pixmap
-from ui.style import STYLE_SHEET, set_role
+from doseprep_ui.widgets.buttons import button_row
+from doseprep_ui.widgets.dialogs import sentence
+from doseprep_ui.widgets.icons import record_pixmap
+from doseprep_ui.widgets.style import STYLE_SHEET, set_role
 
 log = logging.getLogger(__name__)
 
@@ -119,16 +120,8 @@ class HistoryDialog(QDialog):
         self.table.setAccessibleName("Records, newest first")
         layout.addWidget(self.table, 1)
 
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        close = QPushButton("Close", self)
-        close.setAutoDefault(False)
-        close.clicked.connect(self.reject)
-        self.open_button = QPushButton("&Open record", self)
-        self.open_button.setAutoDefault(False)
-        self.open_button.clicked.connect(self.open_selected)
-        buttons.addWidget(close)
-        buttons.addWidget(self.open_button)
+        buttons, _, self.open_button = button_row(self, "Close", "&Open record",
+                                                  self.open_selected, action_is_default=False)
         layout.addLayout(buttons)
         for editor in (self.patient, self.mrn, self.din, self.since):
             editor.returnPressed.connect(self.search)

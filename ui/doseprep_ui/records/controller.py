@@ -1,11 +1,11 @@
 """Records in the window: log-in, lock, save, sign, verify blind, release, correct, print, history.
 
 :class:`RecordWorkflow` is the window's half of issue 5. It owns the session (the record store and
-the logged-in user, :mod:`ui.session`), the record open in the form, and the widgets that show
-them (:mod:`ui.record_panel`), and it turns each button into one call of the use cases
-(:mod:`doseprep.workflow`) or the store — no SQL, no hashing and no arithmetic here; what is
-enabled comes from :func:`doseprep.workflow.allowed_actions`. What the store refuses is shown
-in its own words.
+the logged-in user, :mod:`doseprep_ui.records.session`), the record open in the form, and the
+widgets that show them (:mod:`doseprep_ui.records.panel`), and it turns each button into one call of
+the use cases (:mod:`doseprep.workflow`) or the store — no SQL, no hashing and no arithmetic here;
+what is enabled comes from :func:`doseprep.workflow.allowed_actions`. What the store refuses is
+shown in its own words.
 
 The record in the form is *dirty* when the form's request, or the protocol or lab settings it is
 computed with, differ from the saved record's; only a clean record can be signed or printed, so
@@ -30,16 +30,16 @@ from PySide6.QtWidgets import QDialog, QMenuBar
 from doseprep.errors import DoseprepError, InputError
 from doseprep.signing import Role, State, Step, step_named
 from doseprep.workflow import allowed_actions, blind_for, signing_hash
-from ui import dialogs
-from ui.dialogs import sentence
-from ui.evaluation import describe_moment
-from ui.record_panel import CoverPage, RecordBanner, RecordPanel, RecordStrip
-from ui.session import IdleWatch, Session, lock_timeout_ms
+from doseprep_ui.form.evaluation import describe_moment
+from doseprep_ui.records.panel import CoverPage, RecordBanner, RecordPanel, RecordStrip
+from doseprep_ui.records.session import IdleWatch, Session, lock_timeout_ms
+from doseprep_ui.widgets import dialogs
+from doseprep_ui.widgets.dialogs import sentence
 
 if TYPE_CHECKING:
     from doseprep.plan import PreparationPlan
     from doseprep.store import StoredRecord
-    from ui.main_window import MainWindow
+    from doseprep_ui.records.port import WindowPort
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class RecordWorkflow(QObject):
 
     changed = Signal()
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: WindowPort) -> None:
         super().__init__(window)
         self.window = window
         self.session = Session()
@@ -282,7 +282,7 @@ class RecordWorkflow(QObject):
             return False
         user_id = ""
         if not has_admin:
-            from ui.account_dialogs import FirstAdministratorDialog
+            from doseprep_ui.records.account_dialogs import FirstAdministratorDialog
 
             first = FirstAdministratorDialog(window)
             first.action = lambda d: add_user(store, d.user_id.text(),
@@ -296,7 +296,7 @@ class RecordWorkflow(QObject):
             user_id = admin.user_id
             window.statusBar().showMessage(f"Administrator {admin.user_id} created; log in.",
                                            8000)
-        from ui.account_dialogs import LoginDialog
+        from doseprep_ui.records.account_dialogs import LoginDialog
 
         dialog = LoginDialog(window, user_id=user_id)
         dialog.action = lambda d: authenticate(store, d.user_id.text(), d.password.text(),
@@ -386,7 +386,7 @@ class RecordWorkflow(QObject):
 
     def add_user(self) -> bool:
         from doseprep.store import add_user
-        from ui.account_dialogs import AddUserDialog
+        from doseprep_ui.records.account_dialogs import AddUserDialog
 
         admin = self.session.user
         if admin is None:
@@ -461,7 +461,7 @@ class RecordWorkflow(QObject):
             verify_record,
         )
         from doseprep.store.reentry import fields_for, label
-        from ui.sign_dialogs import SignDialog, VerifyDialog
+        from doseprep_ui.records.sign_dialogs import SignDialog, VerifyDialog
 
         window = self.window
         window.flush()
@@ -550,7 +550,7 @@ class RecordWorkflow(QObject):
 
     def correct(self) -> bool:
         """Ask the reason for correcting the signed record, then unlock the form."""
-        from ui.sign_dialogs import ReasonDialog
+        from doseprep_ui.records.sign_dialogs import ReasonDialog
 
         record = self.record
         if record is None or not record.state.signed or self.session.user is None:
@@ -601,7 +601,7 @@ class RecordWorkflow(QObject):
 
     def history(self, *, run: bool = True) -> StoredRecord | None:
         """Show the history; the record chosen there is opened in the window."""
-        from ui.history import HistoryDialog
+        from doseprep_ui.records.history import HistoryDialog
 
         if self.session.user is None or self.window.cover_mode:
             return None
@@ -669,7 +669,7 @@ class RecordWorkflow(QObject):
         from doseprep.plan import not_for_clinical_use
         from doseprep.store import register_print
         from doseprep.workflow import render_record
-        from ui.main_window import default_paper
+        from doseprep_ui.documents.paper import default_paper
 
         window = self.window
         plan = window.current_plan

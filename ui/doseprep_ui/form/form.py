@@ -1,10 +1,11 @@
 """The input form: patient, product, order and preparation, laid out like the paper form.
 
-Each field is free text or a fixed choice (see :mod:`ui.fields`); the form only collects raw
-text — :mod:`ui.evaluation` and the domain do the checking — and then shows, field by field,
-what was understood or what is wrong. Tab and Enter move through the fields in the order of the
-paper form. The DIN field takes a barcode scan (``=G12341765432100``, a keyboard-wedge scanner
-ends it with Enter) or a typed DIN and rewrites it as the DIN printed under the barcode.
+Each field is free text or a fixed choice (see :mod:`doseprep_ui.form.fields`); the form only
+collects raw text — :mod:`doseprep_ui.form.evaluation` and the domain do the checking — and then
+shows, field by field, what was understood or what is wrong. Tab and Enter move through the
+fields in the order of the paper form. The DIN field takes a barcode scan (``=G12341765432100``,
+a keyboard-wedge scanner ends it with Enter) or a typed DIN and rewrites it as the DIN printed
+under the barcode.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ from doseprep.errors import InputError, SettingsError
 from doseprep.isbt128 import NO_FLAGS, din_from_scan_or_entry
 from doseprep.protocol import Protocol
 from doseprep.request import far_from_now
-from ui.evaluation import CONFIRM_KEYS, KEYS, OPTIONAL, Evaluation
-from ui.fields import CAPTION_WIDTH, ChoiceField, Field, TextField
+from doseprep_ui.form.evaluation import CONFIRM_KEYS, KEYS, OPTIONAL, Evaluation
+from doseprep_ui.form.fields import CAPTION_WIDTH, ChoiceField, Field, TextField
 
 log = logging.getLogger(__name__)
 

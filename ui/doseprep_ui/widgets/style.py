@@ -1,11 +1,10 @@
 """The look of the window: fonts, colours and the style sheet, in one place.
 
-Made for gloved hands at a biosafety cabinet: big type, big targets, dark text on light
-backgrounds (every pair here has a contrast ratio of at least 7:1), and never colour alone —
-each state also has a word and a shape (see :mod:`ui.icons`). Widgets say which state they are
-in through the dynamic property ``state`` (``ok``, ``error``, ``missing``, ``blocked``,
-``warning``, ``invalid``); the style sheet below does the rest.
-"""
+Made for gloved hands at a biosafety cabinet: big type, big targets, dark text on light backgrounds
+(every pair here has a contrast ratio of at least 7:1), and never colour alone — each state also has
+a word and a shape (see :mod:`doseprep_ui.widgets.icons`). Widgets say which state they are in
+through the dynamic property ``state`` (``ok``, ``error``, ``missing``, ``blocked``, ``warning``,
+``invalid``); the style sheet below does the rest."""
 
 from __future__ import annotations
 

@@ -33,9 +33,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.evaluation import describe_moment
-from ui.icons import padlock_pixmap, record_pixmap
-from ui.style import set_role, set_state
+from doseprep_ui.form.evaluation import describe_moment
+from doseprep_ui.widgets.banner import IconBanner
+from doseprep_ui.widgets.icons import padlock_pixmap, record_pixmap
+from doseprep_ui.widgets.style import set_role, set_state
 
 HASH_DIGITS = 16
 
@@ -144,35 +145,19 @@ class RecordStrip(QFrame):
         self.record_label.setAccessibleName(f"Record: {text}")
 
 
-class RecordBanner(QFrame):
+class RecordBanner(IconBanner):
     """READ-ONLY for a signed record, or what a correction in progress will make."""
 
     cancel_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        set_role(self, "record-banner")
+        super().__init__(parent, roles=("record-banner", "record-banner-text",
+                                        "record-banner-detail"), icon_size=36)
         self.setObjectName("record-banner")
-        row = QHBoxLayout(self)
-        row.setContentsMargins(12, 6, 12, 6)
-        self.icon = QLabel(self)
-        self.icon.setFixedSize(36, 36)
-        row.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignTop)
-        texts = QVBoxLayout()
-        texts.setSpacing(2)
-        self.headline = set_role(QLabel(self), "record-banner-text")
-        self.headline.setWordWrap(True)
-        self.headline.setTextFormat(Qt.TextFormat.PlainText)
-        self.detail = set_role(QLabel(self), "record-banner-detail")
-        self.detail.setWordWrap(True)
-        self.detail.setTextFormat(Qt.TextFormat.PlainText)
-        texts.addWidget(self.headline)
-        texts.addWidget(self.detail)
-        row.addLayout(texts, 1)
         self.cancel_button = QPushButton("Cancel correction", self)
         self.cancel_button.setObjectName("cancel-correction")
         self.cancel_button.clicked.connect(self.cancel_requested)
-        row.addWidget(self.cancel_button, 0, Qt.AlignmentFlag.AlignVCenter)
+        self.add_trailing(self.cancel_button)
         self.mode = ""
         self.hide()
 

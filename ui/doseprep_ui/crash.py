@@ -26,7 +26,7 @@ from PySide6.QtWidgets import QApplication
 
 from doseprep.crashreport import safe_traceback, write_report
 from doseprep.paths import data_dir, private_dir
-from ui import dialogs
+from doseprep_ui.widgets import dialogs
 
 log = logging.getLogger(__name__)
 

@@ -1,19 +1,18 @@
 """Log-in and accounts: log in, create the first administrator, add a user.
 
-Each is an :class:`~ui.action_dialog.ActionDialog`; the window gives it the store call to make
-(``authenticate(..., purpose="login")``, ``add_user``), so these dialogs hold no rule of their own
-beyond "type the new password twice": who may log in, the password policy and the lockout after
-wrong passwords are the store's, and its message is shown as it says it — a refused log-in never
-says whether the user id or the password was wrong.
-"""
+Each is an :class:`~doseprep_ui.widgets.action_dialog.ActionDialog`; the window gives it the store
+call to make (``authenticate(..., purpose="login")``, ``add_user``), so these dialogs hold no rule
+of their own beyond "type the new password twice": who may log in, the password policy and the
+lockout after wrong passwords are the store's, and its message is shown as it says it — a refused
+log-in never says whether the user id or the password was wrong."""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QComboBox, QLabel, QWidget
 
-from ui.action_dialog import ActionDialog
-from ui.icons import padlock_pixmap
-from ui.style import set_role
+from doseprep_ui.widgets.action_dialog import ActionDialog
+from doseprep_ui.widgets.icons import padlock_pixmap
+from doseprep_ui.widgets.style import set_role
 
 #: The roles an administrator can give, as (store value, what the list shows).
 ROLES = (("technician", "Technician — prepares and signs “Prepared by”"),

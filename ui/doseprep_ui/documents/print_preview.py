@@ -1,15 +1,14 @@
 """Preview, print and save a document the domain rendered (the worksheet, the bag labels).
 
 The dialog shows the PDF bytes exactly as rendered by ``doseprep.documents`` (each page drawn by
-PDFium, :mod:`ui.pdf_pages`), prints them through the system print dialog by rendering each
-page to the printer's painter, and saves the *original* bytes with Save PDF — so the saved file
-keeps its text and barcodes as drawn. A document that is not for clinical use (a blocked plan, an
-unapproved protocol) can be previewed and saved — the domain watermarks it — but a red box above
-the preview lists the reasons, the print button says "NOT FOR CLINICAL USE", and printing asks
+PDFium, :mod:`doseprep_ui.documents.pdf_pages`), prints them through the system print dialog by
+rendering each page to the printer's painter, and saves the *original* bytes with Save PDF — so the
+saved file keeps its text and barcodes as drawn. A document that is not for clinical use (a blocked
+plan, an unapproved protocol) can be previewed and saved — the domain watermarks it — but a red box
+above the preview lists the reasons, the print button says "NOT FOR CLINICAL USE", and printing asks
 for a confirmation that repeats the reasons. A saved record's print comes with its labels as a
 companion document, opened from a button in the same dialog. This module imports pypdfium2 and
-QtPrintSupport, so the window imports it only when a document is first opened.
-"""
+QtPrintSupport, so the window imports it only when a document is first opened."""
 
 from __future__ import annotations
 
@@ -30,9 +29,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui import dialogs
-from ui.pdf_pages import PageView, PdfPages
-from ui.style import set_role
+from doseprep_ui.documents.pdf_pages import PageView, PdfPages
+from doseprep_ui.widgets import dialogs
+from doseprep_ui.widgets.style import set_role
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -36,11 +35,12 @@ from PySide6.QtWidgets import (
 from doseprep.errors import DoseprepError, InputError
 from doseprep.isbt128 import din_from_scan_or_entry
 from doseprep.signing import STEPS, State
-from ui.action_dialog import FIELD_HEIGHT, ActionDialog
-from ui.dialogs import sentence
-from ui.fields import ERROR_MARK
-from ui.icons import record_pixmap
-from ui.style import STYLE_SHEET, set_role, set_state
+from doseprep_ui.form.fields import ERROR_MARK
+from doseprep_ui.widgets.action_dialog import FIELD_HEIGHT, ActionDialog
+from doseprep_ui.widgets.buttons import button_row
+from doseprep_ui.widgets.dialogs import sentence
+from doseprep_ui.widgets.icons import record_pixmap
+from doseprep_ui.widgets.style import STYLE_SHEET, set_role, set_state
 
 HASH_DIGITS = 16
 STATEMENT = ("Your electronic signature is the legally binding equivalent of your handwritten "
@@ -263,16 +263,8 @@ class ReasonDialog(QDialog):
         self.reason.setTabChangesFocus(True)
         self.reason.setFixedHeight(110)
         layout.addWidget(self.reason)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        cancel = QPushButton("Cancel", self)
-        cancel.setAutoDefault(False)
-        cancel.clicked.connect(self.reject)
-        self.ok_button = QPushButton("&Correct — unlock the form", self)
-        self.ok_button.setDefault(True)
-        self.ok_button.clicked.connect(self.accept)
-        buttons.addWidget(cancel)
-        buttons.addWidget(self.ok_button)
+        buttons, _, self.ok_button = button_row(self, "Cancel", "&Correct — unlock the form",
+                                                self.accept)
         layout.addLayout(buttons)
         self.reason.textChanged.connect(self._changed)
         self._changed()

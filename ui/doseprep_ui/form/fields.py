@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from PySide6.QtCore import Qt, SignalInstance
 from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QSizePolicy, QWidget
 
-from ui.style import set_role, set_state
+from doseprep_ui.widgets.style import set_role, set_state
 
 ERROR_MARK = "✖"
 EDITOR_WIDTH = 290

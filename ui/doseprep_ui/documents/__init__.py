@@ -1,0 +1,1 @@
+"""Documents on screen and to the printer: the print preview and PDF pages."""

@@ -1,0 +1,1 @@
+"""Shared widgets: the style, icons, the banner, message boxes and the action dialog."""
