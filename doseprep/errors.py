@@ -31,6 +31,17 @@ class InputError(DoseprepError):
         return f"{self.field}: {self.message}"
 
 
+class InvalidRequestError(InputError):
+    """Several fields are wrong at once: ``errors`` holds each (the first per field, in the
+    order of the request), and the exception reads as the first, so a caller that reports one
+    error still reports the right one. ``parsed`` holds what did parse, by field."""
+
+    def __init__(self, errors: tuple[InputError, ...], parsed: dict | None = None) -> None:
+        super().__init__(errors[0].field, errors[0].message)
+        self.errors = errors
+        self.parsed = parsed or {}
+
+
 class SettingsError(DoseprepError):
     """A protocol or lab settings file cannot be used as it is."""
 

@@ -21,7 +21,7 @@ import pint
 
 from doseprep.errors import InputError
 from doseprep.protocol import LabSettings, Protocol, Syringe
-from doseprep.request import MAX_VOLUME_ML, MAX_WEIGHT_KG, PreparationRequest
+from doseprep.request import MAX_VOLUME_ML, MAX_WEIGHT_KG, PreparationRequest, order_problems
 from doseprep.units import (
     CELLS,
     CELLS_PER_KG,
@@ -134,20 +134,9 @@ class PreparationPlan:
 
 
 def _check_order(request: PreparationRequest, protocol: Protocol) -> None:
-    order = request.order
-    if protocol.dose_level(order.dose_level) is None:
-        known = ", ".join(d.name for d in protocol.dose_levels)
-        raise InputError("order.dose_level", f"Dose level \"{order.dose_level}\" is not in "
-                                             f"protocol {protocol.id} (it has {known}).")
-    infusions = protocol.infusions(order.cycle)
-    if infusions is None:
-        known = ", ".join(str(c) for c, _ in protocol.cycles)
-        raise InputError("order.cycle", f"Cycle {order.cycle} is not in protocol {protocol.id} "
-                                        f"(cycles: {known}).")
-    if not 1 <= order.infusion <= infusions:
-        count = "one infusion" if infusions == 1 else f"{infusions} infusions"
-        raise InputError("order.infusion", f"Cycle {order.cycle} has {count}; infusion "
-                                           f"{order.infusion} is not one of them.")
+    problems = order_problems(request.order, protocol)
+    if problems:
+        raise problems[0]
 
 
 def _ml(q: pint.Quantity) -> float:

@@ -68,10 +68,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _report_input_error(field: str, message: str, as_json: bool) -> int:
-    sys.stderr.write(f"doseprep: {field}: {message}\n")
+def _report_input_error(field: str, message: str, as_json: bool,
+                        more: tuple[InputError, ...] = ()) -> int:
+    """One line per wrong field on standard error (every field of a request at once; issue 11);
+    with ``--json`` also ``{"error": first, "errors": [all]}`` on standard output."""
+    errors = [(field, message)] + [(e.field, e.message) for e in more[1:]]
+    for name, text in errors:
+        sys.stderr.write(f"doseprep: {name}: {text}\n")
     if as_json:
-        json.dump({"error": {"field": field, "message": message}}, sys.stdout, ensure_ascii=False)
+        out: dict = {"error": {"field": field, "message": message}}
+        if len(errors) > 1:
+            out["errors"] = [{"field": name, "message": text} for name, text in errors]
+        json.dump(out, sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
     return EXIT_INPUT
 
@@ -102,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except InputError as exc:
-        return _report_input_error(exc.field, exc.message, as_json)
+        return _report_input_error(exc.field, exc.message, as_json, getattr(exc, "errors", ()))
     except FieldError as exc:
         return _report_input_error(exc.field, exc.message, as_json)
     except SettingsError as exc:  # a settings file, named with its key in the message

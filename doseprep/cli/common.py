@@ -62,7 +62,7 @@ def compute(args: argparse.Namespace):
     """Read the request and settings named on the command line and compute the plan."""
     from doseprep.plan import plan
     from doseprep.protocol import load_lab, load_protocol
-    from doseprep.request import parse_request
+    from doseprep.request import DEFAULT_PROTOCOL, parse_request
     from doseprep.settings import configured_lab, configured_protocol
 
     data = read_request(args.request)
@@ -75,13 +75,19 @@ def compute(args: argparse.Namespace):
     except SettingsError as exc:
         named = "" if args.lab or lab_ref is None else " (lab_file in settings.toml)"
         raise FieldError("lab", f"{exc}{named}") from None
-    request = parse_request(data, zone=lab.time_zone)
-    named_in_request = data.get("protocol") if isinstance(data, dict) else None
+    # The protocol is loaded first so that the order is checked against it with every other
+    # field; a protocol that cannot be loaded is reported after the request's own errors.
+    named = data.get("protocol") if isinstance(data, dict) else None
+    named = named.strip() if isinstance(named, str) and named.strip() else None
+    protocol = problem = None
     try:
-        protocol_ref = configured_protocol(args.protocol, named_in_request)
-        protocol = load_protocol(protocol_ref or request.protocol)
+        protocol_ref = configured_protocol(args.protocol, named)
+        protocol = load_protocol(protocol_ref or named or DEFAULT_PROTOCOL)
     except SettingsError as exc:
-        raise FieldError("protocol", str(exc)) from None
+        problem = exc
+    request = parse_request(data, zone=lab.time_zone, protocol=protocol)
+    if protocol is None:
+        raise FieldError("protocol", str(problem)) from None
     return plan(request, attach_approval(protocol), lab)
 
 

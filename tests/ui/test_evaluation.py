@@ -60,6 +60,18 @@ def test_every_bad_field_is_named_at_once() -> None:
     assert not evaluation.missing
 
 
+def test_a_dose_level_outside_the_protocol_is_named_with_the_other_fields() -> None:
+    """Issue 11: one parse names the order's problems with the protocol beside the others (no
+    second pass with stand-in values); the accepted fields keep their notes."""
+    raw = raw_of("v01-basic-dl3", **{"order.dose_level": "DL9", "patient.weight": "70 kgg"})
+    evaluation = evaluate(raw, protocols, LAB)
+    assert set(evaluation.errors) == {"order.dose_level", "patient.weight"}
+    assert "not in protocol" in evaluation.errors["order.dose_level"]
+    assert evaluation.notes["product.cd3_percent"].startswith("40 %")
+    assert evaluation.notes["order.cycle"] == "cycle 1 has 1 infusion"
+    assert "patient.weight" not in evaluation.notes and evaluation.plan is None
+
+
 def test_an_empty_form_names_every_required_field_and_no_plan() -> None:
     evaluation = evaluate({"protocol": "hmct-blinatumomab"}, protocols, LAB)
     assert evaluation.plan is None

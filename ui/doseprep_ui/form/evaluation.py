@@ -4,12 +4,10 @@ This is the one place the window hands the form to the domain. It holds no Qt an
 every value is parsed, checked and computed by ``doseprep`` (``parse_request``, ``plan``, the
 ISBT 128 and unit parsers), and shown with the domain's own formatters.
 
-The domain stops at the first bad field. To mark *every* bad field at once, :func:`evaluate` asks
-again: it puts a neutral stand-in value in place of each field the domain refused and calls the
-domain once more, until the request passes. The stand-ins are chosen so they can never make
-another field look wrong (a collection time long ago, a preparation time far ahead). A plan is
-returned **only** when the domain accepted the form exactly as typed, never when a stand-in was
-used, so the window can never show a plan for values the technician did not enter.
+The domain checks the whole request at once (the order against the protocol included) and names
+every wrong field, with what it did parse of the others; each accepted field gets a note in lab
+notation from that parse. A plan is returned **only** when the domain accepted the form exactly
+as typed.
 """
 
 from __future__ import annotations
@@ -47,17 +45,6 @@ CONFIRM_KEYS: tuple[str, ...] = tuple(f"confirmations.{key}" for key in CONFIRMA
 #: Request fields the domain may name that are shown on another widget of the form: the
 #: product amount is one field that takes a volume (mL, L) or a net weight (g).
 _WIDGET_OF = {"product.net_weight": "product.volume"}
-
-#: Stand-ins for fields the domain refused (see the module docstring). Far-apart dates, so that
-#: a stand-in never puts a real preparation time before a collection or a birth in the future.
-_STAND_INS: dict[str, Any] = {
-    "patient.id": "STAND-IN", "patient.name": "STAND-IN", "patient.birth_date": "1900-01-01",
-    "patient.weight": "1 kg", "product.din": "G123417654321",
-    "product.collected_at": "2000-01-02T00:00:00+00:00", "product.volume": "100 mL",
-    "product.wbc": "1 x10^3/uL", "product.sample_dilution": "1", "product.cd3_percent": "50",
-    "product.viability_percent": "50", "prepared_at": "2500-01-01T00:00:00+00:00",
-}
-
 
 @dataclass(frozen=True)
 class Evaluation:
@@ -159,70 +146,66 @@ def _build(raw: Mapping[str, str]) -> dict[str, Any]:
     return data
 
 
-def _stand_in(data: dict[str, Any], domain_field: str, protocol: Protocol) -> bool:
-    """Put a neutral value in place of a refused field; False when there is none."""
-    key = _WIDGET_OF.get(domain_field, domain_field)
-    if key in CONFIRM_KEYS:
-        data.get("confirmations", {}).pop(key.removeprefix("confirmations."), None)
-        return True
-    if key == "product.volume":
-        data["product"].pop("net_weight", None)
-    if key == "product.abo_rh":
-        data["product"].pop("abo_rh", None)
-        return True
-    if key == "order.dose_level":
-        value: Any = protocol.dose_levels[0].name
-    elif key == "order.cycle":
-        # Without a cycle an infusion number cannot be checked; an empty one is still missing.
-        if str(data["order"].get("infusion", "")).strip():
-            data["order"]["infusion"] = "1"
-        value = str(protocol.cycles[0][0])
-    elif key == "order.infusion":
-        value = "1"
-    elif key in _STAND_INS:
-        value = _STAND_INS[key]
-    else:
-        return False
-    section, _, name = key.rpartition(".")
-    (data[section] if section else data)[name or key] = value
-    return True
-
-
-def _notes(request: PreparationRequest, protocol: Protocol,
-           raw: Mapping[str, str]) -> dict[str, str]:
-    """The accepted value of each field in lab notation, from the domain's own parse."""
+def _fields(request: PreparationRequest) -> dict[str, Any]:
+    """A request's parsed values by field, as :class:`InvalidRequestError` gives them for a
+    request that did not pass."""
     product = request.product
-    notes = {
-        "patient.birth_date": describe_date(request.patient.birth_date),
-        "patient.weight": fmt_mass(request.patient.weight.entered),
-        "product.collected_at": describe_moment(product.collected_at),
-        "product.wbc": fmt_concentration(product.wbc.value, digits=4),
-        "product.sample_dilution": ("undiluted sample" if product.sample_dilution == 1
-                                    else f"sample diluted 1 in {product.sample_dilution:g}"),
-        "product.cd3_percent": f"{fmt_percent(product.cd3_percent)} CD3+ of viable CD45+",
-        "product.viability_percent": f"{fmt_percent(product.viability_percent)} viable",
-        "prepared_at": describe_moment(request.prepared_at),
+    out: dict[str, Any] = {
+        "patient.birth_date": request.patient.birth_date, "patient.weight": request.patient.weight,
+        "product.collected_at": product.collected_at, "product.wbc": product.wbc,
+        "product.sample_dilution": product.sample_dilution,
+        "product.cd3_percent": product.cd3_percent,
+        "product.viability_percent": product.viability_percent,
+        "product.din": (product.din, product.din_flags), "product.abo_rh": product.abo_rh,
+        "prepared_at": request.prepared_at, "order.dose_level": request.order.dose_level,
+        "order.cycle": request.order.cycle,
     }
     if product.volume is not None:
-        notes["product.volume"] = fmt_volume(product.volume.value)
-    elif product.net_weight is not None:
-        notes["product.volume"] = (f"net weight {product.net_weight.text.strip()}; the volume is "
-                                   "worked out from it in step 1")
-    din, _ = din_from_scan_or_entry(product.din, "product.din")
-    if raw.get("product.din", "").strip().startswith(("=", "]")):
-        notes["product.din"] = (f"{din.eye_readable}, check character {din.check_character} "
-                                f"(scanned, flags {product.din_flags})")
-    else:
+        out["product.volume"] = product.volume
+    if product.net_weight is not None:
+        out["product.net_weight"] = product.net_weight
+    return out
+
+
+def _notes(parsed: Mapping[str, Any], protocol: Protocol,
+           raw: Mapping[str, str]) -> dict[str, str]:
+    """The accepted value of each field in lab notation, from the domain's own parse."""
+    notes: dict[str, str] = {}
+
+    def note(key: str, text: Callable[[Any], str]) -> None:
+        if parsed.get(key) is not None:
+            notes[key] = text(parsed[key])
+
+    note("patient.birth_date", describe_date)
+    note("patient.weight", lambda w: fmt_mass(w.entered))
+    note("product.collected_at", describe_moment)
+    note("product.wbc", lambda wbc: fmt_concentration(wbc.value, digits=4))
+    note("product.sample_dilution", lambda d: "undiluted sample" if d == 1
+         else f"sample diluted 1 in {d:g}")
+    note("product.cd3_percent", lambda p: f"{fmt_percent(p)} CD3+ of viable CD45+")
+    note("product.viability_percent", lambda p: f"{fmt_percent(p)} viable")
+    note("prepared_at", describe_moment)
+    note("product.volume", lambda v: fmt_volume(v.value))
+    note("product.net_weight", lambda w: f"net weight {w.text.strip()}; the volume is worked "
+                                         "out from it in step 1")
+    if "product.net_weight" in notes:
+        notes["product.volume"] = notes.pop("product.net_weight")
+    if parsed.get("product.din") is not None:
+        code, flags = parsed["product.din"]
+        din, _ = din_from_scan_or_entry(code, "product.din")
         notes["product.din"] = f"{din.eye_readable}, check character {din.check_character}"
-    if product.abo_rh:
-        abo, rh = parse_abo_rh(product.abo_rh, "product.abo_rh")
+        if raw.get("product.din", "").strip().startswith(("=", "]")):
+            notes["product.din"] += f" (scanned, flags {flags})"
+    if parsed.get("product.abo_rh"):
+        abo, rh = parse_abo_rh(parsed["product.abo_rh"], "product.abo_rh")
         notes["product.abo_rh"] = f"group {abo}, RhD {'positive' if rh == 'POS' else 'negative'}"
-    level = protocol.dose_level(request.order.dose_level)
+    level = protocol.dose_level(parsed.get("order.dose_level") or "")
     if level is not None:
         notes["order.dose_level"] = f"{level.name}: {fmt_dose(level.dose)}"
-    infusions = protocol.infusions(request.order.cycle)
+    infusions = (protocol.infusions(parsed["order.cycle"])
+                 if parsed.get("order.cycle") is not None else None)
     if infusions is not None:
-        notes["order.cycle"] = (f"cycle {request.order.cycle} has "
+        notes["order.cycle"] = (f"cycle {parsed['order.cycle']} has "
                                 f"{'1 infusion' if infusions == 1 else f'{infusions} infusions'}")
     notes["protocol"] = (f"version {protocol.version}"
                          f"{'' if protocol.approved else ' — NOT APPROVED for clinical use'}")
@@ -251,24 +234,21 @@ def evaluate(raw: Mapping[str, str], protocols: Callable[[str], Protocol],
                           missing=missing & errors.keys())
 
     result: PreparationPlan | None = None
-    request: PreparationRequest | None = None
-    for _ in range(len(KEYS) + 2):
-        try:
-            request = parse_request(data, zone=lab.time_zone)
-            result = plan(request, protocol, lab)
-            break
-        except InputError as exc:
-            key = _WIDGET_OF.get(exc.field, exc.field)
-            if key in errors or key not in (*KEYS, *CONFIRM_KEYS) or \
-                    not _stand_in(data, exc.field, protocol):
-                # The domain refused something the form has no field for, or refused a
-                # stand-in: say so on the protocol line rather than loop.
-                log.error("form cannot be checked: %s", exc)
-                errors.setdefault("protocol", f"This form cannot be checked: {exc}")
-                request = result = None
-                break
-            errors[key] = exc.message
-    notes = _notes(request, protocol, raw) if request is not None else {}
+    parsed: Mapping[str, Any] = {}
+    try:
+        request = parse_request(data, zone=lab.time_zone, protocol=protocol)
+        parsed = _fields(request)
+        result = plan(request, protocol, lab)
+    except InputError as exc:
+        parsed = getattr(exc, "parsed", parsed)
+        for error in getattr(exc, "errors", (exc,)):
+            key = _WIDGET_OF.get(error.field, error.field)
+            if key in (*KEYS, *CONFIRM_KEYS):
+                errors.setdefault(key, error.message)
+            else:  # the domain refused something the form has no field for: say so
+                log.error("form cannot be checked: %s", error)
+                errors.setdefault("protocol", f"This form cannot be checked: {error}")
+    notes = _notes(parsed, protocol, raw)
     notes = {k: v for k, v in notes.items() if k not in errors and raw.get(k, "").strip()}
     return Evaluation(raw=raw, request_data=request_data, notes=notes, errors=errors,
                       missing=missing & errors.keys(), plan=None if errors else result,
