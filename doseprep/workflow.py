@@ -112,7 +112,7 @@ def signing_hash(record: StoredRecord, step: Step | str) -> str:
     """The SHA-256 that signing ``step`` on ``record`` binds: show it to the signer and pass it
     to :func:`doseprep.store.sign_record` as ``expected_hash`` (the store refuses the signature
     if the record is another by then)."""
-    from doseprep.store.records import hash_to_sign
+    from doseprep.store.sign import hash_to_sign
 
     return hash_to_sign(record, step_named(step).after.value)
 
@@ -122,7 +122,7 @@ def why_not_sign(record: StoredRecord, step: Step | str, user: User | None,
     """Why the store would refuse ``user`` the signature ``step`` on ``record`` now, in words for
     a tooltip; None when it would not (the password aside). Pure: the window disables what the
     store would refuse only after all the typing (issue 9)."""
-    from doseprep.store.records import infusion_expired_at
+    from doseprep.store.sign import infusion_expired_at
 
     spec = step_named(step)
     if user is None:
@@ -234,7 +234,8 @@ def render_record(store: Store, ref: str, user_id: str, *, page_size: str = "let
     be printed for the file, never a bag label."""
     from doseprep.documents.record_print import render_documents
     from doseprep.store import audit_head
-    from doseprep.store.records import check_can_print, check_not_expired, earlier_print
+    from doseprep.store.history import check_can_print, earlier_print
+    from doseprep.store.sign import check_not_expired
 
     record = check_can_print(store, ref, user_id)
     if labels:

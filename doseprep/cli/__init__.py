@@ -70,17 +70,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _report_input_error(field: str, message: str, as_json: bool,
                         more: tuple[InputError, ...] = ()) -> int:
-    """One line per wrong field on standard error (every field of a request at once; issue 11);
-    with ``--json`` also ``{"error": first, "errors": [all]}`` on standard output."""
+    """Every wrong field of a request at once (issue 11): one line each on standard error. With
+    ``--json`` the JSON on standard output carries them all (``{"error": first, "errors":
+    [all]}``) and standard error keeps its one line, naming the other fields."""
     errors = [(field, message)] + [(e.field, e.message) for e in more[1:]]
-    for name, text in errors:
-        sys.stderr.write(f"doseprep: {name}: {text}\n")
     if as_json:
+        others = ", ".join(name for name, _ in errors[1:])
+        sys.stderr.write(f"doseprep: {field}: {message}"
+                         + (f" (also wrong: {others}; see \"errors\")" if others else "") + "\n")
         out: dict = {"error": {"field": field, "message": message}}
         if len(errors) > 1:
             out["errors"] = [{"field": name, "message": text} for name, text in errors]
         json.dump(out, sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
+    else:
+        for name, text in errors:
+            sys.stderr.write(f"doseprep: {name}: {text}\n")
     return EXIT_INPUT
 
 

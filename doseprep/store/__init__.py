@@ -26,6 +26,7 @@ from doseprep.store.errors import (
     UserError,
     WorkflowError,
 )
+from doseprep.store.history import earlier_print, list_records, print_history, register_print
 from doseprep.store.protocols import (
     approve_protocol,
     list_approvals,
@@ -39,20 +40,13 @@ from doseprep.store.records import (
     State,
     StoredRecord,
     correct_record,
-    earlier_print,
     edit_draft,
     get_record,
-    list_records,
-    prepare_record,
-    print_history,
     record_info,
-    register_print,
-    release_record,
     save_draft,
-    sign_record,
-    verify_record,
 )
 from doseprep.store.reentry import compare_reentry
+from doseprep.store.sign import prepare_record, release_record, sign_record, verify_record
 from doseprep.store.users import (
     Role,
     User,

@@ -34,15 +34,10 @@ from doseprep.store.checkpoints import (
     read_checkpoints,
     write_attestation,
 )
+from doseprep.store.content import SIGNATURE_FIELDS, RecordHasher, signature_content
 from doseprep.store.engine import Store
 from doseprep.store.keys import UserKey, all_keys, certificate_problem, check_signature
-from doseprep.store.records import (
-    SIGNATURE_FIELDS,
-    RecordHasher,
-    State,
-    signature_content,
-    version_ref,
-)
+from doseprep.store.records import State, version_ref
 from doseprep.store.schema import audit_head, audit_log, records, signatures, users
 from doseprep.store.users import ACCOUNT_ACTIONS, account_hash
 

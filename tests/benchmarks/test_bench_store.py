@@ -203,8 +203,8 @@ def signed_store(tmp_path_factory: pytest.TempPathFactory):
 
 
 def _build_signed_store(path: Path):
+    from doseprep.store.content import record_content, signature_content
     from doseprep.store.keys import current_key, sign_hash, unseal
-    from doseprep.store.records import record_content, signature_content
 
     store = open_store(f"sqlite:///{path}")
     add_user(store, "admin", "ADMIN, ANN", "administrator", "bench-password")

@@ -56,11 +56,15 @@ def test_the_command_line_prints_a_line_per_field(base_request: dict, tmp_path: 
                                                   capsys: pytest.CaptureFixture) -> None:
     path = tmp_path / "request.json"
     path.write_text(json.dumps(broken(base_request)), encoding="utf-8")
+    fields = ["order.dose_level", "patient.weight", "product.din", "product.cd3_percent"]
+    assert main(["plan", str(path)]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(":")[1].strip() for line in lines] == fields
+    # With --json every error is in the JSON; standard error keeps one line naming the others.
     assert main(["plan", str(path), "--json"]) == 2
     captured = capsys.readouterr()
-    lines = captured.err.splitlines()
-    assert [line.split(":")[1].strip() for line in lines] == [
-        "order.dose_level", "patient.weight", "product.din", "product.cd3_percent"]
     out = json.loads(captured.out)
     assert out["error"]["field"] == "order.dose_level"
-    assert [e["field"] for e in out["errors"]] == [line.split(":")[1].strip() for line in lines]
+    assert [e["field"] for e in out["errors"]] == fields
+    assert len(captured.err.splitlines()) == 1
+    assert "also wrong: patient.weight, product.din, product.cd3_percent" in captured.err

@@ -714,14 +714,14 @@ def test_a_form_left_open_past_its_expiry_cannot_be_signed(
     refuses the signature at the moment of signing (INFUSION_EXPIRED), whatever the screen says."""
     from datetime import datetime
 
-    import doseprep.store.records as store_records
+    import doseprep.store.sign as store_sign
 
     window = session(TECH)
     records = window.records
     type_request(qtbot, window, load_case("v01-basic-dl3")["request"])
     records.save()
     late = datetime.fromisoformat("2026-11-23T14:00:01-08:00")  # one second past the expiry
-    monkeypatch.setattr(store_records, "expiry_now", lambda: late)
+    monkeypatch.setattr(store_sign, "expiry_now", lambda: late)
     dialog_stub.handlers.append(sign_as(qtbot, TECH, expect="INFUSION_EXPIRED"))
     records.sign("prepare")
     assert records.record.state.value == "draft" and records.record.signatures == ()

@@ -20,7 +20,7 @@ from doseprep.store import (
     prepare_record,
     save_draft,
 )
-from doseprep.store.records import hash_to_sign
+from doseprep.store.sign import hash_to_sign
 from doseprep.workflow import compute_plan
 from tests.conftest import load_case
 from tests.doseprep.store.helpers import People, converse, current, run_cli

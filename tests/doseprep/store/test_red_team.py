@@ -26,7 +26,7 @@ from doseprep.store import (
 )
 from doseprep.store.audit import row_hash
 from doseprep.store.canonical import GENESIS_HASH, canonical_json, content_hash
-from doseprep.store.records import SIGNATURE_FIELDS, record_content, signature_content
+from doseprep.store.content import SIGNATURE_FIELDS, record_content, signature_content
 from doseprep.workflow import compute_plan
 from tests.doseprep.store.helpers import People, reentry_of
 from tests.doseprep.store.test_tamper import drop_guards
@@ -139,8 +139,11 @@ def test_a_signature_inserted_without_the_password_is_detected(store, people, ba
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+    from doseprep.signing import STEPS
     from doseprep.store.keys import UserKey
-    from doseprep.store.records import STEPS, _add_signature, _find_row, _signatures
+    from doseprep.store.records import find_row as _find_row
+    from doseprep.store.records import load_signatures as _signatures
+    from doseprep.store.sign import _add_signature
     from doseprep.store.users import get_user
 
     record = save_draft(store, compute_plan(base_request), people.tech)
@@ -166,8 +169,11 @@ def test_a_signature_inserted_without_the_password_is_detected(store, people, ba
 def test_a_signature_made_with_someone_elses_key_is_detected(store, people, base_request):
     """The attacker signs "Verified by sup" with a key they can unlock (their own account's),
     recorded as sup's signature."""
+    from doseprep.signing import STEPS
     from doseprep.store.keys import current_key, unseal
-    from doseprep.store.records import STEPS, _add_signature, _find_row, _signatures
+    from doseprep.store.records import find_row as _find_row
+    from doseprep.store.records import load_signatures as _signatures
+    from doseprep.store.sign import _add_signature
     from doseprep.store.users import get_user
 
     record = save_draft(store, compute_plan(base_request), people.tech)

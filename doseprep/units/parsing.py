@@ -1,21 +1,13 @@
-"""Units: the program's one pint registry, input parsing and lab notation.
-
-Every physical value inside the domain is a pint ``Quantity`` built from this registry. ``cell`` is
-a base unit with its own dimension, so ``cells/kg`` can never be mistaken for ``1/kg``. Text typed
-by people or printed by analyzers (``85.3 x10^3/uL``, ``85.3 ×10³/µL``, ``87.5 10^9/L``,
-``159.6 lb``) is parsed here, at the edge, into a :class:`Measured` value that keeps what was typed
-beside the value in the field's canonical unit. Display goes the other way: ``1.00 × 10⁶``,
-``1.80 mL``. The registry's parsed definitions are cached on disk so a launch does not pay for a
-cold registry.
-"""
+"""Parsing what people and analyzers type (``85.3 x10^3/uL``, ``87.5 10^9/L``, ``159.6 lb``)
+into a :class:`Measured` value that keeps what was typed beside the value in the field's
+canonical unit, from a closed list of units (DESIGN.md, "Strict input")."""
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from enum import Enum
 from fractions import Fraction
 from typing import Any
@@ -23,37 +15,7 @@ from typing import Any
 import pint
 
 from doseprep.errors import InputError
-from doseprep.paths import cache_dir
-
-log = logging.getLogger(__name__)
-
-
-def _make_registry() -> pint.UnitRegistry:
-    folder = cache_dir() / "pint"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        registry = pint.UnitRegistry(cache_folder=folder)
-    except OSError as exc:  # a read-only profile must not stop the program, only slow it
-        log.warning("pint cache at %s not usable (%s); loading definitions uncached", folder, exc)
-        registry = pint.UnitRegistry()
-    registry.define("cell = [cell_count] = cells")
-    registry.define("lbs = pound")
-    return registry
-
-
-ureg = _make_registry()
-Q_ = ureg.Quantity
-Quantity = pint.Quantity
-
-#: The unit each kind of field is held in inside the domain.
-KG = ureg.kilogram
-ML = ureg.milliliter
-GRAM = ureg.gram
-CELLS = ureg.cell
-CELLS_PER_ML = ureg.cell / ureg.milliliter
-CELLS_PER_KG = ureg.cell / ureg.kilogram
-PERCENT = ureg.percent
-
+from doseprep.units.registry import CELLS_PER_ML, Q_, exact, ureg
 
 
 class Kind(Enum):
@@ -143,15 +105,6 @@ def _normalise(text: str) -> str:
     # Superscript exponents: "10³" -> "10^3", "10⁻³" -> "10^-3".
     return re.sub(r"10([⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺]+)", lambda m: "10^" + m.group(1).translate(_SUPERSCRIPTS),
                   text)
-
-
-def exact(value: Any) -> Fraction:
-    """The exact decimal a float stands for (its shortest repr), or an int, as a fraction."""
-    if isinstance(value, Fraction):
-        return value
-    if isinstance(value, int):
-        return Fraction(value)
-    return Fraction(Decimal(repr(float(value))))
 
 
 def _decimal(text: str, field: str, raw: str) -> Decimal:
@@ -270,97 +223,3 @@ def parse_number(value: Any, field: str, what: str) -> float:
     else:
         raise InputError(field, f"Enter the {what} as a number.")
     return number
-
-
-def round_half_up_exact(value: Fraction, step: Fraction) -> Fraction:
-    """``value`` to a whole number of ``step``, halves up, exactly: 1.85 on 0.1 gives 1.9."""
-    return math.floor(value / step + Fraction(1, 2)) * step
-
-
-def round_half_up(value: pint.Quantity, step: pint.Quantity) -> pint.Quantity:
-    """Round ``value`` to a whole number of ``step`` with halves going up, on the exact decimals
-    the floats stand for (:func:`round_half_up_exact`), so 0.25 mL on a 0.1 mL graduation gives
-    0.3 mL as a person would expect, not 0.2 mL as binary floats would."""
-    unit = step.units
-    rounded = round_half_up_exact(exact(value.to(unit).magnitude), exact(step.magnitude))
-    return Q_(float(rounded), unit)
-
-
-# --- display --------------------------------------------------------------------------------
-
-_TO_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
-
-
-def sci(value: float, digits: int = 3) -> str:
-    """A number in lab notation with ``digits`` significant digits: ``1.00 × 10⁶``."""
-    if value == 0:
-        return "0"
-    if not math.isfinite(value):
-        return str(value)
-    mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
-    exp = int(exponent)
-    if exp == 0:
-        return mantissa
-    return f"{mantissa} × 10{str(exp).translate(_TO_SUPERSCRIPT)}"
-
-
-#: Enough digits for any float with its decimals: quantize() refuses a result longer than the
-#: context's precision (the default 28 digits failed on 6.9e24 mL, the draw a CD3+ of 1e-23 %
-#: asks for — a plan that is blocked, but still shows its steps).
-_FIXED_CONTEXT = Context(prec=400)
-
-
-def fixed(value: float, decimals: int) -> str:
-    """A number with a fixed count of decimals, halves rounded up (as on a worksheet)."""
-    q = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP,
-                                             context=_FIXED_CONTEXT)
-    return f"{q:f}"
-
-
-def volume_decimals(milliliters: float) -> int:
-    """Decimals shown for a volume: two below 10 mL (``1.80 mL``), one above (``48.2 mL``)."""
-    return 2 if abs(milliliters) < 10 else 1
-
-
-def fmt_volume(quantity: pint.Quantity, decimals: int | None = None) -> str:
-    """A volume in mL: ``1.80 mL``, ``48.2 mL``."""
-    ml = float(quantity.to(ML).magnitude)
-    return f"{fixed(ml, volume_decimals(ml) if decimals is None else decimals)} mL"
-
-
-def fmt_mass(quantity: pint.Quantity) -> str:
-    """A mass as typed, with kg beside pounds: ``72.4 kg``, ``165 lb (74.84 kg)``."""
-    kg = float(quantity.to(KG).magnitude)
-    if quantity.units == KG:
-        return f"{_plain(quantity.magnitude)} kg"
-    symbol = f"{quantity.units:~}"
-    return f"{_plain(quantity.magnitude)} {symbol} ({fixed(kg, 2)} kg)"
-
-
-def fmt_cells(quantity: pint.Quantity, label: str = "cells", digits: int = 3) -> str:
-    """A cell count: ``7.06 × 10⁷ cells``."""
-    return f"{sci(float(quantity.to(CELLS).magnitude), digits)} {label}"
-
-
-def fmt_concentration(quantity: pint.Quantity, label: str = "cells/mL", digits: int = 3) -> str:
-    """A cell concentration per mL: ``3.92 × 10⁷ cells/mL``."""
-    return f"{sci(float(quantity.to(CELLS_PER_ML).magnitude), digits)} {label}"
-
-
-def fmt_dose(quantity: pint.Quantity, digits: int = 3) -> str:
-    """A dose per kg: ``1.00 × 10⁶ CD3+ cells/kg``."""
-    return f"{sci(float(quantity.to(CELLS_PER_KG).magnitude), digits)} CD3+ cells/kg"
-
-
-def fmt_entered_concentration(measured: Measured) -> str:
-    """A concentration as the analyzer printed it and in cells/mL, e.g. for documents."""
-    return f"{measured.text} (= {fmt_concentration(measured.value, digits=4)})"
-
-
-def fmt_percent(value: float) -> str:
-    """A percentage without needless zeros: ``40 %``, ``62.5 %``."""
-    return f"{_plain(value)} %"
-
-
-def _plain(value: float) -> str:
-    return f"{float(value):.10g}"

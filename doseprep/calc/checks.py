@@ -1,0 +1,128 @@
+"""The checks of the product and the request that are findings, not arithmetic: plausibility
+(a slip of units or of a decimal), UTC offsets that are not the site's, viability and product
+age. Shared by the fresh plan and the freeze and thaw plans."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+
+from doseprep.calc.model import Finding, Severity
+from doseprep.calc.quantities import quantity
+from doseprep.protocol import LabSettings, Protocol
+from doseprep.request import MAX_WEIGHT_KG, PreparationRequest
+from doseprep.units import CELLS_PER_ML, exact, fixed, fmt_concentration, fmt_percent, sci
+
+
+def _plain_number(value: Fraction | float) -> str:
+    return f"{float(value):.6g}"
+
+
+def plausibility(request: PreparationRequest, lab: LabSettings, wbc_x: Fraction,
+                  findings: list[Finding]) -> None:
+    """Values inside the hard limits but outside the lab's plausible ranges (DESIGN.md).
+
+    Each is IMPLAUSIBLE_INPUT (block) naming the field and the likely intended value, unless the
+    request confirms it with a reason: then IMPLAUSIBLE_INPUT_CONFIRMED (warning) with the reason.
+    """
+    ranges = lab.plausible
+    product = request.product
+    slips: list[tuple[str, str]] = []
+    cd3 = exact(product.cd3_percent)
+    if cd3 < exact(ranges.cd3_percent_min):
+        guess = ""
+        if cd3 * 100 <= 100 and cd3 * 100 >= exact(ranges.cd3_percent_min):
+            guess = (f" — did you mean {_plain_number(cd3 * 100)} %? (CD3+ typed as a "
+                     "fraction)")
+        slips.append(("product.cd3_percent",
+                      f"CD3+ {fmt_percent(product.cd3_percent)} is below the plausible "
+                      f"{ranges.cd3_percent_min:g} %{guess}"))
+    low, high = exact(ranges.wbc_per_ml_min), exact(ranges.wbc_per_ml_max)
+    if not low <= wbc_x <= high:
+        guess = ""
+        for factor, hint in ((1000, "per µL rather than per mL, or ×10³ left out"),
+                             (Fraction(1, 1000), "per mL rather than per µL")):
+            if low <= wbc_x * factor <= high:
+                guess = (f" — did you mean {_plain_number(wbc_x * factor / 1_000_000)} "
+                         f"×10³/µL? ({hint})")
+                break
+        slips.append(("product.wbc",
+                      f"The WBC count × sample dilution {product.sample_dilution:g} is "
+                      f"{fmt_concentration(quantity(wbc_x, CELLS_PER_ML))}, outside the plausible "
+                      f"{sci(ranges.wbc_per_ml_min)} to {sci(ranges.wbc_per_ml_max)} cells/mL"
+                      f"{guess}"))
+    weight = request.patient.weight.magnitude
+    if weight < exact(ranges.weight_kg_min):
+        guess = ""
+        if exact(ranges.weight_kg_min) <= weight * 1000 <= exact(MAX_WEIGHT_KG):
+            guess = f" — did you mean {_plain_number(weight * 1000)} kg? (grams typed as kg)"
+        slips.append(("patient.weight",
+                      f"Weight {request.patient.weight.text} is below the plausible "
+                      f"{ranges.weight_kg_min:g} kg{guess}"))
+    for field, text in slips:
+        reason = request.confirmations.get(field)
+        if reason:
+            findings.append(Finding(
+                "IMPLAUSIBLE_INPUT_CONFIRMED", Severity.WARNING,
+                f"{field}: {text}. Confirmed as typed: \"{reason}\".", field))
+        else:
+            findings.append(Finding(
+                "IMPLAUSIBLE_INPUT", Severity.BLOCK,
+                f"{field}: {text}. Correct it, or confirm the value with a reason if it is "
+                "really so.", field))
+
+
+def time_zone_checks(request: PreparationRequest, lab: LabSettings,
+                      findings: list[Finding]) -> None:
+    """A typed UTC offset that is not the site's at that date (a stale offset after the clocks
+    changed shifts every time by an hour): UTC_OFFSET_MISMATCH (warning) naming the field."""
+    site = ZoneInfo(lab.time_zone)
+    for field, moment in (("product.collected_at", request.product.collected_at),
+                          ("prepared_at", request.prepared_at)):
+        if field in request.zone_assumed:
+            continue
+        local = moment.astimezone(site)
+        if local.utcoffset() != moment.utcoffset():
+            findings.append(Finding(
+                "UTC_OFFSET_MISMATCH", Severity.WARNING,
+                f"{field}: the offset UTC{offset(moment)} is not {lab.time_zone}'s on that date "
+                f"(UTC{offset(local)}); {stamp(moment)} is {stamp(local)} at the site. "
+                "Check the time (a stale offset after a clock change shifts it by an hour).",
+                field))
+
+
+def offset(moment: datetime) -> str:
+    text = moment.strftime("%z")
+    return f"{'−' if text.startswith('-') else '+'}{text[1:3]}:{text[3:5]}"
+
+
+def product_checks(viability_percent: float, collected_at: datetime, used_at: datetime,
+                   protocol: Protocol, findings: list[Finding]) -> None:
+    """LOW_VIABILITY below the protocol's minimum; PRODUCT_EXPIRED when the product is older at
+    ``used_at`` (preparation, freezing) than the protocol allows."""
+    if viability_percent < protocol.min_viability_percent:
+        findings.append(Finding(
+            "LOW_VIABILITY", Severity.BLOCK,
+            f"Viability {fmt_percent(viability_percent)} is below the protocol minimum "
+            f"of {fmt_percent(protocol.min_viability_percent)}. The product cannot be released; "
+            "contact the laboratory director."))
+    age = used_at - collected_at
+    if age > protocol.max_product_age:
+        findings.append(Finding(
+            "PRODUCT_EXPIRED", Severity.BLOCK,
+            f"The product was collected {hours(age)} h before preparation, more than the "
+            f"{hours(protocol.max_product_age)} h the protocol allows. Do not prepare."))
+
+
+def signed(value: float) -> str:
+    text = fixed(value, 2)
+    return text if text.startswith("-") else f"+{text}"
+
+
+def hours(delta: timedelta) -> str:
+    return f"{delta.total_seconds() / 3600:g}"
+
+
+def stamp(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC{offset(moment)}"

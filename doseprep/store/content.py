@@ -1,0 +1,129 @@
+"""The canonical content of a record version and of a signature: what their hashes cover.
+
+A signature's ``record_hash`` is the SHA-256 of :func:`record_content` in the state it moves the
+record to, after the earlier signatures; a draft's audited ``content_hash`` is the same in DRAFT.
+:class:`RecordHasher` computes those hashes from the stored text for ``audit verify``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from doseprep import __version__
+from doseprep.store.canonical import canonical_json, content_hash
+
+if TYPE_CHECKING:
+    from doseprep.plan import PreparationPlan
+
+
+SIGNATURE_FIELDS = ("seq", "meaning", "state", "user_id", "printed_name", "role", "signed_at_utc",
+                    "time_zone", "utc_offset", "record_hash")
+
+
+def signature_content(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The canonical content of a signature (what its ``signature_hash`` covers)."""
+    out = {name: values[name] for name in SIGNATURE_FIELDS}
+    out["state"] = str(out["state"])
+    return out
+
+
+def record_content(row: Mapping[str, Any], supersedes: str | None, state: str,
+                   prior_signatures: Sequence[Mapping[str, Any]], *,
+                   request: Any = None, plan: Any = None) -> dict[str, Any]:
+    """The canonical content of a record version in ``state`` after ``prior_signatures``.
+
+    This is what a signature's ``record_hash`` covers (with ``state`` the state the signature
+    moves the record to) and, for a draft, what the audit trail's ``content_hash`` covers.
+    """
+    return {
+        "record_id": row["record_id"], "version": row["version"], "supersedes": supersedes,
+        "correction_reason": row["correction_reason"], "state": state,
+        "request": json.loads(row["request_json"]) if request is None else request,
+        "plan": json.loads(row["plan_json"]) if plan is None else plan,
+        "patient_mrn": row["patient_mrn"], "patient_name": row["patient_name"],
+        "din": row["din"], "dose_level": row["dose_level"], "plan_status": row["plan_status"],
+        "protocol_id": row["protocol_id"], "protocol_version": row["protocol_version"],
+        "protocol_fingerprint": row["protocol_fingerprint"],
+        "lab_fingerprint": row["lab_fingerprint"], "program_version": row["program_version"],
+        "created_at": row["created_at"], "created_by": row["created_by"],
+        "signatures": [signature_content(s) for s in prior_signatures],
+    }
+
+
+# Placeholders for the request and plan in a record's content, replaced by their stored canonical
+# text: hashing a record then costs no JSON parsing or writing of its (large) request and plan.
+_REQUEST_SLOT = "\x00doseprep:request\x00"
+_PLAN_SLOT = "\x00doseprep:plan\x00"
+_REQUEST_TEXT = canonical_json(_REQUEST_SLOT)
+_PLAN_TEXT = canonical_json(_PLAN_SLOT)
+
+
+class RecordHasher:
+    """Hashes of one stored record version's content in its successive states (what each of its
+    signatures binds), as :func:`record_content` and ``content_hash`` give, for ``audit verify``.
+
+    The stored ``request_json`` and ``plan_json`` text is placed into the content instead of
+    being parsed and written again, and the part of the content that is the same in every state
+    (everything up to the request, the bulk of it) is hashed once per record. Equal to
+    ``content_hash(record_content(row, ...))`` when the stored text is canonical, as saved; for
+    any other text it differs (the signer hashed canonical text), so an altered row still fails.
+    """
+
+    def __init__(self, row: Mapping[str, Any], supersedes: str | None) -> None:
+        self.row = row
+        self.supersedes = supersedes
+        self._prefix: str | None = None
+        self._base: Any = None
+
+    def __call__(self, state: str, prior_signatures: Sequence[Mapping[str, Any]]) -> str:
+        row = self.row
+        text = canonical_json(record_content(row, self.supersedes, state, prior_signatures,
+                                             request=_REQUEST_SLOT, plan=_PLAN_SLOT))
+        plan_at, request_at = text.find(_PLAN_TEXT), text.find(_REQUEST_TEXT)
+        if (text.count(_REQUEST_TEXT) != 1 or text.count(_PLAN_TEXT) != 1
+                or not 0 <= plan_at < request_at or not isinstance(row["request_json"], str)
+                or not isinstance(row["plan_json"], str)):
+            return self._in_full(state, prior_signatures)
+        cut = request_at + len(_REQUEST_TEXT)
+        prefix, suffix = text[:cut], text[cut:]
+        if prefix != self._prefix:
+            self._prefix = prefix
+            self._base = hashlib.sha256(
+                (text[:plan_at] + row["plan_json"] + text[plan_at + len(_PLAN_TEXT):request_at]
+                 + row["request_json"]).encode("utf-8"))
+        digest = self._base.copy()
+        digest.update(suffix.encode("utf-8"))
+        return digest.hexdigest()
+
+    def _in_full(self, state: str, prior_signatures: Sequence[Mapping[str, Any]]) -> str:
+        try:
+            request, plan = json.loads(self.row["request_json"]), json.loads(self.row["plan_json"])
+        except (TypeError, ValueError):
+            return ""
+        return content_hash(record_content(self.row, self.supersedes, state, prior_signatures,
+                                           request=request, plan=plan))
+
+
+def content_columns(plan: PreparationPlan) -> dict[str, Any]:
+    from doseprep.report import plan_to_dict
+    from doseprep.request import request_to_dict
+
+    request = request_to_dict(plan.request)
+    plan_dict = plan_to_dict(plan)
+    return {
+        "request_json": canonical_json(request),
+        "plan_json": canonical_json(plan_dict),
+        "patient_mrn": plan.request.patient.id,
+        "patient_name": plan.request.patient.name,
+        "din": plan.request.product.din,
+        "dose_level": plan.request.order.dose_level,
+        "plan_status": str(plan.status),
+        "protocol_id": plan.protocol.id,
+        "protocol_version": plan.protocol.version,
+        "protocol_fingerprint": plan.protocol.fingerprint,
+        "lab_fingerprint": plan.lab.fingerprint,
+        "program_version": __version__,
+    }

@@ -1,0 +1,219 @@
+"""Signing a record: the expiry checks, the hash a signer binds, and the three signatures (each
+re-authenticating the signer, each carrying the signer's digital signature; verification only
+after a blind re-entry that matches)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from doseprep.signing import STEPS, SigningStep, State, Step
+from doseprep.store import audit
+from doseprep.store.canonical import content_hash, local_zone, offset_text, utc_now, utc_text
+from doseprep.store.content import record_content, signature_content
+from doseprep.store.engine import Store
+from doseprep.store.errors import (
+    InfusionExpiredError,
+    PermissionDeniedError,
+    ReentryMismatchError,
+    SignatureRefusedError,
+    StaleRecordError,
+    WorkflowError,
+)
+from doseprep.store.keys import UserKey, current_key, sign_hash, unseal
+from doseprep.store.records import (
+    Signature,
+    StoredRecord,
+    check_latest,
+    check_row_version,
+    find_row,
+    load_signatures,
+    stored_record,
+    version_ref,
+)
+from doseprep.store.reentry import compare_reentry
+from doseprep.store.schema import records, signatures
+from doseprep.store.users import User, authenticate, require_active_user
+
+log = logging.getLogger(__name__)
+
+
+def expiry_now() -> datetime:
+    """The moment the expiry checks compare with: now (a function, so tests can sign at a set
+    time of the day the reference cases were prepared on)."""
+    return utc_now()
+
+
+def infusion_expired_at(plan: Mapping[str, Any], now: datetime | None = None) -> datetime | None:
+    """When the infusion of a stored plan expired, if it has by ``now``; else None."""
+    text = plan.get("expires_at")
+    if not isinstance(text, str):
+        return None
+    expires = datetime.fromisoformat(text)
+    return expires if (now or expiry_now()) >= expires else None
+
+
+def check_not_expired(plan: Mapping[str, Any], ref: str, doing: str,
+                      now: datetime | None = None) -> None:
+    """Refuse (INFUSION_EXPIRED) to ``doing`` for a record whose infusion has expired."""
+    expired = infusion_expired_at(plan, now)
+    if expired is not None:
+        raise InfusionExpiredError(
+            f"INFUSION_EXPIRED: the infusion of {ref} expired at "
+            f"{expired.strftime('%Y-%m-%d %H:%M')} (UTC{expired.strftime('%z')[:3]}:"
+            f"{expired.strftime('%z')[3:]}); it cannot {doing}. Do not infuse it; prepare a "
+            "new product (a new request) with the physician.")
+
+
+def hash_to_sign(record: StoredRecord, state_after: str) -> str:
+    """The SHA-256 a signature moving ``record`` to ``state_after`` binds: its content in that
+    state after its earlier signatures. Show it to the signer and pass it to
+    :func:`sign_record` as ``expected_hash``."""
+    row = {field.name: getattr(record, field.name) for field in dataclasses.fields(record)}
+    return content_hash(record_content(row, record.supersedes, state_after,
+                                       [s.content() for s in record.signatures],
+                                       request=record.request, plan=record.plan))
+
+
+def sign_record(store: Store, ref: str, step: str, user_id: str, password: str, *,
+                reentry: Mapping[str, Any] | None = None,
+                expected_row_version: int | None = None,
+                expected_hash: str | None = None,
+                now: datetime | None = None) -> StoredRecord:
+    """Sign a record: ``step`` is ``prepare``, ``verify`` or ``release``.
+
+    The signer re-authenticates now. ``verify`` needs the blind ``reentry`` of the key values; a
+    mismatch stops it (:class:`ReentryMismatchError` naming the fields) and is audited. A record
+    whose infusion has expired (at ``now``) cannot be signed (INFUSION_EXPIRED). With
+    ``expected_hash`` (what the signer was shown, :func:`hash_to_sign`), a record whose content
+    is another by then is refused: a signature binds exactly what was on screen (issue 10).
+    """
+    if step not in STEPS:
+        raise WorkflowError(f"\"{step}\" is not a signing step (prepare, verify, release).")
+    spec = STEPS[step]
+    signer = authenticate(store, user_id, password)
+    if signer.role not in spec.roles:
+        allowed = " or ".join(sorted(r.value for r in spec.roles))
+        raise PermissionDeniedError(f"{user_id} is a {signer.role.value}; a record is {spec.after} "
+                               f"by a {allowed}.")
+    if spec.blind and reentry is None:
+        raise WorkflowError("verification needs the blind re-entry of the key values "
+                            "(--reentry FILE.json).")
+    key, private_key = _unlock_key(store, user_id, password)
+    refused: ReentryMismatchError | None = None
+    with store.write() as conn:
+        require_active_user(conn, user_id, spec.roles, f"sign \"{spec.meaning}\"")
+        row = find_row(conn, ref)
+        check_latest(row)
+        current = version_ref(row["record_id"], row["version"])
+        if row["state"] != spec.before.value:
+            raise WorkflowError(_wrong_state(current, State(row["state"]), spec))
+        check_row_version(row, expected_row_version)
+        prior = load_signatures(conn, row["id"])
+        if spec.name is Step.PREPARE and row["plan_status"] == "blocked":
+            codes = ", ".join(f["code"] for f in json.loads(row["plan_json"])["findings"]
+                              if f["severity"] == "block")
+            raise WorkflowError(f"{current} cannot be signed: its plan is blocked ({codes}); "
+                                "do not prepare — correct the request or the product first.")
+        check_not_expired(json.loads(row["plan_json"]), current, f"be signed \"{spec.meaning}\"",
+                          now)
+        if spec.not_the_preparer:
+            preparer = next((s.user_id for s in prior if s.state == State.PREPARED), None)
+            if preparer == user_id:
+                raise PermissionDeniedError(f"{user_id} prepared {current}; a different person "
+                                            f"must sign \"{spec.meaning}\".")
+        if spec.blind:
+            assert reentry is not None
+            mismatched = compare_reentry(json.loads(row["request_json"]), reentry)
+            if mismatched:
+                audit.append(conn, "record_verify_refused", user_id, record_ref=current,
+                             new={"mismatched_fields": list(mismatched)},
+                             reason="blind re-entry does not match")
+                refused = ReentryMismatchError(mismatched)
+        if refused is None:
+            latest = current_key(conn, user_id)
+            if latest is None or latest[0].key_id != key.key_id:
+                raise StaleRecordError(f"the signing key of {user_id} changed while signing "
+                                       "(a password reset); sign again.")
+            _add_signature(conn, row, spec, signer, prior, key, private_key, expected_hash)
+            signed = stored_record(conn, find_row(conn, current))
+    if refused is not None:
+        raise refused
+    log.info("%s signed %s: %s", user_id, signed.ref, spec.meaning)
+    return signed
+
+
+def _wrong_state(ref: str, state: State, spec: SigningStep) -> str:
+    if state == spec.after or list(State).index(state) > list(State).index(spec.after):
+        return f"{ref} is already {state.value}."
+    return (f"{ref} is {state.value}; it must be {spec.before.value} before it can be "
+            f"{spec.after.value}.")
+
+
+def _unlock_key(store: Store, user_id: str, password: str) -> tuple[UserKey, Any]:
+    """The signer's newest key, unsealed with the password just checked (issue 10)."""
+    with store.read() as conn:
+        found = current_key(conn, user_id)
+    if found is None:  # pragma: no cover - authenticate() makes a missing key
+        raise SignatureRefusedError(f"{user_id} has no signing key; sign in once to make it.")
+    key, sealed = found
+    return key, unseal(sealed, password, user_id)
+
+
+def _add_signature(conn: Connection, row: Mapping[str, Any], spec: SigningStep, signer: User,
+                   prior: Sequence[Signature], key: UserKey, private_key: Any,
+                   expected_hash: str | None = None) -> None:
+    now = utc_now()
+    zone, zone_name = local_zone()
+    local = now.astimezone(zone)
+    state = spec.after.value
+    record_hash = content_hash(record_content(row, row["supersedes_ref"], state,
+                                              [s.content() for s in prior]))
+    if expected_hash is not None and expected_hash != record_hash:
+        current = version_ref(row["record_id"], row["version"])
+        raise StaleRecordError(f"{current} is not what was shown to you: its content changed "
+                               f"(last by {row['updated_by']}); nothing was signed. Open it "
+                               "again, read it, and sign what is on screen.")
+    values = {"seq": len(prior) + 1, "meaning": spec.meaning, "state": state,
+              "user_id": signer.user_id, "printed_name": signer.printed_name,
+              "role": signer.role.value, "signed_at_utc": utc_text(now), "time_zone": zone_name,
+              "utc_offset": offset_text(local.utcoffset()), "record_hash": record_hash}
+    signature_hash = content_hash(signature_content(values))
+    conn.execute(signatures.insert().values(
+        record_pk=row["id"], signature_hash=signature_hash, key_id=key.key_id,
+        digital_signature=sign_hash(private_key, signature_hash), **values))
+    result = conn.execute(records.update().where(
+        records.c.id == row["id"], records.c.row_version == row["row_version"]).values(
+            state=state, updated_at=utc_text(now), updated_by=signer.user_id,
+            row_version=row["row_version"] + 1))
+    if result.rowcount != 1:  # pragma: no cover - writers are serialized
+        raise StaleRecordError("the record changed while it was being signed; reopen it.")
+    audit.append(conn, "record_sign", signer.user_id,
+                 record_ref=version_ref(row["record_id"], row["version"]),
+                 old={"state": row["state"]},
+                 new={"state": state, "meaning": spec.meaning, "signature_seq": values["seq"],
+                      "record_hash": record_hash, "signature_hash": signature_hash,
+                      "printed_name": signer.printed_name, "time_zone": zone_name,
+                      "utc_offset": values["utc_offset"], "key_id": key.key_id}, at=now)
+
+
+def prepare_record(store: Store, ref: str, user_id: str, password: str, **kw: Any) -> StoredRecord:
+    """Sign "Prepared by" (a technician or supervisor)."""
+    return sign_record(store, ref, "prepare", user_id, password, **kw)
+
+
+def verify_record(store: Store, ref: str, user_id: str, password: str,
+                  reentry: Mapping[str, Any], **kw: Any) -> StoredRecord:
+    """Sign "Verified by" after the blind re-entry matches (a supervisor, not the preparer)."""
+    return sign_record(store, ref, "verify", user_id, password, reentry=reentry, **kw)
+
+
+def release_record(store: Store, ref: str, user_id: str, password: str, **kw: Any) -> StoredRecord:
+    """Sign "Released by" (a supervisor, not the preparer)."""
+    return sign_record(store, ref, "release", user_id, password, **kw)
