@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -40,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from doseprep import __version__, drafts
-from doseprep.errors import DoseprepError, SettingsError
+from doseprep.errors import SettingsError
 from doseprep.paths import data_dir
 from doseprep.plan import PreparationPlan, not_for_clinical_use
 from doseprep.protocol import (
@@ -48,14 +45,14 @@ from doseprep.protocol import (
     LabSettings,
     Protocol,
     bundled_protocols,
-    load_lab,
-    load_protocol,
 )
 from doseprep.settings import configured_lab, load_settings
-from doseprep_ui.documents.paper import default_paper
 from doseprep_ui.form.evaluation import Evaluation, evaluate
 from doseprep_ui.form.form import SECTIONS, RequestForm, now_text, raw_from_request
 from doseprep_ui.form.settings_panel import SettingsPanel
+from doseprep_ui.main_window.document_actions import DocumentActions
+from doseprep_ui.main_window.draft_actions import DraftActions
+from doseprep_ui.main_window.settings_actions import SettingsActions
 from doseprep_ui.plan.plan_view import PlanView
 from doseprep_ui.records.controller import RecordWorkflow
 from doseprep_ui.widgets import dialogs
@@ -79,7 +76,7 @@ def _scrolled(widget: QWidget) -> QScrollArea:
 PLAN_MIN_WIDTH = 500
 
 
-class MainWindow(QMainWindow):
+class MainWindow(SettingsActions, DocumentActions, DraftActions, QMainWindow):
     """The doseprep window. ``protocol_ref`` and ``lab_path`` choose the settings to start with."""
 
     #: Emitted after every recompute (the plan view shows the current form).
@@ -254,82 +251,6 @@ class MainWindow(QMainWindow):
         self.form.set_read_only(read_only)
         self._update_actions()
 
-    # --- settings --------------------------------------------------------------------------
-
-    def protocol(self, ref: str) -> Protocol:
-        """The protocol for a reference (bundled id or file), loaded once per session, with the
-        record store's approval of its fingerprint once the store is open (only the store can
-        approve a protocol; the file's own flag is its author's intention)."""
-        if ref not in self._protocols:
-            self._protocols[ref] = self._with_approval(load_protocol(ref))
-            log.info("protocol %s loaded from %s", ref, self._protocols[ref].source)
-        return self._protocols[ref]
-
-    def _with_approval(self, protocol: Protocol) -> Protocol:
-        session = self.records.session
-        if not session.is_open:
-            return protocol
-        from doseprep.store import with_approval
-
-        try:
-            return with_approval(session.store, protocol)
-        except DoseprepError as exc:
-            log.error("protocol approval not read: %s", exc)
-            return protocol
-
-    def reload_approvals(self) -> None:
-        """Read the protocols' approvals again (the store opened, or an approval was made)."""
-        self._protocols.clear()
-        self.recompute()
-
-    def _add_protocol_choice(self, ref: str) -> None:
-        label = f"{Path(ref).name} (file)" if ref.endswith(".toml") else ref
-        self._choices = [c for c in self._choices if c[0] != ref] + [(ref, label)]
-
-    def _set_lab(self, path: str | None, *, quiet: bool = False) -> bool:
-        try:
-            lab = load_lab(path or None)
-        except SettingsError as exc:
-            log.warning("lab settings not loaded: %s", exc)
-            if not quiet:
-                dialogs.inform(self, icon=dialogs.Icon.Warning, title="Lab settings not loaded",
-                               text="These lab settings cannot be used.",
-                               informative=f"{exc}\n\nThe settings in use are unchanged.")
-            else:
-                self._lab_problem = str(exc)
-            return False
-        self.lab, self.lab_path = lab, str(path or "")
-        return True
-
-    def use_lab(self, path: str | None) -> None:
-        """Use the lab settings in ``path`` (None: the bundled ones) and recompute."""
-        if self._set_lab(path):
-            self.statusBar().showMessage(f"Lab settings: {self.lab.name} ({self.lab.source})",
-                                         8000)
-            self._changed()
-
-    def open_protocol(self) -> None:
-        path = dialogs.open_file(self, "Open protocol file", "Protocol settings (*.toml)")
-        if path is None:
-            return
-        ref = str(path)
-        self._protocols.pop(ref, None)
-        try:
-            self.protocol(ref)
-        except SettingsError as exc:
-            dialogs.inform(self, icon=dialogs.Icon.Warning, title="Protocol not loaded",
-                           text="This protocol file cannot be used.",
-                           informative=f"{exc}\n\nThe protocol in use is unchanged.")
-            return
-        self._add_protocol_choice(ref)
-        self.form.set_protocol_choices(self._choices)
-        self.form.fields["protocol"].set_text(ref)
-
-    def open_lab(self) -> None:
-        path = dialogs.open_file(self, "Open lab settings file", "Lab settings (*.toml)")
-        if path is not None:
-            self.use_lab(str(path))
-
     # --- the form --------------------------------------------------------------------------
 
     def _reset_form(self) -> None:
@@ -460,135 +381,6 @@ class MainWindow(QMainWindow):
                     "\n".join(f"• {r}" for r in reasons)) if reasons else ""
         self.print_note.setText(note)
         self.print_note.setVisible(bool(note))
-
-    # --- documents -------------------------------------------------------------------------
-
-    def preview_worksheet(self) -> QWidget | None:
-        """Render the worksheet with the domain and show it with Print and Save PDF."""
-        plan = self.current_plan
-        if plan is None:
-            return None
-        from doseprep.documents.worksheet import render_worksheet
-
-        def render(paper: str) -> bytes:
-            return render_worksheet(plan, page_size=paper)
-
-        paper = default_paper()
-        return self.show_document(render(paper), "Worksheet", self._file_stem("worksheet", plan),
-                                  reasons=not_for_clinical_use(plan), render=render,
-                                  paper=paper)
-
-    def print_labels(self) -> QWidget | None:
-        """Render the bag labels with the domain and show them with Print and Save PDF."""
-        plan = self.current_plan
-        if plan is None:
-            return None
-        from doseprep.documents.labels import render_labels
-
-        return self.show_document(render_labels(plan), "Labels", self._file_stem("labels", plan),
-                                  reasons=not_for_clinical_use(plan))
-
-    @staticmethod
-    def _file_stem(kind: str, plan: PreparationPlan) -> str:
-        return "-".join([kind, plan.request.patient.id, plan.request.product.din])
-
-    def show_document(self, pdf: bytes, title: str, stem: str, *, reasons: tuple[str, ...],
-                      companions: tuple[tuple[str, bytes, str], ...] = (),
-                      **options: Any) -> QWidget:
-        """Show a rendered document with Print and Save PDF (suggested as ``stem``.pdf in the
-        home folder); ``companions`` are further documents (title, PDF, stem) it can show."""
-        from doseprep_ui.documents.print_preview import DocumentPreview
-
-        def file_name(name: str) -> str:
-            return str(Path.home() / (re.sub(r"[^A-Za-z0-9_.-]+", "-", name) + ".pdf"))
-
-        if self.preview is not None:
-            self.preview.close()
-        self.preview = DocumentPreview(
-            pdf, title=title, file_name=file_name(stem), reasons=reasons, parent=self,
-            companions=tuple((t, data, file_name(n)) for t, data, n in companions), **options)
-        # Window-modal: the form cannot change under a document made from it.
-        self.preview.setWindowModality(Qt.WindowModality.WindowModal)
-        self.preview.show()
-        return self.preview
-
-    # --- drafts ----------------------------------------------------------------------------
-
-    def offer_draft(self) -> bool:
-        """Offer the draft left by a crash or an accidental close; then start saving drafts.
-
-        Returns True when a draft was restored.
-        """
-        draft = drafts.load()
-        self._drafts_active = True
-        if draft is None or draft.is_empty:
-            return False
-        when = draft.saved_at.astimezone()
-        who = draft.fields.get("patient.name", "").strip() or "no name"
-        din = draft.fields.get("product.din", "").strip() or "no DIN"
-        typed_by = str(draft.extra.get("typed_by") or "")
-        typist = typed_by or "nobody (no one was logged in)"
-        if typed_by and typed_by != self._typist():
-            typist += " — not you: check every value before using it"
-        answer = dialogs.choose(
-            self, title="Restore the unsaved form?",
-            text=f"Restore the unsaved form from {when:%H:%M}?",
-            informative=(f"doseprep was closed on {when:%a %d %b %Y at %H:%M} before this form "
-                         f"was finished ({who}, {din}).\nTyped by: {typist}.\n\nRestore it to "
-                         "carry on, or discard it and start with an empty form."),
-            choices=(("restore", "Restore the form"), ("discard", "Discard it")),
-            default="restore", escape="restore")
-        if answer != "restore":
-            drafts.clear()
-            log.info("draft from %s discarded", when)
-            return False
-        lab = str(draft.extra.get("lab", "") or "")
-        if lab != self.lab_path:
-            self.use_lab(lab or None)
-        protocol = draft.fields.get("protocol", "")
-        if protocol and protocol not in dict(self._choices):
-            self._add_protocol_choice(protocol)
-            self.form.set_protocol_choices(self._choices)
-        self.form.set_raw(draft.fields)
-        self.flush()
-        self.records.reattach(draft.extra)
-        log.info("draft from %s restored", when)
-        self.statusBar().showMessage(f"Restored the form from {when:%H:%M}.", 8000)
-        return True
-
-    def save_draft(self) -> None:
-        """Write the form's text as the draft now (or delete the draft when nothing in the form
-        is unsaved: a blank form, or a saved record as it was saved)."""
-        self._draft_timer.stop()
-        if not self._drafts_active:
-            return
-        self.flush()
-        if not self.records.unsaved_work():
-            drafts.clear()
-            self.draft_saved.emit("")
-            return
-        try:
-            path = drafts.save(self.form.raw(),
-                               extra={"lab": self.lab_path, "typed_by": self._typist(),
-                                      **self.records.draft_extra()})
-        except OSError as exc:
-            log.warning("draft not saved: %s", exc)
-            self.statusBar().showMessage(f"The draft could not be saved: {exc}", 0)
-            return
-        self.statusBar().showMessage(f"Draft saved at {datetime.now():%H:%M:%S}.", 4000)
-        self.draft_saved.emit(str(path))
-
-    def _typist(self) -> str:
-        """Who is typing into the form now, as a draft remembers it ("" when nobody is logged
-        in)."""
-        user = self.records.session.user
-        return "" if user is None else f"{user.printed_name} ({user.user_id})"
-
-    def discard_draft(self) -> None:
-        """The form was saved as a record: the crash draft is no longer needed."""
-        self._draft_timer.stop()
-        if self._drafts_active:
-            drafts.clear()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
