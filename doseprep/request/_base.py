@@ -1,0 +1,88 @@
+"""What the other parts of the package share: constants, value types and helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from doseprep.units import Measured
+
+#: The protocol of a request that names none.
+DEFAULT_PROTOCOL = "hmct-blinatumomab"
+
+
+MAX_WEIGHT_KG = 500.0
+
+
+MAX_VOLUME_ML = 2000.0
+
+
+#: Collection and preparation dates outside these years are typing mistakes.
+MIN_YEAR, MAX_YEAR = 2000, 2999
+
+
+#: Longest text accepted in a name or identifier field; longer is a paste gone wrong.
+MAX_TEXT = 200
+
+
+#: A sample diluted more than this for the analyzer is a slip.
+MAX_SAMPLE_DILUTION = 10_000
+
+
+#: Every key a request may hold (DESIGN.md, "Strict input"; docs/request.schema.json). Anything
+#: else is an input error naming it: a misspelt ``sample_dillution`` was once silently ignored.
+KNOWN_KEYS: dict[str, tuple[str, ...]] = {
+    "": ("protocol", "order", "patient", "product", "prepared_at", "confirmations"),
+    "order": ("dose_level", "cycle", "infusion"),
+    "patient": ("id", "name", "birth_date", "weight"),
+    "product": ("din", "collected_at", "volume", "net_weight", "wbc", "sample_dilution",
+                "cd3_percent", "viability_percent", "abo_rh"),
+}
+
+
+#: Fields whose implausible values a request may confirm, with a reason (DESIGN.md,
+#: "Plausibility").
+CONFIRMABLE: tuple[str, ...] = ("product.cd3_percent", "product.wbc", "patient.weight")
+
+
+@dataclass(frozen=True)
+class Patient:
+    id: str
+    name: str
+    birth_date: date
+    weight: Measured
+
+
+@dataclass(frozen=True)
+class Product:
+    din: str
+    collected_at: datetime
+    volume: Measured | None  # exactly one of volume and net_weight is given
+    net_weight: Measured | None
+    wbc: Measured
+    sample_dilution: float
+    cd3_percent: float
+    viability_percent: float
+    abo_rh: str | None = None  # "A POS": ABO group and RhD type, as isbt128.parse_abo_rh reads it
+    din_flags: str = "00"  # ISBT 128 flag characters, from a scanned DIN
+
+
+@dataclass(frozen=True)
+class Order:
+    dose_level: str
+    cycle: int
+    infusion: int
+
+
+@dataclass(frozen=True)
+class PreparationRequest:
+    protocol: str
+    order: Order
+    patient: Patient
+    product: Product
+    prepared_at: datetime
+    #: Implausible values confirmed on purpose: dotted field -> the reason given.
+    confirmations: Mapping[str, str] = field(default_factory=dict)
+    #: Request fields whose time was typed without a UTC offset (then in the site's zone).
+    zone_assumed: tuple[str, ...] = ()

@@ -1,0 +1,156 @@
+"""The whole request: every field checked at once, the order against the protocol, and the
+request back in its JSON shape."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from doseprep.errors import InputError
+from doseprep.request._base import DEFAULT_PROTOCOL, Order, PreparationRequest
+from doseprep.request.fields import (
+    _check_keys,
+    _confirmations,
+    _Errors,
+    _section,
+    _text,
+    _timestamp,
+    _whole,
+)
+from doseprep.request.sections import _patient, _product
+
+#: How far a preparation time may be from now before it is pointed out (minutes).
+STALE_MINUTES = 5
+
+
+def far_from_now(moment: datetime, now: datetime) -> str:
+    """Words for a preparation time more than :data:`STALE_MINUTES` from ``now`` ("3 h 0 min
+    before now"), or "" when it is close enough (issue 9: a stale default said OK for hours)."""
+    minutes = round((moment - now).total_seconds() / 60)
+    if abs(minutes) <= STALE_MINUTES:
+        return ""
+    hours, rest = divmod(abs(minutes), 60)
+    span = f"{hours} h {rest} min" if hours else f"{rest} min"
+    return f"{span} {'after' if minutes > 0 else 'before'} now"
+
+
+def parse_request(data: Any, *, zone: str | ZoneInfo | None = None,
+                  protocol: Any = None) -> PreparationRequest:
+    """Check a request given as a JSON-shaped mapping and return it with units.
+
+    ``zone`` is the site's IANA time zone (the lab file's ``time_zone``): a time typed without a
+    UTC offset is taken as wall-clock time there. Without a zone every time needs its offset.
+    With ``protocol`` (a :class:`doseprep.protocol.Protocol`), the order is also checked against
+    it (the plan checks it anyway). Every wrong field is reported at once
+    (:class:`InvalidRequestError`, an :class:`InputError` naming the first), with what did parse.
+    """
+    if not isinstance(data, Mapping):
+        raise InputError("request", "The request must be a JSON object.")
+    if isinstance(zone, str):
+        zone = ZoneInfo(zone)
+    errors = _Errors()
+    errors.get(None, _check_keys, data, "")
+    assumed: list[str] = []
+    protocol_ref = errors.get("protocol", _protocol_ref, data)
+
+    o = errors.get(None, _section, data, "order")
+    order = None
+    if o is not None:
+        dose_level = errors.get("order.dose_level", _text, o, "order.dose_level",
+                                "dose level (e.g. DL3)", limit=16)
+        cycle = errors.get("order.cycle", _whole, o, "order.cycle", "cycle")
+        infusion = errors.get("order.infusion", _whole, o, "order.infusion", "infusion number")
+        if None not in (dose_level, cycle, infusion):
+            order = Order(dose_level=dose_level.upper(), cycle=cycle, infusion=infusion)
+            errors.parsed["order.dose_level"] = order.dose_level
+            if protocol is not None:
+                errors.add(*order_problems(order, protocol))
+    p = errors.get(None, _section, data, "patient")
+    patient = _patient(p, errors) if p is not None else None
+    r = errors.get(None, _section, data, "product")
+    product = _product(r, zone, assumed, errors) if r is not None else None
+    prepared_at = errors.get("prepared_at", _timestamp, data.get("prepared_at"), "prepared_at",
+                             "preparation date and time", zone, assumed)
+    collected_at = errors.parsed.get("product.collected_at")
+    if prepared_at is not None and collected_at is not None and prepared_at < collected_at:
+        errors.add(InputError("prepared_at", "The preparation time is before the product was "
+                                             "collected; check both dates and times."))
+    birth = errors.parsed.get("patient.birth_date")
+    if birth is not None and prepared_at is not None and birth > prepared_at.date():
+        errors.add(InputError("patient.birth_date", "The date of birth is in the future; "
+                                                    "check it."))
+    confirmations = errors.get("confirmations", _confirmations, data)
+    errors.check()
+    assert order is not None and patient is not None and product is not None
+    return PreparationRequest(protocol=protocol_ref, order=order, patient=patient,
+                              product=product, prepared_at=prepared_at,
+                              confirmations=confirmations, zone_assumed=tuple(assumed))
+
+
+def _protocol_ref(data: Mapping[str, Any]) -> str:
+    protocol = data.get("protocol", DEFAULT_PROTOCOL)
+    if not isinstance(protocol, str) or not protocol.strip() or len(protocol) > 500 \
+            or "\x00" in protocol:
+        raise InputError("protocol", "Give the protocol id or the path of its .toml file.")
+    return protocol.strip()
+
+
+def order_problems(order: Order, protocol: Any) -> list[InputError]:
+    """What is wrong with ``order`` in ``protocol``: an unknown dose level, a cycle the protocol
+    does not have, an infusion the cycle does not have."""
+    problems = []
+    if protocol.dose_level(order.dose_level) is None:
+        known = ", ".join(d.name for d in protocol.dose_levels)
+        problems.append(InputError("order.dose_level", f"Dose level \"{order.dose_level}\" is "
+                                                       f"not in protocol {protocol.id} (it has "
+                                                       f"{known})."))
+    infusions = protocol.infusions(order.cycle)
+    if infusions is None:
+        known = ", ".join(str(c) for c, _ in protocol.cycles)
+        problems.append(InputError("order.cycle", f"Cycle {order.cycle} is not in protocol "
+                                                  f"{protocol.id} (cycles: {known})."))
+    elif not 1 <= order.infusion <= infusions:
+        count = "one infusion" if infusions == 1 else f"{infusions} infusions"
+        problems.append(InputError("order.infusion", f"Cycle {order.cycle} has {count}; "
+                                                     f"infusion {order.infusion} is not one of "
+                                                     "them."))
+    return problems
+
+
+def request_to_dict(request: PreparationRequest) -> dict[str, Any]:
+    """The request in its JSON shape, every value as it was typed."""
+    product: dict[str, Any] = {
+        "din": request.product.din,
+        "collected_at": request.product.collected_at.isoformat(),
+    }
+    if request.product.volume is not None:
+        product["volume"] = request.product.volume.text
+    if request.product.net_weight is not None:
+        product["net_weight"] = request.product.net_weight.text
+    product.update({
+        "wbc": request.product.wbc.text,
+        "sample_dilution": _number_out(request.product.sample_dilution),
+        "cd3_percent": _number_out(request.product.cd3_percent),
+        "viability_percent": _number_out(request.product.viability_percent),
+    })
+    if request.product.abo_rh:
+        product["abo_rh"] = request.product.abo_rh
+    out: dict[str, Any] = {
+        "protocol": request.protocol,
+        "order": {"dose_level": request.order.dose_level, "cycle": request.order.cycle,
+                  "infusion": request.order.infusion},
+        "patient": {"id": request.patient.id, "name": request.patient.name,
+                    "birth_date": request.patient.birth_date.isoformat(),
+                    "weight": request.patient.weight.text},
+        "product": product,
+        "prepared_at": request.prepared_at.isoformat(),
+    }
+    if request.confirmations:
+        out["confirmations"] = dict(request.confirmations)
+    return out
+
+
+def _number_out(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
