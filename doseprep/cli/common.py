@@ -207,7 +207,7 @@ def sign_in(args: argparse.Namespace, doing: str) -> None:
 
 def require_administrator(store: Store) -> None:
     from doseprep.store import PermissionDeniedError, administrator_exists
-    from doseprep.store.users import no_administrator_message
+    from doseprep.store.accounts import no_administrator_message
 
     if not administrator_exists(store):
         raise PermissionDeniedError(no_administrator_message())

@@ -54,7 +54,7 @@ def _cmd_users_list(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return EXIT_OK
     if not users:
-        from doseprep.store.users import no_administrator_message
+        from doseprep.store.accounts import no_administrator_message
 
         sys.stdout.write(f"No users yet: {no_administrator_message()}\n")
     for u in users:
@@ -90,7 +90,7 @@ def _cmd_users_reset(args: argparse.Namespace) -> int:
 
 @store_command
 def _cmd_users_recover(args: argparse.Namespace) -> int:
-    from doseprep.store.users import recover_account
+    from doseprep.store.accounts import recover_account
 
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise InputError("recover", "Recovery runs only at the workstation's own terminal, "

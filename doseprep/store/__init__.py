@@ -8,6 +8,7 @@ reprints). Importing this package imports SQLAlchemy and argon2; the command lin
 the handlers that need it.
 """
 
+from doseprep.store.accounts import add_user, disable_user, reset_password
 from doseprep.store.audit import AuditEvent, events, export_csv
 from doseprep.store.audit import head_of as audit_head
 from doseprep.store.engine import Store, database_url, open_store
@@ -47,16 +48,7 @@ from doseprep.store.records import (
 )
 from doseprep.store.reentry import compare_reentry
 from doseprep.store.sign import prepare_record, release_record, sign_record, verify_record
-from doseprep.store.users import (
-    Role,
-    User,
-    add_user,
-    administrator_exists,
-    authenticate,
-    disable_user,
-    list_users,
-    reset_password,
-)
+from doseprep.store.users import Role, User, administrator_exists, authenticate, list_users
 from doseprep.store.verify import VerifyReport, verify_store
 
 __all__ = [

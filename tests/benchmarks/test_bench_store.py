@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from doseprep.store import list_records, open_store, save_draft, verify_store
+from doseprep.store.accounts import add_user
 from doseprep.store.audit import row_hash
 from doseprep.store.canonical import GENESIS_HASH, canonical_json, content_hash
-from doseprep.store.users import add_user
 from doseprep.workflow import compute_plan
 from tests.conftest import load_case
 

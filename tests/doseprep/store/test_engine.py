@@ -11,9 +11,10 @@ import pytest
 import sqlalchemy as sa
 
 from doseprep.store import StoreUnavailableError, open_store
+from doseprep.store.accounts import add_user
 from doseprep.store.engine import HEAD_REVISION, MIGRATIONS_DIR, current_revision, database_url
 from doseprep.store.hashing import HASH_PROFILE_ENV
-from doseprep.store.users import add_user, authenticate, password_hasher
+from doseprep.store.users import authenticate, password_hasher
 
 ROOT = Path(__file__).resolve().parents[3]
 

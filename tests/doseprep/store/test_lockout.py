@@ -14,8 +14,9 @@ import pytest
 
 from doseprep.store import AccountLockedError, SignatureRefusedError, authenticate, events
 from doseprep.store import users as users_module
+from doseprep.store.accounts import recover_account
 from doseprep.store.canonical import utc_now
-from doseprep.store.users import LOCK_PERIOD, list_users, recover_account
+from doseprep.store.users import LOCK_PERIOD, list_users
 from tests.doseprep.store.helpers import converse, run_cli
 
 

@@ -1,263 +1,34 @@
-"""Protocol and lab settings: the two TOML files every calculation depends on.
-
-The **protocol** is clinical (dose levels, cycles, tolerance, expiry); the **lab** file describes
-one laboratory's equipment (syringes, smallest measurable volume, QC reserve, dilution practice).
-Both are loaded, checked key by key and turned into frozen values with units. A file that cannot
-be used raises :class:`SettingsError` naming the file and the key. Each loaded file carries a
-SHA-256 fingerprint of its canonical content (comments and layout do not count), which the
-documents print beside the version so an inspector can tell exactly which table was used.
-"""
+"""Loading a protocol (bundled, or a file) and the lab settings, checked on load."""
 
 from __future__ import annotations
 
-import difflib
-import hashlib
-import json
 import math
-import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import timedelta
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import pint
-
 from doseprep.errors import SettingsError
+from doseprep.protocol._base import (
+    DEFAULT_PROTOCOL,
+    LAB_KEYS,
+    MAX_LEVEL_NAME,
+    PLAUSIBLE_KEYS,
+    PROTOCOL_KEYS,
+)
+from doseprep.protocol.model import (
+    DoseLevel,
+    LabSettings,
+    PlausibleRanges,
+    Protocol,
+    Syringe,
+    fingerprint,
+)
+from doseprep.protocol.reader import _read_toml, _Reader
 from doseprep.resources import resource_path
 from doseprep.units import CELLS_PER_KG, ML, Q_, ureg
-
-SCHEMA_VERSION = 1
-DEFAULT_PROTOCOL = "hmct-blinatumomab"
-
-#: Every key a protocol file may hold; any other is a settings error naming it (a misspelt key
-#: must never fall back silently to a default).
-PROTOCOL_KEYS = frozenset({
-    "schema_version", "id", "title", "version", "approved", "tolerance_percent",
-    "final_volume_mL", "min_viability_percent", "max_product_age_hours", "infusion_expiry_hours",
-    "max_volume_mL_per_kg", "dose_levels", "cycles",
-    # cycle 2 (cryopreserved aliquots, DESIGN.md)
-    "min_post_thaw_viability_percent", "weight_change_percent",
-})
-#: Every key a lab file may hold.
-LAB_KEYS = frozenset({
-    "schema_version", "name", "address", "time_zone", "min_measurable_mL", "qc_reserve_mL",
-    "specific_gravity", "dilution_factors", "dilution_aliquot_mL", "syringes", "facility",
-    "plausible", "cryo",
-})
-PLAUSIBLE_KEYS = ("cd3_percent_min", "wbc_per_mL_min", "wbc_per_mL_max", "weight_kg_min")
-#: The bundled lab file's example ISBT 128 facility number and product code (not a real lab's).
-EXAMPLE_FIN = "G1234"
-EXAMPLE_PRODUCT_CODE = "S1234"
-EXAMPLE_MARK = "EXAMPLE — not your lab's"
-#: Longest dose-level name (the record store's column).
-MAX_LEVEL_NAME = 16
-
-
-@dataclass(frozen=True)
-class DoseLevel:
-    """One dose level of the escalation: its name and viable CD3+ cells per kg."""
-
-    name: str
-    dose: pint.Quantity
-
-
-@dataclass(frozen=True)
-class ProtocolApproval:
-    """An administrator's signed approval of one protocol file, as the record store holds it.
-
-    Only the store can grant this (``doseprep protocol approve FILE``); a file's own ``approved``
-    flag is its author's intention and never counts. ``fingerprint`` is the approved file's
-    SHA-256 fingerprint; an edited file has another fingerprint and is unapproved again.
-    """
-
-    fingerprint: str
-    approved_by: str  # the administrator's user id
-    approved_at: str  # when, UTC (the store's fixed-width text)
-    signature_hash: str = ""
-    printed_name: str = ""
-
-
-@dataclass(frozen=True)
-class Protocol:
-    """The clinical settings of one protocol, with units.
-
-    ``approved`` is true only when the store has approved this exact fingerprint (``approval``);
-    ``author_approved`` is what the file itself says, printed as the author's intention.
-    """
-
-    id: str
-    title: str
-    version: str
-    author_approved: bool
-    dose_levels: tuple[DoseLevel, ...]
-    cycles: tuple[tuple[int, int], ...]  # (cycle, number of infusions)
-    tolerance_percent: float
-    final_volume: pint.Quantity
-    min_viability_percent: float
-    max_product_age: timedelta
-    infusion_expiry: timedelta
-    max_volume_per_kg: pint.Quantity
-    fingerprint: str
-    source: str
-    approval: ProtocolApproval | None = None
-
-    @property
-    def approved(self) -> bool:
-        """Approved for clinical use: the store holds an approval of exactly this fingerprint."""
-        return self.approval is not None and self.approval.fingerprint == self.fingerprint
-
-    def dose_level(self, name: str) -> DoseLevel | None:
-        """The dose level called ``name`` (case-insensitive), or None."""
-        wanted = name.strip().upper()
-        return next((d for d in self.dose_levels if d.name.upper() == wanted), None)
-
-    def infusions(self, cycle: int) -> int | None:
-        """How many infusions cycle ``cycle`` has, or None when the protocol has no such cycle."""
-        return dict(self.cycles).get(cycle)
-
-
-@dataclass(frozen=True)
-class Syringe:
-    """A syringe the lab stocks: its capacity and its smallest graduation."""
-
-    capacity: pint.Quantity
-    graduation: pint.Quantity
-
-
-@dataclass(frozen=True)
-class PlausibleRanges:
-    """The lab's ``[plausible]`` ranges: values outside are typing slips until confirmed.
-
-    Defaults from DESIGN.md ("Plausibility"): CD3+ at least 5 %, undiluted WBC 1×10⁶ to 1×10⁹
-    cells/mL (1 to 1 000 ×10³/µL), weight at least 1 kg.
-    """
-
-    cd3_percent_min: float = 5.0
-    wbc_per_ml_min: float = 1e6
-    wbc_per_ml_max: float = 1e9
-    weight_kg_min: float = 1.0
-
-
-@dataclass(frozen=True)
-class LabSettings:
-    """One laboratory's equipment and habits, with units."""
-
-    name: str
-    address: tuple[str, ...]
-    syringes: tuple[Syringe, ...]  # smallest first
-    min_measurable: pint.Quantity
-    qc_reserve: pint.Quantity
-    specific_gravity: pint.Quantity
-    dilution_factors: tuple[int, ...]
-    dilution_aliquot: pint.Quantity
-    fingerprint: str
-    source: str
-    facility: Mapping[str, Any]  # ISBT 128 facility data (FIN, product codes, label stock)
-    plausible: PlausibleRanges = PlausibleRanges()
-    time_zone: str = "America/Los_Angeles"  # the site's IANA zone (lab file key ``time_zone``)
-
-    @property
-    def example_facility(self) -> bool:
-        """True while the bundled example FIN or product code is in use: documents then say
-        "EXAMPLE — not your lab's" beside them (issue 9)."""
-        return (str(self.facility.get("fin", "")) == EXAMPLE_FIN
-                or str(self.facility.get("product_description_code", "")) == EXAMPLE_PRODUCT_CODE)
-
-
-def fingerprint(data: Mapping[str, Any]) -> str:
-    """SHA-256 of the canonical JSON form of a settings table (hex)."""
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-class _Reader:
-    """Reads typed, checked values out of one parsed TOML table, naming the file on error."""
-
-    def __init__(self, source: str, data: Mapping[str, Any]) -> None:
-        self.source = source
-        self.data = data
-
-    def fail(self, key: str, message: str) -> SettingsError:
-        return SettingsError(self.source, key, message)
-
-    def get(self, key: str) -> Any:
-        if key not in self.data:
-            raise self.fail(key, "this key is missing; add it (the bundled file shows an "
-                                 "example).")
-        return self.data[key]
-
-    def text(self, key: str, limit: int = 200) -> str:
-        value = self.get(key)
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(key, "must be non-empty text in quotes.")
-        if len(value.strip()) > limit or not value.strip().isprintable():
-            raise self.fail(key, f"must be one line of at most {limit} characters.")
-        return value.strip()
-
-    def known_keys(self, known: frozenset[str] | tuple[str, ...], prefix: str = "",
-                   data: Mapping[str, Any] | None = None) -> None:
-        """Refuse any key not in ``known``, suggesting the nearest known one."""
-        for key in (self.data if data is None else data):
-            if key in known:
-                continue
-            close = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.6)
-            hint = f" Did you mean {close[0]}?" if close else ""
-            raise self.fail(f"{prefix}{key}", f"is not a setting doseprep knows; it would be "
-                                              f"ignored.{hint}")
-
-    def boolean(self, key: str) -> bool:
-        value = self.get(key)
-        if not isinstance(value, bool):
-            raise self.fail(key, "must be true or false.")
-        return value
-
-    def number(self, key: str, *, minimum: float = 0.0, strict: bool = True,
-               maximum: float | None = None, value: Any = None) -> float:
-        if value is None:
-            value = self.get(key)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.fail(key, f"must be a number (got {value!r}).")
-        number = float(value)
-        if not math.isfinite(number):
-            raise self.fail(key, f"must be a finite number (got {value!r}).")
-        if (strict and number <= minimum) or number < minimum:
-            relation = "greater than" if strict else "at least"
-            raise self.fail(key, f"must be {relation} {minimum:g} (got {value!r}).")
-        if maximum is not None and number > maximum:
-            raise self.fail(key, f"must be at most {maximum:g} (got {value!r}).")
-        return number
-
-    def table(self, key: str) -> Mapping[str, Any]:
-        value = self.get(key)
-        if not isinstance(value, dict) or not value:
-            raise self.fail(key, "must be a non-empty table.")
-        return value
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    source = str(path)
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        raise SettingsError(source, "", "file not found.") from None
-    except OSError as exc:
-        raise SettingsError(source, "", f"cannot be read ({exc.strerror}).") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(source, "", f"is not valid TOML: {exc}.") from None
-    except UnicodeDecodeError:
-        raise SettingsError(source, "", "is not UTF-8 text.") from None
-    version = data.get("schema_version")
-    if version != SCHEMA_VERSION:
-        if isinstance(version, int) and version > SCHEMA_VERSION:
-            raise SettingsError(source, "schema_version",
-                                f"this file is for a newer doseprep (schema {version}); "
-                                "update doseprep.")
-        raise SettingsError(source, "schema_version", f"must be {SCHEMA_VERSION}.")
-    return data
 
 
 def bundled_protocols() -> list[str]:

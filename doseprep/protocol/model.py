@@ -1,0 +1,131 @@
+"""What a protocol and the lab settings hold, once read and checked."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pint
+
+from doseprep.protocol._base import EXAMPLE_FIN, EXAMPLE_PRODUCT_CODE
+
+
+@dataclass(frozen=True)
+class DoseLevel:
+    """One dose level of the escalation: its name and viable CD3+ cells per kg."""
+
+    name: str
+    dose: pint.Quantity
+
+
+@dataclass(frozen=True)
+class ProtocolApproval:
+    """An administrator's signed approval of one protocol file, as the record store holds it.
+
+    Only the store can grant this (``doseprep protocol approve FILE``); a file's own ``approved``
+    flag is its author's intention and never counts. ``fingerprint`` is the approved file's
+    SHA-256 fingerprint; an edited file has another fingerprint and is unapproved again.
+    """
+
+    fingerprint: str
+    approved_by: str  # the administrator's user id
+    approved_at: str  # when, UTC (the store's fixed-width text)
+    signature_hash: str = ""
+    printed_name: str = ""
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """The clinical settings of one protocol, with units.
+
+    ``approved`` is true only when the store has approved this exact fingerprint (``approval``);
+    ``author_approved`` is what the file itself says, printed as the author's intention.
+    """
+
+    id: str
+    title: str
+    version: str
+    author_approved: bool
+    dose_levels: tuple[DoseLevel, ...]
+    cycles: tuple[tuple[int, int], ...]  # (cycle, number of infusions)
+    tolerance_percent: float
+    final_volume: pint.Quantity
+    min_viability_percent: float
+    max_product_age: timedelta
+    infusion_expiry: timedelta
+    max_volume_per_kg: pint.Quantity
+    fingerprint: str
+    source: str
+    approval: ProtocolApproval | None = None
+
+    @property
+    def approved(self) -> bool:
+        """Approved for clinical use: the store holds an approval of exactly this fingerprint."""
+        return self.approval is not None and self.approval.fingerprint == self.fingerprint
+
+    def dose_level(self, name: str) -> DoseLevel | None:
+        """The dose level called ``name`` (case-insensitive), or None."""
+        wanted = name.strip().upper()
+        return next((d for d in self.dose_levels if d.name.upper() == wanted), None)
+
+    def infusions(self, cycle: int) -> int | None:
+        """How many infusions cycle ``cycle`` has, or None when the protocol has no such cycle."""
+        return dict(self.cycles).get(cycle)
+
+
+@dataclass(frozen=True)
+class Syringe:
+    """A syringe the lab stocks: its capacity and its smallest graduation."""
+
+    capacity: pint.Quantity
+    graduation: pint.Quantity
+
+
+@dataclass(frozen=True)
+class PlausibleRanges:
+    """The lab's ``[plausible]`` ranges: values outside are typing slips until confirmed.
+
+    Defaults from DESIGN.md ("Plausibility"): CD3+ at least 5 %, undiluted WBC 1×10⁶ to 1×10⁹
+    cells/mL (1 to 1 000 ×10³/µL), weight at least 1 kg.
+    """
+
+    cd3_percent_min: float = 5.0
+    wbc_per_ml_min: float = 1e6
+    wbc_per_ml_max: float = 1e9
+    weight_kg_min: float = 1.0
+
+
+@dataclass(frozen=True)
+class LabSettings:
+    """One laboratory's equipment and habits, with units."""
+
+    name: str
+    address: tuple[str, ...]
+    syringes: tuple[Syringe, ...]  # smallest first
+    min_measurable: pint.Quantity
+    qc_reserve: pint.Quantity
+    specific_gravity: pint.Quantity
+    dilution_factors: tuple[int, ...]
+    dilution_aliquot: pint.Quantity
+    fingerprint: str
+    source: str
+    facility: Mapping[str, Any]  # ISBT 128 facility data (FIN, product codes, label stock)
+    plausible: PlausibleRanges = PlausibleRanges()
+    time_zone: str = "America/Los_Angeles"  # the site's IANA zone (lab file key ``time_zone``)
+
+    @property
+    def example_facility(self) -> bool:
+        """True while the bundled example FIN or product code is in use: documents then say
+        "EXAMPLE — not your lab's" beside them (issue 9)."""
+        return (str(self.facility.get("fin", "")) == EXAMPLE_FIN
+                or str(self.facility.get("product_description_code", "")) == EXAMPLE_PRODUCT_CODE)
+
+
+def fingerprint(data: Mapping[str, Any]) -> str:
+    """SHA-256 of the canonical JSON form of a settings table (hex)."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
