@@ -37,7 +37,8 @@ def _cmd_worksheet(args: argparse.Namespace) -> int:
 
 
 def _cmd_labels(args: argparse.Namespace) -> int:
-    from doseprep.documents.labels import render_labels, render_zpl
+    from doseprep.documents.labels import render_labels
+    from doseprep.documents.zpl import render_zpl
 
     plan = compute(args)
     write_file(args.output, render_labels(plan))

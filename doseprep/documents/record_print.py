@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from doseprep.documents.labels import render_labels, render_zpl
+from doseprep.documents.labels import render_labels
 from doseprep.documents.style import document_id, state_words
 from doseprep.documents.worksheet import render_worksheet
+from doseprep.documents.zpl import render_zpl
 from doseprep.pdfsign import sign_pdf
 
 if TYPE_CHECKING:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from doseprep.documents.labels import render_labels, render_zpl
+from doseprep.documents.labels import render_labels
 from doseprep.documents.worksheet import render_worksheet
+from doseprep.documents.zpl import render_zpl
 from doseprep.plan import plan
 from doseprep.protocol import load_lab, load_protocol
 from doseprep.request import parse_request

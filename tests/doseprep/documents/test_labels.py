@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from doseprep.documents.labels import STATEMENTS, render_labels, render_zpl
+from doseprep.documents.labels import STATEMENTS, render_labels
+from doseprep.documents.zpl import render_zpl
 from doseprep.isbt128 import parse_structure
 from tests.conftest import load_case
 from tests.doseprep.documents.conftest import (
