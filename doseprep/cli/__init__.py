@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 #: ``doseprep plan`` does not pay for them.
 _SUBCOMMAND_MODULES: tuple[str, ...] = (
     "doseprep.cli.documents", "doseprep.cli.records", "doseprep.cli.users", "doseprep.cli.audit",
-    "doseprep.cli.protocols", "doseprep.cli.info", "doseprep.cli.example", "doseprep.cli.db")
+    "doseprep.cli.protocols", "doseprep.cli.info", "doseprep.cli.example", "doseprep.cli.db",
+    "doseprep.cli.cryo")
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:

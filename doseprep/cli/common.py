@@ -61,8 +61,22 @@ def read_request(source: str) -> Any:
 def compute(args: argparse.Namespace):
     """Read the request and settings named on the command line and compute the plan."""
     from doseprep.plan import plan
+    from doseprep.request import parse_request
+
+    data, lab, protocol, problem = read_with_settings(args)
+    request = parse_request(data, zone=lab.time_zone, protocol=protocol)
+    if protocol is None:
+        raise FieldError("protocol", str(problem)) from None
+    return plan(request, attach_approval(protocol), lab)
+
+
+def read_with_settings(args: argparse.Namespace):
+    """The request file's data, the lab settings, and the protocol (or None with the problem
+    loading it). The protocol is loaded before the request is parsed so that the order is
+    checked against it with every other field; a protocol that cannot be loaded is reported
+    after the request's own errors."""
     from doseprep.protocol import load_lab, load_protocol
-    from doseprep.request import DEFAULT_PROTOCOL, parse_request
+    from doseprep.request import DEFAULT_PROTOCOL
     from doseprep.settings import configured_lab, configured_protocol
 
     data = read_request(args.request)
@@ -75,8 +89,6 @@ def compute(args: argparse.Namespace):
     except SettingsError as exc:
         named = "" if args.lab or lab_ref is None else " (lab_file in settings.toml)"
         raise FieldError("lab", f"{exc}{named}") from None
-    # The protocol is loaded first so that the order is checked against it with every other
-    # field; a protocol that cannot be loaded is reported after the request's own errors.
     named = data.get("protocol") if isinstance(data, dict) else None
     named = named.strip() if isinstance(named, str) and named.strip() else None
     protocol = problem = None
@@ -85,10 +97,7 @@ def compute(args: argparse.Namespace):
         protocol = load_protocol(protocol_ref or named or DEFAULT_PROTOCOL)
     except SettingsError as exc:
         problem = exc
-    request = parse_request(data, zone=lab.time_zone, protocol=protocol)
-    if protocol is None:
-        raise FieldError("protocol", str(problem)) from None
-    return plan(request, attach_approval(protocol), lab)
+    return data, lab, protocol, problem
 
 
 def attach_approval(protocol):

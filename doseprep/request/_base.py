@@ -38,6 +38,14 @@ KNOWN_KEYS: dict[str, tuple[str, ...]] = {
     "patient": ("id", "name", "birth_date", "weight"),
     "product": ("din", "collected_at", "volume", "net_weight", "wbc", "sample_dilution",
                 "cd3_percent", "viability_percent", "abo_rh"),
+    # Cycle 2 (DESIGN.md, "Cryopreserved aliquots"): the freeze and thaw requests.
+    "freeze": ("kind", "protocol", "patient", "product", "aliquots", "frozen_at",
+               "confirmations"),
+    "freeze.aliquot": ("cycle", "infusion", "dose_level"),
+    "thaw": ("kind", "protocol", "patient", "aliquot", "thawed_at", "post_thaw"),
+    "thaw.aliquot": ("din", "division", "frozen_viable_cd3", "final_volume",
+                     "final_dmso_percent", "dose_level", "planned_weight", "frozen_expires_at"),
+    "post_thaw": ("wbc", "sample_dilution", "cd3_percent", "viability_percent"),
 }
 
 

@@ -14,13 +14,16 @@ from doseprep.request._base import CONFIRMABLE, KNOWN_KEYS, MAX_TEXT, MAX_YEAR, 
 from doseprep.units import parse_number
 
 
-def _check_keys(data: Mapping[str, Any], section: str) -> None:
-    """Refuse any key the request format does not have, suggesting the nearest known one."""
+def _check_keys(data: Mapping[str, Any], section: str, path: str | None = None) -> None:
+    """Refuse any key the request format does not have, suggesting the nearest known one.
+    ``section`` names the key list (:data:`KNOWN_KEYS`); ``path`` where the keys are in the
+    request (default: the section; "" for the top level)."""
     known = KNOWN_KEYS[section]
+    path = section if path is None else path
     for key in data:
         if key in known:
             continue
-        where = (f"{section}.{key}" if section else str(key)) or "request"
+        where = (f"{path}.{key}" if path else str(key)) or "request"
         if not isinstance(key, str):
             raise InputError(where, "Keys of a request are text.")
         close = difflib.get_close_matches(key, known, n=1, cutoff=0.6) or \

@@ -48,6 +48,9 @@ def parse_request(data: Any, *, zone: str | ZoneInfo | None = None,
     """
     if not isinstance(data, Mapping):
         raise InputError("request", "The request must be a JSON object.")
+    if data.get("kind") in ("freeze", "thaw"):
+        raise InputError("kind", f"This is a {data['kind']} request (cycle 2); compute it with "
+                                 f"doseprep {data['kind']}.")
     if isinstance(zone, str):
         zone = ZoneInfo(zone)
     errors = _Errors()

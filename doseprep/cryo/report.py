@@ -1,0 +1,59 @@
+"""The freeze and thaw plans as reports to read on a terminal: the status, what to do per
+aliquot (or for the bag), then every step and the findings, most severe first."""
+
+from __future__ import annotations
+
+from doseprep.calc.model import Severity, Status
+from doseprep.calc.quantities import quantity
+from doseprep.cryo.freeze import FreezePlan
+from doseprep.cryo.thaw import ThawPlan
+from doseprep.report import STATUS_LINE
+from doseprep.units import CELLS_PER_KG, ML, fixed, fmt_dose, fmt_volume
+
+_MARK = {Severity.BLOCK: "[BLOCK]", Severity.WARNING: "[WARNING]", Severity.INFO: "[info]"}
+
+
+def _tail(steps, findings) -> list[str]:
+    lines = ["", "Steps"]
+    for number, step in enumerate(steps, start=1):
+        lines += [f"{number:2}. {step.name}: {step.formula}", f"    {step.substituted}",
+                  f"    = {step.result}"]
+    lines += ["", "Findings" if findings else "Findings: none"]
+    lines += [f"  {_MARK[f.severity]} {f.code}: {f.message}" for f in findings]
+    return lines
+
+
+def freeze_text(p: FreezePlan) -> str:
+    r = p.request
+    lines = [STATUS_LINE[p.status].replace("PREPARE", "FREEZE"), "",
+             f"Patient   {r.patient.name}  MRN {r.patient.id}  weight {r.patient.weight.text}",
+             f"Product   DIN {r.product.din}, collected {r.product.collected_at.isoformat()}, "
+             f"frozen {r.frozen_at.isoformat()}", "", "Aliquots"]
+    for a in p.aliquots:
+        dilution = "" if a.drawn.factor == 1 else f" of the 1 in {a.drawn.factor} dilution"
+        bag = (f"{a.bag.name}: carrier {fixed(float(a.carrier_volume_ml), 2)} mL, freezing "
+               f"medium {fixed(float(a.freezing_medium_volume_ml), 2)} mL to "
+               f"{float(a.final_volume_ml):g} mL, DMSO {fixed(float(a.dmso_g), 2)} g"
+               if a.bag is not None else "no bag takes it")
+        lines.append(f"  {a.division}  cycle {a.order.cycle} infusion {a.order.infusion} "
+                     f"{a.order.dose_level}: draw {fmt_volume(a.drawn.vr)}{dilution}; {bag}; "
+                     f"expected after thaw "
+                     f"{fmt_dose(quantity(a.expected_dose_per_kg, CELLS_PER_KG))}")
+    lines += ["", f"Product used {fmt_volume(quantity(p.product_used_ml, ML))}, remaining "
+              f"{fmt_volume(quantity(p.remaining_product_ml, ML))}; frozen expiry "
+              f"{p.frozen_expires_at.isoformat()}; {p.cryo.storage_statement}."]
+    return "\n".join(lines + _tail(p.steps, p.findings)) + "\n"
+
+
+def thaw_text(p: ThawPlan) -> str:
+    r = p.request
+    verdict = ("Infuse the whole bag" if p.status is not Status.BLOCKED
+               else "DO NOT INFUSE — see the findings")
+    lines = [STATUS_LINE[p.status].replace("PREPARE", "INFUSE"), "",
+             f"{verdict}: {r.aliquot.din} {r.aliquot.division}, "
+             f"{fmt_volume(quantity(p.infused_volume_ml, ML))}, by {p.infuse_by.isoformat()}.",
+             f"Patient   {r.patient.name}  MRN {r.patient.id}  "
+             f"weight today {r.patient.weight.text}",
+             f"Dose      {fmt_dose(quantity(p.delivered_dose_per_kg, CELLS_PER_KG))} "
+             f"({float(p.deviation_percent):+.2f} % from {r.aliquot.dose_level})"]
+    return "\n".join(lines + _tail(p.steps, p.findings)) + "\n"

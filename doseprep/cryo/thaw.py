@@ -1,0 +1,288 @@
+"""The thaw plan (DESIGN.md, "Cryopreserved aliquots", thaw steps 1–7): the whole bag is
+infused; the dose delivered is counted after thawing (or expected from the frozen count and the
+recovery), checked against today's weight, with the DMSO per kg, the post-thaw viability and the
+frozen expiry; the infusion must start within the thawed-product expiry."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from fractions import Fraction
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from doseprep.calc.checks import signed, stamp
+from doseprep.calc.model import Finding, Severity, Status, Step, most_severe_first, status_of
+from doseprep.calc.product import viable_cd3_concentration, wbc_concentration
+from doseprep.calc.quantities import exact_in, quantity
+from doseprep.cryo.settings import DEFAULT_CRYO, DEFAULT_PROTOCOL_CRYO, CryoSettings, ProtocolCryo
+from doseprep.errors import InputError
+from doseprep.isbt128 import parse_din
+from doseprep.protocol import LabSettings, Protocol
+from doseprep.request import DEFAULT_PROTOCOL, Patient
+from doseprep.request.fields import _check_keys, _Errors, _percent, _section, _text, _timestamp
+from doseprep.request.sections import _patient, _sample_dilution, _wbc, _weight
+from doseprep.units import (
+    CELLS,
+    CELLS_PER_KG,
+    ML,
+    Kind,
+    Measured,
+    exact,
+    fixed,
+    fmt_cells,
+    fmt_dose,
+    fmt_volume,
+    parse_number,
+    parse_quantity,
+)
+
+
+@dataclass(frozen=True)
+class FrozenAliquot:
+    """What the bag's freeze record says (the store fills it from a freeze record)."""
+
+    din: str
+    division: str
+    frozen_viable_cd3: Fraction
+    final_volume: Measured
+    final_dmso_percent: Fraction
+    dose_level: str
+    planned_weight: Measured
+    frozen_expires_at: datetime
+
+
+@dataclass(frozen=True)
+class PostThawCounts:
+    wbc: Measured
+    sample_dilution: float
+    cd3_percent: float
+    viability_percent: float
+
+
+@dataclass(frozen=True)
+class ThawRequest:
+    protocol: str
+    patient: Patient
+    aliquot: FrozenAliquot
+    thawed_at: datetime
+    post_thaw: PostThawCounts | None
+
+
+@dataclass(frozen=True)
+class ThawPlan:
+    request: ThawRequest
+    protocol: Protocol
+    lab: LabSettings
+    status: Status
+    findings: tuple[Finding, ...]
+    steps: tuple[Step, ...]
+    weight_kg: Fraction
+    target_cells: Fraction
+    infused_volume_ml: Fraction
+    delivered_cells: Fraction
+    delivered_dose_per_kg: Fraction
+    deviation_percent: Fraction
+    dmso_g: Fraction
+    dmso_g_per_kg: Fraction
+    infuse_by: datetime
+
+
+def parse_thaw_request(data: Any, *, zone: str | ZoneInfo | None = None) -> ThawRequest:
+    """Check a thaw request; every wrong field is named at once."""
+    if not isinstance(data, Mapping):
+        raise InputError("request", "The request must be a JSON object.")
+    if isinstance(zone, str):
+        zone = ZoneInfo(zone)
+    errors = _Errors()
+    errors.get(None, _check_keys, data, "thaw", "")
+    if data.get("kind") != "thaw":
+        errors.add(InputError("kind", "A thaw request says \"kind\": \"thaw\"."))
+    protocol_ref = data.get("protocol", DEFAULT_PROTOCOL)
+    if not isinstance(protocol_ref, str) or not protocol_ref.strip():
+        errors.add(InputError("protocol", "Give the protocol id or the path of its .toml file."))
+    assumed: list[str] = []
+    p = errors.get(None, _section, data, "patient")
+    patient = _patient(p, errors) if p is not None else None
+    aliquot = errors.get(None, _frozen_aliquot, data.get("aliquot"), zone, assumed)
+    thawed_at = errors.get("thawed_at", _timestamp, data.get("thawed_at"), "thawed_at",
+                           "thawing date and time", zone, assumed)
+    counts = None
+    if data.get("post_thaw") is not None:
+        counts = errors.get(None, _post_thaw, data.get("post_thaw"))
+    errors.check()
+    assert patient is not None and aliquot is not None
+    return ThawRequest(protocol=str(protocol_ref).strip(), patient=patient, aliquot=aliquot,
+                       thawed_at=thawed_at, post_thaw=counts)
+
+
+def _frozen_aliquot(value: Any, zone: ZoneInfo | None, assumed: list[str]) -> FrozenAliquot:
+    if not isinstance(value, Mapping):
+        raise InputError("aliquot", "Give the frozen bag's data as \"aliquot\": {...} (the "
+                                    "record store fills it from the freeze record).")
+    _check_keys(value, "thaw.aliquot", "aliquot")
+    errors = _Errors()
+    din = errors.get(None, lambda: parse_din(_text(value, "aliquot.din", "DIN"), "aliquot.din"))
+    division = errors.get(None, _text, value, "aliquot.division", "division (e.g. B0)", limit=2)
+    frozen = errors.get(None, parse_number, value.get("frozen_viable_cd3"),
+                        "aliquot.frozen_viable_cd3", "frozen viable CD3+ count")
+    volume = errors.get(None, parse_quantity, value.get("final_volume"), Kind.VOLUME,
+                        "aliquot.final_volume")
+    dmso = errors.get(None, _percent, value, "aliquot.final_dmso_percent", "final DMSO percent")
+    level = errors.get(None, _text, value, "aliquot.dose_level", "dose level", limit=16)
+    planned = errors.get(None, lambda: _weight({"weight": value.get("planned_weight")}))
+    expires = errors.get(None, _timestamp, value.get("frozen_expires_at"),
+                         "aliquot.frozen_expires_at", "frozen expiry", zone, assumed)
+    errors.check()
+    return FrozenAliquot(din=din.code, division=division.upper(), frozen_viable_cd3=exact(frozen),
+                         final_volume=volume, final_dmso_percent=exact(dmso),
+                         dose_level=level.upper(), planned_weight=planned,
+                         frozen_expires_at=expires)
+
+
+def _post_thaw(value: Any) -> PostThawCounts:
+    if not isinstance(value, Mapping):
+        raise InputError("post_thaw", "Give the post-thaw counts as an object: wbc, "
+                                      "sample_dilution, cd3_percent, viability_percent.")
+    _check_keys(value, "post_thaw")
+    errors = _Errors()
+    # The product's own readers, named under post_thaw.
+    wbc = errors.get(None, _renamed, _wbc, value, "post_thaw.wbc")
+    dilution = errors.get(None, _renamed, _sample_dilution, value,
+                          "post_thaw.sample_dilution")
+    cd3 = errors.get(None, _percent, value, "post_thaw.cd3_percent", "CD3+ percentage")
+    viability = errors.get(None, _percent, value, "post_thaw.viability_percent", "viability")
+    errors.check()
+    return PostThawCounts(wbc=wbc, sample_dilution=dilution, cd3_percent=cd3,
+                          viability_percent=viability)
+
+
+def _renamed(reader: Any, value: Mapping[str, Any], named: str) -> Any:
+    """A product field's reader for the same field of the post-thaw counts, named there."""
+    try:
+        return reader(value)
+    except InputError as exc:
+        raise InputError(named, exc.message) from None
+
+
+def thaw_plan(request: ThawRequest, protocol: Protocol, lab: LabSettings,
+              cryo: CryoSettings = DEFAULT_CRYO,
+              limits: ProtocolCryo = DEFAULT_PROTOCOL_CRYO) -> ThawPlan:
+    """Compute the thaw plan (DESIGN.md, thaw steps 1–7)."""
+    aliquot = request.aliquot
+    level = protocol.dose_level(aliquot.dose_level)
+    if level is None:
+        known = ", ".join(d.name for d in protocol.dose_levels)
+        raise InputError("aliquot.dose_level", f"Dose level \"{aliquot.dose_level}\" is not in "
+                                               f"protocol {protocol.id} (it has {known}).")
+    steps: list[Step] = []
+    findings: list[Finding] = []
+    if not protocol.approved:
+        findings.append(Finding(
+            "PROTOCOL_NOT_APPROVED", Severity.INFO,
+            f"Protocol {protocol.id} version {protocol.version} is not approved for clinical "
+            "use; documents are marked NOT FOR CLINICAL USE."))
+    vb_x = aliquot.final_volume.magnitude
+    steps.append(Step("Volume infused", "Vb = the bag's final volume",
+                      f"Vb = {aliquot.final_volume.text}", fmt_volume(quantity(vb_x, ML))))
+    counts = request.post_thaw
+    if counts is not None:
+        wbc_x, step = wbc_concentration(counts.wbc, counts.sample_dilution)
+        steps.append(step)
+        c_x, step = viable_cd3_concentration(wbc_x, counts.cd3_percent, counts.viability_percent)
+        steps.append(step)
+        delivered_x = c_x * vb_x
+        steps.append(Step("Delivered cells", "Nd = C′ × Vb",
+                          f"C′ × {fmt_volume(quantity(vb_x, ML))}",
+                          fmt_cells(quantity(delivered_x, CELLS), "viable CD3+ cells", digits=4)))
+        if exact(counts.viability_percent) < limits.min_post_thaw_viability_percent:
+            findings.append(Finding(
+                "LOW_VIABILITY", Severity.BLOCK,
+                f"Post-thaw viability {counts.viability_percent:g} % is below the protocol "
+                f"minimum of {float(limits.min_post_thaw_viability_percent):g} %. Do not infuse; "
+                "contact the laboratory director.", "post_thaw.viability_percent"))
+    else:
+        delivered_x = aliquot.frozen_viable_cd3 * cryo.recovery
+        steps.append(Step("Delivered cells (expected)", "Nd = frozen viable CD3+ × R",
+                          f"{fmt_cells(quantity(aliquot.frozen_viable_cd3, CELLS), digits=4)} × "
+                          f"{float(cryo.recovery):g}",
+                          fmt_cells(quantity(delivered_x, CELLS), "viable CD3+ cells", digits=4)))
+        findings.append(Finding(
+            "POST_THAW_COUNT_NOT_DONE", Severity.INFO,
+            "No post-thaw count: the dose delivered is expected from the frozen count and the "
+            f"lab's {float(cryo.post_thaw_recovery_percent):g} % recovery."))
+    w_x = request.patient.weight.magnitude
+    dose_x = exact_in(level.dose, CELLS_PER_KG)
+    nt_x = dose_x * w_x
+    deviation_x = (delivered_x - nt_x) / nt_x * 100
+    steps.append(Step("Deviation from target", "Nt = dose level × W; (Nd − Nt) ÷ Nt × 100",
+                      f"Nt = {fmt_dose(quantity(dose_x, CELLS_PER_KG))} × "
+                      f"{fixed(float(w_x), 2)} kg = {fmt_cells(quantity(nt_x, CELLS), digits=4)}",
+                      f"{signed(float(deviation_x))} % (tolerance ± "
+                      f"{protocol.tolerance_percent:g} %)"))
+    if abs(deviation_x) > exact(protocol.tolerance_percent):
+        findings.append(Finding(
+            "DOSE_OUT_OF_TOLERANCE", Severity.BLOCK,
+            f"The dose delivered deviates {signed(float(deviation_x))} % from the target for "
+            f"today's weight, outside ± {protocol.tolerance_percent:g} %. Do not infuse; contact "
+            "the ordering physician."))
+    planned_x = aliquot.planned_weight.magnitude
+    change_x = abs(w_x - planned_x) / planned_x * 100
+    if change_x > limits.weight_change_percent:
+        findings.append(Finding(
+            "WEIGHT_CHANGED", Severity.WARNING,
+            f"Today's weight {request.patient.weight.text} differs {fixed(float(change_x), 1)} % "
+            f"from the {aliquot.planned_weight.text} the aliquot was planned for (more than "
+            f"{float(limits.weight_change_percent):g} %). Confirm the dose with the physician.",
+            "patient.weight"))
+    dmso_x = vb_x * aliquot.final_dmso_percent / 100 * cryo.dmso_density_g_per_ml
+    steps.append(Step("DMSO", "Vb × final DMSO % × density ÷ W",
+                      f"{fmt_volume(quantity(vb_x, ML))} × {float(aliquot.final_dmso_percent):g} % "
+                      f"× {float(cryo.dmso_density_g_per_ml):g} g/mL ÷ {fixed(float(w_x), 2)} kg",
+                      f"{fixed(float(dmso_x), 2)} g = {fixed(float(dmso_x / w_x), 3)} g/kg"))
+    if dmso_x / w_x > cryo.max_dmso_g_per_kg:
+        findings.append(Finding(
+            "DMSO_LIMIT_EXCEEDED", Severity.BLOCK,
+            f"DMSO {fixed(float(dmso_x / w_x), 3)} g/kg is above the "
+            f"{float(cryo.max_dmso_g_per_kg):g} g/kg allowed per infusion."))
+    if request.thawed_at > aliquot.frozen_expires_at:
+        findings.append(Finding(
+            "PRODUCT_EXPIRED", Severity.BLOCK,
+            f"The bag expired frozen at {stamp(aliquot.frozen_expires_at)}, before it was thawed "
+            f"({stamp(request.thawed_at)}). Do not infuse."))
+    site = ZoneInfo(lab.time_zone)
+    infuse_by = (request.thawed_at + timedelta(minutes=cryo.thawed_infusion_expiry_minutes)
+                 ).astimezone(site)
+    steps.append(Step("Infuse by", "thawed at + thawed-product expiry",
+                      f"{stamp(request.thawed_at.astimezone(site))} + "
+                      f"{cryo.thawed_infusion_expiry_minutes} min", stamp(infuse_by)))
+    return ThawPlan(request=request, protocol=protocol, lab=lab, status=status_of(findings),
+                    findings=most_severe_first(findings), steps=tuple(steps), weight_kg=w_x,
+                    target_cells=nt_x, infused_volume_ml=vb_x, delivered_cells=delivered_x,
+                    delivered_dose_per_kg=delivered_x / w_x, deviation_percent=deviation_x,
+                    dmso_g=dmso_x, dmso_g_per_kg=dmso_x / w_x, infuse_by=infuse_by)
+
+
+def thaw_to_dict(p: ThawPlan) -> dict[str, Any]:
+    """The thaw plan as JSON (numbers in the units their keys name)."""
+    return {
+        "kind": "thaw", "status": str(p.status),
+        "din": p.request.aliquot.din, "division": p.request.aliquot.division,
+        "dose_level": p.request.aliquot.dose_level,
+        "dosing_weight_kg": float(p.weight_kg), "target_cells": float(p.target_cells),
+        "infused_volume_mL": float(p.infused_volume_ml),
+        "delivered_cells": float(p.delivered_cells),
+        "delivered_dose_per_kg": float(p.delivered_dose_per_kg),
+        "deviation_percent": float(p.deviation_percent),
+        "dmso_g": float(p.dmso_g), "dmso_g_per_kg": float(p.dmso_g_per_kg),
+        "infuse_by": p.infuse_by.isoformat(),
+        "findings": [{"code": f.code, "severity": str(f.severity), "message": f.message}
+                     for f in p.findings],
+        "steps": [{"name": s.name, "formula": s.formula, "substituted": s.substituted,
+                   "result": s.result} for s in p.steps],
+        "protocol": {"id": p.protocol.id, "version": p.protocol.version,
+                     "approved": p.protocol.approved, "fingerprint": p.protocol.fingerprint},
+        "lab": {"name": p.lab.name, "fingerprint": p.lab.fingerprint},
+    }
+
