@@ -38,7 +38,9 @@ KNOWN_KEYS: dict[str, tuple[str, ...]] = {
     "patient": ("id", "name", "birth_date", "weight"),
     "product": ("din", "collected_at", "volume", "net_weight", "wbc", "sample_dilution",
                 "cd3_percent", "viability_percent", "abo_rh"),
-    # Cycle 2 (DESIGN.md, "Cryopreserved aliquots"): the freeze and thaw requests.
+}
+#: The keys of the cycle-2 requests (DESIGN.md, "Cryopreserved aliquots"): freeze and thaw.
+CRYO_KEYS: dict[str, tuple[str, ...]] = {
     "freeze": ("kind", "protocol", "patient", "product", "aliquots", "frozen_at",
                "confirmations"),
     "freeze.aliquot": ("cycle", "infusion", "dose_level"),

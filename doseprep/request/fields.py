@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from doseprep.errors import InputError, InvalidRequestError
-from doseprep.request._base import CONFIRMABLE, KNOWN_KEYS, MAX_TEXT, MAX_YEAR, MIN_YEAR
+from doseprep.request._base import CONFIRMABLE, CRYO_KEYS, KNOWN_KEYS, MAX_TEXT, MAX_YEAR, MIN_YEAR
 from doseprep.units import parse_number
 
 
@@ -18,7 +18,7 @@ def _check_keys(data: Mapping[str, Any], section: str, path: str | None = None) 
     """Refuse any key the request format does not have, suggesting the nearest known one.
     ``section`` names the key list (:data:`KNOWN_KEYS`); ``path`` where the keys are in the
     request (default: the section; "" for the top level)."""
-    known = KNOWN_KEYS[section]
+    known = KNOWN_KEYS[section] if section in KNOWN_KEYS else CRYO_KEYS[section]
     path = section if path is None else path
     for key in data:
         if key in known:
