@@ -19,7 +19,7 @@ from doseprep.calc.draw import Draw, draw, syringe_name
 from doseprep.calc.model import Finding, Severity, Status, Step, most_severe_first, status_of
 from doseprep.calc.product import ProductCells, product_cells
 from doseprep.calc.quantities import exact_in, in_ml, quantity
-from doseprep.cryo.settings import DEFAULT_CRYO, Bag, CryoSettings
+from doseprep.cryo.settings import Bag, CryoSettings
 from doseprep.errors import InputError
 from doseprep.protocol import LabSettings, Protocol
 from doseprep.request import DEFAULT_PROTOCOL, Patient, Product
@@ -176,8 +176,10 @@ def _check_in_protocol(order: AliquotOrder, protocol: Protocol, where: str) -> N
 
 
 def freeze_plan(request: FreezeRequest, protocol: Protocol, lab: LabSettings,
-                cryo: CryoSettings = DEFAULT_CRYO) -> FreezePlan:
-    """Compute the freeze plan (DESIGN.md, freeze steps 1–8)."""
+                cryo: CryoSettings | None = None) -> FreezePlan:
+    """Compute the freeze plan (DESIGN.md, freeze steps 1–8) with the lab's cryo figures (or
+    ``cryo``)."""
+    cryo = cryo or lab.cryo
     for number, order in enumerate(request.aliquots):
         _check_in_protocol(order, protocol, f"aliquots[{number}]")
     steps: list[Step] = []

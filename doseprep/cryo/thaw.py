@@ -16,7 +16,7 @@ from doseprep.calc.checks import signed, stamp
 from doseprep.calc.model import Finding, Severity, Status, Step, most_severe_first, status_of
 from doseprep.calc.product import viable_cd3_concentration, wbc_concentration
 from doseprep.calc.quantities import exact_in, quantity
-from doseprep.cryo.settings import DEFAULT_CRYO, DEFAULT_PROTOCOL_CRYO, CryoSettings, ProtocolCryo
+from doseprep.cryo.settings import CryoSettings, ProtocolCryo
 from doseprep.errors import InputError
 from doseprep.isbt128 import parse_din
 from doseprep.protocol import LabSettings, Protocol
@@ -167,9 +167,11 @@ def _renamed(reader: Any, value: Mapping[str, Any], named: str) -> Any:
 
 
 def thaw_plan(request: ThawRequest, protocol: Protocol, lab: LabSettings,
-              cryo: CryoSettings = DEFAULT_CRYO,
-              limits: ProtocolCryo = DEFAULT_PROTOCOL_CRYO) -> ThawPlan:
-    """Compute the thaw plan (DESIGN.md, thaw steps 1–7)."""
+              cryo: CryoSettings | None = None, limits: ProtocolCryo | None = None) -> ThawPlan:
+    """Compute the thaw plan (DESIGN.md, thaw steps 1–7) with the lab's cryo figures and the
+    protocol's limits (or ``cryo`` and ``limits``)."""
+    cryo = cryo or lab.cryo
+    limits = limits or protocol.cryo
     aliquot = request.aliquot
     level = protocol.dose_level(aliquot.dose_level)
     if level is None:

@@ -19,16 +19,19 @@ from doseprep.protocol._base import (
     PROTOCOL_KEYS,
 )
 from doseprep.protocol.model import (
+    Bag,
+    CryoSettings,
     DoseLevel,
     LabSettings,
     PlausibleRanges,
     Protocol,
+    ProtocolCryo,
     Syringe,
     fingerprint,
 )
 from doseprep.protocol.reader import _read_toml, _Reader
 from doseprep.resources import resource_path
-from doseprep.units import CELLS_PER_KG, ML, Q_, ureg
+from doseprep.units import CELLS_PER_KG, ML, Q_, exact, ureg
 
 
 def bundled_protocols() -> list[str]:
@@ -80,9 +83,9 @@ def load_protocol(ref: str | Path = DEFAULT_PROTOCOL) -> Protocol:
             raise r.fail(f"cycles.{key}", f"must be the number of infusions, 1 to 26 "
                                          f"(got {value!r}).")
         cycles.append((int(key), value))
-    for key in ("min_post_thaw_viability_percent", "weight_change_percent"):
-        if key in data:
-            r.number(key, strict=False, maximum=100)
+    cryo_limits = ProtocolCryo(**{
+        key: exact(r.number(key, strict=False, maximum=100)) for key in
+        ("min_post_thaw_viability_percent", "weight_change_percent") if key in data})
     author_approved = r.boolean("approved")
     return Protocol(
         id=r.text("id", limit=100),
@@ -100,6 +103,7 @@ def load_protocol(ref: str | Path = DEFAULT_PROTOCOL) -> Protocol:
                              ureg.mL / ureg.kg),
         fingerprint=fingerprint(data),
         source=str(path),
+        cryo=cryo_limits,
     )
 
 
@@ -171,6 +175,7 @@ def load_lab(path: str | Path | None = None) -> LabSettings:
         facility=facility,
         plausible=_plausible(r, data.get("plausible", {})),
         time_zone=_time_zone(r),
+        cryo=_cryo(r, data.get("cryo")),
     )
 
 
@@ -228,3 +233,74 @@ def _check_facility(r: _Reader, facility: Mapping[str, Any]) -> None:
                                    str(facility.get("division", "00")))
         except InputError as exc:
             raise r.fail("facility.product_description_code", exc.message) from None
+
+
+#: The ``[cryo]`` keys with their bounds (DESIGN.md, "Cryopreserved aliquots"); ``bags`` is a
+#: list of tables {name, min_mL, max_mL}.
+_CRYO_NUMBERS: dict[str, tuple[str, float, float]] = {
+    "post_thaw_recovery_percent": ("post_thaw_recovery_percent", 0, 100),
+    "freezing_medium_dmso_percent": ("freezing_medium_dmso_percent", 0, 100),
+    "final_dmso_percent": ("final_dmso_percent", 0, 100),
+    "dmso_density_g_per_mL": ("dmso_density_g_per_ml", 0.5, 2),
+    "max_dmso_g_per_kg": ("max_dmso_g_per_kg", 0, 10),
+    "max_wbc_per_mL": ("max_wbc_per_ml", 0, 1e12),
+}
+_CRYO_KEYS = frozenset({*_CRYO_NUMBERS, "bags", "frozen_shelf_life_days",
+                        "thawed_infusion_expiry_minutes", "storage_statement"})
+
+
+def _cryo(r: _Reader, table: Any) -> CryoSettings:
+    """The lab's ``[cryo]`` table (absent: DESIGN.md's example figures), every key checked."""
+    if table is None:
+        return CryoSettings()
+    if not isinstance(table, dict):
+        raise r.fail("cryo", "must be a table.")
+    r.known_keys(_CRYO_KEYS, "cryo.", table)
+    values: dict[str, Any] = {}
+    for key, (name, low, high) in _CRYO_NUMBERS.items():
+        if key in table:
+            values[name] = exact(r.number(f"cryo.{key}", value=table[key], minimum=low,
+                                          maximum=high))
+    medium = values.get("freezing_medium_dmso_percent", CryoSettings.freezing_medium_dmso_percent)
+    final = values.get("final_dmso_percent", CryoSettings.final_dmso_percent)
+    if not final < medium:
+        raise r.fail("cryo.final_dmso_percent", f"must be below freezing_medium_dmso_percent "
+                                                f"({float(medium):g} %): the medium is diluted "
+                                                "by the cells to the final DMSO.")
+    for key, high in (("frozen_shelf_life_days", 36500), ("thawed_infusion_expiry_minutes", 1440)):
+        if key in table:
+            value = table[key]
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+                raise r.fail(f"cryo.{key}", f"must be a whole number from 1 to {high}.")
+            values[key] = value
+    if "storage_statement" in table:
+        statement = table["storage_statement"]
+        if not isinstance(statement, str) or not statement.strip() or len(statement) > 120:
+            raise r.fail("cryo.storage_statement", "must be one line of at most 120 characters.")
+        values["storage_statement"] = statement.strip()
+    if "bags" in table:
+        values["bags"] = _bags(r, table["bags"])
+    return CryoSettings(**values)
+
+
+def _bags(r: _Reader, value: Any) -> tuple[Bag, ...]:
+    if not isinstance(value, list) or not 1 <= len(value) <= 10:
+        raise r.fail("cryo.bags", "must be a list of 1 to 10 bags: "
+                                  "{name = \"bag S\", min_mL = 10, max_mL = 30}.")
+    bags = []
+    for number, bag in enumerate(value):
+        where = f"cryo.bags[{number}]"
+        if not isinstance(bag, dict):
+            raise r.fail(where, "must be a table {name, min_mL, max_mL}.")
+        r.known_keys(("name", "min_mL", "max_mL"), f"{where}.", bag)
+        name = bag.get("name")
+        if not isinstance(name, str) or not name.strip() or len(name) > 40:
+            raise r.fail(f"{where}.name", "must be a short name in quotes.")
+        low = r.number(f"{where}.min_mL", value=bag.get("min_mL"), maximum=5000)
+        high = r.number(f"{where}.max_mL", value=bag.get("max_mL"), maximum=5000)
+        if high < low:
+            raise r.fail(f"{where}.max_mL", "must be at least min_mL.")
+        bags.append(Bag(name.strip(), exact(low), exact(high)))
+    if [b.max_ml for b in bags] != sorted(b.max_ml for b in bags):
+        raise r.fail("cryo.bags", "must be listed smallest first.")
+    return tuple(bags)

@@ -7,11 +7,52 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from fractions import Fraction
 from typing import Any
 
 import pint
 
 from doseprep.protocol._base import EXAMPLE_FIN, EXAMPLE_PRODUCT_CODE
+
+
+@dataclass(frozen=True)
+class Bag:
+    """A freezing bag: its name and the fill it is validated for (mL)."""
+
+    name: str
+    min_ml: Fraction
+    max_ml: Fraction
+
+
+@dataclass(frozen=True)
+class CryoSettings:
+    """The lab's cryopreservation figures, exactly."""
+
+    post_thaw_recovery_percent: Fraction = Fraction(75)
+    freezing_medium_dmso_percent: Fraction = Fraction(20)
+    final_dmso_percent: Fraction = Fraction(10)
+    dmso_density_g_per_ml: Fraction = Fraction(11, 10)
+    max_dmso_g_per_kg: Fraction = Fraction(1)
+    max_wbc_per_ml: Fraction = Fraction(2 * 10**8)
+    bags: tuple[Bag, ...] = (Bag("bag S", Fraction(10), Fraction(30)),
+                             Bag("bag M", Fraction(30), Fraction(70)),
+                             Bag("bag L", Fraction(70), Fraction(140)))
+    frozen_shelf_life_days: int = 1825
+    thawed_infusion_expiry_minutes: int = 60
+    storage_statement: str = "Store at or below −150 °C"
+
+    @property
+    def recovery(self) -> Fraction:
+        """R, the fraction of viable CD3+ recovered after thawing."""
+        return self.post_thaw_recovery_percent / 100
+
+
+@dataclass(frozen=True)
+class ProtocolCryo:
+    """The protocol's cryo limits."""
+
+    min_post_thaw_viability_percent: Fraction = Fraction(50)
+    weight_change_percent: Fraction = Fraction(10)
 
 
 @dataclass(frozen=True)
@@ -61,6 +102,7 @@ class Protocol:
     fingerprint: str
     source: str
     approval: ProtocolApproval | None = None
+    cryo: ProtocolCryo = ProtocolCryo()  # cycle 2 limits (min_post_thaw_viability_percent, ...)
 
     @property
     def approved(self) -> bool:
@@ -116,6 +158,7 @@ class LabSettings:
     facility: Mapping[str, Any]  # ISBT 128 facility data (FIN, product codes, label stock)
     plausible: PlausibleRanges = PlausibleRanges()
     time_zone: str = "America/Los_Angeles"  # the site's IANA zone (lab file key ``time_zone``)
+    cryo: CryoSettings = CryoSettings()  # the ``[cryo]`` table: cycle-2 freezing figures
 
     @property
     def example_facility(self) -> bool:
