@@ -20,6 +20,7 @@ from reportlab.lib import colors
 from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
@@ -146,13 +147,35 @@ class _NumberedCanvas(Canvas):
             width, height = self._pagesize
             if self._watermark:
                 draw_watermark(self, width, height, font_size=60, text=self._watermark)
-            self.setFont(SANS, 7.5)
             self.setFillGray(0)
-            self.drawString(MARGIN, 9 * mm, self._footer)
+            label = f"Page {number} of {total}"
+            for text, size, y in footer_lines(self._footer, label, width):
+                self.setFont(SANS, size)
+                self.drawString(MARGIN, y, text)
             self.setFont(SANS_BOLD, 8.5)
-            self.drawRightString(width - MARGIN, 9 * mm, f"Page {number} of {total}")
+            self.drawRightString(width - MARGIN, 9 * mm, label)
             super().showPage()
         super().save()
+
+
+def footer_lines(footer: str, page_label: str, width: float) -> list[tuple[str, float, float]]:
+    """The footer as (text, font size, baseline) lines that end before the page number: one line,
+    smaller type if need be (not below 6 pt), else two lines split at a " · " (a long draft
+    footer ran into "Page 1 of 3")."""
+    register_fonts()
+    room = width - 2 * MARGIN - stringWidth(page_label, SANS_BOLD, 8.5) - 4 * mm
+    size = 7.5
+    while stringWidth(footer, SANS, size) > room and size > 6:
+        size -= 0.25
+    if stringWidth(footer, SANS, size) <= room:
+        return [(footer, size, 9 * mm)]
+    parts = footer.split(" · ")
+    for size in (7.0, 6.0):
+        for cut in range(len(parts) - 1, 0, -1):
+            first, second = " · ".join(parts[:cut]), " · ".join(parts[cut:])
+            if stringWidth(first, SANS, size) <= room and stringWidth(second, SANS, size) <= room:
+                return [(first, size, 12 * mm), (second, size, 9 * mm)]
+    return [(footer, 6.0, 9 * mm)]
 
 
 def render_worksheet(plan: PreparationPlan, *, page_size: str = "letter",

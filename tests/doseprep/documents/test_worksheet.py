@@ -159,3 +159,27 @@ def test_a_draw_that_is_the_final_volume_never_says_add_0_ml_diluent() -> None:
     text = " ".join(page_texts(render_worksheet(p)))
     assert "0.00 mL diluent" not in text and "Diluent to add 0.00" not in text
     assert "no diluent" in text and "Diluent to add none" in text
+
+
+def test_the_footer_never_runs_into_the_page_number() -> None:
+    """A draft's footer (id, state, version, time, DRAFT — NOT FOR USE) ran into "Page 1 of 3";
+    it now takes smaller type, or two lines, and always ends before the page number."""
+    from reportlab.lib.pagesizes import A4, LETTER
+    from reportlab.lib.units import mm
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    from doseprep.documents.style import SANS, SANS_BOLD
+    from doseprep.documents.worksheet import MARGIN, footer_lines
+
+    draft = ("Worksheet UNSAVED-35AEEA95DA · FORM — not saved · doseprep 0.1.0 · printed "
+             "2026-11-24 11:39 UTC · DRAFT — NOT FOR USE")
+    for width in (A4[0], LETTER[0]):
+        for footer in (draft, draft + " · SUPERSEDED by PREP-2026-000123/v2" * 3):
+            label = "Page 10 of 12"
+            lines = footer_lines(footer, label, width)
+            end = width - MARGIN - stringWidth(label, SANS_BOLD, 8.5)
+            for text, size, _ in lines:
+                assert size >= 6
+                assert MARGIN + stringWidth(text, SANS, size) < end - 2 * mm
+            assert " · ".join(t for t, _, _ in lines) == footer
+    assert len(footer_lines(draft + " · x" * 40, "Page 1 of 1", A4[0])) == 2
