@@ -16,7 +16,13 @@ from fractions import Fraction
 
 import pint
 
-from doseprep.calc.checks import plausibility, product_checks, signed, time_zone_checks
+from doseprep.calc.checks import (
+    approval_note,
+    plausibility,
+    product_checks,
+    signed,
+    time_zone_checks,
+)
 from doseprep.calc.draw import dilution_recipe, draw, syringe_name
 from doseprep.calc.expiry import infusion_expiry
 from doseprep.calc.model import (
@@ -119,11 +125,7 @@ def plan(request: PreparationRequest, protocol: Protocol, lab: LabSettings) -> P
     _check_order(request, protocol)
     steps: list[Step] = []
     findings: list[Finding] = []
-    if not protocol.approved:
-        findings.append(Finding(
-            "PROTOCOL_NOT_APPROVED", Severity.INFO,
-            f"Protocol {protocol.id} version {protocol.version} is not approved for clinical "
-            "use; documents are marked NOT FOR CLINICAL USE."))
+    approval_note(protocol, findings)
 
     cells, product_steps = product_cells(request.product, lab)  # steps 1-4
     steps += product_steps

@@ -126,3 +126,13 @@ def hours(delta: timedelta) -> str:
 
 def stamp(moment: datetime) -> str:
     return f"{moment:%Y-%m-%d %H:%M} UTC{offset(moment)}"
+
+
+def approval_note(protocol: Protocol, findings: list[Finding]) -> None:
+    """PROTOCOL_NOT_APPROVED (info) while the record store has not approved this protocol's
+    fingerprint: its documents are marked NOT FOR CLINICAL USE."""
+    if not protocol.approved:
+        findings.append(Finding(
+            "PROTOCOL_NOT_APPROVED", Severity.INFO,
+            f"Protocol {protocol.id} version {protocol.version} is not approved for clinical "
+            "use; documents are marked NOT FOR CLINICAL USE."))

@@ -14,25 +14,25 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from doseprep.calc.checks import plausibility, product_checks, signed, stamp
+from doseprep.calc.checks import approval_note, plausibility, product_checks, signed, stamp
 from doseprep.calc.draw import Draw, draw, syringe_name
 from doseprep.calc.model import Finding, Severity, Status, Step, most_severe_first, status_of
 from doseprep.calc.product import ProductCells, product_cells
 from doseprep.calc.quantities import exact_in, in_ml, quantity
+from doseprep.cryo.common import request_header
 from doseprep.cryo.settings import Bag, CryoSettings
 from doseprep.errors import InputError
 from doseprep.protocol import LabSettings, Protocol
-from doseprep.request import DEFAULT_PROTOCOL, Patient, Product
+from doseprep.request import Patient, Product
 from doseprep.request.fields import (
     _check_keys,
     _confirmations,
-    _Errors,
     _section,
     _text,
     _timestamp,
     _whole,
 )
-from doseprep.request.sections import _patient, _product
+from doseprep.request.sections import _product
 from doseprep.units import CELLS, CELLS_PER_KG, ML, exact, fixed, fmt_cells, fmt_dose, fmt_volume
 
 #: At most one aliquot per first-level ISBT 128 division letter.
@@ -102,20 +102,8 @@ def parse_freeze_request(data: Any, *, zone: str | ZoneInfo | None = None,
                          protocol: Protocol | None = None) -> FreezeRequest:
     """Check a freeze request (the fresh request without ``order`` and ``prepared_at``, plus
     ``aliquots`` and ``frozen_at``); every wrong field is named at once."""
-    if not isinstance(data, Mapping):
-        raise InputError("request", "The request must be a JSON object.")
-    if isinstance(zone, str):
-        zone = ZoneInfo(zone)
-    errors = _Errors()
-    errors.get(None, _check_keys, data, "freeze", "")
-    if data.get("kind") != "freeze":
-        errors.add(InputError("kind", "A freeze request says \"kind\": \"freeze\"."))
-    protocol_ref = data.get("protocol", DEFAULT_PROTOCOL)
-    if not isinstance(protocol_ref, str) or not protocol_ref.strip():
-        errors.add(InputError("protocol", "Give the protocol id or the path of its .toml file."))
+    data, errors, zone, protocol_ref, patient = request_header(data, "freeze", zone)
     assumed: list[str] = []
-    p = errors.get(None, _section, data, "patient")
-    patient = _patient(p, errors) if p is not None else None
     r = errors.get(None, _section, data, "product")
     product = _product(r, zone, assumed, errors) if r is not None else None
     aliquots = errors.get(None, _aliquots, data.get("aliquots"), protocol)
@@ -127,7 +115,7 @@ def parse_freeze_request(data: Any, *, zone: str | ZoneInfo | None = None,
     confirmations = errors.get("confirmations", _confirmations, data)
     errors.check()
     assert patient is not None and product is not None and aliquots is not None
-    return FreezeRequest(protocol=str(protocol_ref).strip(), patient=patient, product=product,
+    return FreezeRequest(protocol=protocol_ref, patient=patient, product=product,
                          aliquots=aliquots, frozen_at=frozen_at, confirmations=confirmations,
                          zone_assumed=tuple(assumed))
 
@@ -184,11 +172,7 @@ def freeze_plan(request: FreezeRequest, protocol: Protocol, lab: LabSettings,
         _check_in_protocol(order, protocol, f"aliquots[{number}]")
     steps: list[Step] = []
     findings: list[Finding] = []
-    if not protocol.approved:
-        findings.append(Finding(
-            "PROTOCOL_NOT_APPROVED", Severity.INFO,
-            f"Protocol {protocol.id} version {protocol.version} is not approved for clinical "
-            "use; documents are marked NOT FOR CLINICAL USE."))
+    approval_note(protocol, findings)
     cells, product_steps = product_cells(request.product, lab)  # F1-F4
     steps += product_steps
     plausibility(request, lab, cells.wbc_x, findings)

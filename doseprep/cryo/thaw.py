@@ -12,17 +12,18 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from doseprep.calc.checks import signed, stamp
+from doseprep.calc.checks import approval_note, signed, stamp
 from doseprep.calc.model import Finding, Severity, Status, Step, most_severe_first, status_of
 from doseprep.calc.product import viable_cd3_concentration, wbc_concentration
 from doseprep.calc.quantities import exact_in, quantity
+from doseprep.cryo.common import request_header
 from doseprep.cryo.settings import CryoSettings, ProtocolCryo
 from doseprep.errors import InputError
 from doseprep.isbt128 import parse_din
 from doseprep.protocol import LabSettings, Protocol
-from doseprep.request import DEFAULT_PROTOCOL, Patient
-from doseprep.request.fields import _check_keys, _Errors, _percent, _section, _text, _timestamp
-from doseprep.request.sections import _patient, _sample_dilution, _wbc, _weight
+from doseprep.request import Patient
+from doseprep.request.fields import _check_keys, _Errors, _percent, _text, _timestamp
+from doseprep.request.sections import _sample_dilution, _wbc, _weight
 from doseprep.units import (
     CELLS,
     CELLS_PER_KG,
@@ -91,20 +92,8 @@ class ThawPlan:
 
 def parse_thaw_request(data: Any, *, zone: str | ZoneInfo | None = None) -> ThawRequest:
     """Check a thaw request; every wrong field is named at once."""
-    if not isinstance(data, Mapping):
-        raise InputError("request", "The request must be a JSON object.")
-    if isinstance(zone, str):
-        zone = ZoneInfo(zone)
-    errors = _Errors()
-    errors.get(None, _check_keys, data, "thaw", "")
-    if data.get("kind") != "thaw":
-        errors.add(InputError("kind", "A thaw request says \"kind\": \"thaw\"."))
-    protocol_ref = data.get("protocol", DEFAULT_PROTOCOL)
-    if not isinstance(protocol_ref, str) or not protocol_ref.strip():
-        errors.add(InputError("protocol", "Give the protocol id or the path of its .toml file."))
+    data, errors, zone, protocol_ref, patient = request_header(data, "thaw", zone)
     assumed: list[str] = []
-    p = errors.get(None, _section, data, "patient")
-    patient = _patient(p, errors) if p is not None else None
     aliquot = errors.get(None, _frozen_aliquot, data.get("aliquot"), zone, assumed)
     thawed_at = errors.get("thawed_at", _timestamp, data.get("thawed_at"), "thawed_at",
                            "thawing date and time", zone, assumed)
@@ -113,7 +102,7 @@ def parse_thaw_request(data: Any, *, zone: str | ZoneInfo | None = None) -> Thaw
         counts = errors.get(None, _post_thaw, data.get("post_thaw"))
     errors.check()
     assert patient is not None and aliquot is not None
-    return ThawRequest(protocol=str(protocol_ref).strip(), patient=patient, aliquot=aliquot,
+    return ThawRequest(protocol=protocol_ref, patient=patient, aliquot=aliquot,
                        thawed_at=thawed_at, post_thaw=counts)
 
 
@@ -180,11 +169,7 @@ def thaw_plan(request: ThawRequest, protocol: Protocol, lab: LabSettings,
                                                f"protocol {protocol.id} (it has {known}).")
     steps: list[Step] = []
     findings: list[Finding] = []
-    if not protocol.approved:
-        findings.append(Finding(
-            "PROTOCOL_NOT_APPROVED", Severity.INFO,
-            f"Protocol {protocol.id} version {protocol.version} is not approved for clinical "
-            "use; documents are marked NOT FOR CLINICAL USE."))
+    approval_note(protocol, findings)
     vb_x = aliquot.final_volume.magnitude
     steps.append(Step("Volume infused", "Vb = the bag's final volume",
                       f"Vb = {aliquot.final_volume.text}", fmt_volume(quantity(vb_x, ML))))
