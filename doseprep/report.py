@@ -7,10 +7,11 @@ arithmetic, then the findings.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from doseprep import __version__
-from doseprep.plan import PreparationPlan, Severity, Status, instruction
+from doseprep.plan import Finding, PreparationPlan, Severity, Status, Step, instruction
 from doseprep.units import CELLS, CELLS_PER_KG, CELLS_PER_ML, KG, ML, fmt_dose, fmt_mass
 
 _EXAMPLE = " — facility data (FIN, product code) EXAMPLE — not your lab's"
@@ -96,6 +97,24 @@ STATUS_LINE = {
 }
 
 
+def steps_and_findings(steps: Sequence[Step], findings: Sequence[Finding]) -> list[str]:
+    """The calculation, step by step, then the findings (most severe first, as the plan holds
+    them): the part every plan's report shares (fresh, freeze, thaw)."""
+    lines = ["Calculation"]
+    for number, step in enumerate(steps, 1):
+        lines.append(f"{number:>3}. {step.name}")
+        lines.append(f"      {step.formula}")
+        lines.append(f"      {step.substituted}")
+        lines.append(f"      = {step.result}")
+    lines.append("")
+    if findings:
+        lines.append("Findings")
+        lines.extend(f"  {_MARK[f.severity]:<10} {f.code}: {f.message}" for f in findings)
+    else:
+        lines.append("Findings: none")
+    return lines
+
+
 def render_text(p: PreparationPlan) -> str:
     """The plan as a report to read on a terminal or print."""
     r = p.request
@@ -115,19 +134,8 @@ def render_text(p: PreparationPlan) -> str:
         f"          fingerprint {p.protocol.fingerprint[:16]}…",
         f"Lab       {p.lab.name}{_EXAMPLE if p.lab.example_facility else ''}",
         "",
-        "Calculation",
     ]
-    for number, step in enumerate(p.steps, 1):
-        lines.append(f"{number:>3}. {step.name}")
-        lines.append(f"      {step.formula}")
-        lines.append(f"      {step.substituted}")
-        lines.append(f"      = {step.result}")
-    lines.append("")
-    if p.findings:
-        lines.append("Findings")
-        lines.extend(f"  {_MARK[f.severity]:<10} {f.code}: {f.message}" for f in p.findings)
-    else:
-        lines.append("Findings: none")
+    lines += steps_and_findings(p.steps, p.findings)
     if p.expires_at is not None:
         lines += ["", f"Expires {p.expires_at.strftime('%Y-%m-%d %H:%M')} "
                       f"(UTC{p.expires_at.strftime('%z')})"]

@@ -11,6 +11,9 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+#: The bundled protocol a request or a workstation without one of its own uses.
+DEFAULT_PROTOCOL = "hmct-blinatumomab"
+
 
 @cache
 def resource_root() -> Path:

@@ -57,7 +57,6 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     try:
         data = Path(args.pdf).read_bytes()
     except OSError as exc:
-
         raise FieldError("pdf", f"{args.pdf}: cannot be read ({exc.strerror}).") from None
     result = verify_pdf(data, [Path(p) for p in args.trust])
     if args.json:

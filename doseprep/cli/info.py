@@ -25,6 +25,7 @@ from doseprep.cli.common import (
     attach_approval,
 )
 from doseprep.errors import DoseprepError, SettingsError
+from doseprep.resources import DEFAULT_PROTOCOL
 
 LIBRARIES = ("PySide6-Essentials", "pint", "reportlab", "SQLAlchemy", "alembic", "psycopg",
              "argon2-cffi", "pyHanko", "pypdfium2")
@@ -92,9 +93,8 @@ def gather() -> dict[str, Any]:
     except SettingsError as exc:
         out["problems"].append(str(exc))
     try:
-
         protocol = attach_approval(load_protocol((settings.protocol if settings else None)
-                                                 or "hmct-blinatumomab"))
+                                                 or DEFAULT_PROTOCOL))
         out["protocol"] = {"file": protocol.source, "id": protocol.id,
                            "version": protocol.version, "fingerprint": protocol.fingerprint,
                            "approved": protocol.approved,

@@ -3,24 +3,12 @@ aliquot (or for the bag), then every step and the findings, most severe first.""
 
 from __future__ import annotations
 
-from doseprep.calc.model import Severity, Status
+from doseprep.calc.model import Status
 from doseprep.calc.quantities import quantity
 from doseprep.cryo.freeze import FreezePlan
 from doseprep.cryo.thaw import ThawPlan
-from doseprep.report import STATUS_LINE
+from doseprep.report import STATUS_LINE, steps_and_findings
 from doseprep.units import CELLS_PER_KG, ML, fixed, fmt_dose, fmt_volume
-
-_MARK = {Severity.BLOCK: "[BLOCK]", Severity.WARNING: "[WARNING]", Severity.INFO: "[info]"}
-
-
-def _tail(steps, findings) -> list[str]:
-    lines = ["", "Steps"]
-    for number, step in enumerate(steps, start=1):
-        lines += [f"{number:2}. {step.name}: {step.formula}", f"    {step.substituted}",
-                  f"    = {step.result}"]
-    lines += ["", "Findings" if findings else "Findings: none"]
-    lines += [f"  {_MARK[f.severity]} {f.code}: {f.message}" for f in findings]
-    return lines
 
 
 def freeze_text(p: FreezePlan) -> str:
@@ -42,7 +30,7 @@ def freeze_text(p: FreezePlan) -> str:
     lines += ["", f"Product used {fmt_volume(quantity(p.product_used_ml, ML))}, remaining "
               f"{fmt_volume(quantity(p.remaining_product_ml, ML))}; frozen expiry "
               f"{p.frozen_expires_at.isoformat()}; {p.cryo.storage_statement}."]
-    return "\n".join(lines + _tail(p.steps, p.findings)) + "\n"
+    return "\n".join([*lines, "", *steps_and_findings(p.steps, p.findings)]) + "\n"
 
 
 def thaw_text(p: ThawPlan) -> str:
@@ -56,4 +44,4 @@ def thaw_text(p: ThawPlan) -> str:
              f"weight today {r.patient.weight.text}",
              f"Dose      {fmt_dose(quantity(p.delivered_dose_per_kg, CELLS_PER_KG))} "
              f"({float(p.deviation_percent):+.2f} % from {r.aliquot.dose_level})"]
-    return "\n".join(lines + _tail(p.steps, p.findings)) + "\n"
+    return "\n".join([*lines, "", *steps_and_findings(p.steps, p.findings)]) + "\n"

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
+from doseprep.resources import DEFAULT_PROTOCOL as DEFAULT_PROTOCOL
+
 SCHEMA_VERSION = 1
-
-
-DEFAULT_PROTOCOL = "hmct-blinatumomab"
-
 
 #: Every key a protocol file may hold; any other is a settings error naming it (a misspelt key
 #: must never fall back silently to a default).

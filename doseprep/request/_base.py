@@ -6,11 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+# The protocol of a request that names none (re-exported for the request's readers).
+from doseprep.resources import DEFAULT_PROTOCOL as DEFAULT_PROTOCOL
 from doseprep.units import Measured
-
-#: The protocol of a request that names none.
-DEFAULT_PROTOCOL = "hmct-blinatumomab"
-
 
 MAX_WEIGHT_KG = 500.0
 
