@@ -161,6 +161,13 @@ def thaw_plan(request: ThawRequest, protocol: Protocol, lab: LabSettings,
     protocol's limits (or ``cryo`` and ``limits``)."""
     cryo = cryo or lab.cryo
     limits = limits or protocol.cryo
+    frozen_at = request.aliquot.frozen_expires_at - timedelta(days=cryo.frozen_shelf_life_days)
+    if request.thawed_at < frozen_at:
+        # A slip of the year or the day: a bag cannot be thawed before it was frozen.
+        raise InputError("thawed_at", f"The thawing time {stamp(request.thawed_at)} is before the "
+                                      f"bag was frozen ({stamp(frozen_at)}, its frozen expiry "
+                                      f"less {cryo.frozen_shelf_life_days} days); check the "
+                                      "date.")
     aliquot = request.aliquot
     level = protocol.dose_level(aliquot.dose_level)
     if level is None:

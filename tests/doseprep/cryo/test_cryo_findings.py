@@ -161,3 +161,13 @@ def test_a_cycle_2_request_given_to_the_fresh_plan_says_which_command() -> None:
     with pytest.raises(InputError, match="doseprep freeze") as info:
         parse_request(case("c01"))
     assert info.value.field == "kind"
+
+
+def test_a_thaw_dated_before_the_bag_was_frozen_is_refused() -> None:
+    """A tired technician types 2020 for 2026: the bag did not exist then (frozen 2026-11-22,
+    its frozen expiry less the shelf life); the thaw time is refused, naming it."""
+    request = case("c03")
+    request["thawed_at"] = "2020-12-20T09:00:00-08:00"
+    with pytest.raises(InputError, match="before the bag was frozen") as info:
+        thaw(request)
+    assert info.value.field == "thawed_at"
