@@ -25,32 +25,99 @@ from doseprep.signing import ACCOUNT_MANAGERS, EDITORS, STEPS, State, Step, step
 
 if TYPE_CHECKING:
     from doseprep.manifest import RecordInfo
-    from doseprep.plan import PreparationPlan
     from doseprep.store import Store, StoredRecord, User
+    from doseprep.store.content import AnyPlan
 
 
 # --- plans -----------------------------------------------------------------------------------
 
 def compute_plan(request: Mapping[str, Any], protocol: str | None = None,
-                 lab: str | None = None, *, store: Store | None = None) -> PreparationPlan:
-    """Parse a request (JSON shape) and compute its plan with the domain, as ``doseprep plan``;
-    with ``store``, the protocol carries the store's approval of its fingerprint."""
+                 lab: str | None = None, *, store: Store | None = None) -> AnyPlan:
+    """Parse a request (JSON shape) and compute its plan with the domain, as ``doseprep plan``
+    (or ``freeze`` / ``thaw`` when the request says ``"kind"``); with ``store``, the protocol
+    carries the store's approval of its fingerprint."""
+    from doseprep.cryo.freeze import freeze_plan, parse_freeze_request
+    from doseprep.cryo.thaw import parse_thaw_request, thaw_plan
     from doseprep.plan import plan
     from doseprep.protocol import load_lab, load_protocol
-    from doseprep.request import parse_request
+    from doseprep.request import DEFAULT_PROTOCOL, parse_request
 
     settings = load_lab(lab)
-    parsed = parse_request(request, zone=settings.time_zone)
-    chosen = load_protocol(protocol or parsed.protocol)
+    kind = request_kind(request)
+    named = request.get("protocol") if isinstance(request, Mapping) else None
+    chosen = load_protocol(protocol or (named if isinstance(named, str) and named.strip()
+                                        else DEFAULT_PROTOCOL))
     if store is not None:
         from doseprep.store.protocols import with_approval
 
         chosen = with_approval(store, chosen)
-    return plan(parsed, chosen, settings)
+    if kind == "freeze":
+        return freeze_plan(parse_freeze_request(request, zone=settings.time_zone,
+                                                protocol=chosen), chosen, settings)
+    if kind == "thaw":
+        return thaw_plan(parse_thaw_request(request, zone=settings.time_zone), chosen, settings)
+    return plan(parse_request(request, zone=settings.time_zone), chosen, settings)
+
+
+def request_kind(request: Any) -> str:
+    """``fresh``, ``freeze`` or ``thaw``: which plan a request (JSON shape) asks for."""
+    kind = request.get("kind") if isinstance(request, Mapping) else None
+    return kind if kind in ("freeze", "thaw") else "fresh"
+
+
+def plan_to_json(plan: AnyPlan) -> dict[str, Any]:
+    """A plan of any kind as its JSON (what a record stores)."""
+    from doseprep.cryo.freeze import FreezePlan, freeze_to_dict
+    from doseprep.cryo.thaw import ThawPlan, thaw_to_dict
+    from doseprep.report import plan_to_dict
+
+    if isinstance(plan, FreezePlan):
+        return freeze_to_dict(plan)
+    if isinstance(plan, ThawPlan):
+        return thaw_to_dict(plan)
+    return plan_to_dict(plan)
+
+
+def thaw_request_from_store(store: Store, request: Mapping[str, Any], *,
+                            aliquot: str | None = None,
+                            scan: tuple[str, str] | None = None) -> dict[str, Any]:
+    """A thaw request with its bag's data filled from the inventory: the bag named by
+    ``aliquot`` (``PREP-2026-000001/v1:B0``), by the scanned DIN and product code of its label
+    (``scan``), or by the request's ``aliquot_ref``. Refused (:class:`WorkflowError`) for a bag
+    that is not frozen, of another patient, expired frozen, or whose typed data differ."""
+    from doseprep.errors import InputError
+    from doseprep.request.fields import _timestamp
+    from doseprep.store.errors import WorkflowError
+    from doseprep.store.inventory import _normal, aliquot_by_scan, thaw_source
+
+    data = dict(request)
+    if scan is not None:
+        aliquot = aliquot_by_scan(store, *scan).ref
+    ref = aliquot or data.get("aliquot_ref")
+    if not isinstance(ref, str) or not ref.strip():
+        raise WorkflowError("name the frozen bag: --aliquot PREP-2026-000001/v1:B0, or scan "
+                            "its label (--scan DIN PRODUCT_CODE).")
+    patient = data.get("patient")
+    mrn = patient.get("id") if isinstance(patient, Mapping) else None
+    if not isinstance(mrn, str) or not mrn.strip():
+        raise InputError("patient.id", "Give the patient's MRN: the bag is checked against it.")
+    try:
+        thawed_at = _timestamp(data.get("thawed_at"), "thawed_at", "thawing date and time",
+                               None, [])
+    except InputError:
+        thawed_at = None  # reported with every other field when the request is parsed
+    with store.read() as conn:
+        section = thaw_source(conn, ref, mrn=mrn, thawed_at=thawed_at)
+    if "aliquot" in data and _normal(data["aliquot"]) != _normal(section):
+        raise InputError("aliquot", f"The bag data typed here are not what the freeze record of "
+                                    f"{ref} says; leave \"aliquot\" out and doseprep fills it.")
+    data["aliquot"] = section
+    data["aliquot_ref"] = ref.strip() if aliquot is None else aliquot
+    return data
 
 
 def stored_plan(record: StoredRecord, protocol: str | None = None,
-                lab: str | None = None, *, store: Store | None = None) -> PreparationPlan:
+                lab: str | None = None, *, store: Store | None = None) -> AnyPlan:
     """The record's plan as it was signed, for documents.
 
     The stored request is computed again and every number, the status, the dose level and the
@@ -60,13 +127,12 @@ def stored_plan(record: StoredRecord, protocol: str | None = None,
     stored ones, as signed, so a later release that rewords a message never makes an old
     record unprintable (issues 9 and 11).
     """
-    from doseprep.plan import Finding, Severity
+    from doseprep.plan import Finding, PreparationPlan, Severity
     from doseprep.plan import Step as PlanStep
-    from doseprep.report import plan_to_dict
     from doseprep.store.errors import WorkflowError
 
     plan = compute_plan(record.request, protocol, lab, store=store)
-    now, saved = signed_content(plan_to_dict(plan)), signed_content(record.plan)
+    now, saved = signed_content(plan_to_json(plan)), signed_content(record.plan)
     if now != saved:
         differing = sorted(k for k in now.keys() | saved.keys() if now.get(k) != saved.get(k))
         raise WorkflowError(f"the plan computed now for {record.ref} differs from the one saved "
@@ -80,8 +146,10 @@ def stored_plan(record: StoredRecord, protocol: str | None = None,
     findings += tuple(f for f in plan.findings if f.code == "PROTOCOL_NOT_APPROVED")
     steps = tuple(PlanStep(s["name"], s["formula"], s["substituted"], s["result"])
                   for s in stored["steps"])
-    return replace(plan, findings=findings, steps=steps,
-                   signed_instruction=stored["instruction"])
+    if isinstance(plan, PreparationPlan):
+        return replace(plan, findings=findings, steps=steps,
+                       signed_instruction=stored["instruction"])
+    return replace(plan, findings=findings, steps=steps)
 
 
 # What a reprint must match: the plan's numbers and codes, not its wording.

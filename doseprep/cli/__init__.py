@@ -37,13 +37,13 @@ log = logging.getLogger(__name__)
 _SUBCOMMAND_MODULES: tuple[str, ...] = (
     "doseprep.cli.documents", "doseprep.cli.records", "doseprep.cli.users", "doseprep.cli.audit",
     "doseprep.cli.protocols", "doseprep.cli.info", "doseprep.cli.example", "doseprep.cli.db",
-    "doseprep.cli.cryo")
+    "doseprep.cli.cryo", "doseprep.cli.inventory")
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
     from doseprep.report import plan_to_dict, render_text
 
-    result = compute(args)
+    result = compute(args, fresh_only=True)
     if args.json:
         json.dump(plan_to_dict(result), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")

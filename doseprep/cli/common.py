@@ -58,16 +58,47 @@ def read_request(source: str) -> Any:
                                   f"column {exc.colno}.") from None
 
 
-def compute(args: argparse.Namespace):
-    """Read the request and settings named on the command line and compute the plan."""
+def compute(args: argparse.Namespace, store: Any = None, *, fresh_only: bool = False):
+    """Read the request and settings named on the command line and compute the plan its
+    ``kind`` asks for (fresh, freeze or thaw). A thaw request's bag data come from the record
+    store's inventory when ``store`` is given (``--aliquot``, ``--scan`` or its aliquot_ref).
+    ``fresh_only``: a command for fresh plans (its parser names the command to use instead)."""
+    from doseprep.cryo.freeze import freeze_plan, parse_freeze_request
+    from doseprep.cryo.thaw import parse_thaw_request, thaw_plan
     from doseprep.plan import plan
     from doseprep.request import parse_request
+    from doseprep.workflow import request_kind, thaw_request_from_store
 
     data, lab, protocol, problem = read_with_settings(args)
-    request = parse_request(data, zone=lab.time_zone, protocol=protocol)
+    kind = "fresh" if fresh_only else request_kind(data)
+    if kind == "thaw":
+        if store is not None:
+            data = thaw_request_from_store(store, data, aliquot=getattr(args, "aliquot", None),
+                                           scan=getattr(args, "scan", None))
+        request = parse_thaw_request(data, zone=lab.time_zone)
+    elif kind == "freeze":
+        request = parse_freeze_request(data, zone=lab.time_zone, protocol=protocol)
+    else:
+        request = parse_request(data, zone=lab.time_zone, protocol=protocol)
     if protocol is None:
         raise FieldError("protocol", str(problem)) from None
-    return plan(request, attach_approval(protocol), lab)
+    protocol = attach_approval(protocol)
+    if kind == "thaw":
+        return thaw_plan(request, protocol, lab)
+    if kind == "freeze":
+        return freeze_plan(request, protocol, lab)
+    return plan(request, protocol, lab)
+
+
+def bag_options(parser: argparse.ArgumentParser) -> None:
+    """``--aliquot`` and ``--scan``: which frozen bag a thaw request is for."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--aliquot", metavar="PREP-…/vN:B0",
+                       help="a thaw: the frozen bag of the inventory (doseprep inventory lists "
+                            "them); its data come from its freeze record")
+    group.add_argument("--scan", nargs=2, metavar=("DIN", "PRODUCT_CODE"),
+                       help="a thaw: the bag's label as scanned, its DIN barcode (=G1234…) and "
+                            "its product code barcode with the division (=<S12352B0)")
 
 
 def read_with_settings(args: argparse.Namespace):

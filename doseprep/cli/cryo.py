@@ -1,6 +1,8 @@
 """``doseprep freeze`` and ``doseprep thaw``: the cycle-2 plans from a request file (DESIGN.md,
 "Cryopreserved aliquots"), as a report or, with ``--json``, as the JSON the contract specifies.
-The same settings options and input-error rules as ``doseprep plan``."""
+The same settings options and input-error rules as ``doseprep plan``. A thaw of a stored bag
+(``--aliquot``, ``--scan`` or the request's ``aliquot_ref``) takes the bag's data from its freeze
+record in the record store, after the refusals (not frozen, another patient, expired frozen)."""
 
 from __future__ import annotations
 
@@ -10,33 +12,52 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from doseprep.cli.common import EXIT_OK, FieldError, attach_approval, read_with_settings
+from doseprep.cli.common import (
+    EXIT_OK,
+    FieldError,
+    bag_options,
+    compute,
+    read_request,
+    store_command,
+)
+
+
+def _check_kind(args: argparse.Namespace, kind: str) -> None:
+    from doseprep.workflow import request_kind
+
+    data = read_request(args.request)
+    if request_kind(data) != kind:
+        raise FieldError("kind", f"doseprep {kind} takes a {kind} request "
+                                 f"(\"kind\": \"{kind}\"); this one is a "
+                                 f"{request_kind(data)} request.")
 
 
 def _cmd_freeze(args: argparse.Namespace) -> int:
-    from doseprep.cryo.freeze import freeze_plan, freeze_to_dict, parse_freeze_request
+    from doseprep.cryo.freeze import freeze_to_dict
     from doseprep.cryo.report import freeze_text
 
-    data, lab, protocol, problem = read_with_settings(args)
-    request = parse_freeze_request(data, zone=lab.time_zone, protocol=protocol)
-    if protocol is None:
-        raise FieldError("protocol", str(problem))
-    result = freeze_plan(request, attach_approval(protocol), lab)
+    _check_kind(args, "freeze")
+    result = compute(args)
     _write(args, freeze_to_dict(result), freeze_text(result))
     return EXIT_OK
 
 
-def _cmd_thaw(args: argparse.Namespace) -> int:
+def _thaw(args: argparse.Namespace, store: Any = None) -> int:
     from doseprep.cryo.report import thaw_text
-    from doseprep.cryo.thaw import parse_thaw_request, thaw_plan, thaw_to_dict
+    from doseprep.cryo.thaw import thaw_to_dict
 
-    data, lab, protocol, problem = read_with_settings(args)
-    request = parse_thaw_request(data, zone=lab.time_zone)
-    if protocol is None:
-        raise FieldError("protocol", str(problem))
-    result = thaw_plan(request, attach_approval(protocol), lab)
+    _check_kind(args, "thaw")
+    result = compute(args, store)
     _write(args, thaw_to_dict(result), thaw_text(result))
     return EXIT_OK
+
+
+def _cmd_thaw(args: argparse.Namespace) -> int:
+    data = read_request(args.request)
+    stored = args.aliquot or args.scan or (isinstance(data, dict) and data.get("aliquot_ref"))
+    if stored:
+        return store_command(lambda a: _thaw(a, a.store))(args)
+    return _thaw(args)
 
 
 def _write(args: argparse.Namespace, as_json: dict[str, Any], as_text: str) -> None:
@@ -57,5 +78,6 @@ def register(subparsers: Any, add_settings_options: Callable[[argparse.ArgumentP
     p.set_defaults(func=_cmd_freeze)
     p = subparsers.add_parser("thaw", help="plan the infusion of one thawed aliquot (cycle 2)")
     add_settings_options(p)
+    bag_options(p)
     p.add_argument("--json", action="store_true", help="print the plan as JSON")
     p.set_defaults(func=_cmd_thaw)

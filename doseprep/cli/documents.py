@@ -26,7 +26,7 @@ def _cmd_worksheet(args: argparse.Namespace) -> int:
     from doseprep.documents.worksheet import render_worksheet
     from doseprep.pdfsign import sign_pdf
 
-    plan = compute(args)
+    plan = compute(args, fresh_only=True)
     pdf = render_worksheet(plan, page_size=args.page_size)
     label = f"{document_id(plan, None)} {state_words(None)}"
     write_file(args.output, sign_pdf(pdf, document_id=label,
@@ -40,7 +40,7 @@ def _cmd_labels(args: argparse.Namespace) -> int:
     from doseprep.documents.labels import render_labels
     from doseprep.documents.zpl import render_zpl
 
-    plan = compute(args)
+    plan = compute(args, fresh_only=True)
     write_file(args.output, render_labels(plan))
     if args.zpl:
         write_file(args.zpl, render_zpl(plan, dpi=args.dpi))

@@ -27,6 +27,7 @@ from doseprep.cli.common import (
     EXIT_OK,
     Handler,
     Passwords,
+    bag_options,
     compute,
     limit,
     password_option,
@@ -105,6 +106,7 @@ def _load_reentry(args: argparse.Namespace, fields: tuple[str, ...]) -> dict[str
 def _record_dict(record: StoredRecord, prints: tuple) -> dict[str, Any]:
     return {
         "record_id": record.record_id, "version": record.version, "ref": record.ref,
+        "kind": record.kind,
         "state": record.state.value, "row_version": record.row_version,
         "record_hash": record.record_hash, "supersedes": record.supersedes,
         "superseded_by": record.superseded_by, "correction_reason": record.correction_reason,
@@ -141,7 +143,7 @@ def _cmd_save(args: argparse.Namespace) -> int:
     from doseprep.store import save_draft
 
     require_administrator(args.store)
-    plan = compute(args)
+    plan = compute(args, args.store)
     sign_in(args, "saving a record")
     record = save_draft(args.store, plan, args.user)
     if record.plan_status == "blocked":
@@ -189,7 +191,7 @@ def _cmd_correct(args: argparse.Namespace) -> int:
     if not args.reason.strip():
         raise InputError("reason", "A correction needs a reason: say why the record is "
                                    "corrected (--reason).")
-    plan = compute(args)
+    plan = compute(args, args.store)
     sign_in(args, "correcting a record")
     record = correct_record(args.store, args.id, plan, args.user, args.reason,
                             expected_row_version=args.row_version)
@@ -279,7 +281,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
                     "state": r.state.value, "patient_mrn": r.patient_mrn,
                     "patient_name": r.patient_name, "din": r.din, "dose_level": r.dose_level,
                     "plan_status": r.plan_status, "created_at": r.created_at,
-                    "created_by": r.created_by, "superseded": r.superseded} for r in rows],
+                    "created_by": r.created_by, "superseded": r.superseded, "kind": r.kind}
+                   for r in rows],
                   sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
         return EXIT_OK
@@ -287,7 +290,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
         sys.stdout.write("No records match.\n")
         return EXIT_OK
     for r in rows:
-        sys.stdout.write(f"{r.ref:<22} {r.state.value:<9} {r.created_at[:16].replace('T', ' ')}Z "
+        sys.stdout.write(f"{r.ref:<22} {r.kind:<6} {r.state.value:<9} "
+                         f"{r.created_at[:16].replace('T', ' ')}Z "
                          f"{r.patient_mrn:<12} {r.patient_name:<24} {r.din:<16} "
                          f"{r.dose_level:<4} {r.plan_status}"
                          f"{'  (superseded)' if r.superseded else ''}\n")
@@ -304,6 +308,7 @@ def register(subparsers: Any, add_settings_options: Callable[[argparse.ArgumentP
     p = rsub.add_parser("save", help="compute a request's plan and save it as a draft record; "
                                      "prints the record id")
     add_settings_options(p)
+    bag_options(p)
     user_option(p, "the person saving")
     password_option(p)
     p.set_defaults(func=_cmd_save)
@@ -341,6 +346,7 @@ def register(subparsers: Any, add_settings_options: Callable[[argparse.ArgumentP
     p.add_argument("id", help="record id")
     add_settings_options(p)
     p.add_argument("--reason", required=True, help="why the record is corrected")
+    bag_options(p)
     user_option(p, "the person correcting")
     password_option(p)
     row_version_option(p)

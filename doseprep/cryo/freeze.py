@@ -23,7 +23,7 @@ from doseprep.cryo.common import request_header
 from doseprep.cryo.settings import Bag, CryoSettings
 from doseprep.errors import InputError
 from doseprep.protocol import LabSettings, Protocol
-from doseprep.request import Patient, Product
+from doseprep.request import Patient, Product, patient_to_dict, product_to_dict
 from doseprep.request.fields import (
     _check_keys,
     _confirmations,
@@ -291,6 +291,20 @@ def _bag(drawn: Draw, cells: ProductCells, cryo: CryoSettings
     return bag, vf, vs - drawn.vr_x, vf - vs
 
 
+def freeze_request_to_dict(r: FreezeRequest) -> dict[str, Any]:
+    """The freeze request in its JSON shape, every value as it was typed (what a record keeps)."""
+    out: dict[str, Any] = {
+        "kind": "freeze", "protocol": r.protocol, "patient": patient_to_dict(r.patient),
+        "product": product_to_dict(r.product),
+        "aliquots": [{"cycle": a.cycle, "infusion": a.infusion, "dose_level": a.dose_level}
+                     for a in r.aliquots],
+        "frozen_at": r.frozen_at.isoformat(),
+    }
+    if r.confirmations:
+        out["confirmations"] = dict(r.confirmations)
+    return out
+
+
 def freeze_to_dict(p: FreezePlan) -> dict[str, Any]:
     """The freeze plan as the JSON DESIGN.md specifies (numbers in the units their keys name)."""
     out: dict[str, Any] = {
@@ -301,10 +315,12 @@ def freeze_to_dict(p: FreezePlan) -> dict[str, Any]:
         "viable_cd3_per_mL": float(p.cells.c_x),
         "total_viable_cd3": float(p.cells.c_x * p.cells.vp_x),
         "dosing_weight_kg": float(p.weight_kg),
-        "aliquots": [_aliquot_dict(a) for a in p.aliquots],
+        "aliquots": [{**_aliquot_dict(a), "product_code": aliquot_product_code(p, a)}
+                     for a in p.aliquots],
         "product_used_mL": float(p.product_used_ml),
         "remaining_product_mL": float(p.remaining_product_ml),
         "frozen_expires_at": p.frozen_expires_at.isoformat(),
+        "final_dmso_percent": float(p.cryo.final_dmso_percent),
         "storage": p.cryo.storage_statement,
     }
     out["findings"] = [{"code": f.code, "severity": str(f.severity), "message": f.message}
@@ -315,6 +331,16 @@ def freeze_to_dict(p: FreezePlan) -> dict[str, Any]:
                        "approved": p.protocol.approved, "fingerprint": p.protocol.fingerprint}
     out["lab"] = {"name": p.lab.name, "fingerprint": p.lab.fingerprint}
     return out
+
+
+def aliquot_product_code(p: FreezePlan, a: Aliquot) -> str:
+    """The ISBT 128 product code of an aliquot's bag (``S12352B0``): the lab's frozen-product
+    description code, the type of donation and the aliquot's division."""
+    from doseprep.isbt128 import product_code_structure
+
+    return product_code_structure(p.cryo.product_description_code,
+                                  str(p.lab.facility.get("donation_type", "2")), a.division,
+                                  field="lab.cryo.product_description_code")[2:]
 
 
 def _optional(value: Fraction | None) -> float | None:

@@ -21,7 +21,7 @@ from doseprep.cryo.settings import CryoSettings, ProtocolCryo
 from doseprep.errors import InputError
 from doseprep.isbt128 import parse_din
 from doseprep.protocol import LabSettings, Protocol
-from doseprep.request import Patient
+from doseprep.request import Patient, patient_to_dict
 from doseprep.request.fields import _check_keys, _Errors, _percent, _text, _timestamp
 from doseprep.request.sections import _sample_dilution, _wbc, _weight
 from doseprep.units import (
@@ -69,6 +69,8 @@ class ThawRequest:
     aliquot: FrozenAliquot
     thawed_at: datetime
     post_thaw: PostThawCounts | None
+    #: The stored aliquot the bag data came from (``PREP-2026-000001/v1:B0``); None when typed.
+    aliquot_ref: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,10 +102,43 @@ def parse_thaw_request(data: Any, *, zone: str | ZoneInfo | None = None) -> Thaw
     counts = None
     if data.get("post_thaw") is not None:
         counts = errors.get(None, _post_thaw, data.get("post_thaw"))
+    ref = data.get("aliquot_ref")
+    if ref is not None and (not isinstance(ref, str) or not ref.strip() or len(ref) > 60):
+        errors.add(InputError("aliquot_ref", "Name the stored aliquot like "
+                                             "PREP-2026-000001/v1:B0."))
     errors.check()
     assert patient is not None and aliquot is not None
     return ThawRequest(protocol=protocol_ref, patient=patient, aliquot=aliquot,
-                       thawed_at=thawed_at, post_thaw=counts)
+                       thawed_at=thawed_at, post_thaw=counts,
+                       aliquot_ref=ref.strip() if isinstance(ref, str) else None)
+
+
+def _number(value: Fraction | float) -> int | float:
+    number = float(value)
+    return int(number) if number.is_integer() else number
+
+
+def thaw_request_to_dict(r: ThawRequest) -> dict[str, Any]:
+    """The thaw request in its JSON shape, as typed (the aliquot as the store filled it)."""
+    a = r.aliquot
+    out: dict[str, Any] = {
+        "kind": "thaw", "protocol": r.protocol, "patient": patient_to_dict(r.patient),
+        "aliquot": {"din": a.din, "division": a.division,
+                    "frozen_viable_cd3": float(a.frozen_viable_cd3),
+                    "final_volume": a.final_volume.text,
+                    "final_dmso_percent": _number(a.final_dmso_percent),
+                    "dose_level": a.dose_level, "planned_weight": a.planned_weight.text,
+                    "frozen_expires_at": a.frozen_expires_at.isoformat()},
+        "thawed_at": r.thawed_at.isoformat(),
+    }
+    if r.aliquot_ref is not None:
+        out["aliquot_ref"] = r.aliquot_ref
+    if r.post_thaw is not None:
+        c = r.post_thaw
+        out["post_thaw"] = {"wbc": c.wbc.text, "sample_dilution": _number(c.sample_dilution),
+                            "cd3_percent": _number(c.cd3_percent),
+                            "viability_percent": _number(c.viability_percent)}
+    return out
 
 
 def _frozen_aliquot(value: Any, zone: ZoneInfo | None, assumed: list[str]) -> FrozenAliquot:

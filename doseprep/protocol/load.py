@@ -245,8 +245,10 @@ _CRYO_NUMBERS: dict[str, tuple[str, float, float]] = {
     "max_dmso_g_per_kg": ("max_dmso_g_per_kg", 0, 10),
     "max_wbc_per_mL": ("max_wbc_per_ml", 0, 1e12),
 }
-_CRYO_KEYS = frozenset({*_CRYO_NUMBERS, "bags", "frozen_shelf_life_days",
-                        "thawed_infusion_expiry_minutes", "storage_statement"})
+_CRYO_TEXTS = ("storage_statement", "product_description", "thawed_product_description")
+_CRYO_CODES = ("product_description_code", "thawed_product_description_code")
+_CRYO_KEYS = frozenset({*_CRYO_NUMBERS, *_CRYO_TEXTS, *_CRYO_CODES, "bags",
+                        "frozen_shelf_life_days", "thawed_infusion_expiry_minutes"})
 
 
 def _cryo(r: _Reader, table: Any) -> CryoSettings:
@@ -273,11 +275,22 @@ def _cryo(r: _Reader, table: Any) -> CryoSettings:
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
                 raise r.fail(f"cryo.{key}", f"must be a whole number from 1 to {high}.")
             values[key] = value
-    if "storage_statement" in table:
-        statement = table["storage_statement"]
-        if not isinstance(statement, str) or not statement.strip() or len(statement) > 120:
-            raise r.fail("cryo.storage_statement", "must be one line of at most 120 characters.")
-        values["storage_statement"] = statement.strip()
+    for key in _CRYO_TEXTS:
+        if key in table:
+            text = table[key]
+            if not isinstance(text, str) or not text.strip() or len(text) > 120 or "\n" in text:
+                raise r.fail(f"cryo.{key}", "must be one line of at most 120 characters.")
+            values[key] = text.strip()
+    from doseprep.errors import InputError
+    from doseprep.isbt128 import product_code_structure
+
+    for key in _CRYO_CODES:
+        if key in table:
+            try:
+                product_code_structure(str(table[key]), "2")
+            except InputError as exc:
+                raise r.fail(f"cryo.{key}", exc.message) from None
+            values[key] = str(table[key]).strip().upper()
     if "bags" in table:
         values["bags"] = _bags(r, table["bags"])
     return CryoSettings(**values)

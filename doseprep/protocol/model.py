@@ -40,6 +40,12 @@ class CryoSettings:
     frozen_shelf_life_days: int = 1825
     thawed_infusion_expiry_minutes: int = 60
     storage_statement: str = "Store at or below −150 °C"
+    #: ISBT 128 product description codes and texts of the frozen and the thawed product.
+    product_description_code: str = "S1235"
+    product_description: str = "Donor T cells (HMCT), haploidentical related donor, cryopreserved"
+    thawed_product_description_code: str = "S1236"
+    thawed_product_description: str = ("Donor T cells (HMCT), haploidentical related donor, "
+                                       "thawed")
 
     @property
     def recovery(self) -> Fraction:

@@ -28,6 +28,8 @@ from doseprep.request.parse import (
     far_from_now,
     order_problems,
     parse_request,
+    patient_to_dict,
+    product_to_dict,
     request_to_dict,
 )
 from doseprep.request.sections import (
@@ -53,5 +55,7 @@ __all__ = [
     "parse_patient",
     "parse_product",
     "parse_request",
+    "patient_to_dict",
+    "product_to_dict",
     "request_to_dict",
 ]

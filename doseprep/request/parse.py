@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from doseprep.errors import InputError
-from doseprep.request._base import DEFAULT_PROTOCOL, Order, PreparationRequest
+from doseprep.request._base import DEFAULT_PROTOCOL, Order, Patient, PreparationRequest, Product
 from doseprep.request.fields import (
     _check_keys,
     _confirmations,
@@ -122,32 +122,41 @@ def order_problems(order: Order, protocol: Any) -> list[InputError]:
     return problems
 
 
+def patient_to_dict(patient: Patient) -> dict[str, Any]:
+    """A request's patient in its JSON shape, as typed."""
+    return {"id": patient.id, "name": patient.name,
+            "birth_date": patient.birth_date.isoformat(), "weight": patient.weight.text}
+
+
+def product_to_dict(product: Product) -> dict[str, Any]:
+    """A request's product in its JSON shape, every value as it was typed."""
+    out: dict[str, Any] = {
+        "din": product.din,
+        "collected_at": product.collected_at.isoformat(),
+    }
+    if product.volume is not None:
+        out["volume"] = product.volume.text
+    if product.net_weight is not None:
+        out["net_weight"] = product.net_weight.text
+    out.update({
+        "wbc": product.wbc.text,
+        "sample_dilution": _number_out(product.sample_dilution),
+        "cd3_percent": _number_out(product.cd3_percent),
+        "viability_percent": _number_out(product.viability_percent),
+    })
+    if product.abo_rh:
+        out["abo_rh"] = product.abo_rh
+    return out
+
+
 def request_to_dict(request: PreparationRequest) -> dict[str, Any]:
     """The request in its JSON shape, every value as it was typed."""
-    product: dict[str, Any] = {
-        "din": request.product.din,
-        "collected_at": request.product.collected_at.isoformat(),
-    }
-    if request.product.volume is not None:
-        product["volume"] = request.product.volume.text
-    if request.product.net_weight is not None:
-        product["net_weight"] = request.product.net_weight.text
-    product.update({
-        "wbc": request.product.wbc.text,
-        "sample_dilution": _number_out(request.product.sample_dilution),
-        "cd3_percent": _number_out(request.product.cd3_percent),
-        "viability_percent": _number_out(request.product.viability_percent),
-    })
-    if request.product.abo_rh:
-        product["abo_rh"] = request.product.abo_rh
     out: dict[str, Any] = {
         "protocol": request.protocol,
         "order": {"dose_level": request.order.dose_level, "cycle": request.order.cycle,
                   "infusion": request.order.infusion},
-        "patient": {"id": request.patient.id, "name": request.patient.name,
-                    "birth_date": request.patient.birth_date.isoformat(),
-                    "weight": request.patient.weight.text},
-        "product": product,
+        "patient": patient_to_dict(request.patient),
+        "product": product_to_dict(request.product),
         "prepared_at": request.prepared_at.isoformat(),
     }
     if request.confirmations:

@@ -16,7 +16,11 @@ from doseprep import __version__
 from doseprep.store.canonical import canonical_json, content_hash
 
 if TYPE_CHECKING:
+    from doseprep.cryo.freeze import FreezePlan
+    from doseprep.cryo.thaw import ThawPlan
     from doseprep.plan import PreparationPlan
+
+    AnyPlan = PreparationPlan | FreezePlan | ThawPlan
 
 
 SIGNATURE_FIELDS = ("seq", "meaning", "state", "user_id", "printed_name", "role", "signed_at_utc",
@@ -38,7 +42,7 @@ def record_content(row: Mapping[str, Any], supersedes: str | None, state: str,
     This is what a signature's ``record_hash`` covers (with ``state`` the state the signature
     moves the record to) and, for a draft, what the audit trail's ``content_hash`` covers.
     """
-    return {
+    content = {
         "record_id": row["record_id"], "version": row["version"], "supersedes": supersedes,
         "correction_reason": row["correction_reason"], "state": state,
         "request": json.loads(row["request_json"]) if request is None else request,
@@ -51,6 +55,10 @@ def record_content(row: Mapping[str, Any], supersedes: str | None, state: str,
         "created_at": row["created_at"], "created_by": row["created_by"],
         "signatures": [signature_content(s) for s in prior_signatures],
     }
+    kind = row.get("kind") or "fresh"
+    if kind != "fresh":  # fresh records' content (and every hash signed before 0004) unchanged
+        content["kind"] = kind
+    return content
 
 
 # Placeholders for the request and plan in a record's content, replaced by their stored canonical
@@ -107,23 +115,57 @@ class RecordHasher:
                                            request=request, plan=plan))
 
 
-def content_columns(plan: PreparationPlan) -> dict[str, Any]:
-    from doseprep.report import plan_to_dict
-    from doseprep.request import request_to_dict
+def content_columns(plan: AnyPlan) -> dict[str, Any]:
+    """The stored columns of a plan of any kind: fresh, freeze or thaw."""
+    from doseprep.cryo.freeze import FreezePlan
+    from doseprep.cryo.thaw import ThawPlan
 
-    request = request_to_dict(plan.request)
-    plan_dict = plan_to_dict(plan)
+    if isinstance(plan, FreezePlan):
+        return _freeze_columns(plan)
+    if isinstance(plan, ThawPlan):
+        return _thaw_columns(plan)
+    return _fresh_columns(plan)
+
+
+def _common_columns(plan: AnyPlan, request: dict[str, Any], plan_dict: dict[str, Any]
+                    ) -> dict[str, Any]:
     return {
         "request_json": canonical_json(request),
         "plan_json": canonical_json(plan_dict),
         "patient_mrn": plan.request.patient.id,
         "patient_name": plan.request.patient.name,
-        "din": plan.request.product.din,
-        "dose_level": plan.request.order.dose_level,
         "plan_status": str(plan.status),
         "protocol_id": plan.protocol.id,
         "protocol_version": plan.protocol.version,
         "protocol_fingerprint": plan.protocol.fingerprint,
         "lab_fingerprint": plan.lab.fingerprint,
         "program_version": __version__,
+        "kind": "fresh",
     }
+
+
+def _freeze_columns(plan: FreezePlan) -> dict[str, Any]:
+    from doseprep.cryo.freeze import freeze_request_to_dict, freeze_to_dict
+
+    levels = "/".join(a.dose_level for a in plan.request.aliquots)
+    if len(levels) > 16:
+        levels = f"{len(plan.request.aliquots)} aliquots"
+    return {**_common_columns(plan, freeze_request_to_dict(plan.request), freeze_to_dict(plan)),
+            "din": plan.request.product.din, "dose_level": levels, "kind": "freeze"}
+
+
+def _thaw_columns(plan: ThawPlan) -> dict[str, Any]:
+    from doseprep.cryo.thaw import thaw_request_to_dict, thaw_to_dict
+
+    return {**_common_columns(plan, thaw_request_to_dict(plan.request), thaw_to_dict(plan)),
+            "din": plan.request.aliquot.din, "dose_level": plan.request.aliquot.dose_level,
+            "kind": "thaw"}
+
+
+def _fresh_columns(plan: PreparationPlan) -> dict[str, Any]:
+    from doseprep.report import plan_to_dict
+    from doseprep.request import request_to_dict
+
+    return {**_common_columns(plan, request_to_dict(plan.request), plan_to_dict(plan)),
+            "din": plan.request.product.din, "dose_level": plan.request.order.dose_level,
+            "kind": "fresh"}

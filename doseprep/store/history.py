@@ -57,7 +57,7 @@ def list_records(store: Store, *, mrn: str | None = None, din: str | None = None
     superseded = sa.exists().where(newer.c.supersedes_id == r.c.id)
     query = sa.select(r.c.id, r.c.record_id, r.c.version, r.c.state, r.c.patient_mrn,
                       r.c.patient_name, r.c.din, r.c.dose_level, r.c.plan_status, r.c.created_at,
-                      r.c.created_by, r.c.updated_at, superseded.label("superseded"))
+                      r.c.created_by, r.c.updated_at, r.c.kind, superseded.label("superseded"))
     if mrn:
         query = query.where(r.c.patient_mrn == mrn.strip())
     if din:
@@ -84,7 +84,8 @@ def list_records(store: Store, *, mrn: str | None = None, din: str | None = None
                                    patient_name=row.patient_name, din=row.din,
                                    dose_level=row.dose_level, plan_status=row.plan_status,
                                    created_at=row.created_at, created_by=row.created_by,
-                                   updated_at=row.updated_at, superseded=bool(row.superseded))
+                                   updated_at=row.updated_at, superseded=bool(row.superseded),
+                                   kind=row.kind)
                      for row in conn.execute(query))
 
 

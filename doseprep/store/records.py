@@ -56,7 +56,7 @@ from doseprep.store.schema import counters, records, signatures
 from doseprep.store.users import require_active_user
 
 if TYPE_CHECKING:
-    from doseprep.plan import PreparationPlan
+    from doseprep.store.content import AnyPlan
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +126,7 @@ class StoredRecord:
     superseded_by: str | None
     signatures: tuple[Signature, ...]
     record_hash: str  # the hash last signed, or for a draft the hash of its current content
+    kind: str = "fresh"  # fresh, freeze or thaw: which plan the record holds
 
     @property
     def ref(self) -> str:
@@ -161,6 +162,7 @@ class RecordSummary:
     created_by: str
     updated_at: str
     superseded: bool
+    kind: str = "fresh"
 
     @property
     def ref(self) -> str:
@@ -249,7 +251,8 @@ def stored_record(conn: Connection, row: Mapping[str, Any]) -> StoredRecord:
         created_at=row["created_at"], created_by=row["created_by"],
         updated_at=row["updated_at"], updated_by=row["updated_by"],
         supersedes=row["supersedes_ref"], correction_reason=row["correction_reason"],
-        superseded_by=row["superseded_by_ref"], signatures=sigs, record_hash=record_hash)
+        superseded_by=row["superseded_by_ref"], signatures=sigs, record_hash=record_hash,
+        kind=row["kind"])
 
 
 def get_record(store: Store, ref: str) -> StoredRecord:
@@ -284,11 +287,13 @@ def _draft_audit_value(row: Mapping[str, Any], supersedes: str | None) -> dict[s
             "plan_status": row["plan_status"]}
 
 
-def save_draft(store: Store, plan: PreparationPlan, user_id: str) -> StoredRecord:
-    """Save a computed plan as a new record (version 1, draft); returns it with its new id."""
+def save_draft(store: Store, plan: AnyPlan, user_id: str) -> StoredRecord:
+    """Save a computed plan (fresh, freeze or thaw) as a new record (version 1, draft); returns
+    it with its new id. A thaw plan must name a stored aliquot that may be thawed."""
     columns = content_columns(plan)
     with store.write() as conn:
         require_active_user(conn, user_id, EDITORS, "save a record")
+        _check_kind(conn, None, columns)
         now = utc_now()
         stamp = utc_text(now)
         values = {**columns, "record_id": _next_record_id(conn, now), "version": 1,
@@ -329,7 +334,7 @@ def check_row_version(row: Mapping[str, Any], expected: int | None) -> None:
             "reopen the record and enter your change again.")
 
 
-def edit_draft(store: Store, ref: str, plan: PreparationPlan, user_id: str, *,
+def edit_draft(store: Store, ref: str, plan: AnyPlan, user_id: str, *,
                expected_row_version: int | None, reason: str | None = None) -> StoredRecord:
     """Replace a draft's request and plan. Refused when someone saved it since
     ``expected_row_version`` was read (:class:`StaleRecordError`) or when it is signed."""
@@ -343,6 +348,7 @@ def edit_draft(store: Store, ref: str, plan: PreparationPlan, user_id: str, *,
                                   f"({row['state']}) and cannot change; correct it instead "
                                   "(a new version with a reason).")
         check_row_version(row, expected_row_version)
+        _check_kind(conn, row, columns)
         now = utc_now()
         result = conn.execute(records.update().where(
             records.c.id == row["id"], records.c.row_version == row["row_version"],
@@ -364,13 +370,34 @@ def edit_draft(store: Store, ref: str, plan: PreparationPlan, user_id: str, *,
         return stored_record(conn, new_row)
 
 
+def _check_kind(conn: Connection, row: Mapping[str, Any] | None,
+                columns: Mapping[str, Any]) -> None:
+    """A record keeps its kind (fresh, freeze or thaw) through edits and corrections; a thaw
+    record's bag must be one it may thaw; a freeze record whose bags are in the inventory is not
+    corrected (the same bags would be stocked twice)."""
+    from doseprep.store import inventory
+
+    if row is not None and row["kind"] != columns["kind"]:
+        raise WorkflowError(f"{version_ref(row['record_id'], row['version'])} is a "
+                            f"{row['kind']} record; it cannot become a {columns['kind']} one. "
+                            "Save the new plan as a new record.")
+    if columns["kind"] == "thaw":
+        inventory.check_thaw_request(conn, json.loads(columns["request_json"]),
+                                     None if row is None else row["record_id"])
+    if row is not None and row["kind"] == "freeze" and inventory.in_stock(conn, row["id"]):
+        raise WorkflowError(f"the bags of {version_ref(row['record_id'], row['version'])} are "
+                            "in the freezer inventory; a correction would stock them twice. "
+                            "Record a deviation, and discard bags that must not be used "
+                            "(doseprep inventory discard) with the reason.")
+
+
 def check_latest(row: Mapping[str, Any]) -> None:
     if row["superseded_by_ref"] is not None:
         raise WorkflowError(f"{version_ref(row['record_id'], row['version'])} was corrected by "
                             f"{row['superseded_by_ref']}; work on the newest version.")
 
 
-def correct_record(store: Store, ref: str, plan: PreparationPlan, user_id: str, reason: str, *,
+def correct_record(store: Store, ref: str, plan: AnyPlan, user_id: str, reason: str, *,
                    expected_row_version: int | None = None) -> StoredRecord:
     """Correct a record: a signed version gets a new draft version that supersedes it; a draft is
     edited in place. ``reason`` is mandatory and goes into the record and the audit trail."""
@@ -389,6 +416,7 @@ def correct_record(store: Store, ref: str, plan: PreparationPlan, user_id: str, 
         row = find_row(conn, ref)
         check_latest(row)
         check_row_version(row, expected_row_version)
+        _check_kind(conn, row, columns)
         now = utc_now()
         stamp = utc_text(now)
         old_ref = version_ref(row["record_id"], row["version"])

@@ -28,7 +28,18 @@ REENTRY_FIELDS: tuple[tuple[str, str], ...] = (
     ("product.sample_dilution", "number"),
     ("order.dose_level", "code"),
     ("product.din", "din"),
+    # A thaw record: the bag (scanned or typed) and the post-thaw counts.
+    ("aliquot.din", "din"),
+    ("aliquot.division", "code"),
+    ("post_thaw.wbc", "concentration"),
+    ("post_thaw.cd3_percent", "number"),
+    ("post_thaw.viability_percent", "number"),
+    ("post_thaw.sample_dilution", "number"),
 )
+_FRESH = ("patient.weight", "product.volume", "product.net_weight", "product.wbc",
+          "product.cd3_percent", "product.viability_percent", "product.sample_dilution",
+          "order.dose_level", "product.din")
+_DILUTIONS = ("product.sample_dilution", "post_thaw.sample_dilution")
 
 _KINDS = {"mass": Kind.MASS, "volume": Kind.VOLUME, "concentration": Kind.CONCENTRATION}
 _LABELS = {
@@ -37,6 +48,10 @@ _LABELS = {
     "product.cd3_percent": "CD3+ percentage", "product.viability_percent": "viability",
     "product.sample_dilution": "sample dilution factor", "order.dose_level": "dose level",
     "product.din": "DIN",
+    "aliquot.din": "bag DIN", "aliquot.division": "bag division (e.g. B0)",
+    "post_thaw.wbc": "post-thaw WBC count", "post_thaw.cd3_percent": "post-thaw CD3+ percentage",
+    "post_thaw.viability_percent": "post-thaw viability",
+    "post_thaw.sample_dilution": "post-thaw sample dilution factor",
 }
 
 
@@ -49,10 +64,20 @@ def _lookup(data: Mapping[str, Any], path: str) -> Any:
 
 
 def fields_for(request: Mapping[str, Any]) -> tuple[str, ...]:
-    """The fields the verifier must re-enter for this stored request (volume or net weight)."""
+    """The fields the verifier must re-enter for this stored request (volume or net weight):
+    a fresh or freeze record's counts; a thaw record's bag and post-thaw counts."""
+    kind = request.get("kind", "fresh")
+    if kind == "thaw":
+        wanted = ["patient.weight", "aliquot.din", "aliquot.division"]
+        if isinstance(request.get("post_thaw"), Mapping):
+            wanted += ["post_thaw.wbc", "post_thaw.cd3_percent", "post_thaw.viability_percent",
+                       "post_thaw.sample_dilution"]
+        return tuple(wanted)
     measured_by_volume = _lookup(request, "product.volume") not in (None, "")
-    skip = "product.net_weight" if measured_by_volume else "product.volume"
-    return tuple(name for name, _ in REENTRY_FIELDS if name != skip)
+    skip = {"product.net_weight" if measured_by_volume else "product.volume"}
+    if kind == "freeze":
+        skip.add("order.dose_level")  # each bag's level is in the plan, re-read at release
+    return tuple(name for name in _FRESH if name not in skip)
 
 
 def label(field: str) -> str:
@@ -93,8 +118,9 @@ def _check_only_reentry_fields(reentry: Mapping[str, Any]) -> None:
 
 _NOT_REENTERED = ("is not one of the re-entered values; a blind re-entry holds only the patient "
                   "weight, the product volume or net weight, WBC, CD3+ %, viability %, sample "
-                  "dilution, dose level and DIN, typed again from the source documents — a copy "
-                  "of the request file is not a re-entry (see docs/reentry.md).")
+                  "dilution, dose level and DIN (for a thaw: the bag DIN and division and the "
+                  "post-thaw counts), typed again from the source documents — a copy of the "
+                  "request file is not a re-entry (see docs/reentry.md).")
 
 
 def compare_reentry(request: Mapping[str, Any], reentry: Mapping[str, Any]) -> tuple[str, ...]:
@@ -115,13 +141,13 @@ def compare_reentry(request: Mapping[str, Any], reentry: Mapping[str, Any]) -> t
             if field in ("product.volume", "product.net_weight"):
                 raise InputError(f"reentry.{field}", f"Re-enter the {_LABELS[field]}: the "
                                  "product is re-entered the way it was measured.")
-            if field == "product.sample_dilution":
+            if field in _DILUTIONS:
                 given = 1
             else:
                 raise InputError(f"reentry.{field}", f"Re-enter the {_LABELS[field]}.")
         entered = _value(given, how, f"reentry.{field}")
         stored_raw = _lookup(request, field)
-        if stored_raw in (None, "") and field == "product.sample_dilution":
+        if stored_raw in (None, "") and field in _DILUTIONS:
             stored_raw = 1
         stored = _value(stored_raw, how, field)
         same = (math.isclose(entered, stored, rel_tol=1e-9, abs_tol=0.0)

@@ -27,12 +27,14 @@ UPDATABLE: dict[str, tuple[str, ...] | None] = {
               "row_version"),
     "audit_head": ("seq", "hash"),
     "counters": ("value",),
+    "aliquots": ("state", "location", "thaw_record", "reason", "updated_at", "updated_by",
+                 "row_version"),
 }
 #: Tables the application inserts into besides the append-only ones.
-INSERTABLE = ("records", "users", "counters")
+INSERTABLE = ("records", "users", "counters", "aliquots")
 #: Sequences behind the tables' integer keys.
 SEQUENCES = ("records_id_seq", "signatures_id_seq", "user_keys_id_seq",
-             "protocol_approvals_id_seq")
+             "protocol_approvals_id_seq", "aliquots_id_seq")
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 

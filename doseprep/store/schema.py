@@ -13,6 +13,8 @@ bytes that were hashed.
   is the lock that serializes writers on PostgreSQL.
 - ``counters``: the running number behind human-friendly record ids, per year.
 - ``protocol_approvals``: an administrator's signed approval of a protocol file's fingerprint.
+- ``aliquots``: the freezer inventory, one row per bag of a released freeze record, its state and
+  location (revision 0004, :mod:`doseprep.store.inventory`).
 - ``user_keys``: each user's signing keys (public key, private key sealed by the password, the lab
   key's certificate); append-only, a password change adds one (:mod:`doseprep.store.keys`).
 """
@@ -73,6 +75,7 @@ records = Table(
     Column("updated_at", String(32), nullable=False),
     Column("updated_by", String(64), ForeignKey("users.user_id"), nullable=False),
     Column("row_version", Integer, nullable=False),
+    Column("kind", String(16), nullable=False, server_default="fresh"),  # revision 0004
     UniqueConstraint("record_id", "version", name="uq_records_record_id_version"),
     Index("ix_records_mrn", "patient_mrn", "id"),
     Index("ix_records_din", "din", "id"),
@@ -152,4 +155,33 @@ protocol_approvals = Table(
     Column("printed_name", String(200), nullable=False),
     Column("approved_at", String(32), nullable=False),
     Column("approval_hash", String(64), nullable=False),
+)
+
+
+aliquots = Table(
+    "aliquots", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("freeze_record_pk", Integer, ForeignKey("records.id"), nullable=False),
+    Column("aliquot_ref", String(40), nullable=False, unique=True),
+    Column("division", String(2), nullable=False),
+    Column("din", String(16), nullable=False),
+    Column("product_code", String(16), nullable=False),
+    Column("patient_mrn", String(64), nullable=False),
+    Column("patient_name", String(200), nullable=False),
+    Column("cycle", Integer, nullable=False),
+    Column("infusion", Integer, nullable=False),
+    Column("dose_level", String(16), nullable=False),
+    Column("frozen_at", String(40), nullable=False),
+    Column("frozen_expires_at", String(40), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("location", Text, nullable=True),
+    Column("thaw_record", String(40), nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("created_at", String(32), nullable=False),
+    Column("created_by", String(64), ForeignKey("users.user_id"), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    Column("updated_by", String(64), ForeignKey("users.user_id"), nullable=False),
+    Column("row_version", Integer, nullable=False),
+    Index("ix_aliquots_patient", "patient_mrn", "id"),
+    Index("ix_aliquots_din", "din", "division"),
 )

@@ -52,7 +52,7 @@ def expiry_now() -> datetime:
 
 def infusion_expired_at(plan: Mapping[str, Any], now: datetime | None = None) -> datetime | None:
     """When the infusion of a stored plan expired, if it has by ``now``; else None."""
-    text = plan.get("expires_at")
+    text = plan.get("expires_at") or plan.get("infuse_by")  # a fresh plan, or a thaw plan
     if not isinstance(text, str):
         return None
     expires = datetime.fromisoformat(text)
@@ -142,11 +142,24 @@ def sign_record(store: Store, ref: str, step: str, user_id: str, password: str, 
                 raise StaleRecordError(f"the signing key of {user_id} changed while signing "
                                        "(a password reset); sign again.")
             _add_signature(conn, row, spec, signer, prior, key, private_key, expected_hash)
+            _inventory_follows(conn, row, spec, signer.user_id)
             signed = stored_record(conn, find_row(conn, current))
     if refused is not None:
         raise refused
     log.info("%s signed %s: %s", user_id, signed.ref, spec.meaning)
     return signed
+
+
+def _inventory_follows(conn: Connection, row: Mapping[str, Any], spec: SigningStep,
+                       user_id: str) -> None:
+    """A released freeze record puts its bags in the inventory; a thaw record signed "Prepared
+    by" thaws its bag (refused, nothing signed, when the bag is no longer frozen)."""
+    from doseprep.store import inventory
+
+    if row["kind"] == "freeze" and spec.after is State.RELEASED:
+        inventory.stock(conn, row, user_id, utc_now())
+    elif row["kind"] == "thaw" and spec.after is State.PREPARED:
+        inventory.mark_thawed(conn, row, user_id, utc_now())
 
 
 def _wrong_state(ref: str, state: State, spec: SigningStep) -> str:

@@ -36,9 +36,10 @@ from doseprep.store.checkpoints import (
 )
 from doseprep.store.content import SIGNATURE_FIELDS, RecordHasher, signature_content
 from doseprep.store.engine import Store
+from doseprep.store.inventory import ALIQUOT_ACTIONS, aliquot_hash
 from doseprep.store.keys import UserKey, all_keys, certificate_problem, check_signature
 from doseprep.store.records import State, version_ref
-from doseprep.store.schema import audit_head, audit_log, records, signatures, users
+from doseprep.store.schema import aliquots, audit_head, audit_log, records, signatures, users
 from doseprep.store.users import ACCOUNT_ACTIONS, account_hash
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ class _Trail:
     signed: dict[str, set[str]] | None = None  # record ref -> signature hashes audited
     accounts: dict[str, str] = field(default_factory=dict)  # user id -> last audited hash
     keys: dict[int, str] = field(default_factory=dict)  # user key id -> audited public key
+    aliquots: dict[str, str] = field(default_factory=dict)  # bag ref -> last audited row hash
     witnessed: int = 0  # checkpoints the chain was held against
     checked_through: int = 0  # signatures with ids up to this verified before, unchanged since
 
@@ -154,6 +156,7 @@ def verify_connection(conn: Connection, trust: Sequence[Path] = (),
         _check_accounts(conn, trail)
         _check_records(conn, trail, counts, keys)
         _check_approvals(conn)
+        _check_inventory(conn, trail)
     except _FoundError as found:
         log.warning("audit verify: %s", found.problem)
         return VerifyReport(trail.rows, counts[0], counts[1], found.problem)
@@ -166,6 +169,22 @@ def verify_connection(conn: Connection, trust: Sequence[Path] = (),
                                                     "valid UTF-8 (altered).")
         return VerifyReport(trail.rows, counts[0], counts[1], problem)
     return VerifyReport(trail.rows, counts[0], counts[1], None, trail.witnessed)
+
+
+def _check_inventory(conn: Connection, trail: _Trail) -> None:
+    """Every bag of the freezer inventory is as its last audited change left it (state,
+    location, thaw record …), and every audited bag is there."""
+    seen = set()
+    for row in conn.execute(sa.select(aliquots).order_by(aliquots.c.id)).mappings():
+        seen.add(row["aliquot_ref"])
+        if trail.aliquots.get(row["aliquot_ref"]) != aliquot_hash(row):
+            _fail("aliquots", f"{row['id']} ({row['aliquot_ref']})",
+                  "the bag is not as its last audited change left it (its state, location or "
+                  "thaw record was changed outside doseprep, or the row was inserted).")
+    missing = sorted(set(trail.aliquots) - seen)
+    if missing:
+        _fail("aliquots", missing[0], "the audit trail holds this bag but the inventory does "
+                                      "not (removed).")
 
 
 def _check_approvals(conn: Connection) -> None:
@@ -243,6 +262,8 @@ def _check_chain(conn: Connection, trail: _Trail, witnessed: Sequence[Checkpoint
             content[ref] = _top_level_hash(new, "content_hash", seq)
         elif action in ACCOUNT_ACTIONS:
             _account_event(trail, seq, new)
+        elif action in ALIQUOT_ACTIONS:
+            trail.aliquots[ref] = _top_level_hash(new, "aliquot_hash", seq)
         previous_hash = stored_hash
         expected += 1
         trail.rows += 1

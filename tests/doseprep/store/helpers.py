@@ -25,15 +25,50 @@ class People:
 
 
 def reentry_of(request: dict) -> dict:
-    """A correct blind re-entry of ``request`` (the values exactly as typed)."""
+    """A correct blind re-entry of ``request`` (the values exactly as typed): a fresh or freeze
+    request's counts, or a thaw request's bag and post-thaw counts."""
+    if request.get("kind") == "thaw":
+        out = {"patient": {"weight": request["patient"]["weight"]},
+               "aliquot": {"din": request["aliquot"]["din"],
+                           "division": request["aliquot"]["division"]}}
+        if "post_thaw" in request:
+            out["post_thaw"] = dict(request["post_thaw"])
+        return out
     product = request["product"]
     out = {"patient": {"weight": request["patient"]["weight"]},
-           "order": {"dose_level": request["order"]["dose_level"]},
            "product": {key: product[key] for key in ("wbc", "cd3_percent", "viability_percent",
                                                      "sample_dilution", "din") if key in product}}
+    if "order" in request:
+        out["order"] = {"dose_level": request["order"]["dose_level"]}
     for key in ("volume", "net_weight"):
         if key in product:
             out["product"][key] = product[key]
+    return out
+
+
+def current_freeze(request: dict, *, hours_ago: float = 20) -> dict:
+    """A freeze request frozen ``hours_ago`` hours ago, collected six hours before that."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    frozen = (datetime.now(ZoneInfo("America/Los_Angeles")).replace(microsecond=0)
+              - timedelta(hours=hours_ago))
+    return request | {"frozen_at": frozen.isoformat(),
+                      "product": request["product"] | {
+                          "collected_at": (frozen - timedelta(hours=6)).isoformat()}}
+
+
+def thaw_now(patient: dict, *, minutes_ago: float = 10, post_thaw: dict | None = None) -> dict:
+    """A thaw request (without the bag's data: the store fills them) thawed ``minutes_ago``."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    thawed = (datetime.now(ZoneInfo("America/Los_Angeles")).replace(microsecond=0)
+              - timedelta(minutes=minutes_ago))
+    out = {"kind": "thaw", "protocol": "hmct-blinatumomab", "patient": dict(patient),
+           "thawed_at": thawed.isoformat()}
+    if post_thaw is not None:
+        out["post_thaw"] = post_thaw
     return out
 
 
