@@ -94,6 +94,9 @@ class LabelData:
     document_id: str
     draft: str | None = None  # why this label is a draft that must not be used
     state: str = ""  # the record state it was printed in
+    collected_caption: str = "Collected"  # a thawed bag: "Thawed"
+    dose_suffix: str = " recipient weight"
+    expires_caption: str = "EXPIRES"  # a thawed bag: "INFUSE BY"
 
 
 def label_data(plan: PreparationPlan, record: RecordInfo | None = None) -> LabelData:
@@ -181,19 +184,24 @@ def _fit(canvas: Canvas, text: str, font: str, size: float, width: float) -> flo
 
 def render_labels(plan: PreparationPlan, record: RecordInfo | None = None) -> bytes:
     """The bag label as a one-page PDF of the lab's label stock size."""
+    return label_pages([label_data(plan, record)], label_size(plan))
+
+
+def label_pages(labels: list[LabelData], size: tuple[float, float]) -> bytes:
+    """Labels as a PDF, one page of the label stock's size each."""
     register_fonts()
-    data = label_data(plan, record)
-    width, height = label_size(plan)
+    width, height = size
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=(width, height))
-    canvas.setTitle(f"ISBT 128 label {data.document_id}")
+    canvas.setTitle(f"ISBT 128 label {labels[0].document_id}")
     canvas.setAuthor(f"doseprep {__version__}")
-    _draw_label(canvas, data, width, height)
-    if data.draft:
-        draw_watermark(canvas, width, height, font_size=22, text=DRAFT_TEXT)
-    elif data.watermark:
-        draw_watermark(canvas, width, height, font_size=22)
-    canvas.showPage()
+    for data in labels:
+        _draw_label(canvas, data, width, height)
+        if data.draft:
+            draw_watermark(canvas, width, height, font_size=22, text=DRAFT_TEXT)
+        elif data.watermark:
+            draw_watermark(canvas, width, height, font_size=22)
+        canvas.showPage()
     canvas.save()
     return buffer.getvalue()
 
@@ -220,7 +228,7 @@ def _draw_label(c: Canvas, d: LabelData, width: float, height: float) -> None:
     c.setFont(MONO, 10.5)
     c.drawCentredString(box_x + 2.1 * mm, y, d.check_character)
     c.setFont(CONDENSED, 6.5)
-    c.drawString(left, y - 3.6 * mm, "Collected")
+    c.drawString(left, y - 3.6 * mm, d.collected_caption)
     _fit(c, d.collected, CONDENSED, 6.5, half)
     c.drawString(left, y - 6.4 * mm, d.collected)
     _fit(c, d.lab_lines[0], CONDENSED_BOLD, 6.5, half)
@@ -254,8 +262,8 @@ def _draw_label(c: Canvas, d: LabelData, width: float, height: float) -> None:
     _fit(c, d.cells, CONDENSED, 7, half)
     c.drawString(left, y - 17.2 * mm, d.cells)
     if d.dose:
-        _fit(c, f"{d.dose} recipient weight", CONDENSED, 7, half)
-        c.drawString(left, y - 19.8 * mm, f"{d.dose} recipient weight")
+        _fit(c, f"{d.dose}{d.dose_suffix}", CONDENSED, 7, half)
+        c.drawString(left, y - 19.8 * mm, f"{d.dose}{d.dose_suffix}")
 
     # Lower right (middle band): expiration.
     if d.expiration:
@@ -266,7 +274,7 @@ def _draw_label(c: Canvas, d: LabelData, width: float, height: float) -> None:
         _blocked_box(c, mid + 2 * mm, y - 3 * mm, half, BAR_HEIGHT + 3 * mm, d.blocked_reason,
                      d.draft)
     c.setFont(CONDENSED_BOLD, 8.5)
-    c.drawString(mid + 2 * mm, y - 7.5 * mm, "EXPIRES")
+    c.drawString(mid + 2 * mm, y - 7.5 * mm, d.expires_caption)
     _fit(c, d.expires, CONDENSED_BOLD, 9, half)
     c.drawString(mid + 2 * mm, y - 11.5 * mm, d.expires)
     c.setFont(CONDENSED, 6.2)

@@ -18,15 +18,34 @@ from doseprep.documents.zpl import render_zpl
 from doseprep.pdfsign import sign_pdf
 
 if TYPE_CHECKING:
+    from doseprep.cryo.freeze import FreezePlan
+    from doseprep.cryo.thaw import ThawPlan
     from doseprep.manifest import RecordInfo
     from doseprep.plan import PreparationPlan
 
+    AnyPlan = PreparationPlan | FreezePlan | ThawPlan
 
-def render_documents(plan: PreparationPlan, info: RecordInfo, *, page_size: str = "letter",
+
+def render_documents(plan: AnyPlan, info: RecordInfo, *, page_size: str = "letter",
                      zpl_dpi: int = 203) -> tuple[bytes, bytes, str]:
-    """The digitally signed worksheet PDF, the label PDF and the label ZPL of ``plan`` as the
-    record version ``info`` (its state, signatures, REPRINT and audit checkpoint)."""
-    worksheet = render_worksheet(plan, page_size=page_size, record=info)
+    """The digitally signed worksheet PDF, the label PDF and the label ZPL of ``plan`` (fresh,
+    freeze or thaw) as the record version ``info`` (its state, signatures, REPRINT and audit
+    checkpoint). A freeze record's labels are one page (one ZPL label) per bag."""
+    from doseprep.cryo.freeze import FreezePlan
+    from doseprep.cryo.thaw import ThawPlan
+
+    if isinstance(plan, FreezePlan | ThawPlan):
+        from doseprep.documents.cryo import (
+            render_cryo_labels,
+            render_cryo_worksheet,
+            render_cryo_zpl,
+        )
+
+        worksheet = render_cryo_worksheet(plan, page_size=page_size, record=info)
+        labels, zpl = render_cryo_labels(plan, info), render_cryo_zpl(plan, info, dpi=zpl_dpi)
+    else:
+        worksheet = render_worksheet(plan, page_size=page_size, record=info)
+        labels, zpl = render_labels(plan, info), render_zpl(plan, info, dpi=zpl_dpi)
     signed = sign_pdf(worksheet, document_id=f"{document_id(plan, info)} {state_words(info)}",
                       location=plan.lab.name)
-    return signed, render_labels(plan, info), render_zpl(plan, info, dpi=zpl_dpi)
+    return signed, labels, zpl

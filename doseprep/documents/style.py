@@ -11,6 +11,7 @@ import hashlib
 import json
 from datetime import UTC, datetime
 from functools import cache
+from typing import Any
 
 from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.pdfbase import pdfmetrics
@@ -18,7 +19,6 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from doseprep.manifest import RecordInfo
-from doseprep.plan import PreparationPlan
 from doseprep.report import plan_to_dict
 from doseprep.request import request_to_dict
 from doseprep.resources import resource_path
@@ -56,14 +56,23 @@ def stamp(moment: datetime) -> str:
     return f"{moment:%Y-%m-%d %H:%M} {zone} ({utc_text})"
 
 
-def content_hash(plan: PreparationPlan) -> str:
-    """SHA-256 of the request and plan as computed: the identity of an unsaved worksheet."""
-    content = {"request": request_to_dict(plan.request), "plan": plan_to_dict(plan)}
+def content_hash(plan: Any) -> str:
+    """SHA-256 of the request and plan as computed: the identity of an unsaved worksheet (of a
+    fresh, freeze or thaw plan)."""
+    from doseprep.cryo.freeze import FreezePlan, freeze_request_to_dict, freeze_to_dict
+    from doseprep.cryo.thaw import ThawPlan, thaw_request_to_dict, thaw_to_dict
+
+    if isinstance(plan, FreezePlan):
+        content = {"request": freeze_request_to_dict(plan.request), "plan": freeze_to_dict(plan)}
+    elif isinstance(plan, ThawPlan):
+        content = {"request": thaw_request_to_dict(plan.request), "plan": thaw_to_dict(plan)}
+    else:
+        content = {"request": request_to_dict(plan.request), "plan": plan_to_dict(plan)}
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def document_id(plan: PreparationPlan, record: RecordInfo | None) -> str:
+def document_id(plan: Any, record: RecordInfo | None) -> str:
     """The id printed on every page: the record's id and version, or UNSAVED- and a hash."""
     if record is not None:
         return f"{record.record_id}/v{record.version}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
+from typing import Any
 from xml.sax.saxutils import escape
 
 from reportlab.graphics.barcode.code128 import Code128
@@ -183,9 +184,26 @@ def render_worksheet(plan: PreparationPlan, *, page_size: str = "letter",
                      printed_at: datetime | None = None) -> bytes:
     """The worksheet PDF for ``plan`` (``page_size`` ``letter`` or ``a4``)."""
     register_fonts()
+    size = page_dimensions(page_size)
+    s = _styles()
+    reasons = not_for_clinical_use(plan)
+    story = _story(plan, record, s, size[0] - 2 * MARGIN, reasons)
+    return build_document(plan, record, story, title="Preparation worksheet", size=size,
+                          printed_at=printed_at)
+
+
+def page_dimensions(page_size: str) -> tuple[float, float]:
     if page_size not in PAGE_SIZES:
         raise ValueError(f"page size must be one of {', '.join(PAGE_SIZES)}")
-    size = PAGE_SIZES[page_size]
+    return PAGE_SIZES[page_size]
+
+
+def build_document(plan: Any, record: RecordInfo | None, story: list, *, title: str,
+                   size: tuple[float, float], printed_at: datetime | None = None) -> bytes:
+    """A worksheet PDF of any plan (fresh, freeze or thaw): the header with the lab, protocol
+    and worksheet id, the footer with the state and "Page N of M", the draft box and the
+    diagonal mark, around ``story``."""
+    register_fonts()
     s = _styles()
     worksheet_id = document_id(plan, record)
     reasons = not_for_clinical_use(plan)
@@ -223,7 +241,7 @@ def render_worksheet(plan: PreparationPlan, *, page_size: str = "letter",
     buffer = io.BytesIO()
     doc = BaseDocTemplate(
         buffer, pagesize=size, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=22 * mm,
-        bottomMargin=16 * mm, title=f"Preparation worksheet {worksheet_id}",
+        bottomMargin=16 * mm, title=f"{title} {worksheet_id}",
         author=f"doseprep {__version__}", subject=f"{protocol.title} — {protocol.version}",
         creator=f"doseprep {__version__}",
         keywords=(checkpoint_keyword(*record.audit_checkpoint)
@@ -231,12 +249,68 @@ def render_worksheet(plan: PreparationPlan, *, page_size: str = "letter",
     frame = Frame(MARGIN, 16 * mm, width, size[1] - 38 * mm, id="body", leftPadding=0,
                   rightPadding=0, topPadding=0, bottomPadding=0)
     doc.addPageTemplates([PageTemplate(id="page", frames=[frame], onPage=header)])
-    story = _story(plan, record, s, width, reasons)
+    story = list(story)
     if draft:
         story.insert(1, _draft_box(draft, s, width))
     doc.build(story, canvasmaker=lambda *a, **k: _NumberedCanvas(
         *a, footer=footer, watermark=mark, **k))
     return buffer.getvalue()
+
+
+def status_and_reasons(status_line: str, reasons: tuple[str, ...], s: dict,
+                       width: float) -> list:
+    """The status box and, when the documents are NOT FOR CLINICAL USE, why."""
+    flow: list = [_grid([[_p(status_line, s["status"])]], [width],
+                        style=[("BOX", (0, 0), (-1, -1), 2, colors.black)]), Spacer(1, 4)]
+    if reasons:
+        rows = [[_p(f"{WATERMARK_TEXT} — why:", s["bold"])]]
+        rows += [[_p(f"• {reason}", s["base"])] for reason in reasons]
+        flow += [_grid(rows, [width], style=[("BOX", (0, 0), (-1, -1), 1.5, colors.black)]),
+                 Spacer(1, 4)]
+    return flow
+
+
+def steps_table(steps: Any, s: dict, width: float) -> list:
+    """Every step of the arithmetic: formula, values substituted, result."""
+    rows = [[_p(h, s["bold"]) for h in ("#", "Step", "Formula", "Values substituted", "Result")]]
+    rows += [[_p(str(n), s["small"]), _p(step.name, s["small"]), _p(step.formula, s["small"]),
+              _p(step.substituted, s["small"]), _p(step.result, s["bold"])]
+             for n, step in enumerate(steps, 1)]
+    return [CondPageBreak(40 * mm), _p("Calculation", s["h2"]),
+            _grid(rows, [7 * mm, 30 * mm, 42 * mm, width - 119 * mm, 40 * mm], header=True)]
+
+
+def findings_table(findings: Any, s: dict, width: float) -> list:
+    flow: list = [_p("Findings", s["h2"])]
+    if findings:
+        rows = [[_p("Severity", s["bold"]), _p("Code", s["bold"]), _p("What it means", s["bold"])]]
+        rows += [[_p(SEVERITY_WORD[f.severity], s["bold"]), _p(f.code, s["small"]),
+                  _p(f.message, s["small"])] for f in findings]
+        flow.append(_grid(rows, [20 * mm, 62 * mm, width - 82 * mm], header=True))
+    else:
+        flow.append(_p("None.", s["base"]))
+    return flow
+
+
+def checklist(items: tuple[str, ...], s: dict, width: float) -> KeepTogether:
+    rows = [[_p("☐", s["h1"]), _p(text, s["base"]), _p("Initials ______", s["small"])]
+            for text in items]
+    return KeepTogether([_p("Checklist (tick by hand)", s["h2"]),
+                         _grid(rows, [8 * mm, width - 38 * mm, 30 * mm])])
+
+
+def din_block(din_text: str, flags: str, rows: list[tuple[str, str]], s: dict,
+              width: float) -> Table:
+    """Rows of facts beside the DIN barcode."""
+    din = parse_din(din_text)
+    barcode = Code128(din_structure(din, flags), barHeight=9 * mm, barWidth=0.3 * mm,
+                      humanReadable=False, quiet=True)
+    barcode_cell = [barcode, _p(din_structure(din, flags), s["mono"])]
+    table = _pairs(rows, s, width - 62 * mm, columns=1)
+    return Table([[table, barcode_cell]], colWidths=[width - 62 * mm, 62 * mm],
+                 style=[("VALIGN", (0, 0), (-1, -1), "TOP"),
+                        ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                        ("LEFTPADDING", (1, 0), (1, 0), 6)])
 
 
 def _draft_box(reason: str, s: dict, width: float) -> Table:
@@ -249,15 +323,7 @@ def _story(plan: PreparationPlan, record: RecordInfo | None, s: dict, width: flo
            reasons: tuple[str, ...]) -> list:
     r = plan.request
     story: list = [_p("HMCT preparation worksheet", s["h1"]), Spacer(1, 3)]
-
-    status = _grid([[_p(STATUS_LINE[plan.status], s["status"])]], [width],
-                   style=[("BOX", (0, 0), (-1, -1), 2, colors.black)])
-    story += [status, Spacer(1, 4)]
-    if reasons:
-        rows = [[_p(f"{WATERMARK_TEXT} — why:", s["bold"])]]
-        rows += [[_p(f"• {reason}", s["base"])] for reason in reasons]
-        story += [_grid(rows, [width], style=[("BOX", (0, 0), (-1, -1), 1.5, colors.black)]),
-                  Spacer(1, 4)]
+    story += status_and_reasons(STATUS_LINE[plan.status], reasons, s, width)
 
     # Instruction in large type.
     story += [_grid([[_p(instruction(plan), s["instruction"])]], [width],
@@ -296,14 +362,7 @@ def _story(plan: PreparationPlan, record: RecordInfo | None, s: dict, width: flo
         ("Viability", fmt_percent(p.viability_percent)),
         ("Donor ABO/Rh", p.abo_rh or "not given"),
     ]
-    barcode = Code128(din_structure(din, p.din_flags), barHeight=9 * mm, barWidth=0.3 * mm,
-                      humanReadable=False, quiet=True)
-    barcode_cell = [barcode, _p(din_structure(din, p.din_flags), s["mono"])]
-    table = _pairs(product_rows, s, width - 62 * mm, columns=1)
-    story.append(Table([[table, barcode_cell]], colWidths=[width - 62 * mm, 62 * mm],
-                       style=[("VALIGN", (0, 0), (-1, -1), "TOP"),
-                              ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                              ("LEFTPADDING", (1, 0), (1, 0), 6)]))
+    story.append(din_block(p.din, p.din_flags, product_rows, s, width))
 
     # Order.
     story.append(_p("Physician order", s["h2"]))
@@ -319,25 +378,8 @@ def _story(plan: PreparationPlan, record: RecordInfo | None, s: dict, width: flo
     story.append(_p("Results", s["h2"]))
     story.append(_pairs(_result_rows(plan), s, width))
 
-    # Calculation.
-    story.append(CondPageBreak(40 * mm))
-    story.append(_p("Calculation", s["h2"]))
-    rows = [[_p(h, s["bold"]) for h in ("#", "Step", "Formula", "Values substituted", "Result")]]
-    rows += [[_p(str(n), s["small"]), _p(step.name, s["small"]), _p(step.formula, s["small"]),
-              _p(step.substituted, s["small"]), _p(step.result, s["bold"])]
-             for n, step in enumerate(plan.steps, 1)]
-    story.append(_grid(rows, [7 * mm, 30 * mm, 42 * mm, width - 119 * mm, 40 * mm],
-                       header=True))
-
-    # Findings.
-    story.append(_p("Findings", s["h2"]))
-    if plan.findings:
-        rows = [[_p("Severity", s["bold"]), _p("Code", s["bold"]), _p("What it means", s["bold"])]]
-        rows += [[_p(SEVERITY_WORD[f.severity], s["bold"]), _p(f.code, s["small"]),
-                  _p(f.message, s["small"])] for f in plan.findings]
-        story.append(_grid(rows, [20 * mm, 62 * mm, width - 82 * mm], header=True))
-    else:
-        story.append(_p("None.", s["base"]))
+    story += steps_table(plan.steps, s, width)
+    story += findings_table(plan.findings, s, width)
 
     # Expiry.
     expiry = (stamp(plan.expires_at) if plan.expires_at is not None
@@ -345,11 +387,7 @@ def _story(plan: PreparationPlan, record: RecordInfo | None, s: dict, width: flo
     story += [Spacer(1, 4), _grid([[_p(f"Infusion expires: {expiry}", s["status"])]], [width],
                                   style=[("BOX", (0, 0), (-1, -1), 1.5, colors.black)])]
 
-    # Checklist.
-    items = [[_p("☐", s["h1"]), _p(text, s["base"]), _p("Initials ______", s["small"])]
-             for text in CHECKLIST]
-    story.append(KeepTogether([_p("Checklist (tick by hand)", s["h2"]),
-                               _grid(items, [8 * mm, width - 38 * mm, 30 * mm])]))
+    story.append(checklist(CHECKLIST, s, width))
 
     # Signatures.
     story.append(KeepTogether(_signature_blocks(record, s, width)))

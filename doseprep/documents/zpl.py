@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from reportlab.lib.units import mm
 
-from doseprep.documents.labels import STATEMENTS, label_data, label_size
+from doseprep.documents.labels import STATEMENTS, LabelData, label_data, label_size
 from doseprep.manifest import RecordInfo
 from doseprep.plan import PreparationPlan
 from doseprep.units import sci
@@ -27,9 +27,19 @@ def _ascii_sci(value: float) -> str:
 
 def render_zpl(plan: PreparationPlan, record: RecordInfo | None = None, dpi: int = 203) -> str:
     """The same label in ZPL II for a Zebra thermal printer (Code 128 barcode fields)."""
-    d = label_data(plan, record)
+    cells = () if plan.insufficient else (
+        f"{_ascii_sci(plan.delivered_cells.magnitude)} viable CD3+ cells",
+        f"{_ascii_sci(plan.delivered_dose.magnitude)} CD3+ cells/kg recipient weight")
+    return label_zpl(label_data(plan, record), label_size(plan), dpi, cells)
+
+
+def label_zpl(d: LabelData, size: tuple[float, float], dpi: int = 203,
+              cells: tuple[str, ...] | None = None) -> str:
+    """One label in ZPL II; ``cells``: the lines under the volume (the label's own by default)."""
     dots = dpi / 25.4  # dots per mm
-    width, height = label_size(plan)
+    width, height = size
+    if cells is None:
+        cells = (d.cells, f"{d.dose}{d.dose_suffix}" if d.dose else "")
 
     def at(x_mm: float, y_mm: float) -> str:
         return f"^FO{round(x_mm * dots)},{round(y_mm * dots)}"
@@ -46,7 +56,7 @@ def render_zpl(plan: PreparationPlan, record: RecordInfo | None = None, dpi: int
     lines = ["^XA", "^CI28", f"^PW{round(width / mm * dots)}", f"^LL{round(height / mm * dots)}"]
     lines.append(barcode(3, 3, d.din_structure))
     lines.append(text(3, 13, 3.5, f"{d.din_text} {d.flags} [{d.check_character}]"))
-    lines.append(text(3, 18, 2.2, f"Collected {d.collected}"))
+    lines.append(text(3, 18, 2.2, f"{d.collected_caption} {d.collected}"))
     if d.abo_rh:
         lines.append(barcode(53, 3, d.abo_rh))
         lines.append(text(53, 13, 6, d.abo_rh_text))
@@ -56,14 +66,11 @@ def render_zpl(plan: PreparationPlan, record: RecordInfo | None = None, dpi: int
         lines.append(text(3, 33, 2.5, f"NO BARCODE - NOT FOR CLINICAL USE ({d.blocked_reason})"))
     lines.append(text(3, 43, 3.2, d.proper_name))
     lines.append(text(3, 48, 2.5, f"Volume {d.volume}"))
-    if not plan.insufficient:
-        lines.append(text(3, 52, 2.2, f"{_ascii_sci(plan.delivered_cells.magnitude)} viable "
-                                      "CD3+ cells"))
-        lines.append(text(3, 55.5, 2.2, f"{_ascii_sci(plan.delivered_dose.magnitude)} CD3+ "
-                                        "cells/kg recipient weight"))
+    for n, line in enumerate(c for c in cells if c):
+        lines.append(text(3, 52 + 3.5 * n, 2.2, line))
     if d.expiration:
         lines.append(barcode(53, 33, d.expiration))
-    lines.append(text(53, 43, 2.8, "EXPIRES"))
+    lines.append(text(53, 43, 2.8, d.expires_caption))
     lines.append(text(53, 47, 2.8, d.expires))
     lines.append(text(53, 52, 2, d.storage[:60]))
     name, mrn, dob = d.recipient
