@@ -152,3 +152,36 @@ def test_log_in(benchmark, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
             authenticate(store, "admin", "admin-password", purpose="login")
 
     benchmark.pedantic(log_in, rounds=5, iterations=1, warmup_rounds=1)
+
+
+@SHOWS_WINDOW
+def test_freeze_mode_keystroke_recompute_and_repaint(benchmark, qtbot) -> None:
+    """Freeze mode (issue 12): a keystroke in the product counts with two aliquots, recomputed
+    through the freeze plan and the whole window repainted (target < 50 ms)."""
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show_freeze_mode()
+    panel = window.freeze_panel
+    panel.load(json.loads((ROOT / "resources" / "examples" / "freeze-dl3-dl4.json")
+                          .read_text(encoding="utf-8")))
+    window.show()
+    qtbot.waitExposed(window)
+    panel.recompute()
+    assert panel.plan is not None
+    done: list[int] = []
+    panel.recomputed.connect(lambda: done.append(1))
+    editor = panel.fields["product.wbc"]
+    texts = ("100 x10^3/uL", "101 x10^3/uL")
+    state = {"n": 0}
+
+    def once() -> None:
+        state["n"] += 1
+        before = len(done)
+        editor.setText(texts[state["n"] % 2])
+        editor.textEdited.emit(editor.text())
+        while len(done) == before:
+            QApplication.processEvents()
+        window.repaint()
+
+    benchmark.pedantic(once, rounds=60, iterations=1, warmup_rounds=5)
+    assert panel.plan is not None and panel.plan["status"] == "ok"

@@ -124,7 +124,7 @@ def test_a_second_thaw_of_the_same_bag_is_refused(store, people):
     second = save_draft(store, workflow.compute_plan(thaw_request(store, bag), store=store),
                         people.tech2)
     sign_record(store, first.ref, "prepare", people.tech, pw(people.tech))
-    with pytest.raises(WorkflowError, match=f"{bag} was already thawed .thaw record "
+    with pytest.raises(WorkflowError, match=rf"{bag} was already thawed .thaw record "
                                             f"{first.ref}"):
         sign_record(store, second.ref, "prepare", people.tech2, pw(people.tech2))
     assert get_record(store, second.ref).state.value == "draft"  # nothing signed
@@ -180,7 +180,7 @@ def test_discard_needs_a_reason_and_is_final(store, people):
         is AliquotState.DISCARDED
     with pytest.raises(WorkflowError, match="already discarded"):
         discard(store, bag, people.tech, "again")
-    with pytest.raises(WorkflowError, match="was discarded .bag cracked"):
+    with pytest.raises(WorkflowError, match=r"was discarded .bag cracked"):
         thaw_request(store, bag)
     with pytest.raises(WorkflowError, match="only a frozen bag has a freezer location"):
         locate(store, bag, people.tech, "tank 1")
@@ -233,7 +233,7 @@ def test_a_bags_identity_cannot_change_and_bags_are_never_deleted(store, people)
     ref = released_freeze(store, people)
     for statement in ("UPDATE aliquots SET patient_mrn = 'MRN-000999'",
                       "UPDATE aliquots SET division = 'C0'", "DELETE FROM aliquots"):
-        with pytest.raises(sa.exc.DBAPIError, match="doseprep: an aliquot|never deleted"), \
+        with pytest.raises(sa.exc.DBAPIError, match=r"doseprep: an aliquot|never deleted"), \
                 store.engine.begin() as conn:
             conn.execute(sa.text(statement))
     assert len(list_aliquots(store)) == 2 and ref

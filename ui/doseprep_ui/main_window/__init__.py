@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSplitter,
     QStackedWidget,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -52,6 +53,7 @@ from doseprep_ui.form.form import SECTIONS, RequestForm, now_text, raw_from_requ
 from doseprep_ui.form.settings_panel import SettingsPanel
 from doseprep_ui.main_window.document_actions import DocumentActions
 from doseprep_ui.main_window.draft_actions import DraftActions
+from doseprep_ui.main_window.freeze_actions import FreezeActions
 from doseprep_ui.main_window.settings_actions import SettingsActions
 from doseprep_ui.plan.plan_view import PlanView
 from doseprep_ui.records.controller import RecordWorkflow
@@ -76,7 +78,7 @@ def _scrolled(widget: QWidget) -> QScrollArea:
 PLAN_MIN_WIDTH = 500
 
 
-class MainWindow(SettingsActions, DocumentActions, DraftActions, QMainWindow):
+class MainWindow(SettingsActions, DocumentActions, DraftActions, FreezeActions, QMainWindow):
     """The doseprep window. ``protocol_ref`` and ``lab_path`` choose the settings to start with."""
 
     #: Emitted after every recompute (the plan view shows the current form).
@@ -187,7 +189,11 @@ class MainWindow(SettingsActions, DocumentActions, DraftActions, QMainWindow):
         splitter.setStretchFactor(0, 5)
         splitter.setStretchFactor(1, 6)
         splitter.setSizes([780, 720])
-        outer.addWidget(splitter, 1)
+        self.modes = QTabWidget(central)
+        self.modes.setObjectName("modes")
+        self.modes.addTab(splitter, "Fresh preparation")
+        self.modes.addTab(self._build_freeze_panel(), "Cycle 2: freeze aliquots")
+        outer.addWidget(self.modes, 1)
         self.stack.addWidget(central)
         self.stack.addWidget(self.records.cover)
         self.setCentralWidget(self.stack)
@@ -249,6 +255,8 @@ class MainWindow(SettingsActions, DocumentActions, DraftActions, QMainWindow):
         """Disable (a signed record) or enable every input of the form."""
         self.read_only = read_only
         self.form.set_read_only(read_only)
+        if not read_only:
+            self.freeze_panel.set_read_only(False)
         self._update_actions()
 
     # --- the form --------------------------------------------------------------------------

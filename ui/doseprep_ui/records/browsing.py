@@ -88,6 +88,11 @@ class BrowsingActions:
         window = self.window
         window.set_read_only(False)
         self.blind_hold = self.blind_for(record)
+        if record.kind != "fresh":  # a freeze or thaw record: shown in the freeze tab
+            window.show_cryo_record(record, blind=self.blind_hold)
+            self.refresh()
+            return
+        window.show_fresh_mode()
         if self.blind_hold:
             # Not merely covered: the form holds none of the preparer's values until the
             # verification ends. The record itself is in ``self.record``.
@@ -104,7 +109,7 @@ class BrowsingActions:
         self.record = None
         self.blind_hold = False
         self.correction_reason = None
-        self.window.set_read_only(False)
+        self.window.set_read_only(False)  # the freeze tab too: a new plan may be typed
         self.refresh()
 
     def print_record(self) -> QDialog | None:
@@ -119,7 +124,8 @@ class BrowsingActions:
         window = self.window
         plan = window.current_plan
         record, user = self.record, self.session.user
-        if record is None or user is None or plan is None or self.is_dirty(plan):
+        if record is None or user is None or (record.kind == "fresh" and (
+                plan is None or self.is_dirty(plan))):
             return None
         try:
             printed = render_record(self.session.store, record.ref, user.user_id,

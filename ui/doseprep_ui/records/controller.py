@@ -115,6 +115,8 @@ class RecordWorkflow(SessionActions, EditingActions, BrowsingActions, QObject):
     def is_dirty(self, plan: PreparationPlan | None) -> bool:
         """True when the form differs from the saved record (or there is none)."""
         record = self.record
+        if record is not None and record.kind != "fresh":
+            return False  # shown in the freeze tab, never edited there
         if record is None or plan is None:
             return True
         from doseprep.request import request_to_dict

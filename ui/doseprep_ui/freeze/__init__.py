@@ -1,0 +1,1 @@
+"""The window's freeze mode (cycle 2)."""

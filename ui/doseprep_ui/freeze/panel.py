@@ -1,0 +1,327 @@
+"""The window's freeze mode (cycle 2): the product counted once, a list of aliquots (cycle,
+infusion, dose level), and the freeze plan beside them, recomputed on every keystroke.
+
+The panel builds the freeze request in its JSON shape and hands it to
+:func:`doseprep.workflow.compute_plan` (the same use case as ``doseprep freeze``); it computes
+nothing itself. Every wrong field is listed by name while the plan is withheld; a computed plan
+shows its status, one row per bag (syringe instruction, bag and fill, DMSO, expected post-thaw
+dose), the product left, the findings and every step. "Save as freeze record" saves it as a draft
+record for the signature workflow (signed, like any record, from the command line or the
+history).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFormLayout,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from doseprep.errors import DoseprepError, InputError, InvalidRequestError
+from doseprep.units import CELLS_PER_KG, Q_, fmt_dose
+from doseprep_ui.widgets.style import set_role, set_state
+
+#: (key in the request, caption, example placeholder)
+PATIENT_FIELDS = (("patient.id", "MRN", "MRN-000123"), ("patient.name", "Name", "DOE, JANE"),
+                  ("patient.birth_date", "Date of birth", "1980-02-29"),
+                  ("patient.weight", "Weight", "70 kg"))
+PRODUCT_FIELDS = (("product.din", "DIN", "G123417654321"),
+                  ("product.collected_at", "Collected at", "2026-11-22T08:30:00-08:00"),
+                  ("product.volume", "Volume", "200 mL"),
+                  ("product.wbc", "WBC (analyzer)", "100 x10^3/uL"),
+                  ("product.sample_dilution", "Sample dilution", "1"),
+                  ("product.cd3_percent", "CD3+ %", "40"),
+                  ("product.viability_percent", "Viability %", "98"),
+                  ("product.abo_rh", "Donor ABO/Rh", "A POS"),
+                  ("frozen_at", "Frozen at", "2026-11-22T14:00:00-08:00"))
+COLUMNS = ("Bag", "Planned", "Draw", "Bag and fill", "DMSO", "Expected after thaw")
+
+
+class FreezePanel(QWidget):
+    """Freeze mode. ``lab_path``: a callable giving the lab file in use (None: the default)."""
+
+    #: Emitted after every recompute.
+    recomputed = Signal()
+
+    def __init__(self, lab_path: Any = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("freeze-panel")
+        self._lab_path = lab_path or (lambda: None)
+        self.plan: dict[str, Any] | None = None
+        self.plan_object: Any = None
+        self.problems: tuple[InputError, ...] = ()
+        self.fields: dict[str, QLineEdit] = {}
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self.recompute)
+
+        splitter = QSplitter(self)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        for title, rows in (("Patient", PATIENT_FIELDS), ("Product and freezing", PRODUCT_FIELDS)):
+            box = QGroupBox(title, left)
+            form = QFormLayout(box)
+            for key, caption, example in rows:
+                edit = QLineEdit(box)
+                edit.setObjectName(f"freeze-{key}")
+                edit.setPlaceholderText(example)
+                edit.setAccessibleName(caption)
+                edit.textEdited.connect(self.changed)
+                form.addRow(caption, edit)
+                self.fields[key] = edit
+            left_layout.addWidget(box)
+        box = QGroupBox("Aliquots to freeze (one per planned infusion)", left)
+        box_layout = QVBoxLayout(box)
+        self.aliquot_table = QTableWidget(0, 3, box)
+        self.aliquot_table.setObjectName("freeze-aliquots")
+        self.aliquot_table.setHorizontalHeaderLabels(("Cycle", "Infusion", "Dose level"))
+        self.aliquot_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.aliquot_table.verticalHeader().setVisible(False)
+        self.aliquot_table.setMinimumHeight(120)
+        box_layout.addWidget(self.aliquot_table)
+        buttons = QHBoxLayout()
+        self.add_button = QPushButton("&Add aliquot", box)
+        self.add_button.clicked.connect(lambda: self.add_aliquot(2, 1, "DL1"))
+        self.remove_button = QPushButton("&Remove last", box)
+        self.remove_button.clicked.connect(self.remove_aliquot)
+        buttons.addWidget(self.add_button)
+        buttons.addWidget(self.remove_button)
+        buttons.addStretch(1)
+        box_layout.addLayout(buttons)
+        left_layout.addWidget(box)
+        left_layout.addStretch(1)
+
+        right = QWidget(splitter)
+        right_layout = QVBoxLayout(right)
+        self.status = set_role(QLabel("Enter the product and the aliquots.", right),
+                               "instruction", "invalid")
+        self.status.setWordWrap(True)
+        right_layout.addWidget(self.status)
+        self.problem_label = set_role(QLabel(right), "reasons")
+        self.problem_label.setWordWrap(True)
+        self.problem_label.hide()
+        right_layout.addWidget(self.problem_label)
+        self.result_table = QTableWidget(0, len(COLUMNS), right)
+        self.result_table.setObjectName("freeze-results")
+        self.result_table.setHorizontalHeaderLabels(COLUMNS)
+        self.result_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.result_table.verticalHeader().setVisible(False)
+        self.result_table.setWordWrap(True)
+        header = self.result_table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        for column in (0, 1):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        right_layout.addWidget(self.result_table, 2)
+        self.summary = set_role(QLabel(right), "finding-text")
+        self.summary.setWordWrap(True)
+        right_layout.addWidget(self.summary)
+        self.findings = set_role(QLabel(right), "finding-text")
+        self.findings.setWordWrap(True)
+        right_layout.addWidget(self.findings)
+        self.steps = QTableWidget(0, 3, right)
+        self.steps.setObjectName("freeze-steps")
+        self.steps.setHorizontalHeaderLabels(("Step", "Values substituted", "Result"))
+        self.steps.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.steps.verticalHeader().setVisible(False)
+        self.steps.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.steps.setWordWrap(True)
+        right_layout.addWidget(self.steps, 2)
+        self.record_text = QPlainTextEdit(right)
+        self.record_text.setObjectName("cryo-record-text")
+        self.record_text.setReadOnly(True)
+        self.record_text.hide()
+        right_layout.addWidget(self.record_text, 3)
+        bar = QHBoxLayout()
+        self.save_button = QPushButton("&Save as freeze record", right)
+        self.save_button.setEnabled(False)
+        bar.addStretch(1)
+        bar.addWidget(self.save_button)
+        right_layout.addLayout(bar)
+        area = QScrollArea(splitter)
+        area.setWidget(left)
+        area.setWidgetResizable(True)
+        area.setFrameShape(QFrame.Shape.NoFrame)
+        splitter.addWidget(area)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 4)
+        splitter.setStretchFactor(1, 7)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+
+    # --- input ---------------------------------------------------------------------------
+
+    def add_aliquot(self, cycle: int, infusion: int, level: str) -> None:
+        row = self.aliquot_table.rowCount()
+        self.aliquot_table.insertRow(row)
+        for column, (low, high, value) in enumerate(((1, 9, cycle), (1, 9, infusion))):
+            spin = QSpinBox(self.aliquot_table)
+            spin.setRange(low, high)
+            spin.setValue(value)
+            spin.valueChanged.connect(self.changed)
+            self.aliquot_table.setCellWidget(row, column, spin)
+        combo = QComboBox(self.aliquot_table)
+        combo.setEditable(True)
+        combo.addItems([f"DL{n}" for n in range(1, 7)])
+        combo.setCurrentText(level)
+        combo.currentTextChanged.connect(self.changed)
+        self.aliquot_table.setCellWidget(row, 2, combo)
+        self.changed()
+
+    def remove_aliquot(self) -> None:
+        if self.aliquot_table.rowCount():
+            self.aliquot_table.removeRow(self.aliquot_table.rowCount() - 1)
+            self.changed()
+
+    def set_read_only(self, read_only: bool) -> None:
+        """A signed record is shown, not edited; a new plan can be typed again."""
+        for edit in self.fields.values():
+            edit.setReadOnly(read_only)
+        self.aliquot_table.setEnabled(not read_only)
+        self.add_button.setEnabled(not read_only)
+        self.remove_button.setEnabled(not read_only)
+        self.save_button.setVisible(not read_only)
+
+    def clear(self) -> None:
+        """Nothing on show (a blind verification: the verifier must not see the values)."""
+        for edit in self.fields.values():
+            edit.clear()
+        self.aliquot_table.setRowCount(0)
+        self.show_text("")
+        self.recompute()
+
+    def show_text(self, text: str) -> None:
+        """Show a saved record's plan as text (a thaw record, or "" to go back to the plan)."""
+        self.record_text.setPlainText(text)
+        self.record_text.setVisible(bool(text))
+
+    def load(self, request: dict[str, Any]) -> None:
+        """Put a freeze request (JSON shape) into the panel."""
+        for key, edit in self.fields.items():
+            section, _, name = key.rpartition(".")
+            value = (request.get(section, {}) or {}).get(name) if section else request.get(name)
+            edit.setText("" if value is None else str(value))
+        self.aliquot_table.setRowCount(0)
+        for aliquot in request.get("aliquots", []):
+            self.add_aliquot(int(aliquot.get("cycle", 2)), int(aliquot.get("infusion", 1)),
+                             str(aliquot.get("dose_level", "")))
+        self.changed()
+
+    def request(self) -> dict[str, Any]:
+        """The freeze request in its JSON shape, as typed."""
+        out: dict[str, Any] = {"kind": "freeze", "protocol": "hmct-blinatumomab",
+                               "patient": {}, "product": {}}
+        for key, edit in self.fields.items():
+            text = edit.text().strip()
+            if not text:
+                continue
+            section, _, name = key.rpartition(".")
+            if section:
+                out[section][name] = text
+            else:
+                out[name] = text
+        out["aliquots"] = []
+        for row in range(self.aliquot_table.rowCount()):
+            cycle, infusion, level = (self.aliquot_table.cellWidget(row, c) for c in range(3))
+            out["aliquots"].append({"cycle": cycle.value(), "infusion": infusion.value(),
+                                    "dose_level": level.currentText().strip()})
+        return out
+
+    def changed(self, *_: Any) -> None:
+        self._timer.start()
+
+    # --- the plan ------------------------------------------------------------------------
+
+    def recompute(self) -> None:
+        from doseprep import workflow
+
+        self._timer.stop()
+        try:
+            plan = workflow.compute_plan(self.request(), lab=self._lab_path())
+        except InvalidRequestError as exc:
+            self._show_problems(exc.errors)
+        except InputError as exc:
+            self._show_problems((exc,))
+        except DoseprepError as exc:
+            self._show_problems((InputError("settings", str(exc)),))
+        else:
+            self._show_plan(plan, workflow.plan_to_json(plan))
+        self.recomputed.emit()
+
+    def _show_problems(self, errors: tuple[InputError, ...]) -> None:
+        self.plan = self.plan_object = None
+        self.problems = errors
+        self.save_button.setEnabled(False)
+        self.status.setText("No plan yet: correct the fields listed.")
+        set_state(self.status, "invalid")
+        self.problem_label.setText("\n".join(f"{e.field}: {e.message}" for e in errors))
+        self.problem_label.show()
+        for key, edit in self.fields.items():
+            edit.setToolTip(next((e.message for e in errors if e.field == key), ""))
+        self.result_table.setRowCount(0)
+        self.steps.setRowCount(0)
+        self.summary.clear()
+        self.findings.clear()
+
+    def _show_plan(self, plan: Any, data: dict[str, Any]) -> None:
+        self.plan, self.plan_object, self.problems = data, plan, ()
+        self.problem_label.hide()
+        for edit in self.fields.values():
+            edit.setToolTip("")
+        status = data["status"]
+        words = {"ok": "FREEZE PLAN OK", "warning": "FREEZE PLAN — CHECK THE WARNINGS",
+                 "blocked": "DO NOT FREEZE — blocked; see the findings"}[status]
+        self.status.setText(words)
+        set_state(self.status, "blocked" if status == "blocked" else "")
+        self.save_button.setEnabled(True)
+        rows = data["aliquots"]
+        self.result_table.setRowCount(len(rows))
+        for index, a in enumerate(rows):
+            draw = (f"{a['withdraw_volume_mL']:.2f} mL, {a['syringe_mL']:g} mL syringe"
+                    + ("" if a["dilution_factor"] == 1 else
+                       f" (1 in {a['dilution_factor']:g} dilution)"))
+            fill = ("no bag takes it" if a["bag"] is None else
+                    f"{a['bag']}: {a['final_volume_mL']:g} mL = carrier "
+                    f"{a['carrier_volume_mL']:.2f} + medium {a['freezing_medium_volume_mL']:.2f}")
+            dmso = ("—" if a["dmso_g"] is None else
+                    f"{a['dmso_g']:.2f} g ({a['dmso_g_per_kg']:.3f} g/kg)")
+            texts = (a["division"], f"C{a['cycle']} I{a['infusion']} {a['dose_level']}", draw,
+                     fill, dmso, f"{fmt_dose(Q_(a['expected_dose_per_kg'], CELLS_PER_KG))} "
+                                 f"({a['deviation_percent']:+.1f} %)")
+            for column, text in enumerate(texts):
+                self.result_table.setItem(index, column, QTableWidgetItem(text))
+        self.result_table.resizeRowsToContents()
+        self.summary.setText(f"Product used {data['product_used_mL']:.2f} mL · remaining "
+                             f"{data['remaining_product_mL']:.2f} mL · frozen expiry "
+                             f"{data['frozen_expires_at'][:16].replace('T', ' ')} · "
+                             f"{data['storage']}")
+        self.findings.setText("\n".join(f"[{f['severity'].upper()}] {f['code']}: {f['message']}"
+                                        for f in data["findings"]) or "No findings.")
+        self.steps.setRowCount(len(data["steps"]))
+        for index, step in enumerate(data["steps"]):
+            for column, key in enumerate(("name", "substituted", "result")):
+                item = QTableWidgetItem(step[key])
+                item.setToolTip(f"{step['name']}: {step['formula']}\n{step['substituted']}\n= "
+                                f"{step['result']}")
+                self.steps.setItem(index, column, item)
+        self.steps.resizeRowsToContents()
