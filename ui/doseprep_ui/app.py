@@ -104,7 +104,12 @@ def screenshot(path: Path, request: Path | None, size: str, window_options: dict
         sys.stderr.write(f"doseprep-gui: cannot make the screenshot: {exc}\n")
         return 2
     window = MainWindow(**window_options)
-    window.load_request(data.get("request", data))
+    if isinstance(data, dict) and data.get("kind") == "freeze":  # the freeze mode (cycle 2)
+        window.show_freeze_mode()
+        window.freeze_panel.load(data)
+        window.freeze_panel.recompute()
+    else:
+        window.load_request(data.get("request", data))
     window.resize(width, height)
     window.show()
     window.flush()
