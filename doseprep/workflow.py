@@ -190,7 +190,7 @@ def why_not_sign(record: StoredRecord, step: Step | str, user: User | None,
     """Why the store would refuse ``user`` the signature ``step`` on ``record`` now, in words for
     a tooltip; None when it would not (the password aside). Pure: the window disables what the
     store would refuse only after all the typing (issue 9)."""
-    from doseprep.store.sign import infusion_expired_at
+    from doseprep.store.expiry import infusion_expired_at
 
     spec = step_named(step)
     if user is None:
@@ -302,8 +302,8 @@ def render_record(store: Store, ref: str, user_id: str, *, page_size: str = "let
     be printed for the file, never a bag label."""
     from doseprep.documents.record_print import render_documents
     from doseprep.store import audit_head
+    from doseprep.store.expiry import check_not_expired
     from doseprep.store.history import check_can_print, earlier_print
-    from doseprep.store.sign import check_not_expired
 
     record = check_can_print(store, ref, user_id)
     if labels:

@@ -110,7 +110,7 @@ SIGNING_TIME = "2026-11-23T12:00:00-08:00"
 def _signing_time(monkeypatch: pytest.MonkeyPatch) -> None:
     from datetime import datetime
 
-    import doseprep.store.sign as sign
+    import doseprep.store.expiry as expiry
 
     moment = datetime.fromisoformat(SIGNING_TIME)
-    monkeypatch.setattr(sign, "expiry_now", lambda: moment)
+    monkeypatch.setattr(expiry, "expiry_now", lambda: moment)

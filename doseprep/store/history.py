@@ -18,6 +18,7 @@ from doseprep.store.engine import Store
 from doseprep.store.errors import (
     WorkflowError,
 )
+from doseprep.store.expiry import check_not_expired
 from doseprep.store.records import (
     PAGE_SIZE,
     PrintEvent,
@@ -28,7 +29,6 @@ from doseprep.store.records import (
     version_ref,
 )
 from doseprep.store.schema import audit_log, records
-from doseprep.store.sign import check_not_expired
 from doseprep.store.users import Role, require_active_user
 
 log = logging.getLogger(__name__)

@@ -36,7 +36,8 @@ from doseprep.store.errors import (
     StaleRecordError,
     WorkflowError,
 )
-from doseprep.store.records import find_row, parse_ref, version_ref
+from doseprep.store.expiry import check_not_expired
+from doseprep.store.refs import find_row, parse_ref, version_ref
 from doseprep.store.schema import aliquots, records
 from doseprep.store.users import require_active_user
 
@@ -281,8 +282,6 @@ def discard(store: Store, ref: str, user_id: str, reason: str) -> StoredAliquot:
 def infuse(store: Store, ref: str, user_id: str, now: datetime | None = None) -> StoredAliquot:
     """Record that a thawed bag was infused: its thaw record must be released and its infuse-by
     time not passed (INFUSION_EXPIRED: discard it instead)."""
-    from doseprep.store.sign import check_not_expired
-
     with store.write() as conn:
         require_active_user(conn, user_id, EDITORS, "record an infusion")
         row = find_aliquot(conn, ref)

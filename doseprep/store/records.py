@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,10 +47,10 @@ from doseprep.store.content import (
 from doseprep.store.engine import Store
 from doseprep.store.errors import (
     ImmutableRecordError,
-    RecordNotFoundError,
     StaleRecordError,
     WorkflowError,
 )
+from doseprep.store.refs import ID_PREFIX, find_row, version_ref
 from doseprep.store.schema import counters, records, signatures
 from doseprep.store.users import require_active_user
 
@@ -60,8 +59,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ID_PREFIX = "PREP"
-_REF = re.compile(rf"^\s*({ID_PREFIX}-\d{{4}}-\d{{6,}})(?:\s*/\s*[vV](\d+))?\s*$", re.IGNORECASE)
 PAGE_SIZE = 100
 
 
@@ -180,55 +177,13 @@ class PrintEvent:
 
 # --- references and canonical content --------------------------------------------------------
 
-def version_ref(record_id: str, version: int) -> str:
-    """The reference of one version: ``PREP-2026-000123/v2``."""
-    return f"{record_id}/v{version}"
-
-
-def parse_ref(text: str) -> tuple[str, int | None]:
-    """``PREP-2026-000123`` → (id, None: the latest version); ``.../v2`` → (id, 2)."""
-    match = _REF.match(text or "")
-    if not match:
-        raise RecordNotFoundError(f"\"{text}\" is not a record id; record ids look like "
-                             f"{ID_PREFIX}-2026-000123 (one version: {ID_PREFIX}-2026-000123/v2).")
-    return match.group(1).upper(), int(match.group(2)) if match.group(2) else None
-
-
 # --- loading -------------------------------------------------------------------------------
-
-_older = records.alias("older")
-_newer = records.alias("newer")
-
-
-def _select_version() -> sa.Select:
-    return (sa.select(records,
-                      (_older.c.record_id + "/v" + sa.cast(_older.c.version, sa.String))
-                      .label("supersedes_ref"),
-                      (_newer.c.record_id + "/v" + sa.cast(_newer.c.version, sa.String))
-                      .label("superseded_by_ref"))
-            .outerjoin(_older, _older.c.id == records.c.supersedes_id)
-            .outerjoin(_newer, _newer.c.supersedes_id == records.c.id))
-
 
 def load_signatures(conn: Connection, record_pk: int) -> tuple[Signature, ...]:
     rows = conn.execute(sa.select(signatures).where(signatures.c.record_pk == record_pk)
                         .order_by(signatures.c.seq)).mappings()
     return tuple(Signature(**{**{k: r[k] for k in SIGNATURE_FIELDS}, "state": State(r["state"]),
                               "signature_hash": r["signature_hash"]}) for r in rows)
-
-
-def find_row(conn: Connection, ref: str) -> sa.RowMapping:
-    record_id, version = parse_ref(ref)
-    query = _select_version().where(records.c.record_id == record_id)
-    if version is None:
-        query = query.order_by(records.c.version.desc()).limit(1)
-    else:
-        query = query.where(records.c.version == version)
-    row = conn.execute(query).mappings().first()
-    if row is None:
-        raise RecordNotFoundError(f"there is no record {ref.strip()}; check the id "
-                             "(doseprep record list shows the history).")
-    return row
 
 
 def stored_record(conn: Connection, row: Mapping[str, Any]) -> StoredRecord:

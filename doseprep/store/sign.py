@@ -19,13 +19,13 @@ from doseprep.store.canonical import content_hash, local_zone, offset_text, utc_
 from doseprep.store.content import record_content, signature_content
 from doseprep.store.engine import Store
 from doseprep.store.errors import (
-    InfusionExpiredError,
     PermissionDeniedError,
     ReentryMismatchError,
     SignatureRefusedError,
     StaleRecordError,
     WorkflowError,
 )
+from doseprep.store.expiry import check_not_expired
 from doseprep.store.keys import UserKey, current_key, sign_hash, unseal
 from doseprep.store.records import (
     Signature,
@@ -42,33 +42,6 @@ from doseprep.store.schema import records, signatures
 from doseprep.store.users import User, authenticate, require_active_user
 
 log = logging.getLogger(__name__)
-
-
-def expiry_now() -> datetime:
-    """The moment the expiry checks compare with: now (a function, so tests can sign at a set
-    time of the day the reference cases were prepared on)."""
-    return utc_now()
-
-
-def infusion_expired_at(plan: Mapping[str, Any], now: datetime | None = None) -> datetime | None:
-    """When the infusion of a stored plan expired, if it has by ``now``; else None."""
-    text = plan.get("expires_at") or plan.get("infuse_by")  # a fresh plan, or a thaw plan
-    if not isinstance(text, str):
-        return None
-    expires = datetime.fromisoformat(text)
-    return expires if (now or expiry_now()) >= expires else None
-
-
-def check_not_expired(plan: Mapping[str, Any], ref: str, doing: str,
-                      now: datetime | None = None) -> None:
-    """Refuse (INFUSION_EXPIRED) to ``doing`` for a record whose infusion has expired."""
-    expired = infusion_expired_at(plan, now)
-    if expired is not None:
-        raise InfusionExpiredError(
-            f"INFUSION_EXPIRED: the infusion of {ref} expired at "
-            f"{expired.strftime('%Y-%m-%d %H:%M')} (UTC{expired.strftime('%z')[:3]}:"
-            f"{expired.strftime('%z')[3:]}); it cannot {doing}. Do not infuse it; prepare a "
-            "new product (a new request) with the physician.")
 
 
 def hash_to_sign(record: StoredRecord, state_after: str) -> str:

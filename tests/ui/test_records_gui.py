@@ -714,7 +714,7 @@ def test_a_form_left_open_past_its_expiry_cannot_be_signed(
     refuses the signature at the moment of signing (INFUSION_EXPIRED), whatever the screen says."""
     from datetime import datetime
 
-    import doseprep.store.sign as store_sign
+    import doseprep.store.expiry as store_sign
 
     window = session(TECH)
     records = window.records
