@@ -55,7 +55,7 @@ CRASH = f"""
 import sys
 import doseprep.cli as cli
 
-def boom(args):
+def boom(args, *more, **options):
     raise ValueError("patient DOE, JANE born {DOB}")
 
 cli.compute = boom  # a fault in the middle of the plan command
