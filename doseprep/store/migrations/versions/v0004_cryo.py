@@ -77,13 +77,34 @@ def upgrade() -> None:
         _sqlite_guards()
 
 
+def _records_guard(columns: tuple[str, ...], postgres: bool) -> str:
+    """The statement that makes signed records immutable over ``columns`` (a PostgreSQL
+    function, or an SQLite trigger)."""
+    if postgres:
+        old = ", ".join(f"OLD.{c}" for c in columns)
+        new = ", ".join(f"NEW.{c}" for c in columns)
+        return f"""
+            CREATE OR REPLACE FUNCTION doseprep_signed_record_immutable() RETURNS trigger
+            LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP <> 'UPDATE' THEN
+                    RAISE EXCEPTION 'doseprep: records are never deleted';
+                END IF;
+                IF OLD.state <> 'draft' AND (NEW.state = 'draft'
+                        OR ROW({new}) IS DISTINCT FROM ROW({old})) THEN
+                    RAISE EXCEPTION 'doseprep: a signed record cannot be changed';
+                END IF;
+                RETURN NEW;
+            END $$"""
+    changed = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in columns)
+    return ("CREATE TRIGGER records_signed_immutable BEFORE UPDATE ON records "
+            f"WHEN OLD.state <> 'draft' AND (NEW.state = 'draft' OR {changed}) "
+            "BEGIN SELECT RAISE(ABORT, 'doseprep: a signed record cannot be changed'); END")
+
+
 def _sqlite_guards() -> None:
     op.execute("DROP TRIGGER records_signed_immutable")
-    changed = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in CONTENT_COLUMNS)
-    op.execute(
-        "CREATE TRIGGER records_signed_immutable BEFORE UPDATE ON records "
-        f"WHEN OLD.state <> 'draft' AND (NEW.state = 'draft' OR {changed}) "
-        "BEGIN SELECT RAISE(ABORT, 'doseprep: a signed record cannot be changed'); END")
+    op.execute(_records_guard(CONTENT_COLUMNS, postgres=False))
     op.execute("CREATE TRIGGER aliquots_no_delete BEFORE DELETE ON aliquots "
                "BEGIN SELECT RAISE(ABORT, 'doseprep: aliquots are never deleted'); END")
     changed = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in IDENTITY_COLUMNS)
@@ -94,21 +115,7 @@ def _sqlite_guards() -> None:
 
 
 def _postgres_guards() -> None:
-    old = ", ".join(f"OLD.{c}" for c in CONTENT_COLUMNS)
-    new = ", ".join(f"NEW.{c}" for c in CONTENT_COLUMNS)
-    op.execute(f"""
-        CREATE OR REPLACE FUNCTION doseprep_signed_record_immutable() RETURNS trigger
-        LANGUAGE plpgsql AS $$
-        BEGIN
-            IF TG_OP <> 'UPDATE' THEN
-                RAISE EXCEPTION 'doseprep: records are never deleted';
-            END IF;
-            IF OLD.state <> 'draft' AND (NEW.state = 'draft'
-                    OR ROW({new}) IS DISTINCT FROM ROW({old})) THEN
-                RAISE EXCEPTION 'doseprep: a signed record cannot be changed';
-            END IF;
-            RETURN NEW;
-        END $$""")
+    op.execute(_records_guard(CONTENT_COLUMNS, postgres=True))
     old = ", ".join(f"OLD.{c}" for c in IDENTITY_COLUMNS)
     new = ", ".join(f"NEW.{c}" for c in IDENTITY_COLUMNS)
     op.execute(f"""
@@ -137,26 +144,4 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER records_signed_immutable")
     op.drop_index("ix_records_kind", "records")
     op.drop_column("records", "kind")
-    before = CONTENT_COLUMNS[:-1]
-    if postgres:
-        old = ", ".join(f"OLD.{c}" for c in before)
-        new = ", ".join(f"NEW.{c}" for c in before)
-        op.execute(f"""
-            CREATE OR REPLACE FUNCTION doseprep_signed_record_immutable() RETURNS trigger
-            LANGUAGE plpgsql AS $$
-            BEGIN
-                IF TG_OP <> 'UPDATE' THEN
-                    RAISE EXCEPTION 'doseprep: records are never deleted';
-                END IF;
-                IF OLD.state <> 'draft' AND (NEW.state = 'draft'
-                        OR ROW({new}) IS DISTINCT FROM ROW({old})) THEN
-                    RAISE EXCEPTION 'doseprep: a signed record cannot be changed';
-                END IF;
-                RETURN NEW;
-            END $$""")
-    else:
-        changed = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in before)
-        op.execute(
-            "CREATE TRIGGER records_signed_immutable BEFORE UPDATE ON records "
-            f"WHEN OLD.state <> 'draft' AND (NEW.state = 'draft' OR {changed}) "
-            "BEGIN SELECT RAISE(ABORT, 'doseprep: a signed record cannot be changed'); END")
+    op.execute(_records_guard(CONTENT_COLUMNS[:-1], postgres=postgres))  # without kind
