@@ -284,6 +284,7 @@ class PrintedRecord:
     """The documents of one print of a record version (not yet registered as printed)."""
 
     info: RecordInfo
+    plan: AnyPlan  # as signed (its findings and protocol say whether it is for clinical use)
     worksheet: bytes  # digitally signed PDF
     labels: bytes
     zpl: str
@@ -314,4 +315,4 @@ def render_record(store: Store, ref: str, user_id: str, *, page_size: str = "let
                    audit_checkpoint=audit_head(store))
     worksheet, label_pdf, zpl = render_documents(plan, info, page_size=page_size,
                                                  zpl_dpi=zpl_dpi)
-    return PrintedRecord(info=info, worksheet=worksheet, labels=label_pdf, zpl=zpl)
+    return PrintedRecord(info=info, plan=plan, worksheet=worksheet, labels=label_pdf, zpl=zpl)

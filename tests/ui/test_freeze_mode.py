@@ -57,11 +57,9 @@ def test_the_freeze_plan_follows_the_keystrokes(qtbot, window: MainWindow) -> No
     assert "listed twice" in panel.problem_label.text()
 
 
-@SHOWS_WINDOW
-def test_a_freeze_record_signed_and_released_in_the_window(
-        qtbot, make_window, dialog_stub: DialogStub) -> None:
-    from doseprep.store.inventory import list_aliquots
-
+def release_freeze_in_window(qtbot, make_window, dialog_stub: DialogStub) -> MainWindow:
+    """The freeze plan saved, prepared, blindly verified and released in the window (ends with
+    SUP2 logged in and the released record open)."""
     add_people(TECH, SUP, SUP2)
     window = make_window()
     window.show()
@@ -103,5 +101,14 @@ def test_a_freeze_record_signed_and_released_in_the_window(
     dialog_stub.handlers.append(sign_as(qtbot, SUP2, meaning="Released by"))
     qtbot.mouseClick(records.strip.release_button, Qt.MouseButton.LeftButton)
     assert records.record.state.value == "released"
-    bags = list_aliquots(records.session.store)
+    return window
+
+
+@SHOWS_WINDOW
+def test_a_freeze_record_signed_and_released_in_the_window(
+        qtbot, make_window, dialog_stub: DialogStub) -> None:
+    from doseprep.store.inventory import list_aliquots
+
+    window = release_freeze_in_window(qtbot, make_window, dialog_stub)
+    bags = list_aliquots(window.records.session.store)
     assert [(b.division, b.state.value) for b in bags] == [("A0", "frozen"), ("B0", "frozen")]

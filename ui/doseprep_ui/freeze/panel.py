@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QPlainTextEdit,
     QPushButton,
     QScrollArea,
     QSpinBox,
@@ -146,11 +145,6 @@ class FreezePanel(QWidget):
         self.steps.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.steps.setWordWrap(True)
         right_layout.addWidget(self.steps, 2)
-        self.record_text = QPlainTextEdit(right)
-        self.record_text.setObjectName("cryo-record-text")
-        self.record_text.setReadOnly(True)
-        self.record_text.hide()
-        right_layout.addWidget(self.record_text, 3)
         bar = QHBoxLayout()
         self.save_button = QPushButton("&Save as freeze record", right)
         self.save_button.setEnabled(False)
@@ -207,13 +201,7 @@ class FreezePanel(QWidget):
         for edit in self.fields.values():
             edit.clear()
         self.aliquot_table.setRowCount(0)
-        self.show_text("")
         self.recompute()
-
-    def show_text(self, text: str) -> None:
-        """Show a saved record's plan as text (a thaw record, or "" to go back to the plan)."""
-        self.record_text.setPlainText(text)
-        self.record_text.setVisible(bool(text))
 
     def load(self, request: dict[str, Any]) -> None:
         """Put a freeze request (JSON shape) into the panel."""

@@ -193,6 +193,8 @@ class MainWindow(SettingsActions, DocumentActions, DraftActions, FreezeActions, 
         self.modes.setObjectName("modes")
         self.modes.addTab(splitter, "Fresh preparation")
         self.modes.addTab(self._build_freeze_panel(), "Cycle 2: freeze aliquots")
+        self.modes.addTab(self._build_thaw_panel(), "Cycle 2: thaw a bag")
+        self.modes.currentChanged.connect(self._mode_changed)
         outer.addWidget(self.modes, 1)
         self.stack.addWidget(central)
         self.stack.addWidget(self.records.cover)
@@ -257,6 +259,7 @@ class MainWindow(SettingsActions, DocumentActions, DraftActions, FreezeActions, 
         self.form.set_read_only(read_only)
         if not read_only:
             self.freeze_panel.set_read_only(False)
+            self.thaw_panel.set_read_only(False)
         self._update_actions()
 
     # --- the form --------------------------------------------------------------------------
@@ -296,6 +299,7 @@ class MainWindow(SettingsActions, DocumentActions, DraftActions, FreezeActions, 
             return
         self.records.detach()
         self._reset_form()
+        self.thaw_panel.clear(blind=False)
         self._draft_timer.stop()
         drafts.clear()
         self.statusBar().showMessage("New form.", 5000)

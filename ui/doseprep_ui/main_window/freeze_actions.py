@@ -1,6 +1,7 @@
-"""The main window's freeze mode (cycle 2): the tab that holds the freeze panel, saving a freeze
-plan as a record, and showing a saved freeze or thaw record there (signed through the same record
-strip and history as any record)."""
+"""The main window's cycle-2 modes: the freeze tab (a freeze plan saved as a record), the thaw tab
+(a frozen bag from the inventory thawed under a thaw record, then infused or discarded), and a
+saved freeze or thaw record shown in its tab (signed through the same record strip and history
+as any record)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from typing import Any
 
 from doseprep.errors import DoseprepError
 from doseprep_ui.freeze.panel import FreezePanel
+from doseprep_ui.freeze.thaw_panel import ThawPanel
 from doseprep_ui.widgets import dialogs
 
 log = logging.getLogger(__name__)
 
-FRESH_TAB, FREEZE_TAB = 0, 1
+FRESH_TAB, FREEZE_TAB, THAW_TAB = 0, 1, 2
 
 
 class FreezeActions:
@@ -24,56 +26,215 @@ class FreezeActions:
         self.freeze_panel.save_button.clicked.connect(self.save_freeze_record)
         return self.freeze_panel
 
+    def _build_thaw_panel(self) -> ThawPanel:
+        self.thaw_panel = ThawPanel(lambda: self.lab_path or None, self._inventory_store, self)
+        self.thaw_panel.save_button.clicked.connect(self.save_thaw_record)
+        self.thaw_panel.infuse_button.clicked.connect(self.infuse_bag)
+        self.thaw_panel.discard_button.clicked.connect(self.discard_bag)
+        self.thaw_panel.recomputed.connect(self.update_bag_actions)
+        return self.thaw_panel
+
+    def _inventory_store(self) -> Any:
+        """The record store while someone is logged in and the window is not covered."""
+        session = self.records.session
+        if session.user is None or self.cover_mode:
+            return None
+        try:
+            return session.store
+        except DoseprepError as exc:
+            log.warning("inventory not available: %s", exc)
+            return None
+
     def show_freeze_mode(self) -> None:
         self.modes.setCurrentIndex(FREEZE_TAB)
+
+    def show_thaw_mode(self) -> None:
+        self.modes.setCurrentIndex(THAW_TAB)
+
+    def _mode_changed(self, index: int) -> None:
+        if index == THAW_TAB and self.thaw_panel.shown_record is None:
+            self.thaw_panel.refresh_bags()  # the inventory may have changed meanwhile
+            self.thaw_panel.changed()
 
     def show_fresh_mode(self) -> None:
         self.modes.setCurrentIndex(FRESH_TAB)
 
     def save_freeze_record(self) -> Any:
         """Save the freeze panel's plan as a draft record of the person logged in."""
-        from doseprep.store import save_draft
-
         panel = self.freeze_panel
         panel.recompute()
+        saved = self._save_cycle2(panel.plan_object, "freeze plan")
+        if saved is not None:
+            panel.set_read_only(True)
+        return saved
+
+    def save_thaw_record(self) -> Any:
+        """Save the thaw panel's plan (its bag checked again by the store) as a draft record."""
+        panel = self.thaw_panel
+        panel.recompute()
+        saved = self._save_cycle2(panel.plan_object, "thaw plan")
+        if saved is not None:
+            self.show_cryo_record(saved, blind=False)
+        return saved
+
+    def _save_cycle2(self, plan: Any, what: str) -> Any:
+        from doseprep.store import save_draft
+
         records = self.records
         user = records.session.user
-        if panel.plan_object is None or user is None or self.cover_mode:
+        if plan is None or user is None or self.cover_mode:
             if user is None:
-                self.statusBar().showMessage("Log in to save the freeze plan as a record.", 8000)
+                self.statusBar().showMessage(f"Log in to save the {what} as a record.", 8000)
             return None
         try:
-            saved = save_draft(records.session.store, panel.plan_object, user.user_id)
+            saved = save_draft(records.session.store, plan, user.user_id)
         except DoseprepError as exc:
             dialogs.inform(self, icon=dialogs.Icon.Warning, title="Record not saved",
-                           text=exc.message, informative="The freeze plan is kept as typed.")
+                           text=exc.message, informative=f"The {what} is kept as typed.")
             return None
         records.record = saved
         records.correction_reason = None
         records.blind_hold = False
-        panel.set_read_only(True)
         records.refresh()
-        self.statusBar().showMessage(f"Saved {saved.ref} (freeze) as a draft.", 10000)
+        self.statusBar().showMessage(f"Saved {saved.ref} ({saved.kind}) as a draft.", 10000)
         return saved
 
     def show_cryo_record(self, record: Any, *, blind: bool) -> None:
-        """Show a saved freeze or thaw record in the freeze tab (its values withheld during a
-        blind verification)."""
-        panel = self.freeze_panel
-        self.modes.setCurrentIndex(FREEZE_TAB)
+        """Show a saved freeze or thaw record in its tab (its values withheld during a blind
+        verification)."""
+        panel: Any = self.freeze_panel if record.kind == "freeze" else self.thaw_panel
+        self.modes.setCurrentIndex(FREEZE_TAB if record.kind == "freeze" else THAW_TAB)
         if blind:
             panel.clear()
         elif record.kind == "freeze":
-            panel.show_text("")
             panel.load(record.request)
             panel.recompute()
         else:
-            from doseprep.cryo.report import thaw_text
             from doseprep.workflow import stored_plan
 
             try:
-                text = thaw_text(stored_plan(record, lab=self.lab_path or None))
+                plan = stored_plan(record, lab=self.lab_path or None,
+                                   store=self.records.session.store)
             except DoseprepError as exc:
-                text = f"{record.ref}: {exc}"
-            panel.show_text(f"Thaw record {record.ref} ({record.state.words})\n\n{text}")
+                panel.clear()
+                panel.status.setText(f"{record.ref} cannot be shown: {exc}")
+            else:
+                panel.show_record(record, plan)
         panel.set_read_only(True)
+        self.update_bag_actions()
+
+    # --- the bag of the thaw record shown ------------------------------------------------
+
+    def _shown_bag(self) -> Any:
+        """The inventory entry of the bag the thaw tab is about (a shown thaw record's, or the
+        bag chosen for a new thaw), or None."""
+        panel = self.thaw_panel
+        ref = panel.chosen_bag()
+        if not ref or self.records.blind_hold:
+            return None
+        store = self._inventory_store()
+        if store is None:
+            return None
+        from doseprep.store.inventory import get_aliquot  # the store loads once it is needed
+
+        try:
+            return get_aliquot(store, ref)
+        except DoseprepError:
+            return None
+
+    def update_bag_actions(self) -> None:
+        """Enable Infuse for a thawed bag whose thaw record is released and latest, Discard
+        for a frozen or thawed bag; say why not in the tooltip."""
+        from doseprep.signing import State
+
+        panel = getattr(self, "thaw_panel", None)
+        if panel is None:  # the records strip refreshes while the window is being built
+            return
+        user = self.records.session.user
+        user_id = user.user_id if user is not None and not self.cover_mode else None
+        if user_id != getattr(self, "_thaw_user", None):  # logged in or out: bags and refusals
+            self._thaw_user = user_id
+            if panel.shown_record is None:
+                panel.refresh_bags()
+                panel.changed()
+        bag = self._shown_bag()
+        record = panel.shown_record
+        state = bag.state.value if bag is not None else None
+        released = (record is not None and self.records.record is not None
+                    and self.records.record.record_id == record.record_id
+                    and self.records.record.state is State.RELEASED
+                    and self.records.record.superseded_by is None)
+        expired = False
+        if released:
+            from doseprep.store.expiry import infusion_expired_at
+
+            expired = infusion_expired_at(record.plan) is not None
+        infuse = state == "thawed" and released and not expired
+        panel.infuse_button.setEnabled(infuse)
+        panel.infuse_button.setToolTip(
+            "Record that this bag was infused into the patient." if infuse else
+            "The infusion has expired: discard the bag, with the reason." if expired else
+            "A bag is infused once thawed under a thaw record that is released"
+            + (f"; {bag.ref} is {state}." if bag is not None else "."))
+        discard = state in ("frozen", "thawed")
+        panel.discard_button.setEnabled(discard)
+        panel.discard_button.setToolTip(
+            f"Discard {bag.ref}, with the reason." if discard and bag is not None else
+            "Open a thaw record, or choose a bag, to discard it.")
+
+    def infuse_bag(self) -> Any:
+        """Record the infusion of the shown thaw record's bag, after the technician confirms
+        the bag and patient named."""
+        from doseprep.store.inventory import infuse
+
+        bag, user = self._shown_bag(), self.records.session.user
+        if bag is None or user is None:
+            return None
+        answer = dialogs.choose(
+            self, title="Record the infusion", icon=dialogs.Icon.Question,
+            text=f"Record that bag {bag.ref} (DIN {bag.din}, {bag.dose_level}) was infused into "
+                 f"{bag.patient_name}, MRN {bag.patient_mrn}?",
+            informative="Check the bag label against the patient's wristband first. This is "
+                        "recorded under your name in the audit trail and cannot be undone.",
+            choices=(("infuse", "Record the infusion"), ("cancel", "Cancel")),
+            default="cancel", escape="cancel")
+        if answer != "infuse":
+            return None
+        try:
+            done = infuse(self.records.session.store, bag.ref, user.user_id)
+        except DoseprepError as exc:
+            dialogs.inform(self, icon=dialogs.Icon.Warning, title="Infusion not recorded",
+                           text=exc.message, informative="Nothing was recorded.")
+            self.update_bag_actions()
+            return None
+        self.thaw_panel.refresh_bags()
+        self.update_bag_actions()
+        self.statusBar().showMessage(f"{done.ref} recorded as infused.", 10000)
+        return done
+
+    def discard_bag(self) -> Any:
+        """Discard the bag the thaw tab is about, with the reason asked for."""
+        from doseprep.store.inventory import discard
+        from doseprep_ui.records.sign_dialogs import DiscardDialog
+
+        bag, user = self._shown_bag(), self.records.session.user
+        if bag is None or user is None:
+            return None
+        dialog = DiscardDialog(bag.ref, bag.state.value, self)
+        accepted = dialogs.run_dialog(dialog)
+        reason = dialog.text()
+        dialog.deleteLater()
+        if not accepted or not reason:
+            return None
+        try:
+            done = discard(self.records.session.store, bag.ref, user.user_id, reason)
+        except DoseprepError as exc:
+            dialogs.inform(self, icon=dialogs.Icon.Warning, title="Bag not discarded",
+                           text=exc.message, informative="Nothing was recorded.")
+            return None
+        self.thaw_panel.refresh_bags()
+        self.update_bag_actions()
+        if self.thaw_panel.shown_record is None:
+            self.thaw_panel.changed()  # the discarded bag can no longer be thawed
+        self.statusBar().showMessage(f"{done.ref} discarded: {reason}", 10000)
+        return done

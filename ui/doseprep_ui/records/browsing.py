@@ -157,7 +157,7 @@ class BrowsingActions:
 
         return window.show_document(
             printed.worksheet, f"Worksheet {ref}{suffix}", f"worksheet-{stem}",
-            reasons=not_for_clinical_use(plan), on_output=audit_output,
+            reasons=not_for_clinical_use(printed.plan), on_output=audit_output,
             companions=((f"Labels {ref}{suffix}", printed.labels, f"labels-{stem}"),))
 
     # --- drafts --------------------------------------------------------------------------------

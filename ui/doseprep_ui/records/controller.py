@@ -170,10 +170,13 @@ class RecordWorkflow(SessionActions, EditingActions, BrowsingActions, QObject):
 
         for step, button in self._sign_buttons().items():
             button.setToolTip(allowed.reasons.get(step, ""))
+        cycle2 = record is not None and record.kind != "fresh"
         enabled = {
-            "save": allowed.save,
+            "save": allowed.save and not cycle2,
             **{step.value: on for step, on in allowed.sign.items()},
-            "correct": allowed.correct,
+            # A freeze or thaw record is corrected with `doseprep record correct`: the window
+            # corrects through the fresh form only, and would otherwise unlock the wrong form.
+            "correct": allowed.correct and not cycle2,
             "print": allowed.print,
             "history": active,
             "lock": active,
@@ -195,6 +198,10 @@ class RecordWorkflow(SessionActions, EditingActions, BrowsingActions, QObject):
             if key in self.actions:
                 self.actions[key].setEnabled(on)
         self.strip.save_button.setText("Save correction" if correcting else "Save record")
+        self.strip.correct_button.setToolTip(
+            "A freeze or thaw record is corrected on the command line: doseprep record correct "
+            f"{record.ref if record is not None else ''}" if cycle2 else "")
+        window.update_bag_actions()
 
         if correcting:
             assert record is not None

@@ -237,34 +237,28 @@ class VerifyDialog(SignDialog):
         super().refused(error)
 
 
-class ReasonDialog(QDialog):
-    """Why a signed record is corrected; OK only once something is written."""
+class _WhyDialog(QDialog):
+    """A reason to write before an irreversible change; OK only once something is written."""
 
-    def __init__(self, record_ref: str, next_version: int,
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, name: str, title: str, heading: str, text: str, accessible: str,
+                 placeholder: str, ok_text: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setObjectName("reason-dialog")
-        self.setWindowTitle("Correct a signed record — doseprep")
+        self.setObjectName(name)
+        self.setWindowTitle(f"{title} — doseprep")
         self.setStyleSheet(STYLE_SHEET)
         layout = QVBoxLayout(self)
-        title = set_role(QLabel(f"Correct {record_ref}", self), "dialog-title")
-        layout.addWidget(title)
-        text = QLabel(
-            f"{record_ref} is signed and stays as it is. Correcting it makes version "
-            f"{next_version}: a new draft that points to this one, carries your reason and must "
-            "be signed again. Say what was wrong and why it changes (this goes into the record "
-            "and the audit trail).", self)
-        text.setWordWrap(True)
-        layout.addWidget(text)
+        layout.addWidget(set_role(QLabel(heading, self), "dialog-title"))
+        label = QLabel(text, self)
+        label.setWordWrap(True)
+        layout.addWidget(label)
         self.reason = QPlainTextEdit(self)
         self.reason.setObjectName("reason")
-        self.reason.setAccessibleName("Reason for the correction")
-        self.reason.setPlaceholderText("e.g. patient re-weighed on the ward: 71.2 kg, not 70 kg")
+        self.reason.setAccessibleName(accessible)
+        self.reason.setPlaceholderText(placeholder)
         self.reason.setTabChangesFocus(True)
         self.reason.setFixedHeight(110)
         layout.addWidget(self.reason)
-        buttons, _, self.ok_button = button_row(self, "Cancel", "&Correct — unlock the form",
-                                                self.accept)
+        buttons, _, self.ok_button = button_row(self, "Cancel", ok_text, self.accept)
         layout.addLayout(buttons)
         self.reason.textChanged.connect(self._changed)
         self._changed()
@@ -278,3 +272,30 @@ class ReasonDialog(QDialog):
     def accept(self) -> None:
         if self.text():
             super().accept()
+
+
+class ReasonDialog(_WhyDialog):
+    """Why a signed record is corrected."""
+
+    def __init__(self, record_ref: str, next_version: int,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(
+            "reason-dialog", "Correct a signed record", f"Correct {record_ref}",
+            f"{record_ref} is signed and stays as it is. Correcting it makes version "
+            f"{next_version}: a new draft that points to this one, carries your reason and must "
+            "be signed again. Say what was wrong and why it changes (this goes into the record "
+            "and the audit trail).", "Reason for the correction",
+            "e.g. patient re-weighed on the ward: 71.2 kg, not 70 kg",
+            "&Correct — unlock the form", parent)
+
+
+class DiscardDialog(_WhyDialog):
+    """Why a frozen or thawed bag is discarded (it is never thawed or infused after)."""
+
+    def __init__(self, bag_ref: str, state: str, parent: QWidget | None = None) -> None:
+        super().__init__(
+            "discard-dialog", "Discard a bag", f"Discard {bag_ref} ({state})",
+            f"{bag_ref} will never be thawed or infused after this. Say why it is discarded "
+            "(this goes into the inventory and the audit trail).", "Reason for the discard",
+            "e.g. bag cracked on thawing; infusion expired before the patient arrived",
+            "&Discard the bag", parent)
