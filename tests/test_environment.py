@@ -16,10 +16,10 @@ PIN = re.compile(r"^(?P<name>[A-Za-z0-9_.\-\[\]]+)==(?P<version>[^\s;\\]+)\s*"
                  r"(?:;(?P<marker>[^\\]+))?")
 
 
-def locked() -> dict[str, str]:
-    """Package -> version from the lock, for the packages whose markers apply here."""
+def locked(lock: Path = LOCK) -> dict[str, str]:
+    """Package -> version from a lock file, for the packages whose markers apply here."""
     pins = {}
-    for line in LOCK.read_text(encoding="utf-8").splitlines():
+    for line in lock.read_text(encoding="utf-8").splitlines():
         match = PIN.match(line)
         if not match:
             continue
@@ -51,3 +51,14 @@ def test_installed_versions_equal_the_lock() -> None:
     if differing:
         pytest.fail("installed ≠ lock (run `make test` from a clean .venv or `make lock`): "
                     + ", ".join(f"{n} {i} (lock {v})" for n, (i, v) in sorted(differing.items())))
+
+
+def test_the_bundle_is_built_from_the_programs_locked_versions() -> None:
+    """requirements/dist.txt (make dist) is the program's lock plus PyInstaller: a bundle never
+    carries other versions than those the tests ran with."""
+    run = locked(LOCK.parent / "run.txt")
+    dist = locked(LOCK.parent / "dist.txt")
+    test = locked()
+    assert {name: dist.get(name) for name in run} == run
+    assert {name: test.get(name) for name in run} == run
+    assert "pyinstaller" in dist and "pytest" not in dist
