@@ -31,6 +31,7 @@ from doseprep.documents.labels import (
     label_size,
 )
 from doseprep.documents.style import (
+    WORKSHEET_FONTS,
     document_id,
     draft_reason,
     register_fonts,
@@ -195,7 +196,7 @@ def render_cryo_worksheet(plan: FreezePlan | ThawPlan, *, page_size: str = "lett
                           record: RecordInfo | None = None,
                           printed_at: datetime | None = None) -> bytes:
     """The freezing or thawing worksheet PDF."""
-    register_fonts()
+    register_fonts(WORKSHEET_FONTS)
     size = page_dimensions(page_size)
     s = _styles()
     width = size[0] - 2 * MARGIN

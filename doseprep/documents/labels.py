@@ -30,6 +30,7 @@ from doseprep.documents.style import (
     CONDENSED,
     CONDENSED_BOLD,
     DRAFT_TEXT,
+    LABEL_FONTS,
     MONO,
     SANS_BOLD,
     document_id,
@@ -189,7 +190,7 @@ def render_labels(plan: PreparationPlan, record: RecordInfo | None = None) -> by
 
 def label_pages(labels: list[LabelData], size: tuple[float, float]) -> bytes:
     """Labels as a PDF, one page of the label stock's size each."""
-    register_fonts()
+    register_fonts(LABEL_FONTS)
     width, height = size
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=(width, height))

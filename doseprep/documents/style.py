@@ -35,13 +35,25 @@ PAGE_SIZES = {"letter": LETTER, "a4": A4}
 WATERMARK_TEXT = "NOT FOR CLINICAL USE"
 
 
+ALL_FONTS = (SANS, SANS_BOLD, CONDENSED, CONDENSED_BOLD, MONO)
+WORKSHEET_FONTS = (SANS, SANS_BOLD, MONO)
+LABEL_FONTS = (SANS, SANS_BOLD, CONDENSED, CONDENSED_BOLD, MONO)
+
+
 @cache
-def register_fonts() -> None:
-    """Register the bundled fonts with reportlab (once per process)."""
-    for name in (SANS, SANS_BOLD, CONDENSED, CONDENSED_BOLD, MONO):
-        pdfmetrics.registerFont(TTFont(name, str(resource_path("fonts", f"{name}.ttf"))))
-    pdfmetrics.registerFontFamily(SANS, normal=SANS, bold=SANS_BOLD, italic=SANS,
-                                  boldItalic=SANS_BOLD)
+def _register_font(name: str) -> None:
+    pdfmetrics.registerFont(TTFont(name, str(resource_path("fonts", f"{name}.ttf"))))
+    if name == SANS_BOLD:
+        _register_font(SANS)
+        pdfmetrics.registerFontFamily(SANS, normal=SANS, bold=SANS_BOLD, italic=SANS,
+                                      boldItalic=SANS_BOLD)
+
+
+def register_fonts(names: tuple[str, ...] = ALL_FONTS) -> None:
+    """Register the bundled fonts a document uses with reportlab, each once per process (a
+    TrueType font is parsed in about 20 ms, so a worksheet alone parses only its three)."""
+    for name in names:
+        _register_font(name)
 
 
 def stamp(moment: datetime) -> str:

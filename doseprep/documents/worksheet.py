@@ -43,6 +43,7 @@ from doseprep.documents.style import (
     SANS,
     SANS_BOLD,
     WATERMARK_TEXT,
+    WORKSHEET_FONTS,
     document_id,
     draft_reason,
     draw_watermark,
@@ -163,7 +164,7 @@ def footer_lines(footer: str, page_label: str, width: float) -> list[tuple[str, 
     """The footer as (text, font size, baseline) lines that end before the page number: one line,
     smaller type if need be (not below 6 pt), else two lines split at a " · " (a long draft
     footer ran into "Page 1 of 3")."""
-    register_fonts()
+    register_fonts(WORKSHEET_FONTS)
     room = width - 2 * MARGIN - stringWidth(page_label, SANS_BOLD, 8.5) - 4 * mm
     size = 7.5
     while stringWidth(footer, SANS, size) > room and size > 6:
@@ -183,7 +184,7 @@ def render_worksheet(plan: PreparationPlan, *, page_size: str = "letter",
                      record: RecordInfo | None = None,
                      printed_at: datetime | None = None) -> bytes:
     """The worksheet PDF for ``plan`` (``page_size`` ``letter`` or ``a4``)."""
-    register_fonts()
+    register_fonts(WORKSHEET_FONTS)
     size = page_dimensions(page_size)
     s = _styles()
     reasons = not_for_clinical_use(plan)
@@ -203,7 +204,7 @@ def build_document(plan: Any, record: RecordInfo | None, story: list, *, title: 
     """A worksheet PDF of any plan (fresh, freeze or thaw): the header with the lab, protocol
     and worksheet id, the footer with the state and "Page N of M", the draft box and the
     diagonal mark, around ``story``."""
-    register_fonts()
+    register_fonts(WORKSHEET_FONTS)
     s = _styles()
     worksheet_id = document_id(plan, record)
     reasons = not_for_clinical_use(plan)
