@@ -129,8 +129,13 @@ def ensure_installation_key() -> tuple[Path, Path]:
     return key_path, cert_path
 
 
-def _signer():
-    from pyhanko.sign import signers
+def _signing_material():
+    """The key and certificate worksheets are signed with: the lab's PKCS#12 file when
+    ``DOSEPREP_SIGNING_P12`` names one, else the installation key (made on first use)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
+
+    from doseprep.pades import SigningMaterial
 
     p12 = os.environ.get("DOSEPREP_SIGNING_P12")
     if p12:
@@ -140,43 +145,34 @@ def _signer():
                                                      "DOSEPREP_SIGNING_P12.")
         passphrase = os.environ.get("DOSEPREP_SIGNING_P12_PASSPHRASE", "").encode() or None
         try:
-            signer = signers.SimpleSigner.load_pkcs12(p12, passphrase=passphrase)
+            key, certificate, chain = pkcs12.load_key_and_certificates(
+                Path(p12).read_bytes(), passphrase)
         except (ValueError, TypeError, OSError):
-            signer = None
-        if signer is None:
+            key = certificate = None
+        if key is None or certificate is None:
             raise InputError("DOSEPREP_SIGNING_P12", f"the signing certificate {p12} cannot be "
                                                      "opened: wrong passphrase "
                                                      "(DOSEPREP_SIGNING_P12_PASSPHRASE) or not a "
                                                      "PKCS#12 file.")
-        return signer
-    from pyhanko.keys import load_cert_from_pemder, load_private_key_from_pemder_data
-    from pyhanko_certvalidator.registry import SimpleCertificateStore
-
+        return SigningMaterial(key, certificate.public_bytes(Encoding.DER),
+                               tuple(c.public_bytes(Encoding.DER) for c in chain))
     key_path, cert_path = ensure_installation_key()
-    load_installation_key(key_path)  # a clear error for a missing or wrong passphrase
+    key = load_installation_key(key_path)  # a clear error for a missing or wrong passphrase
     try:
-        key = load_private_key_from_pemder_data(key_path.read_bytes(),
-                                                passphrase=key_passphrase())
-        certificate = load_cert_from_pemder(str(cert_path))
+        certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
     except (OSError, ValueError) as exc:
-        raise OSError(f"cannot load the installation signing key in {key_path.parent}: "
-                      f"{exc}") from exc
-    return signers.SimpleSigner(signing_cert=certificate, signing_key=key,
-                                cert_registry=SimpleCertificateStore.from_certs([certificate]))
+        raise OSError(f"cannot load the installation signing certificate in "
+                      f"{cert_path.parent}: {exc}") from exc
+    return SigningMaterial(key, certificate.public_bytes(Encoding.DER))
 
 
 def sign_pdf(pdf: bytes, *, document_id: str, location: str) -> bytes:
-    """Sign ``pdf`` (PAdES B-B, SHA-256) as the worksheet ``document_id``."""
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-    from pyhanko.sign import fields, signers
+    """Sign ``pdf`` (PAdES B-B, SHA-256) as the worksheet ``document_id``
+    (:mod:`doseprep.pades`; ``doseprep verify`` checks it with pyHanko)."""
+    from doseprep.pades import sign
 
-    meta = signers.PdfSignatureMetadata(
-        field_name=SIGNATURE_FIELD, md_algorithm="sha256",
-        subfilter=fields.SigSeedSubFilter.PADES,
-        reason=f"{REASON_PREFIX}{document_id}", location=location)
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-    out = signers.sign_pdf(writer, meta, signer=_signer())
-    return out.getvalue()
+    return sign(pdf, _signing_material(), field_name=SIGNATURE_FIELD,
+                reason=f"{REASON_PREFIX}{document_id}", location=location)
 
 
 def _trusted_certificates(extra: list[Path]) -> list:

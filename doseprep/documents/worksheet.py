@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
+from html import escape
 from typing import Any
-from xml.sax.saxutils import escape
 
 from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib import colors
@@ -96,7 +96,7 @@ def _styles() -> dict[str, ParagraphStyle]:
 
 
 def _p(text: str, style: ParagraphStyle) -> Paragraph:
-    return Paragraph(escape(text), style)
+    return Paragraph(escape(text, quote=False), style)  # &, < and > (not xml.sax: 6 ms)
 
 
 def _grid(rows: list[list], widths: list[float], header: bool = False,
