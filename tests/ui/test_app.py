@@ -50,11 +50,13 @@ def test_a_missing_request_file_is_an_error_not_a_traceback(tmp_path: Path) -> N
 
 
 def test_the_window_paints_before_any_heavy_module_loads(tmp_path: Path) -> None:
+    """The first paint (the signed-out cover) comes before the domain: no pint, no plan, no
+    store, no PDF library (issue 13); the form is built right after it."""
     done = run_main("--measure-startup", data=tmp_path)
     assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout.strip().splitlines()[-1])
-    assert report["heavy_modules"] == []
-    assert 0 < report["first_paint_s"] < 10
+    painted, ready = (json.loads(line) for line in done.stdout.strip().splitlines()[-2:])
+    assert painted["heavy_modules"] == []
+    assert 0 < painted["first_paint_s"] < ready["content_ready_s"] < 10
 
 
 @SHOWS_WINDOW

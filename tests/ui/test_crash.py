@@ -10,7 +10,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from doseprep_ui import crash, main_window
+from doseprep_ui import crash
+from doseprep_ui.form import evaluation
 from PySide6.QtCore import QMessageLogContext, QtMsgType
 
 from doseprep.paths import data_dir
@@ -94,7 +95,7 @@ def test_a_failed_recompute_clears_the_plan_instead_of_leaving_it(
     def broken(*args, **kwargs):
         raise RuntimeError("simulated fault")
 
-    monkeypatch.setattr(main_window, "evaluate", broken)
+    monkeypatch.setattr(evaluation, "evaluate", broken)  # the window calls it from there
     with pytest.raises(RuntimeError, match="simulated fault"):
         window.recompute()
     assert window.plan_view.state == "failed"
@@ -115,7 +116,7 @@ def test_a_failed_recompute_leaves_no_stale_conversion_beside_a_field(
     def broken(*args, **kwargs):
         raise RuntimeError("simulated fault")
 
-    monkeypatch.setattr(main_window, "evaluate", broken)
+    monkeypatch.setattr(evaluation, "evaluate", broken)  # the window calls it from there
     weight.set_text("13 kg")
     with pytest.raises(RuntimeError, match="simulated fault"):
         window.recompute()

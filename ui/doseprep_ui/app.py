@@ -6,10 +6,15 @@
 restore an unsaved form. The record store — SQLAlchemy, argon2 — loads only then, after the first
 paint. ``--screenshot FILE.png [--request REQUEST.json]`` renders the window offscreen with a
 request loaded, saves it and exits (the README's picture). ``--measure-startup`` opens the window
-the normal way and, at its first paint, prints one JSON line — seconds since start-up began and any
-heavy module already loaded (there should be none: reportlab and PDFium load with the first
-document) — then exits. Neither unattended mode asks for a log-in, opens the record database or
-reads or writes drafts."""
+the normal way and, at its first paint (the signed-out cover), prints one JSON line — seconds since
+start-up began and any heavy module already loaded (there should be none: the domain and pint load
+right after, reportlab and PDFium with the first document) — then builds the form and prints a
+second line with the seconds until it was ready, and exits. Neither unattended mode asks for a
+log-in, opens the record database or reads or writes drafts.
+
+The window paints its signed-out cover first and builds the form, the plan and the cycle-2 tabs
+behind it right after (``MainWindow(defer_content=True)``, then ``build_content()``), before the
+log-in dialog: what the first paint shows does not need the domain (issue 13)."""
 
 from __future__ import annotations
 
@@ -33,7 +38,7 @@ log = logging.getLogger(__name__)
 #: Modules that must not be loaded before the first paint (they cost hundreds of ms).
 HEAVY_MODULES = ("reportlab", "pypdfium2", "PySide6.QtPrintSupport",
                  "doseprep.documents", "doseprep.store", "sqlalchemy", "alembic", "argon2",
-                 "pyhanko", "pypdf")
+                 "pyhanko", "pypdf", "pint", "doseprep.plan", "doseprep.cryo")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,6 +78,7 @@ class _FirstPaint(QObject):
     def __init__(self, window: QWidget, then: Callable[[], object] | None = None) -> None:
         super().__init__(window)
         self.seen = False
+        self.window = window
         self.then = then or self.report
         window.installEventFilter(self)
 
@@ -86,6 +92,10 @@ class _FirstPaint(QObject):
         heavy = sorted(m for m in sys.modules if m.startswith(HEAVY_MODULES))
         sys.stdout.write(json.dumps({"first_paint_s": round(time.perf_counter() - _STARTED, 4),
                                      "heavy_modules": heavy}) + "\n")
+        sys.stdout.flush()
+        self.window.build_content()
+        sys.stdout.write(json.dumps({"content_ready_s": round(time.perf_counter() - _STARTED,
+                                                              4)}) + "\n")
         sys.stdout.flush()
         QApplication.quit()
 
@@ -140,17 +150,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     crash = CrashHandler()
     crash.install()
     try:
-        window = MainWindow(**options)
+        window = MainWindow(defer_content=True, **options)
         crash.before_dialog = window.save_draft
+        window.show_cover("signed-out")
+        window.records.cover.show_signed_out()
         if args.measure_startup:
             _FirstPaint(window)
             window.show()
             return app.exec()
         log.info("doseprep-gui started; log %s", log_file)
-        window.show_cover("signed-out")
-        window.records.cover.show_signed_out()
-        # The log-in (and the store, SQLAlchemy, argon2) only once the window is on screen.
-        _FirstPaint(window, then=window.begin_session)
+
+        def after_first_paint() -> None:
+            # The form behind the cover, then the log-in (and the store, SQLAlchemy, argon2).
+            window.build_content()
+            window.begin_session()
+
+        _FirstPaint(window, then=after_first_paint)
         window.show()
         return app.exec()
     finally:

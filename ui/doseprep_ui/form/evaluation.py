@@ -16,7 +16,7 @@ import copy
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from doseprep.errors import InputError, SettingsError
@@ -26,6 +26,7 @@ from doseprep.protocol import LabSettings, Protocol
 from doseprep.request import CONFIRMABLE, PreparationRequest, parse_request
 from doseprep.units import Kind, fmt_concentration, fmt_dose, fmt_mass, fmt_percent, fmt_volume
 from doseprep.units import parse_quantity as _parse_quantity
+from doseprep_ui.widgets.moments import describe_date, describe_moment
 
 log = logging.getLogger(__name__)
 
@@ -88,18 +89,6 @@ def complete_timestamp(text: str) -> str:
     if moment.tzinfo is not None:
         return stripped
     return moment.astimezone().isoformat()
-
-
-def describe_moment(moment: datetime) -> str:
-    """A date and time nobody can misread: ``Sun 22 Nov 2026, 08:30 (UTC−08:00)``."""
-    offset = moment.strftime("%z")
-    zone = f"UTC{offset[:3]}:{offset[3:]}".replace("-", "−") if offset else "no time zone"
-    return f"{moment.strftime('%a %d %b %Y, %H:%M')} ({zone})"
-
-
-def describe_date(day: date) -> str:
-    """A date with the month in letters: ``29 Feb 1980``."""
-    return day.strftime("%d %b %Y")
 
 
 def volume_is_net_weight(text: str) -> bool:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent, QShowEvent
@@ -40,25 +40,22 @@ from PySide6.QtWidgets import (
 from doseprep import __version__, drafts
 from doseprep.errors import SettingsError
 from doseprep.paths import data_dir
-from doseprep.plan import PreparationPlan, not_for_clinical_use
-from doseprep.protocol import (
-    DEFAULT_PROTOCOL,
-    LabSettings,
-    Protocol,
-    bundled_protocols,
-)
+from doseprep.resources import DEFAULT_PROTOCOL
 from doseprep.settings import configured_lab, load_settings
-from doseprep_ui.form.evaluation import Evaluation, evaluate
-from doseprep_ui.form.form import SECTIONS, RequestForm, now_text, raw_from_request
-from doseprep_ui.form.settings_panel import SettingsPanel
 from doseprep_ui.main_window.document_actions import DocumentActions
 from doseprep_ui.main_window.draft_actions import DraftActions
 from doseprep_ui.main_window.freeze_actions import FreezeActions
 from doseprep_ui.main_window.settings_actions import SettingsActions
-from doseprep_ui.plan.plan_view import PlanView
 from doseprep_ui.records.controller import RecordWorkflow
 from doseprep_ui.widgets import dialogs
 from doseprep_ui.widgets.style import STYLE_SHEET, set_role
+
+if TYPE_CHECKING:
+    # The domain (pint, the plan) and the form load in build_content(), after the first paint
+    # when the window starts behind its signed-out cover (issue 13).
+    from doseprep.plan import PreparationPlan
+    from doseprep.protocol import LabSettings, Protocol
+    from doseprep_ui.form.evaluation import Evaluation
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +84,7 @@ class MainWindow(SettingsActions, DocumentActions, DraftActions, FreezeActions, 
     draft_saved = Signal(str)
 
     def __init__(self, *, protocol_ref: str | None = None, lab_path: str | None = None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, defer_content: bool = False) -> None:
         super().__init__(parent)
         self.setObjectName("main-window")
         self.setWindowTitle("doseprep — dose preparation")
@@ -95,13 +92,49 @@ class MainWindow(SettingsActions, DocumentActions, DraftActions, FreezeActions, 
         self.evaluation: Evaluation | None = None
         self.preview: QWidget | None = None
         self._protocols: dict[str, Protocol] = {}
-        self._choices: list[tuple[str, str]] = [(ref, ref)
-                                                for ref in bundled_protocols()]
+        self._choices: list[tuple[str, str]] = []
         self._pending = False
         self._drafts_active = False
         self.lab: LabSettings | None = None
         self.lab_path: str = ""
         self._lab_problem = ""
+        self._shown_settings: tuple[Any, ...] = ()
+        self.read_only = False
+        self.cover_mode = ""
+        #: False until build_content() made the form, the plan and the cycle-2 tabs.
+        self.content_ready = False
+        self._start = (protocol_ref, lab_path)
+        self._default_protocol = protocol_ref or DEFAULT_PROTOCOL
+        self.records = RecordWorkflow(self)
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(self.records.cover)
+        self.setCentralWidget(self.stack)
+        self._recompute_timer = QTimer(self)
+        self._recompute_timer.setSingleShot(True)
+        self._recompute_timer.setInterval(0)
+        self._recompute_timer.timeout.connect(self.recompute)
+        self._draft_timer = QTimer(self)
+        self._draft_timer.setSingleShot(True)
+        self._draft_timer.setInterval(DRAFT_DELAY_MS)
+        self._draft_timer.timeout.connect(self.save_draft)
+        self._build_actions()
+        self.resize(1500, 960)
+        if not defer_content:
+            self.build_content()
+
+    def build_content(self) -> None:
+        """Load the settings and make the form, the plan and the cycle-2 tabs (once). The window
+        starting behind its signed-out cover paints first and calls this right after; anything
+        else gets a whole window from the constructor."""
+        if self.content_ready:
+            return
+        from doseprep.protocol import bundled_protocols
+        from doseprep_ui.form.form import SECTIONS, RequestForm
+        from doseprep_ui.form.settings_panel import SettingsPanel
+        from doseprep_ui.plan.plan_view import PlanView
+
+        protocol_ref, lab_path = self._start
+        self._choices = [(ref, ref) for ref in bundled_protocols()]
         # settings.toml's lab_file and protocol are used unless the command line names others;
         # a named file that is missing or invalid is shown as the problem, never replaced by the
         # bundled example (issue 9).
@@ -113,9 +146,6 @@ class MainWindow(SettingsActions, DocumentActions, DraftActions, FreezeActions, 
             self._lab_problem = str(exc)
             lab_path = None
         self._default_protocol = protocol_ref or DEFAULT_PROTOCOL
-        self._shown_settings: tuple[Any, ...] = ()
-        self.read_only = False
-        self.cover_mode = ""
         if not self._lab_problem:
             self._set_lab(lab_path, quiet=True)
 
@@ -124,32 +154,23 @@ class MainWindow(SettingsActions, DocumentActions, DraftActions, FreezeActions, 
         captions = {key: caption.replace("&", "") for _, rows in SECTIONS
                     for key, caption, *_ in rows}
         self.plan_view = PlanView(captions, self)
-        self.records = RecordWorkflow(self)
         self._build_layout()
-        self._build_actions()
-
-        self._recompute_timer = QTimer(self)
-        self._recompute_timer.setSingleShot(True)
-        self._recompute_timer.setInterval(0)
-        self._recompute_timer.timeout.connect(self.recompute)
-        self._draft_timer = QTimer(self)
-        self._draft_timer.setSingleShot(True)
-        self._draft_timer.setInterval(DRAFT_DELAY_MS)
-        self._draft_timer.timeout.connect(self.save_draft)
         self.form.edited.connect(self._changed)
         self.recomputed.connect(self.records.refresh)
 
         if protocol_ref and protocol_ref not in dict(self._choices):
             self._add_protocol_choice(protocol_ref)
         self.form.set_protocol_choices(self._choices)
+        self.content_ready = True
         self._reset_form()
         self.recompute()
-        self.resize(1500, 960)
+        if not self.cover_mode:
+            self.stack.setCurrentWidget(self.content)
+        self._fit_form()
 
     # --- layout ----------------------------------------------------------------------------
 
     def _build_layout(self) -> None:
-        self.stack = QStackedWidget(self)
         central = QWidget(self.stack)
         central.setObjectName("content")
         self.content = central
@@ -196,9 +217,7 @@ class MainWindow(SettingsActions, DocumentActions, DraftActions, FreezeActions, 
         self.modes.addTab(self._build_thaw_panel(), "Cycle 2: thaw a bag")
         self.modes.currentChanged.connect(self._mode_changed)
         outer.addWidget(self.modes, 1)
-        self.stack.addWidget(central)
-        self.stack.addWidget(self.records.cover)
-        self.setCentralWidget(self.stack)
+        self.stack.insertWidget(0, central)  # before the cover, which stays on show if it is
 
     def _build_actions(self) -> None:
         menu = self.menuBar().addMenu("&File")
@@ -248,6 +267,7 @@ class MainWindow(SettingsActions, DocumentActions, DraftActions, FreezeActions, 
         self.records.refresh()
 
     def hide_cover(self) -> None:
+        self.build_content()
         self.cover_mode = ""
         self.stack.setCurrentWidget(self.content)
         self._update_actions()
@@ -265,10 +285,14 @@ class MainWindow(SettingsActions, DocumentActions, DraftActions, FreezeActions, 
     # --- the form --------------------------------------------------------------------------
 
     def _reset_form(self) -> None:
+        from doseprep_ui.form.form import now_text
+
         self.form.set_raw({"protocol": self._default_protocol, "prepared_at": now_text()})
 
     def load_request(self, data: dict[str, Any]) -> None:
         """Put a request in its JSON shape (as the command line reads it) into the form."""
+        from doseprep_ui.form.form import raw_from_request
+
         raw = raw_from_request(data)
         ref = raw["protocol"] or self._default_protocol
         raw["protocol"] = ref
@@ -350,6 +374,8 @@ class MainWindow(SettingsActions, DocumentActions, DraftActions, FreezeActions, 
             self.recomputed.emit()
             return
         try:
+            from doseprep_ui.form.evaluation import evaluate
+
             evaluation = evaluate(self.form.raw(), self.protocol, self.lab)
             self.form.show_evaluation(evaluation)
             self.plan_view.show_evaluation(evaluation)
@@ -375,6 +401,12 @@ class MainWindow(SettingsActions, DocumentActions, DraftActions, FreezeActions, 
             self.settings_panel.show_settings(protocol, self.lab, problem)
 
     def _update_actions(self) -> None:
+        if not self.content_ready:  # nothing to act on yet: the form is built after the paint
+            for act in (self.preview_action, self.labels_action, self.new_action,
+                        self.open_request_action, self.open_protocol_action,
+                        self.open_lab_action, self.bundled_lab_action):
+                act.setEnabled(False)
+            return
         plan = self.evaluation.plan if self.evaluation is not None else None
         covered = bool(self.cover_mode)
         for widget in (self.preview_button, self.labels_button, self.preview_action,
@@ -388,6 +420,8 @@ class MainWindow(SettingsActions, DocumentActions, DraftActions, FreezeActions, 
         if plan is None:
             note = "Nothing to preview or print: there is no valid plan for the form as it stands."
         else:
+            from doseprep.plan import not_for_clinical_use
+
             reasons = not_for_clinical_use(plan)
             note = ("Documents will be marked NOT FOR CLINICAL USE:\n" +
                     "\n".join(f"• {r}" for r in reasons)) if reasons else ""
@@ -406,6 +440,8 @@ class MainWindow(SettingsActions, DocumentActions, DraftActions, FreezeActions, 
         """Give the form the width it needs to show every field and its reading without
         sideways scrolling (1280 px screens, issue 9), as long as the plan side keeps
         PLAN_MIN_WIDTH; on narrower windows the form scrolls."""
+        if not self.content_ready:
+            return
         sizes = self.splitter.sizes()
         total = sum(sizes)
         if total <= 0:
@@ -417,7 +453,8 @@ class MainWindow(SettingsActions, DocumentActions, DraftActions, FreezeActions, 
             self.splitter.setSizes([form_width, total - form_width])
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self.flush()
+        if self.content_ready:
+            self.flush()
         if self._drafts_active and self.records.unsaved_work():
             answer = dialogs.choose(
                 self, icon=dialogs.Icon.Warning, title="Close doseprep?",

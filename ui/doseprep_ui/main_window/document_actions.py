@@ -5,15 +5,17 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QWidget,
 )
 
-from doseprep.plan import PreparationPlan, not_for_clinical_use
 from doseprep_ui.documents.paper import default_paper
+
+if TYPE_CHECKING:
+    from doseprep.plan import PreparationPlan
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +37,7 @@ class DocumentActions:
 
         paper = default_paper()
         return self.show_document(render(paper), "Worksheet", self._file_stem("worksheet", plan),
-                                  reasons=not_for_clinical_use(plan), render=render,
+                                  reasons=_not_for_clinical_use(plan), render=render,
                                   paper=paper)
 
     def print_labels(self) -> QWidget | None:
@@ -46,7 +48,7 @@ class DocumentActions:
         from doseprep.documents.labels import render_labels
 
         return self.show_document(render_labels(plan), "Labels", self._file_stem("labels", plan),
-                                  reasons=not_for_clinical_use(plan))
+                                  reasons=_not_for_clinical_use(plan))
 
     @staticmethod
     def _file_stem(kind: str, plan: PreparationPlan) -> str:
@@ -71,3 +73,9 @@ class DocumentActions:
         self.preview.setWindowModality(Qt.WindowModality.WindowModal)
         self.preview.show()
         return self.preview
+
+
+def _not_for_clinical_use(plan: PreparationPlan) -> tuple[str, ...]:
+    from doseprep.plan import not_for_clinical_use
+
+    return not_for_clinical_use(plan)

@@ -6,12 +6,14 @@ as any record)."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from doseprep.errors import DoseprepError
-from doseprep_ui.freeze.panel import FreezePanel
-from doseprep_ui.freeze.thaw_panel import ThawPanel
 from doseprep_ui.widgets import dialogs
+
+if TYPE_CHECKING:
+    from doseprep_ui.freeze.panel import FreezePanel
+    from doseprep_ui.freeze.thaw_panel import ThawPanel
 
 log = logging.getLogger(__name__)
 
@@ -22,11 +24,15 @@ class FreezeActions:
     """Part of :class:`~doseprep_ui.main_window.MainWindow`."""
 
     def _build_freeze_panel(self) -> FreezePanel:
+        from doseprep_ui.freeze.panel import FreezePanel
+
         self.freeze_panel = FreezePanel(lambda: self.lab_path or None, self)
         self.freeze_panel.save_button.clicked.connect(self.save_freeze_record)
         return self.freeze_panel
 
     def _build_thaw_panel(self) -> ThawPanel:
+        from doseprep_ui.freeze.thaw_panel import ThawPanel
+
         self.thaw_panel = ThawPanel(lambda: self.lab_path or None, self._inventory_store, self)
         self.thaw_panel.save_button.clicked.connect(self.save_thaw_record)
         self.thaw_panel.infuse_button.clicked.connect(self.infuse_bag)

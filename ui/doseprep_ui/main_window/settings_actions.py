@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from doseprep.errors import DoseprepError, SettingsError
-from doseprep.protocol import (
-    Protocol,
-    load_lab,
-    load_protocol,
-)
 from doseprep_ui.widgets import dialogs
+
+if TYPE_CHECKING:
+    from doseprep.protocol import Protocol
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +25,8 @@ class SettingsActions:
         record store's approval of its fingerprint once the store is open (only the store can
         approve a protocol; the file's own flag is its author's intention)."""
         if ref not in self._protocols:
+            from doseprep.protocol import load_protocol  # with pint: after the first paint
+
             self._protocols[ref] = self._with_approval(load_protocol(ref))
             log.info("protocol %s loaded from %s", ref, self._protocols[ref].source)
         return self._protocols[ref]
@@ -53,6 +54,8 @@ class SettingsActions:
 
     def _set_lab(self, path: str | None, *, quiet: bool = False) -> bool:
         try:
+            from doseprep.protocol import load_lab
+
             lab = load_lab(path or None)
         except SettingsError as exc:
             log.warning("lab settings not loaded: %s", exc)

@@ -38,9 +38,10 @@ from doseprep.plan import (
 )
 from doseprep.plan import instruction as plan_instruction
 from doseprep.units import fixed, fmt_cells, fmt_concentration, fmt_dose, fmt_mass, fmt_volume
-from doseprep_ui.form.evaluation import Evaluation, describe_moment
+from doseprep_ui.form.evaluation import Evaluation
 from doseprep_ui.widgets.banner import IconBanner
 from doseprep_ui.widgets.icons import status_pixmap
+from doseprep_ui.widgets.moments import describe_moment
 from doseprep_ui.widgets.style import set_role, set_state
 
 #: Banner headline and detail for each state.

@@ -143,6 +143,10 @@ class RecordWorkflow(SessionActions, EditingActions, BrowsingActions, QObject):
     def refresh(self) -> None:
         """Show the user, the record and its state, and enable what can be done now."""
         window = self.window
+        if not window.content_ready:  # the form is built right after the first paint
+            self.strip.show_user(self.session.user)
+            self.strip.show_record(None, "")
+            return
         user = self.session.user
         record = self.record
         evaluation = window.evaluation

@@ -33,9 +33,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from doseprep_ui.form.evaluation import describe_moment
 from doseprep_ui.widgets.banner import IconBanner
 from doseprep_ui.widgets.icons import padlock_pixmap, record_pixmap
+from doseprep_ui.widgets.moments import describe_moment
 from doseprep_ui.widgets.style import set_role, set_state
 
 HASH_DIGITS = 16

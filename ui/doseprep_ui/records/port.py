@@ -28,6 +28,7 @@ class WindowPort(Protocol):
     lab_path: str
     #: The form's last evaluation (None before the first).
     evaluation: Evaluation | None
+    content_ready: bool
     form: RequestForm
     plan_view: PlanView
 

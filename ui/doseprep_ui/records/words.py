@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from doseprep_ui.form.evaluation import describe_moment
+from doseprep_ui.widgets.moments import describe_moment
 
 
 def local_time(utc_text: str) -> str:
