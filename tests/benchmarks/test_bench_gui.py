@@ -34,25 +34,35 @@ SHOWS_WINDOW = pytest.mark.qt_log_ignore(r"^This plugin does not support propaga
 
 
 def test_launch_to_first_paint(benchmark, tmp_path: Path) -> None:
-    """Wall time from starting ``python main.py`` to the window's first paint."""
+    """Wall time from starting ``python main.py`` to the window's first paint (the signed-out
+    cover) and to the form built behind it, measured from outside and printed. The benchmark's
+    own columns time the whole process: paint, form, exit."""
+    import statistics
+
     env = os.environ | {"DOSEPREP_DATA_DIR": str(tmp_path), "QT_QPA_PLATFORM": "offscreen"}
     command = [sys.executable, "main.py", "--measure-startup"]
     reports: list[dict] = []
+    painted: list[float] = []
+    ready: list[float] = []
     subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)  # warm caches
 
-    def launch() -> float:
+    def launch() -> None:
         started = time.perf_counter()
         with subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.DEVNULL, text=True) as process:
             line = process.stdout.readline()  # printed right after the first paint
-            painted = time.perf_counter() - started
+            painted.append(time.perf_counter() - started)
+            process.stdout.readline()  # printed once the form is built
+            ready.append(time.perf_counter() - started)
             process.wait(timeout=60)
         reports.append(json.loads(line))
-        return painted
 
     benchmark.pedantic(launch, rounds=10, iterations=1)
     assert all(r["heavy_modules"] == [] for r in reports), reports
-    benchmark.extra_info["in_process_first_paint_s"] = [r["first_paint_s"] for r in reports]
+    benchmark.extra_info.update(first_paint_s=statistics.median(painted),
+                                form_ready_s=statistics.median(ready))
+    sys.stdout.write(f"\nlaunch to first paint {statistics.median(painted) * 1000:.0f} ms, "
+                     f"to the form built {statistics.median(ready) * 1000:.0f} ms (medians)\n")
 
 
 @pytest.fixture
