@@ -117,3 +117,26 @@ def test_every_field_and_its_reading_is_whole_on_workstation_screens(
                 continue
             left = part.mapTo(viewport, QPoint(0, 0)).x()
             assert left >= 0 and left + part.width() <= viewport.width(), (key, part)
+
+
+@SHOWS_WINDOW
+def test_the_form_built_behind_the_start_cover_is_whole_once_uncovered(qtbot) -> None:
+    """The normal start paints the signed-out cover and builds the form behind it (issue 13);
+    uncovered after the log-in, the form fits as it does in a window built at once (the first
+    try left it scrolling sideways: it had been laid out while hidden)."""
+    from doseprep_ui.main_window import MainWindow
+    from PySide6.QtWidgets import QScrollArea
+
+    window = MainWindow(defer_content=True)
+    qtbot.addWidget(window)
+    window.show_cover("signed-out")
+    window.resize(*SCREENS[0])
+    window.show()
+    qtbot.waitExposed(window)
+    assert not window.content_ready and window.stack.currentWidget() is window.records.cover
+    window.build_content()
+    assert window.stack.currentWidget() is window.records.cover  # still covered
+    window.hide_cover()
+    QApplication.processEvents()
+    area = next(a for a in window.findChildren(QScrollArea) if a.widget() is window.form)
+    assert not area.horizontalScrollBar().isVisible()

@@ -270,6 +270,7 @@ class MainWindow(SettingsActions, DocumentActions, DraftActions, FreezeActions, 
         self.build_content()
         self.cover_mode = ""
         self.stack.setCurrentWidget(self.content)
+        self._fit_form()  # the form was laid out behind the cover
         self._update_actions()
         self.records.refresh()
 
