@@ -18,17 +18,13 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QFormLayout,
-    QFrame,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
-    QScrollArea,
     QSpinBox,
-    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -37,6 +33,15 @@ from PySide6.QtWidgets import (
 
 from doseprep.errors import DoseprepError, InputError, InvalidRequestError
 from doseprep.units import CELLS_PER_KG, Q_, fmt_dose
+from doseprep_ui.freeze.common import (
+    beside,
+    field_group,
+    findings_text,
+    problems_text,
+    show_steps,
+    steps_table,
+    wrapped_label,
+)
 from doseprep_ui.widgets.style import set_role, set_state
 
 #: (key in the request, caption, example placeholder)
@@ -74,21 +79,10 @@ class FreezePanel(QWidget):
         self._timer.setInterval(0)
         self._timer.timeout.connect(self.recompute)
 
-        splitter = QSplitter(self)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         for title, rows in (("Patient", PATIENT_FIELDS), ("Product and freezing", PRODUCT_FIELDS)):
-            box = QGroupBox(title, left)
-            form = QFormLayout(box)
-            for key, caption, example in rows:
-                edit = QLineEdit(box)
-                edit.setObjectName(f"freeze-{key}")
-                edit.setPlaceholderText(example)
-                edit.setAccessibleName(caption)
-                edit.textEdited.connect(self.changed)
-                form.addRow(caption, edit)
-                self.fields[key] = edit
-            left_layout.addWidget(box)
+            field_group(left, title, rows, "freeze", self.fields, self.changed)
         box = QGroupBox("Aliquots to freeze (one per planned infusion)", left)
         box_layout = QVBoxLayout(box)
         self.aliquot_table = QTableWidget(0, 3, box)
@@ -110,14 +104,13 @@ class FreezePanel(QWidget):
         left_layout.addWidget(box)
         left_layout.addStretch(1)
 
-        right = QWidget(splitter)
+        right = QWidget()
         right_layout = QVBoxLayout(right)
         self.status = set_role(QLabel("Enter the product and the aliquots.", right),
                                "instruction", "invalid")
         self.status.setWordWrap(True)
         right_layout.addWidget(self.status)
-        self.problem_label = set_role(QLabel(right), "reasons")
-        self.problem_label.setWordWrap(True)
+        self.problem_label = wrapped_label(right, "reasons")
         self.problem_label.hide()
         right_layout.addWidget(self.problem_label)
         self.result_table = QTableWidget(0, len(COLUMNS), right)
@@ -131,19 +124,11 @@ class FreezePanel(QWidget):
         for column in (0, 1):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         right_layout.addWidget(self.result_table, 2)
-        self.summary = set_role(QLabel(right), "finding-text")
-        self.summary.setWordWrap(True)
+        self.summary = wrapped_label(right, "finding-text")
         right_layout.addWidget(self.summary)
-        self.findings = set_role(QLabel(right), "finding-text")
-        self.findings.setWordWrap(True)
+        self.findings = wrapped_label(right, "finding-text")
         right_layout.addWidget(self.findings)
-        self.steps = QTableWidget(0, 3, right)
-        self.steps.setObjectName("freeze-steps")
-        self.steps.setHorizontalHeaderLabels(("Step", "Values substituted", "Result"))
-        self.steps.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.steps.verticalHeader().setVisible(False)
-        self.steps.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.steps.setWordWrap(True)
+        self.steps = steps_table(right, "freeze-steps")
         right_layout.addWidget(self.steps, 2)
         bar = QHBoxLayout()
         self.save_button = QPushButton("&Save as freeze record", right)
@@ -151,17 +136,7 @@ class FreezePanel(QWidget):
         bar.addStretch(1)
         bar.addWidget(self.save_button)
         right_layout.addLayout(bar)
-        area = QScrollArea(splitter)
-        area.setWidget(left)
-        area.setWidgetResizable(True)
-        area.setFrameShape(QFrame.Shape.NoFrame)
-        splitter.addWidget(area)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(0, 4)
-        splitter.setStretchFactor(1, 7)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(splitter)
+        beside(self, left, right, (4, 7))
 
     # --- input ---------------------------------------------------------------------------
 
@@ -262,7 +237,7 @@ class FreezePanel(QWidget):
         self.save_button.setEnabled(False)
         self.status.setText("No plan yet: correct the fields listed.")
         set_state(self.status, "invalid")
-        self.problem_label.setText("\n".join(f"{e.field}: {e.message}" for e in errors))
+        self.problem_label.setText(problems_text(errors))
         self.problem_label.show()
         for key, edit in self.fields.items():
             edit.setToolTip(next((e.message for e in errors if e.field == key), ""))
@@ -303,13 +278,5 @@ class FreezePanel(QWidget):
                              f"{data['remaining_product_mL']:.2f} mL · frozen expiry "
                              f"{data['frozen_expires_at'][:16].replace('T', ' ')} · "
                              f"{data['storage']}")
-        self.findings.setText("\n".join(f"[{f['severity'].upper()}] {f['code']}: {f['message']}"
-                                        for f in data["findings"]) or "No findings.")
-        self.steps.setRowCount(len(data["steps"]))
-        for index, step in enumerate(data["steps"]):
-            for column, key in enumerate(("name", "substituted", "result")):
-                item = QTableWidgetItem(step[key])
-                item.setToolTip(f"{step['name']}: {step['formula']}\n{step['substituted']}\n= "
-                                f"{step['result']}")
-                self.steps.setItem(index, column, item)
-        self.steps.resizeRowsToContents()
+        self.findings.setText(findings_text(data["findings"]))
+        show_steps(self.steps, data["steps"])

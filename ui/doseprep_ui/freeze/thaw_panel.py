@@ -18,16 +18,12 @@ from typing import Any
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFormLayout,
-    QFrame,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
-    QScrollArea,
-    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -36,6 +32,15 @@ from PySide6.QtWidgets import (
 
 from doseprep.errors import DoseprepError, InputError, InvalidRequestError
 from doseprep.units import CELLS_PER_KG, Q_, fmt_dose
+from doseprep_ui.freeze.common import (
+    beside,
+    field_group,
+    findings_text,
+    problems_text,
+    show_steps,
+    steps_table,
+    wrapped_label,
+)
 from doseprep_ui.widgets.style import set_role, set_state
 
 BAG_FIELD = "bag"
@@ -81,28 +86,16 @@ class ThawPanel(QWidget):
         self._timer.setInterval(0)
         self._timer.timeout.connect(self.recompute)
 
-        splitter = QSplitter(self)
         left = QWidget()
         left_layout = QVBoxLayout(left)
-        for title, rows in (("Bag from the freezer", BAG_FIELDS),
-                            ("Patient and thaw", PATIENT_FIELDS),
+        bag_form = field_group(left, "Bag from the freezer", BAG_FIELDS, "thaw", self.fields,
+                               self.changed)
+        self.bag_note = wrapped_label(left, "note")
+        self.bag_note.setObjectName("thaw-bag-note")
+        bag_form.addRow(self.bag_note)
+        for title, rows in (("Patient and thaw", PATIENT_FIELDS),
                             ("Post-thaw counts (when counted)", POST_THAW_FIELDS)):
-            box = QGroupBox(title, left)
-            form = QFormLayout(box)
-            for key, caption, example in rows:
-                edit = QLineEdit(box)
-                edit.setObjectName(f"thaw-{key}")
-                edit.setPlaceholderText(example)
-                edit.setAccessibleName(caption)
-                edit.textEdited.connect(self.changed)
-                form.addRow(caption, edit)
-                self.fields[key] = edit
-            left_layout.addWidget(box)
-            if title.startswith("Bag"):
-                self.bag_note = set_role(QLabel(box), "note")
-                self.bag_note.setObjectName("thaw-bag-note")
-                self.bag_note.setWordWrap(True)
-                form.addRow(self.bag_note)
+            field_group(left, title, rows, "thaw", self.fields, self.changed)
         self.fields["patient.id"].editingFinished.connect(self.refresh_bags)
         box = QGroupBox("This patient's bags", left)
         box_layout = QVBoxLayout(box)
@@ -124,32 +117,23 @@ class ThawPanel(QWidget):
         left_layout.addWidget(box)
         left_layout.addStretch(1)
 
-        right = QWidget(splitter)
+        right = QWidget()
         right_layout = QVBoxLayout(right)
         self.status = set_role(QLabel("Log in, then scan the bag's label.", right),
                                "instruction", "invalid")
         self.status.setObjectName("thaw-status")
         self.status.setWordWrap(True)
         right_layout.addWidget(self.status)
-        self.problem_label = set_role(QLabel(right), "reasons")
+        self.problem_label = wrapped_label(right, "reasons")
         self.problem_label.setObjectName("thaw-problems")
-        self.problem_label.setWordWrap(True)
         self.problem_label.hide()
         right_layout.addWidget(self.problem_label)
-        self.summary = set_role(QLabel(right), "finding-text")
+        self.summary = wrapped_label(right, "finding-text")
         self.summary.setObjectName("thaw-summary")
-        self.summary.setWordWrap(True)
         right_layout.addWidget(self.summary)
-        self.findings = set_role(QLabel(right), "finding-text")
-        self.findings.setWordWrap(True)
+        self.findings = wrapped_label(right, "finding-text")
         right_layout.addWidget(self.findings)
-        self.steps = QTableWidget(0, 3, right)
-        self.steps.setObjectName("thaw-steps")
-        self.steps.setHorizontalHeaderLabels(("Step", "Values substituted", "Result"))
-        self.steps.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.steps.verticalHeader().setVisible(False)
-        self.steps.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.steps.setWordWrap(True)
+        self.steps = steps_table(right, "thaw-steps")
         right_layout.addWidget(self.steps, 2)
         bar = QHBoxLayout()
         self.discard_button = QPushButton("&Discard the bag…", right)
@@ -164,18 +148,8 @@ class ThawPanel(QWidget):
         bar.addWidget(self.infuse_button)
         bar.addWidget(self.save_button)
         right_layout.addLayout(bar)
-        area = QScrollArea(splitter)
-        area.setWidget(left)
-        area.setWidgetResizable(True)
-        area.setFrameShape(QFrame.Shape.NoFrame)
-        splitter.addWidget(area)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(0, 4)
-        splitter.setStretchFactor(1, 6)
+        splitter = beside(self, left, right, (4, 6))
         splitter.setSizes([540, 820])  # a scanned DIN (16 characters) whole in its field
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(splitter)
 
     # --- input ---------------------------------------------------------------------------
 
@@ -336,7 +310,7 @@ class ThawPanel(QWidget):
         self.save_button.setEnabled(False)
         self.status.setText(status or "No thaw plan yet: correct the fields listed.")
         set_state(self.status, "invalid")
-        self.problem_label.setText("\n".join(f"{e.field}: {e.message}" for e in errors))
+        self.problem_label.setText(problems_text(errors))
         self.problem_label.setVisible(bool(errors))
         for key, edit in self.fields.items():
             field = BAG_FIELD if key.startswith("bag.") else key
@@ -388,16 +362,8 @@ class ThawPanel(QWidget):
             f"{fmt_dose(Q_(data['delivered_dose_per_kg'], CELLS_PER_KG))} "
             f"({data['deviation_percent']:+.2f} % from {data['dose_level']}); DMSO "
             f"{data['dmso_g']:.2f} g ({data['dmso_g_per_kg']:.3f} g/kg).")
-        self.findings.setText("\n".join(f"[{f['severity'].upper()}] {f['code']}: {f['message']}"
-                                        for f in data["findings"]) or "No findings.")
-        self.steps.setRowCount(len(data["steps"]))
-        for index, step in enumerate(data["steps"]):
-            for column, key in enumerate(("name", "substituted", "result")):
-                item = QTableWidgetItem(step[key])
-                item.setToolTip(f"{step['name']}: {step['formula']}\n{step['substituted']}\n= "
-                                f"{step['result']}")
-                self.steps.setItem(index, column, item)
-        self.steps.resizeRowsToContents()
+        self.findings.setText(findings_text(data["findings"]))
+        show_steps(self.steps, data["steps"])
 
     def shown_bag(self) -> str | None:
         """The reference of the bag whose thaw record is shown."""

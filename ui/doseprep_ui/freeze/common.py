@@ -1,0 +1,100 @@
+"""What the freeze and thaw tabs share: groups of typed fields, the inputs beside the plan, the
+steps table, and the findings and problems as text (each tab shows its own plan with them)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFormLayout,
+    QFrame,
+    QGroupBox,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from doseprep.errors import InputError
+from doseprep_ui.widgets.style import set_role
+
+
+def field_group(parent: QWidget, title: str, rows: Sequence[tuple[str, str, str]], prefix: str,
+                fields: dict[str, QLineEdit], edited: Callable[..., Any]) -> QFormLayout:
+    """A titled group of one-line fields (key, caption, example), added to ``parent``'s layout
+    and to ``fields``; returns the group's form layout."""
+    box = QGroupBox(title, parent)
+    form = QFormLayout(box)
+    for key, caption, example in rows:
+        edit = QLineEdit(box)
+        edit.setObjectName(f"{prefix}-{key}")
+        edit.setPlaceholderText(example)
+        edit.setAccessibleName(caption)
+        edit.textEdited.connect(edited)
+        form.addRow(caption, edit)
+        fields[key] = edit
+    parent.layout().addWidget(box)
+    return form
+
+
+def wrapped_label(parent: QWidget, role: str) -> QLabel:
+    label = set_role(QLabel(parent), role)
+    label.setWordWrap(True)
+    return label
+
+
+def steps_table(parent: QWidget, name: str) -> QTableWidget:
+    """Every step of the plan: name, the values substituted, the result."""
+    table = QTableWidget(0, 3, parent)
+    table.setObjectName(name)
+    table.setHorizontalHeaderLabels(("Step", "Values substituted", "Result"))
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.verticalHeader().setVisible(False)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+    table.setWordWrap(True)
+    return table
+
+
+def show_steps(table: QTableWidget, steps: Sequence[Mapping[str, str]]) -> None:
+    """Fill the steps table from the plan's JSON steps (the formula in each tooltip)."""
+    table.setRowCount(len(steps))
+    for index, step in enumerate(steps):
+        for column, key in enumerate(("name", "substituted", "result")):
+            item = QTableWidgetItem(step[key])
+            item.setToolTip(f"{step['name']}: {step['formula']}\n{step['substituted']}\n= "
+                            f"{step['result']}")
+            table.setItem(index, column, item)
+    table.resizeRowsToContents()
+
+
+def findings_text(findings: Iterable[Mapping[str, str]]) -> str:
+    return "\n".join(f"[{f['severity'].upper()}] {f['code']}: {f['message']}"
+                     for f in findings) or "No findings."
+
+
+def problems_text(errors: Iterable[InputError]) -> str:
+    return "\n".join(f"{e.field}: {e.message}" for e in errors)
+
+
+def beside(owner: QWidget, left: QWidget, right: QWidget, stretch: tuple[int, int]) -> QSplitter:
+    """The inputs (scrolling) beside the plan, filling ``owner``."""
+    splitter = QSplitter(owner)
+    area = QScrollArea(splitter)
+    area.setWidget(left)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    splitter.addWidget(area)
+    splitter.addWidget(right)
+    splitter.setStretchFactor(0, stretch[0])
+    splitter.setStretchFactor(1, stretch[1])
+    layout = QVBoxLayout(owner)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(splitter)
+    return splitter
