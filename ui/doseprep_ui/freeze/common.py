@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
@@ -22,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from doseprep.errors import InputError
+from doseprep.errors import DoseprepError, InputError, InvalidRequestError
 from doseprep_ui.widgets.style import set_role
 
 
@@ -42,6 +43,48 @@ def field_group(parent: QWidget, title: str, rows: Sequence[tuple[str, str, str]
         fields[key] = edit
     parent.layout().addWidget(box)
     return form
+
+
+def next_turn_timer(owner: QObject, slot: Callable[[], Any]) -> QTimer:
+    """A 0 ms single-shot timer: a burst of keystrokes is computed once, on the next turn."""
+    timer = QTimer(owner)
+    timer.setSingleShot(True)
+    timer.setInterval(0)
+    timer.timeout.connect(slot)
+    return timer
+
+
+def typed_request(fields: Mapping[str, QLineEdit], out: dict[str, Any],
+                  skip: Sequence[str] = ()) -> dict[str, Any]:
+    """``out`` with every non-empty field's text at its dotted key (``patient.weight`` into
+    ``out["patient"]["weight"]``; sections made as needed), except the sections in ``skip``."""
+    for key, edit in fields.items():
+        text = edit.text().strip()
+        section, _, name = key.rpartition(".")
+        if not text or section in skip:
+            continue
+        if section:
+            out.setdefault(section, {})[name] = text
+        else:
+            out[name] = text
+    return out
+
+
+def load_fields(fields: Mapping[str, QLineEdit], request: Mapping[str, Any]) -> None:
+    """Put a request's values (JSON shape) into the fields at their dotted keys."""
+    for key, edit in fields.items():
+        section, _, name = key.rpartition(".")
+        value = (request.get(section) or {}).get(name) if section else request.get(name)
+        edit.setText("" if value is None else str(value))
+
+
+def as_problems(exc: DoseprepError, field: str) -> tuple[InputError, ...]:
+    """The wrong fields an error names; any other refusal is shown under ``field``."""
+    if isinstance(exc, InvalidRequestError):
+        return exc.errors
+    if isinstance(exc, InputError):
+        return (exc,)
+    return (InputError(field, str(exc)),)
 
 
 def wrapped_label(parent: QWidget, role: str) -> QLabel:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -31,15 +31,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from doseprep.errors import DoseprepError, InputError, InvalidRequestError
+from doseprep.errors import DoseprepError, InputError
+from doseprep.resources import DEFAULT_PROTOCOL
 from doseprep.units import CELLS_PER_KG, Q_, fmt_dose
 from doseprep_ui.freeze.common import (
+    as_problems,
     beside,
     field_group,
     findings_text,
+    load_fields,
+    next_turn_timer,
     problems_text,
     show_steps,
     steps_table,
+    typed_request,
     wrapped_label,
 )
 from doseprep_ui.widgets.style import set_role, set_state
@@ -74,10 +79,7 @@ class FreezePanel(QWidget):
         self.plan_object: Any = None
         self.problems: tuple[InputError, ...] = ()
         self.fields: dict[str, QLineEdit] = {}
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(0)
-        self._timer.timeout.connect(self.recompute)
+        self._timer = next_turn_timer(self, self.recompute)
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -180,10 +182,7 @@ class FreezePanel(QWidget):
 
     def load(self, request: dict[str, Any]) -> None:
         """Put a freeze request (JSON shape) into the panel."""
-        for key, edit in self.fields.items():
-            section, _, name = key.rpartition(".")
-            value = (request.get(section, {}) or {}).get(name) if section else request.get(name)
-            edit.setText("" if value is None else str(value))
+        load_fields(self.fields, request)
         self.aliquot_table.setRowCount(0)
         for aliquot in request.get("aliquots", []):
             self.add_aliquot(int(aliquot.get("cycle", 2)), int(aliquot.get("infusion", 1)),
@@ -192,17 +191,8 @@ class FreezePanel(QWidget):
 
     def request(self) -> dict[str, Any]:
         """The freeze request in its JSON shape, as typed."""
-        out: dict[str, Any] = {"kind": "freeze", "protocol": "hmct-blinatumomab",
-                               "patient": {}, "product": {}}
-        for key, edit in self.fields.items():
-            text = edit.text().strip()
-            if not text:
-                continue
-            section, _, name = key.rpartition(".")
-            if section:
-                out[section][name] = text
-            else:
-                out[name] = text
+        out = typed_request(self.fields, {"kind": "freeze", "protocol": DEFAULT_PROTOCOL,
+                                          "patient": {}, "product": {}})
         out["aliquots"] = []
         for row in range(self.aliquot_table.rowCount()):
             cycle, infusion, level = (self.aliquot_table.cellWidget(row, c) for c in range(3))
@@ -221,12 +211,8 @@ class FreezePanel(QWidget):
         self._timer.stop()
         try:
             plan = workflow.compute_plan(self.request(), lab=self._lab_path())
-        except InvalidRequestError as exc:
-            self._show_problems(exc.errors)
-        except InputError as exc:
-            self._show_problems((exc,))
         except DoseprepError as exc:
-            self._show_problems((InputError("settings", str(exc)),))
+            self._show_problems(as_problems(exc, "settings"))
         else:
             self._show_plan(plan, workflow.plan_to_json(plan))
         self.recomputed.emit()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGroupBox,
@@ -30,15 +30,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from doseprep.errors import DoseprepError, InputError, InvalidRequestError
+from doseprep.errors import DoseprepError, InputError
+from doseprep.resources import DEFAULT_PROTOCOL
 from doseprep.units import CELLS_PER_KG, Q_, fmt_dose
 from doseprep_ui.freeze.common import (
+    as_problems,
     beside,
     field_group,
     findings_text,
+    load_fields,
+    next_turn_timer,
     problems_text,
     show_steps,
     steps_table,
+    typed_request,
     wrapped_label,
 )
 from doseprep_ui.widgets.style import set_role, set_state
@@ -81,10 +86,7 @@ class ThawPanel(QWidget):
         self.fields: dict[str, QLineEdit] = {}
         self.bags: tuple[Any, ...] = ()
         self.shown_record: Any = None
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(0)
-        self._timer.timeout.connect(self.recompute)
+        self._timer = next_turn_timer(self, self.recompute)
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -186,36 +188,14 @@ class ThawPanel(QWidget):
 
     def load(self, request: dict[str, Any]) -> None:
         """Put a thaw request (JSON shape) into the fields; the bag by its reference."""
-        for key, edit in self.fields.items():
-            section, _, name = key.rpartition(".")
-            if section == "bag":
-                value = request.get("aliquot_ref") if name == "ref" else None
-            elif section:
-                value = (request.get(section) or {}).get(name)
-            else:
-                value = request.get(name)
-            edit.setText("" if value is None else str(value))
+        load_fields(self.fields, {**request, "bag": {"ref": request.get("aliquot_ref")}})
         self.refresh_bags()
         self.changed()
 
     def request(self) -> dict[str, Any]:
         """The thaw request in its JSON shape, as typed (the bag's data left to the store)."""
-        out: dict[str, Any] = {"kind": "thaw", "protocol": "hmct-blinatumomab", "patient": {}}
-        counts: dict[str, str] = {}
-        for key, edit in self.fields.items():
-            text = edit.text().strip()
-            section, _, name = key.rpartition(".")
-            if not text or section == "bag":
-                continue
-            if section == "post_thaw":
-                counts[name] = text
-            elif section:
-                out[section][name] = text
-            else:
-                out[name] = text
-        if counts:
-            out["post_thaw"] = counts
-        return out
+        return typed_request(self.fields, {"kind": "thaw", "protocol": DEFAULT_PROTOCOL,
+                                           "patient": {}}, skip=("bag",))
 
     def bag(self) -> dict[str, Any]:
         """How the bag is named: ``{"aliquot": ref}`` or ``{"scan": (din, product code)}``."""
@@ -280,12 +260,8 @@ class ThawPanel(QWidget):
                                             "inventory of the record database.")
             data = workflow.thaw_request_from_store(store, self.request(), **self.bag())
             plan = workflow.compute_plan(data, lab=self._lab_path(), store=store)
-        except InvalidRequestError as exc:
-            self._show_problems(exc.errors)
-        except InputError as exc:
-            self._show_problems((exc,))
-        except DoseprepError as exc:  # the store's refusal of this bag, or the settings
-            self._show_problems((InputError(BAG_FIELD, str(exc)),))
+        except DoseprepError as exc:  # a wrong field, the store's refusal of this bag, settings
+            self._show_problems(as_problems(exc, BAG_FIELD))
         else:
             self.request_data = data
             self._show_plan(plan, workflow.plan_to_json(plan))
