@@ -139,11 +139,14 @@ def _freeze_story(plan: FreezePlan, record: RecordInfo | None, s: dict, width: f
         ("Frozen expiry", stamp(plan.frozen_expires_at)),
         ("Storage", plan.cryo.storage_statement),
     ], s, width))
-    story += steps_table(plan.steps, s, width)
-    story += findings_table(plan.findings, s, width)
-    story.append(checklist(FREEZE_CHECKLIST, s, width))
-    story.append(KeepTogether(_signature_blocks(record, s, width)))
-    return story
+    return story + _closing(plan, record, FREEZE_CHECKLIST, s, width)
+
+
+def _closing(plan: FreezePlan | ThawPlan, record: RecordInfo | None, items: Any, s: dict,
+             width: float) -> list:
+    """Every step, the findings, the checklist and the signature blocks, as on every worksheet."""
+    return [*steps_table(plan.steps, s, width), *findings_table(plan.findings, s, width),
+            checklist(items, s, width), KeepTogether(_signature_blocks(record, s, width))]
 
 
 def _thaw_story(plan: ThawPlan, record: RecordInfo | None, s: dict, width: float) -> list:
@@ -185,11 +188,7 @@ def _thaw_story(plan: ThawPlan, record: RecordInfo | None, s: dict, width: float
         ("DMSO", f"{fixed(float(plan.dmso_g), 2)} g = {fixed(float(plan.dmso_g_per_kg), 3)} g/kg"),
         ("Infuse by", stamp(plan.infuse_by)),
     ], s, width))
-    story += steps_table(plan.steps, s, width)
-    story += findings_table(plan.findings, s, width)
-    story.append(checklist(THAW_CHECKLIST, s, width))
-    story.append(KeepTogether(_signature_blocks(record, s, width)))
-    return story
+    return story + _closing(plan, record, THAW_CHECKLIST, s, width)
 
 
 def render_cryo_worksheet(plan: FreezePlan | ThawPlan, *, page_size: str = "letter",

@@ -215,6 +215,16 @@ def _update(conn: Connection, row: Mapping[str, Any], user_id: str, now: datetim
         raise StaleRecordError("the bag changed while it was being saved; look again.")
 
 
+def _change(conn: Connection, row: Mapping[str, Any], user_id: str, action: str,
+            why: str | None = None, **values: Any) -> StoredAliquot:
+    """Change a bag's row (``values``), audit it as ``action`` (with ``why``) and return the
+    bag as it is now."""
+    now = utc_now()
+    _update(conn, row, user_id, now, **values)
+    _audit(conn, action, user_id, row["aliquot_ref"], row, why, now)
+    return _stored(find_aliquot(conn, row["aliquot_ref"]))
+
+
 def stock(conn: Connection, row: Mapping[str, Any], user_id: str, now: datetime) -> None:
     """Put a freeze record's bags into the inventory (on its release), in the writer's
     transaction."""
@@ -256,10 +266,7 @@ def locate(store: Store, ref: str, user_id: str, location: str) -> StoredAliquot
         if row["state"] != AliquotState.FROZEN.value:
             raise WorkflowError(f"{row['aliquot_ref']} is {row['state']}; only a frozen bag has "
                                 "a freezer location.")
-        now = utc_now()
-        _update(conn, row, user_id, now, location=location)
-        _audit(conn, "aliquot_locate", user_id, row["aliquot_ref"], row, None, now)
-        return _stored(find_aliquot(conn, row["aliquot_ref"]))
+        return _change(conn, row, user_id, "aliquot_locate", location=location)
 
 
 def discard(store: Store, ref: str, user_id: str, reason: str) -> StoredAliquot:
@@ -273,10 +280,8 @@ def discard(store: Store, ref: str, user_id: str, reason: str) -> StoredAliquot:
         row = find_aliquot(conn, ref)
         if row["state"] not in (AliquotState.FROZEN.value, AliquotState.THAWED.value):
             raise WorkflowError(f"{row['aliquot_ref']} is already {row['state']}.")
-        now = utc_now()
-        _update(conn, row, user_id, now, state=AliquotState.DISCARDED.value, reason=reason)
-        _audit(conn, "aliquot_discard", user_id, row["aliquot_ref"], row, reason, now)
-        return _stored(find_aliquot(conn, row["aliquot_ref"]))
+        return _change(conn, row, user_id, "aliquot_discard", reason,
+                       state=AliquotState.DISCARDED.value, reason=reason)
 
 
 def infuse(store: Store, ref: str, user_id: str, now: datetime | None = None) -> StoredAliquot:
@@ -294,10 +299,7 @@ def infuse(store: Store, ref: str, user_id: str, now: datetime | None = None) ->
             raise WorkflowError(f"the thaw record {thaw_ref} is {thaw['state']}; it must be "
                                 "released before the bag is infused.")
         check_not_expired(json.loads(thaw["plan_json"]), thaw_ref, "be infused", now)
-        stamp = utc_now()
-        _update(conn, row, user_id, stamp, state=AliquotState.INFUSED.value)
-        _audit(conn, "aliquot_infuse", user_id, row["aliquot_ref"], row, None, stamp)
-        return _stored(find_aliquot(conn, row["aliquot_ref"]))
+        return _change(conn, row, user_id, "aliquot_infuse", state=AliquotState.INFUSED.value)
 
 
 def mark_thawed(conn: Connection, thaw_row: Mapping[str, Any], user_id: str,
