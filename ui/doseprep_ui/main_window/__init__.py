@@ -103,6 +103,7 @@ class MainWindow(SettingsActions, DocumentActions, DraftActions, FreezeActions, 
         self.cover_mode = ""
         #: False until build_content() made the form, the plan and the cycle-2 tabs.
         self.content_ready = False
+        self._thaw_user: str | None = None  # who the thaw tab's bag list was made for
         self._start = (protocol_ref, lab_path)
         self._default_protocol = protocol_ref or DEFAULT_PROTOCOL
         self.records = RecordWorkflow(self)

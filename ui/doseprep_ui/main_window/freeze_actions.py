@@ -153,12 +153,12 @@ class FreezeActions:
         for a frozen or thawed bag; say why not in the tooltip."""
         from doseprep.signing import State
 
-        panel = getattr(self, "thaw_panel", None)
-        if panel is None:  # the records strip refreshes while the window is being built
+        if not self.content_ready:  # the records strip refreshes while the window is built
             return
+        panel = self.thaw_panel
         user = self.records.session.user
         user_id = user.user_id if user is not None and not self.cover_mode else None
-        if user_id != getattr(self, "_thaw_user", None):  # logged in or out: bags and refusals
+        if user_id != self._thaw_user:  # logged in or out: the bags and refusals change
             self._thaw_user = user_id
             if panel.shown_record is None:
                 panel.refresh_bags()
