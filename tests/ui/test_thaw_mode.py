@@ -227,3 +227,30 @@ def test_an_expired_thaw_never_shows_ok_and_its_bag_is_discarded_with_a_reason(
     assert bag.state.value == "discarded"
     assert bag.reason == "infusion expired before the patient arrived"
     assert not panel.discard_button.isEnabled()
+
+
+@SHOWS_WINDOW
+def test_a_stale_thaw_tab_cannot_save_a_bag_another_workstation_discarded(
+        qtbot, make_window, dialog_stub: DialogStub) -> None:
+    """The thaw tab said THAW PLAN OK; meanwhile the bag was discarded at another workstation.
+    Save computes again first: the refusal appears under the bag, nothing is saved, the status
+    bar says so, and the typed values stay."""
+    from doseprep.store import list_records
+    from doseprep.store.inventory import discard
+
+    window = release_freeze_in_window(qtbot, make_window, dialog_stub)
+    records, panel = window.records, window.thaw_panel
+    freeze_ref = records.record.ref
+    dialog_stub.handlers.append(log_in_as(qtbot, TECH))
+    records.sign_out()
+    start_thaw(qtbot, window, mrn=EXAMPLE["patient"]["id"],
+               scan=("=G12341765432100", "=<S12352B0"))
+    assert panel.status.text() == "THAW PLAN OK"
+    discard(records.session.store, f"{freeze_ref}:B0", SUP.user_id, "bag cracked in the tank")
+    before = len(list_records(records.session.store))
+    panel.save_button.click()  # the screen still shows the old plan: no recompute in between
+    assert len(list_records(records.session.store)) == before
+    assert "was discarded (bag cracked in the tank)" in panel.bag_note.text()
+    assert window.statusBar().currentMessage().startswith("Nothing saved: the thaw plan")
+    assert not panel.save_button.isEnabled()
+    assert panel.fields["patient.weight"].text() == "70 kg" and panel.shown_record is None

@@ -91,6 +91,9 @@ class FreezeActions:
         if plan is None or user is None or self.cover_mode:
             if user is None:
                 self.statusBar().showMessage(f"Log in to save the {what} as a record.", 8000)
+            elif plan is None:  # computed again just now: what changed is listed in the tab
+                self.statusBar().showMessage(f"Nothing saved: the {what} cannot be made as it "
+                                             "stands; see the fields listed.", 10000)
             return None
         try:
             saved = save_draft(records.session.store, plan, user.user_id)
