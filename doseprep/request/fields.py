@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from doseprep.errors import InputError, InvalidRequestError
 from doseprep.request._base import CONFIRMABLE, CRYO_KEYS, KNOWN_KEYS, MAX_TEXT, MAX_YEAR, MIN_YEAR
 from doseprep.units import parse_number
+from doseprep.units.instants import read_instant
 
 
 def _check_keys(data: Mapping[str, Any], section: str, path: str | None = None) -> None:
@@ -69,30 +70,15 @@ def _whole(section: Mapping[str, Any], field: str, what: str) -> int:
     return value
 
 
-def _timestamp(value: Any, field: str, what: str, zone: ZoneInfo | None,
+def _timestamp(value: Any, field: str, what: str, zone: ZoneInfo | str | None,
                assumed: list[str]) -> datetime:
-    if not isinstance(value, str) or not value.strip():
-        raise InputError(field, f"Enter the {what} as date and time with its UTC offset, "
-                                "e.g. 2026-11-23T10:00:00-08:00.")
-    text = value.strip()
-    if len(text) > 40 or not text.isascii():
-        raise InputError(field, f"\"{value[:40]}\" is not a date and time; write it like "
-                                "2026-11-23T10:00:00-08:00.")
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise InputError(field, f"\"{value}\" is not a date and time; write it like "
-                                "2026-11-23T10:00:00-08:00.") from None
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        if zone is None:
-            raise InputError(field, f"\"{value}\" has no time zone; add the UTC offset, "
-                                    "e.g. 2026-11-23T10:00:00-08:00.")
-        # A time without an offset is the site's wall-clock time (DESIGN.md, "Times").
-        moment = moment.replace(tzinfo=zone)
+    """A typed date and time as an instant (:func:`doseprep.units.instants.read_instant`: the
+    one place that reads them). A time without an offset is the site's wall-clock time
+    (DESIGN.md, "Time") and its field is added to ``assumed``; one in the site's gap or fold is
+    refused, asking for the offset."""
+    moment, zone_assumed = read_instant(value, field, what, zone, (MIN_YEAR, MAX_YEAR))
+    if zone_assumed:
         assumed.append(field)
-    if not MIN_YEAR <= moment.year <= MAX_YEAR:
-        raise InputError(field, f"The year {moment.year} is not plausible for a preparation "
-                                f"({MIN_YEAR}–{MAX_YEAR}); check the date.")
     return moment
 
 
