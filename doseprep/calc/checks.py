@@ -4,15 +4,16 @@ age. Shared by the fresh plan and the freeze and thaw plans."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from fractions import Fraction
-from zoneinfo import ZoneInfo
 
 from doseprep.calc.model import Finding, Severity
 from doseprep.calc.quantities import quantity
 from doseprep.protocol import LabSettings, Protocol
 from doseprep.request import MAX_WEIGHT_KG, PreparationRequest
 from doseprep.units import CELLS_PER_ML, exact, fixed, fmt_concentration, fmt_percent, sci
+from doseprep.units.instants import at_site, elapsed, offset_text, show
 
 
 def _plain_number(value: Fraction | float) -> str:
@@ -74,27 +75,31 @@ def plausibility(request: PreparationRequest, lab: LabSettings, wbc_x: Fraction,
 
 
 def time_zone_checks(request: PreparationRequest, lab: LabSettings,
-                      findings: list[Finding]) -> None:
-    """A typed UTC offset that is not the site's at that date (a stale offset after the clocks
-    changed shifts every time by an hour): UTC_OFFSET_MISMATCH (warning) naming the field."""
-    site = ZoneInfo(lab.time_zone)
-    for field, moment in (("product.collected_at", request.product.collected_at),
-                          ("prepared_at", request.prepared_at)):
-        if field in request.zone_assumed:
+                     findings: list[Finding]) -> None:
+    """UTC_OFFSET_MISMATCH on the fresh request's times (:func:`offset_checks`)."""
+    offset_checks((("product.collected_at", request.product.collected_at),
+                   ("prepared_at", request.prepared_at)), request.zone_assumed, lab, findings)
+
+
+def offset_checks(moments: Iterable[tuple[str, datetime]], zone_assumed: Iterable[str],
+                  lab: LabSettings, findings: list[Finding]) -> None:
+    """A typed UTC offset that is not the site's at that instant (a stale offset after the
+    clocks changed shifts every time by an hour): UTC_OFFSET_MISMATCH (warning) naming the
+    field, on every plan kind (fresh, freeze, thaw). Times typed without an offset
+    (``zone_assumed``) took the site's and are not checked."""
+    assumed = set(zone_assumed)
+    for field, moment in moments:
+        if field in assumed:
             continue
-        local = moment.astimezone(site)
+        local = at_site(moment, lab.time_zone)
         if local.utcoffset() != moment.utcoffset():
             findings.append(Finding(
                 "UTC_OFFSET_MISMATCH", Severity.WARNING,
-                f"{field}: the offset UTC{offset(moment)} is not {lab.time_zone}'s on that date "
-                f"(UTC{offset(local)}); {stamp(moment)} is {stamp(local)} at the site. "
-                "Check the time (a stale offset after a clock change shifts it by an hour).",
+                f"{field}: the offset UTC{offset_text(moment)} is not {lab.time_zone}'s at that "
+                f"moment (UTC{offset_text(local)}); {moment:%Y-%m-%d %H:%M} "
+                f"UTC{offset_text(moment)} is {show(moment, lab.time_zone)} at the site. Check the "
+                "time (a stale offset after a clock change shifts it by an hour).",
                 field))
-
-
-def offset(moment: datetime) -> str:
-    text = moment.strftime("%z")
-    return f"{'−' if text.startswith('-') else '+'}{text[1:3]}:{text[3:5]}"
 
 
 def product_checks(viability_percent: float, collected_at: datetime, used_at: datetime,
@@ -107,7 +112,7 @@ def product_checks(viability_percent: float, collected_at: datetime, used_at: da
             f"Viability {fmt_percent(viability_percent)} is below the protocol minimum "
             f"of {fmt_percent(protocol.min_viability_percent)}. The product cannot be released; "
             "contact the laboratory director."))
-    age = used_at - collected_at
+    age = elapsed(collected_at, used_at)  # real time, whatever zones the two were typed in
     if age > protocol.max_product_age:
         findings.append(Finding(
             "PRODUCT_EXPIRED", Severity.BLOCK,
@@ -124,8 +129,10 @@ def hours(delta: timedelta) -> str:
     return f"{delta.total_seconds() / 3600:g}"
 
 
-def stamp(moment: datetime) -> str:
-    return f"{moment:%Y-%m-%d %H:%M} UTC{offset(moment)}"
+def stamp(moment: datetime, zone: str) -> str:
+    """A moment in a plan's step texts and messages: as documents print it, in the site zone
+    (``23 NOV 2026 10:00 PST``)."""
+    return show(moment, zone)
 
 
 def approval_note(protocol: Protocol, findings: list[Finding]) -> None:

@@ -14,7 +14,14 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from doseprep.calc.checks import approval_note, plausibility, product_checks, signed, stamp
+from doseprep.calc.checks import (
+    approval_note,
+    offset_checks,
+    plausibility,
+    product_checks,
+    signed,
+    stamp,
+)
 from doseprep.calc.draw import Draw, draw, syringe_name
 from doseprep.calc.model import Finding, Severity, Status, Step, most_severe_first, status_of
 from doseprep.calc.product import ProductCells, product_cells
@@ -34,6 +41,7 @@ from doseprep.request.fields import (
 )
 from doseprep.request.sections import _product
 from doseprep.units import CELLS, CELLS_PER_KG, ML, exact, fixed, fmt_cells, fmt_dose, fmt_volume
+from doseprep.units.instants import at_site, later
 
 #: At most one aliquot per first-level ISBT 128 division letter.
 MAX_ALIQUOTS = 26
@@ -197,12 +205,15 @@ def freeze_plan(request: FreezeRequest, protocol: Protocol, lab: LabSettings,
                       f"{fmt_volume(cells.vp)} − {fmt_volume(quantity(used_x, ML))}",
                       fmt_volume(quantity(remaining_x, ML))))
     product_checks(request.product.viability_percent, request.product.collected_at,
-                   request.frozen_at, protocol, findings)
-    site = ZoneInfo(lab.time_zone)
-    expires = (request.frozen_at + timedelta(days=cryo.frozen_shelf_life_days)).astimezone(site)
+                   request.frozen_at, protocol, findings)  # the age at freezing, in real hours
+    offset_checks((("product.collected_at", request.product.collected_at),
+                   ("frozen_at", request.frozen_at)), request.zone_assumed, lab, findings)
+    zone = lab.time_zone
+    # The shelf life in days of 24 real hours, from the instant of freezing.
+    expires = at_site(later(request.frozen_at, timedelta(days=cryo.frozen_shelf_life_days)), zone)
     steps.append(Step("Frozen expiry", "frozen at + frozen shelf life",
-                      f"{stamp(request.frozen_at.astimezone(site))} + "
-                      f"{cryo.frozen_shelf_life_days} days", stamp(expires)))
+                      f"{stamp(request.frozen_at, zone)} + "
+                      f"{cryo.frozen_shelf_life_days} days", stamp(expires, zone)))
     return FreezePlan(request=request, protocol=protocol, lab=lab, cryo=cryo,
                       status=status_of(findings), findings=most_severe_first(findings),
                       steps=tuple(steps), cells=cells, weight_kg=w_x, aliquots=tuple(aliquots),

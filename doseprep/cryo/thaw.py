@@ -12,7 +12,7 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from doseprep.calc.checks import approval_note, signed, stamp
+from doseprep.calc.checks import approval_note, offset_checks, signed, stamp
 from doseprep.calc.model import Finding, Severity, Status, Step, most_severe_first, status_of
 from doseprep.calc.product import viable_cd3_concentration, wbc_concentration
 from doseprep.calc.quantities import exact_in, quantity
@@ -38,6 +38,7 @@ from doseprep.units import (
     parse_number,
     parse_quantity,
 )
+from doseprep.units.instants import at_site, later, utc
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,8 @@ class ThawRequest:
     post_thaw: PostThawCounts | None
     #: The stored aliquot the bag data came from (``PREP-2026-000001/v1:B0``); None when typed.
     aliquot_ref: str | None = None
+    #: Request fields whose time was typed without a UTC offset (then in the site's zone).
+    zone_assumed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,8 @@ def parse_thaw_request(data: Any, *, zone: str | ZoneInfo | None = None) -> Thaw
     assert patient is not None and aliquot is not None
     return ThawRequest(protocol=protocol_ref, patient=patient, aliquot=aliquot,
                        thawed_at=thawed_at, post_thaw=counts,
-                       aliquot_ref=ref.strip() if isinstance(ref, str) else None)
+                       aliquot_ref=ref.strip() if isinstance(ref, str) else None,
+                       zone_assumed=tuple(assumed))
 
 
 def _number(value: Fraction | float) -> int | float:
@@ -196,13 +200,15 @@ def thaw_plan(request: ThawRequest, protocol: Protocol, lab: LabSettings,
     protocol's limits (or ``cryo`` and ``limits``)."""
     cryo = cryo or lab.cryo
     limits = limits or protocol.cryo
-    frozen_at = request.aliquot.frozen_expires_at - timedelta(days=cryo.frozen_shelf_life_days)
-    if request.thawed_at < frozen_at:
+    zone = lab.time_zone
+    frozen_at = later(request.aliquot.frozen_expires_at,
+                      -timedelta(days=cryo.frozen_shelf_life_days))
+    if utc(request.thawed_at) < frozen_at:
         # A slip of the year or the day: a bag cannot be thawed before it was frozen.
-        raise InputError("thawed_at", f"The thawing time {stamp(request.thawed_at)} is before the "
-                                      f"bag was frozen ({stamp(frozen_at)}, its frozen expiry "
-                                      f"less {cryo.frozen_shelf_life_days} days); check the "
-                                      "date.")
+        raise InputError("thawed_at", f"The thawing time {stamp(request.thawed_at, zone)} is "
+                                      f"before the bag was frozen ({stamp(frozen_at, zone)}, its "
+                                      f"frozen expiry less {cryo.frozen_shelf_life_days} days); "
+                                      "check the date.")
     aliquot = request.aliquot
     level = protocol.dose_level(aliquot.dose_level)
     if level is None:
@@ -275,17 +281,19 @@ def thaw_plan(request: ThawRequest, protocol: Protocol, lab: LabSettings,
             "DMSO_LIMIT_EXCEEDED", Severity.BLOCK,
             f"DMSO {fixed(float(dmso_x / w_x), 3)} g/kg is above the "
             f"{float(cryo.max_dmso_g_per_kg):g} g/kg allowed per infusion."))
-    if request.thawed_at > aliquot.frozen_expires_at:
+    if utc(request.thawed_at) > utc(aliquot.frozen_expires_at):
         findings.append(Finding(
             "PRODUCT_EXPIRED", Severity.BLOCK,
-            f"The bag expired frozen at {stamp(aliquot.frozen_expires_at)}, before it was thawed "
-            f"({stamp(request.thawed_at)}). Do not infuse."))
-    site = ZoneInfo(lab.time_zone)
-    infuse_by = (request.thawed_at + timedelta(minutes=cryo.thawed_infusion_expiry_minutes)
-                 ).astimezone(site)
+            f"The bag expired frozen at {stamp(aliquot.frozen_expires_at, zone)}, before it was "
+            f"thawed ({stamp(request.thawed_at, zone)}). Do not infuse."))
+    offset_checks((("aliquot.frozen_expires_at", aliquot.frozen_expires_at),
+                   ("thawed_at", request.thawed_at)), request.zone_assumed, lab, findings)
+    # Real minutes from the instant of thawing, whatever clock change falls between.
+    infuse_by = at_site(later(request.thawed_at,
+                              timedelta(minutes=cryo.thawed_infusion_expiry_minutes)), zone)
     steps.append(Step("Infuse by", "thawed at + thawed-product expiry",
-                      f"{stamp(request.thawed_at.astimezone(site))} + "
-                      f"{cryo.thawed_infusion_expiry_minutes} min", stamp(infuse_by)))
+                      f"{stamp(request.thawed_at, zone)} + "
+                      f"{cryo.thawed_infusion_expiry_minutes} min", stamp(infuse_by, zone)))
     return ThawPlan(request=request, protocol=protocol, lab=lab, status=status_of(findings),
                     findings=most_severe_first(findings), steps=tuple(steps), weight_kg=w_x,
                     target_cells=nt_x, infused_volume_ml=vb_x, delivered_cells=delivered_x,
