@@ -13,6 +13,7 @@ from typing import Any
 from doseprep import __version__
 from doseprep.plan import Finding, PreparationPlan, Severity, Status, Step, instruction
 from doseprep.units import CELLS, CELLS_PER_KG, CELLS_PER_ML, KG, ML, fmt_dose, fmt_mass
+from doseprep.units.instants import show
 
 _EXAMPLE = " — facility data (FIN, product code) EXAMPLE — not your lab's"
 
@@ -127,7 +128,7 @@ def render_text(p: PreparationPlan) -> str:
         f"  weight {fmt_mass(r.patient.weight.entered)}",
         f"Order     {r.order.dose_level} ({fmt_dose(p.target_dose)}), cycle {r.order.cycle}, "
         f"infusion {r.order.infusion}",
-        f"Product   DIN {r.product.din}, collected {r.product.collected_at.isoformat()}",
+        f"Product   DIN {r.product.din}, collected {show(r.product.collected_at, p.lab.time_zone)}",
         f"Protocol  {p.protocol.title}, version {p.protocol.version}"
         f"{'' if p.protocol.approved else ' (NOT APPROVED — not for clinical use)'}",
         f"          {approval_line(p.protocol)}",
@@ -137,6 +138,5 @@ def render_text(p: PreparationPlan) -> str:
     ]
     lines += steps_and_findings(p.steps, p.findings)
     if p.expires_at is not None:
-        lines += ["", f"Expires {p.expires_at.strftime('%Y-%m-%d %H:%M')} "
-                      f"(UTC{p.expires_at.strftime('%z')})"]
+        lines += ["", f"Expires {show(p.expires_at, p.lab.time_zone)}"]
     return "\n".join(lines) + "\n"

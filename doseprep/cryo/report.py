@@ -9,14 +9,16 @@ from doseprep.cryo.freeze import FreezePlan
 from doseprep.cryo.thaw import ThawPlan
 from doseprep.report import STATUS_LINE, steps_and_findings
 from doseprep.units import CELLS_PER_KG, ML, fixed, fmt_dose, fmt_volume
+from doseprep.units.instants import show
 
 
 def freeze_text(p: FreezePlan) -> str:
     r = p.request
+    zone = p.lab.time_zone
     lines = [STATUS_LINE[p.status].replace("PREPARE", "FREEZE"), "",
              f"Patient   {r.patient.name}  MRN {r.patient.id}  weight {r.patient.weight.text}",
-             f"Product   DIN {r.product.din}, collected {r.product.collected_at.isoformat()}, "
-             f"frozen {r.frozen_at.isoformat()}", "", "Aliquots"]
+             f"Product   DIN {r.product.din}, collected {show(r.product.collected_at, zone)}, "
+             f"frozen {show(r.frozen_at, zone)}", "", "Aliquots"]
     for a in p.aliquots:
         dilution = "" if a.drawn.factor == 1 else f" of the 1 in {a.drawn.factor} dilution"
         bag = (f"{a.bag.name}: carrier {fixed(float(a.carrier_volume_ml), 2)} mL, freezing "
@@ -29,17 +31,18 @@ def freeze_text(p: FreezePlan) -> str:
                      f"{fmt_dose(quantity(a.expected_dose_per_kg, CELLS_PER_KG))}")
     lines += ["", f"Product used {fmt_volume(quantity(p.product_used_ml, ML))}, remaining "
               f"{fmt_volume(quantity(p.remaining_product_ml, ML))}; frozen expiry "
-              f"{p.frozen_expires_at.isoformat()}; {p.cryo.storage_statement}."]
+              f"{show(p.frozen_expires_at, zone)}; {p.cryo.storage_statement}."]
     return "\n".join([*lines, "", *steps_and_findings(p.steps, p.findings)]) + "\n"
 
 
 def thaw_text(p: ThawPlan) -> str:
     r = p.request
+    infuse_by = show(p.infuse_by, p.lab.time_zone)
     verdict = ("Infuse the whole bag" if p.status is not Status.BLOCKED
                else "DO NOT INFUSE — see the findings")
     lines = [STATUS_LINE[p.status].replace("PREPARE", "INFUSE"), "",
              f"{verdict}: {r.aliquot.din} {r.aliquot.division}, "
-             f"{fmt_volume(quantity(p.infused_volume_ml, ML))}, by {p.infuse_by.isoformat()}.",
+             f"{fmt_volume(quantity(p.infused_volume_ml, ML))}, by {infuse_by}.",
              f"Patient   {r.patient.name}  MRN {r.patient.id}  "
              f"weight today {r.patient.weight.text}",
              f"Dose      {fmt_dose(quantity(p.delivered_dose_per_kg, CELLS_PER_KG))} "

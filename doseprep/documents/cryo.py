@@ -75,6 +75,7 @@ from doseprep.units import (
     fmt_percent,
     fmt_volume,
 )
+from doseprep.units.instants import show
 
 FREEZE_CHECKLIST = (
     "Patient, MRN and DIN on the product bag match this worksheet.",
@@ -108,6 +109,7 @@ def _aliquot_rows(a: Aliquot) -> list[list]:
 
 def _freeze_story(plan: FreezePlan, record: RecordInfo | None, s: dict, width: float) -> list:
     r = plan.request
+    zone = plan.lab.time_zone
     story: list = [_p("HMCT freezing worksheet — cycle 2 aliquots", s["h1"]), Spacer(1, 3)]
     story += status_and_reasons(STATUS_LINE[plan.status], not_for_clinical_use(plan), s, width)
     story.append(_p("Patient", s["h2"]))
@@ -118,7 +120,7 @@ def _freeze_story(plan: FreezePlan, record: RecordInfo | None, s: dict, width: f
     p = r.product
     story.append(_p("Product (donor apheresis)", s["h2"]))
     story.append(din_block(p.din, p.din_flags, [
-        ("Collected", stamp(p.collected_at)), ("Frozen", stamp(r.frozen_at)),
+        ("Collected", show(p.collected_at, zone)), ("Frozen", show(r.frozen_at, zone)),
         ("Volume", f"{fixed(float(plan.cells.vp_x), 2)} mL"),
         ("WBC (analyzer)", f"{p.wbc.text} × {p.sample_dilution:g}"),
         ("CD3+ / viability", f"{fmt_percent(p.cd3_percent)} / "
@@ -136,7 +138,7 @@ def _freeze_story(plan: FreezePlan, record: RecordInfo | None, s: dict, width: f
     story.append(_pairs([
         ("Product used", f"{fixed(float(plan.product_used_ml), 2)} mL"),
         ("Product remaining", f"{fixed(float(plan.remaining_product_ml), 2)} mL"),
-        ("Frozen expiry", stamp(plan.frozen_expires_at)),
+        ("Frozen expiry", show(plan.frozen_expires_at, zone)),
         ("Storage", plan.cryo.storage_statement),
     ], s, width))
     return story + _closing(plan, record, FREEZE_CHECKLIST, s, width)
@@ -145,19 +147,21 @@ def _freeze_story(plan: FreezePlan, record: RecordInfo | None, s: dict, width: f
 def _closing(plan: FreezePlan | ThawPlan, record: RecordInfo | None, items: Any, s: dict,
              width: float) -> list:
     """Every step, the findings, the checklist and the signature blocks, as on every worksheet."""
+    signatures = _signature_blocks(record, s, width, plan.lab.time_zone)
     return [*steps_table(plan.steps, s, width), *findings_table(plan.findings, s, width),
-            checklist(items, s, width), KeepTogether(_signature_blocks(record, s, width))]
+            checklist(items, s, width), KeepTogether(signatures)]
 
 
 def _thaw_story(plan: ThawPlan, record: RecordInfo | None, s: dict, width: float) -> list:
     r = plan.request
     a = r.aliquot
+    zone = plan.lab.time_zone
     story: list = [_p("HMCT thawing worksheet — cycle 2 infusion", s["h1"]), Spacer(1, 3)]
     story += status_and_reasons(STATUS_LINE[plan.status], not_for_clinical_use(plan), s, width)
     blocked = plan.status.value == "blocked"
     text = ("DO NOT INFUSE — see the findings." if blocked else
             f"Infuse the whole bag ({fixed(float(plan.infused_volume_ml), 0)} mL) by "
-            f"{stamp(plan.infuse_by)}.")
+            f"{show(plan.infuse_by, zone)}.")
     story.append(_grid([[_p(text, s["instruction"])]], [width],
                        style=[("BOX", (0, 0), (-1, -1), 2, colors.black)]))
     story.append(_p("Patient", s["h2"]))
@@ -171,8 +175,8 @@ def _thaw_story(plan: ThawPlan, record: RecordInfo | None, s: dict, width: float
         ("Dose level", a.dose_level),
         ("Frozen viable CD3+", fmt_cells(quantity(a.frozen_viable_cd3, CELLS), digits=4)),
         ("Final volume / DMSO", f"{a.final_volume.text} / {float(a.final_dmso_percent):g} %"),
-        ("Frozen expiry", stamp(a.frozen_expires_at)),
-        ("Thawed", stamp(r.thawed_at)),
+        ("Frozen expiry", show(a.frozen_expires_at, zone)),
+        ("Thawed", show(r.thawed_at, zone)),
     ], s, width))
     story.append(_p("Results", s["h2"]))
     counts = r.post_thaw
@@ -186,7 +190,7 @@ def _thaw_story(plan: ThawPlan, record: RecordInfo | None, s: dict, width: float
         ("Deviation", f"{'+' if plan.deviation_percent >= 0 else ''}"
                       f"{fixed(float(plan.deviation_percent), 2)} %"),
         ("DMSO", f"{fixed(float(plan.dmso_g), 2)} g = {fixed(float(plan.dmso_g_per_kg), 3)} g/kg"),
-        ("Infuse by", stamp(plan.infuse_by)),
+        ("Infuse by", show(plan.infuse_by, zone)),
     ], s, width))
     return story + _closing(plan, record, THAW_CHECKLIST, s, width)
 

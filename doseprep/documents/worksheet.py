@@ -12,7 +12,7 @@ Black and white only: meaning never depends on colour.
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
@@ -48,7 +48,6 @@ from doseprep.documents.style import (
     draft_reason,
     draw_watermark,
     register_fonts,
-    stamp,
     state_words,
 )
 from doseprep.isbt128 import din_structure, parse_din
@@ -66,6 +65,7 @@ from doseprep.units import (
     fmt_percent,
     fmt_volume,
 )
+from doseprep.units.instants import show, show_with_utc
 
 MARGIN = 15 * mm
 SEVERITY_WORD = {Severity.BLOCK: "BLOCK", Severity.WARNING: "WARNING", Severity.INFO: "INFO"}
@@ -210,7 +210,7 @@ def build_document(plan: Any, record: RecordInfo | None, story: list, *, title: 
     reasons = not_for_clinical_use(plan)
     draft = draft_reason(record)
     mark = DRAFT_TEXT if draft else WATERMARK_TEXT if reasons else ""
-    printed = printed_at or datetime.now().astimezone()
+    printed = printed_at or datetime.now(UTC)
     width = size[0] - 2 * MARGIN
     lab = plan.lab
     protocol = plan.protocol
@@ -232,13 +232,13 @@ def build_document(plan: Any, record: RecordInfo | None, story: list, *, title: 
         if record is not None and record.reprint_at is not None:
             canvas.setFont(SANS_BOLD, 9)
             canvas.drawRightString(size[0] - MARGIN, top - 12,
-                                   f"REPRINT {stamp(record.reprint_at)}")
+                                   f"REPRINT {show(record.reprint_at, lab.time_zone)}")
         canvas.setLineWidth(0.7)
         canvas.line(MARGIN, top - 24, size[0] - MARGIN, top - 24)
         canvas.restoreState()
 
     footer = (f"Worksheet {worksheet_id} · {state_words(record)} · doseprep {__version__} · "
-              f"printed {stamp(printed)}" + (f" · {mark}" if mark else ""))
+              f"printed {show(printed, lab.time_zone)}" + (f" · {mark}" if mark else ""))
     buffer = io.BytesIO()
     doc = BaseDocTemplate(
         buffer, pagesize=size, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=22 * mm,
@@ -355,7 +355,7 @@ def _story(plan: PreparationPlan, record: RecordInfo | None, s: dict, width: flo
     product_rows = [
         ("DIN", f"{din.eye_readable}  check character [{din.check_character}]  flags "
                 f"{p.din_flags}"),
-        ("Collected", stamp(p.collected_at)),
+        ("Collected", show(p.collected_at, plan.lab.time_zone)),
         ("Volume", volume),
         ("WBC (analyzer)", f"{p.wbc.text} = {fmt_concentration(p.wbc.value, digits=4)}"),
         ("Sample dilution", f"× {p.sample_dilution:g}"),
@@ -383,7 +383,7 @@ def _story(plan: PreparationPlan, record: RecordInfo | None, s: dict, width: flo
     story += findings_table(plan.findings, s, width)
 
     # Expiry.
-    expiry = (stamp(plan.expires_at) if plan.expires_at is not None
+    expiry = (show(plan.expires_at, plan.lab.time_zone) if plan.expires_at is not None
               else "not applicable — nothing is prepared")
     story += [Spacer(1, 4), _grid([[_p(f"Infusion expires: {expiry}", s["status"])]], [width],
                                   style=[("BOX", (0, 0), (-1, -1), 1.5, colors.black)])]
@@ -391,7 +391,7 @@ def _story(plan: PreparationPlan, record: RecordInfo | None, s: dict, width: flo
     story.append(checklist(CHECKLIST, s, width))
 
     # Signatures.
-    story.append(KeepTogether(_signature_blocks(record, s, width)))
+    story.append(KeepTogether(_signature_blocks(record, s, width, plan.lab.time_zone)))
     return story
 
 
@@ -425,7 +425,9 @@ def _result_rows(plan: PreparationPlan) -> list[tuple[str, str]]:
     return rows
 
 
-def _signature_blocks(record: RecordInfo | None, s: dict, width: float) -> list:
+def _signature_blocks(record: RecordInfo | None, s: dict, width: float, zone: str) -> list:
+    """The Prepared / Verified / Released blocks; each signature's time in the site zone with
+    UTC beside it (DESIGN.md, "Time": UTC appears only in signature and audit details)."""
     flow: list = [_p("Signatures", s["h2"])]
     signed = {m.meaning: m for m in record.signatures} if record is not None else {}
     rows = [[_p(h, s["bold"]) for h in ("Meaning", "Printed name", "Signature",
@@ -437,7 +439,7 @@ def _signature_blocks(record: RecordInfo | None, s: dict, width: float) -> list:
                          _p(f"{manifest.printed_name} ({manifest.user_id})", s["base"]),
                          _p(f"Signed electronically; record SHA-256 {manifest.record_hash[:16]}…",
                             s["small"]),
-                         _p(stamp(manifest.signed_at), s["base"])])
+                         _p(show_with_utc(manifest.signed_at, zone), s["base"])])
         else:
             rows.append([_p(meaning, s["bold"]), "", "", ""])
     # Rows tall enough to sign by hand.

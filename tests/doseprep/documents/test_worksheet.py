@@ -17,6 +17,7 @@ from doseprep.documents.worksheet import render_worksheet
 from doseprep.manifest import RecordInfo, SignatureManifest
 from doseprep.plan import instruction, not_for_clinical_use
 from doseprep.units import fixed, fmt_cells, fmt_concentration, fmt_dose, fmt_volume
+from doseprep.units.instants import show
 from tests.conftest import REFERENCE_DIR, load_case
 from tests.doseprep.documents.conftest import (
     VALID_CASES,
@@ -40,7 +41,7 @@ def plan_numbers(p) -> list[str]:
             fmt_cells(p.delivered_cells, digits=4), fmt_dose(p.delivered_dose, digits=4),
             f"{fixed(p.deviation_percent, 2)} %", fmt_volume(p.remaining_product),
             fmt_concentration(p.final_concentration, digits=4),
-            p.expires_at.strftime("%Y-%m-%d %H:%M")]
+            show(p.expires_at, p.lab.time_zone)]
 
 
 @pytest.mark.parametrize("path", VALID_CASES, ids=lambda p: p.stem)
@@ -122,7 +123,8 @@ def test_signatures_and_reprint_are_printed() -> None:
         correction_reason="Weight re-measured")
     text = " ".join(page_texts(render_worksheet(p, record=record)))
     for value in ("PREP-2026-000042/v2", "Ann Tech (atech)", "Sam Super (ssuper)",
-                  "2026-11-23 10:05 UTC", "REPRINT 2026-11-23 11:00 UTC", "ab" * 32,
+                  # Signatures in the site zone with UTC beside; the reprint in the site zone.
+                  "23 NOV 2026 02:05 PST (10:05 UTC)", "REPRINT 23 NOV 2026 03:00 PST", "ab" * 32,
                   "Weight re-measured", "VERIFIED"):
         assert value in text, value
 
