@@ -13,12 +13,12 @@ import sys
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from doseprep.cli.common import (
     FieldError,
     write_file,
 )
+from doseprep.units.instants import at_site, later, site_now
 
 
 def example_request(time_zone: str, now: datetime | None = None) -> dict[str, Any]:
@@ -26,9 +26,10 @@ def example_request(time_zone: str, now: datetime | None = None) -> dict[str, An
     from doseprep.resources import resource_path
 
     data = json.loads(resource_path("examples", "request-dl3.json").read_text(encoding="utf-8"))
-    moment = (now or datetime.now(ZoneInfo(time_zone))).astimezone(ZoneInfo(time_zone))
-    moment = moment.replace(second=0, microsecond=0)
-    data["product"]["collected_at"] = (moment - timedelta(hours=24)).isoformat()
+    moment = site_now(time_zone, now).replace(second=0, microsecond=0)
+    # 24 real hours before, at the site's offset then (another one across a clock change).
+    data["product"]["collected_at"] = at_site(later(moment, -timedelta(hours=24)),
+                                              time_zone).isoformat()
     data["prepared_at"] = moment.isoformat()
     return data
 

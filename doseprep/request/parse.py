@@ -20,6 +20,7 @@ from doseprep.request.fields import (
     _whole,
 )
 from doseprep.request.sections import _patient, _product
+from doseprep.units.instants import elapsed
 
 #: How far a preparation time may be from now before it is pointed out (minutes).
 STALE_MINUTES = 5
@@ -28,7 +29,7 @@ STALE_MINUTES = 5
 def far_from_now(moment: datetime, now: datetime) -> str:
     """Words for a preparation time more than :data:`STALE_MINUTES` from ``now`` ("3 h 0 min
     before now"), or "" when it is close enough (issue 9: a stale default said OK for hours)."""
-    minutes = round((moment - now).total_seconds() / 60)
+    minutes = round(elapsed(now, moment).total_seconds() / 60)  # real minutes
     if abs(minutes) <= STALE_MINUTES:
         return ""
     hours, rest = divmod(abs(minutes), 60)
