@@ -7,26 +7,33 @@ arithmetic, then the findings.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from doseprep import __version__
 from doseprep.plan import Finding, PreparationPlan, Severity, Status, Step, instruction
 from doseprep.units import CELLS, CELLS_PER_KG, CELLS_PER_ML, KG, ML, fmt_dose, fmt_mass
-from doseprep.units.instants import show
+from doseprep.units.instants import show, show_with_utc
 
 _EXAMPLE = " — facility data (FIN, product code) EXAMPLE — not your lab's"
 
 
-def approval_line(protocol) -> str:
+def approval_line(protocol, zone: str | None = None) -> str:
     """Who approved the protocol in the record store, or that nobody did — beside what the file
-    itself says, which is only its author's intention."""
+    itself says, which is only its author's intention. The approval's time is in the site
+    ``zone`` with UTC beside it, as a signature's (in UTC alone without a zone)."""
     author = (f"the file says approved = {str(protocol.author_approved).lower()} (its author's "
               "intention)")
     if protocol.approved:
         a = protocol.approval
+        when = f"{a.approved_at.replace('T', ' ')[:16]} UTC"
+        if zone is not None:
+            with contextlib.suppress(ValueError):
+                when = show_with_utc(datetime.fromisoformat(a.approved_at), zone)
         return (f"approved for clinical use by {a.printed_name or a.approved_by} at "
-                f"{a.approved_at.replace('T', ' ')[:16]} UTC; {author}")
+                f"{when}; {author}")
     return f"not approved in the record store; {author}"
 
 
@@ -131,7 +138,7 @@ def render_text(p: PreparationPlan) -> str:
         f"Product   DIN {r.product.din}, collected {show(r.product.collected_at, p.lab.time_zone)}",
         f"Protocol  {p.protocol.title}, version {p.protocol.version}"
         f"{'' if p.protocol.approved else ' (NOT APPROVED — not for clinical use)'}",
-        f"          {approval_line(p.protocol)}",
+        f"          {approval_line(p.protocol, p.lab.time_zone)}",
         f"          fingerprint {p.protocol.fingerprint[:16]}…",
         f"Lab       {p.lab.name}{_EXAMPLE if p.lab.example_facility else ''}",
         "",

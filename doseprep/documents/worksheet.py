@@ -369,7 +369,7 @@ def _story(plan: PreparationPlan, record: RecordInfo | None, s: dict, width: flo
     story.append(_p("Physician order", s["h2"]))
     story.append(_pairs([
         ("Protocol", f"{plan.protocol.id} version {plan.protocol.version}"),
-        ("Approval", approval_line(plan.protocol)),
+        ("Approval", approval_line(plan.protocol, plan.lab.time_zone)),
         ("Cycle / infusion", f"cycle {r.order.cycle}, infusion {r.order.infusion}"),
         ("Dose level", r.order.dose_level),
         ("Target dose", fmt_dose(plan.target_dose)),
