@@ -127,15 +127,27 @@ def _record_dict(record: StoredRecord, prints: tuple) -> dict[str, Any]:
     }
 
 
-def _since(text: str | None) -> date | datetime | None:
+def _since(text: str | None, lab: str | None = None) -> datetime | None:
+    """``--since`` as an instant: a date is the start of that day at the site, a time without
+    offset is the site's wall clock (refused in a gap or fold), both in the lab file's
+    ``time_zone`` — not this computer's zone."""
     if not text:
         return None
-    try:
-        return (date.fromisoformat(text) if len(text.strip()) == 10
-                else datetime.fromisoformat(text.strip()))
-    except ValueError:
-        raise InputError("since", f"\"{text}\" is not a date; write it like 2026-11-23 or "
-                                  "2026-11-23T08:00:00-08:00.") from None
+    from doseprep.protocol import load_lab
+    from doseprep.settings import configured_lab
+    from doseprep.units.instants import read_instant, start_of_day
+
+    zone = load_lab(configured_lab(lab)).time_zone  # a SettingsError names the lab file
+    if len(text.strip()) == 10:
+        try:
+            return start_of_day(date.fromisoformat(text.strip()), zone)
+        except ValueError:
+            pass
+    else:
+        return read_instant(text, "since", "date (or date and time) to list from", zone,
+                            (1, 9998))[0]
+    raise InputError("since", f"\"{text}\" is not a date; write it like 2026-11-23 or "
+                              "2026-11-23T08:00:00-08:00.")
 
 
 @store_command
@@ -274,7 +286,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
     sign_in(args, "listing records")
     rows = list_records(args.store, mrn=args.mrn, din=args.din, patient=args.patient,
-                        state=args.state, since=_since(args.since), limit=args.limit,
+                        state=args.state, since=_since(args.since, args.lab), limit=args.limit,
                         all_versions=args.all_versions)
     if args.json:
         json.dump([{"ref": r.ref, "record_id": r.record_id, "version": r.version,
@@ -381,7 +393,9 @@ def register(subparsers: Any, add_settings_options: Callable[[argparse.ArgumentP
     p.add_argument("--din", help="donation identification number (exact)")
     p.add_argument("--patient", help="part of the patient's name")
     p.add_argument("--state", help="draft, prepared, verified or released")
-    p.add_argument("--since", metavar="DATE", help="created on or after this date")
+    p.add_argument("--since", metavar="DATE", help="created on or after this date (the site's "
+                                                   "date, in the lab file's time zone)")
+    p.add_argument("--lab", metavar="FILE", help="lab settings whose time zone --since is in")
     p.add_argument("--limit", type=limit, default=100,
                    help="at most this many (1 to 100000; default 100)")
     p.add_argument("--all-versions", action="store_true",
