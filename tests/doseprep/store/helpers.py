@@ -47,24 +47,21 @@ def reentry_of(request: dict) -> dict:
 
 
 def current_freeze(request: dict, *, hours_ago: float = 20) -> dict:
-    """A freeze request frozen ``hours_ago`` hours ago, collected six hours before that."""
-    from datetime import datetime, timedelta
-    from zoneinfo import ZoneInfo
+    """A freeze request frozen ``hours_ago`` hours ago, collected six hours before that (real
+    hours, written at the site's offset then)."""
+    from datetime import timedelta
 
-    frozen = (datetime.now(ZoneInfo("America/Los_Angeles")).replace(microsecond=0)
-              - timedelta(hours=hours_ago))
+    frozen = _site_time(-timedelta(hours=hours_ago))
     return request | {"frozen_at": frozen.isoformat(),
                       "product": request["product"] | {
-                          "collected_at": (frozen - timedelta(hours=6)).isoformat()}}
+                          "collected_at": _site_time(-timedelta(hours=hours_ago + 6)).isoformat()}}
 
 
 def thaw_now(patient: dict, *, minutes_ago: float = 10, post_thaw: dict | None = None) -> dict:
     """A thaw request (without the bag's data: the store fills them) thawed ``minutes_ago``."""
-    from datetime import datetime, timedelta
-    from zoneinfo import ZoneInfo
+    from datetime import timedelta
 
-    thawed = (datetime.now(ZoneInfo("America/Los_Angeles")).replace(microsecond=0)
-              - timedelta(minutes=minutes_ago))
+    thawed = _site_time(-timedelta(minutes=minutes_ago))
     out = {"kind": "thaw", "protocol": "hmct-blinatumomab", "patient": dict(patient),
            "thawed_at": thawed.isoformat()}
     if post_thaw is not None:
@@ -88,14 +85,23 @@ def current(request: dict, *, hours_ago: float = 0.5) -> dict:
     """``request`` prepared ``hours_ago`` hours ago (collected a day before), in the site's
     zone: for tests that sign through the real command, which checks the infusion has not
     expired at the real time."""
-    from datetime import datetime, timedelta
-    from zoneinfo import ZoneInfo
+    from datetime import timedelta
 
-    now = datetime.now(ZoneInfo("America/Los_Angeles")).replace(microsecond=0)
-    prepared = now - timedelta(hours=hours_ago)
+    prepared = _site_time(-timedelta(hours=hours_ago))
     return request | {"prepared_at": prepared.isoformat(),
                       "product": request["product"] | {
-                          "collected_at": (prepared - timedelta(days=1)).isoformat()}}
+                          "collected_at": _site_time(-timedelta(hours=hours_ago + 24)
+                                                     ).isoformat()}}
+
+
+def _site_time(shift):
+    """Now + ``shift`` of real time, as the site's (Los Angeles) clocks show it: arithmetic on
+    wall clocks could land in the spring gap on the day the clocks change."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    moment = datetime.now(UTC).replace(microsecond=0) + shift
+    return moment.astimezone(ZoneInfo("America/Los_Angeles"))
 
 
 def converse(args: list[str], answers: list[tuple[str, str]]) -> tuple[int, str]:
