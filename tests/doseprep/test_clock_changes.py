@@ -15,7 +15,7 @@ wall clock. Here, for America/Los_Angeles, Europe/Berlin and Australia/Sydney an
   with an offset the site did not have at that instant gives UTC_OFFSET_MISMATCH on that field.
 
 The commands run in-process (``doseprep.cli.main``) with their argument parser built once, so
-that some 3 000 runs take seconds; the named regressions of the issue run as real processes
+that its 4 200 runs take about 30 s of CPU; the named regressions of the issue run as real processes
 (tests/doseprep/test_issue21_times.py).
 """
 
@@ -37,6 +37,9 @@ import pytest
 
 import doseprep.cli as cli
 from doseprep.resources import resource_path
+
+#: About 4 200 command runs (some 30 s of CPU).
+pytestmark = pytest.mark.slow
 
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 #: The 2026 transition days (spring forward, fall back) — checked against the C library below.
