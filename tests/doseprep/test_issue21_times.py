@@ -173,3 +173,19 @@ def test_reports_print_times_in_the_site_zone(tmp_path: Path, command: str) -> N
     for text in expected:
         assert text in done.stdout, done.stdout
     assert "T08:30" not in done.stdout and "UTC−08:00" not in done.stdout
+
+
+def test_an_offset_typed_to_make_an_old_product_look_fresh_is_flagged(tmp_path: Path) -> None:
+    """A dishonest insider types far-off offsets so that the product of 30 Oct looks 48 hours
+    old when it is 73: the plan is not OK (UTC_OFFSET_MISMATCH names both fields), and every
+    time is shown as the site's clocks showed it, so the worksheet gives it away."""
+    plan = as_json(doseprep(tmp_path, "plan", fresh("2026-10-30T10:00:00-12:00",
+                                                    "2026-11-02T10:00:00+13:00"), "--json"))
+    assert plan["status"] == "warning"
+    mismatches = [f["message"] for f in plan["findings"] if f["code"] == "UTC_OFFSET_MISMATCH"]
+    assert [m.split(":")[0] for m in mismatches] == ["product.collected_at", "prepared_at"]
+    assert "is 30 OCT 2026 15:00 PDT at the site" in mismatches[0]
+    assert "is 01 NOV 2026 13:00 PST at the site" in mismatches[1]
+    expiry = next(s for s in plan["steps"] if s["name"] == "Infusion expiry")
+    assert expiry["substituted"] == ("min(01 NOV 2026 13:00 PST + 4 h, "
+                                     "30 OCT 2026 15:00 PDT + 72 h)")
