@@ -138,16 +138,23 @@ def _since(text: str | None, lab: str | None = None) -> datetime | None:
     from doseprep.units.instants import read_instant, start_of_day
 
     zone = load_lab(configured_lab(lab)).time_zone  # a SettingsError names the lab file
-    if len(text.strip()) == 10:
-        try:
-            return start_of_day(date.fromisoformat(text.strip()), zone)
-        except ValueError:
-            pass
-    else:
-        return read_instant(text, "since", "date (or date and time) to list from", zone,
-                            (1, 9998))[0]
-    raise InputError("since", f"\"{text}\" is not a date; write it like 2026-11-23 or "
-                              "2026-11-23T08:00:00-08:00.")
+    what = "date to list from"
+    if len(text.strip()) != 10:
+        return read_instant(text, "since", what, zone, _SINCE_YEARS)[0]
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError("since", f"\"{text}\" is not a date; write it like 2026-11-23 or "
+                                  "2026-11-23T08:00:00-08:00.") from None
+    if not _SINCE_YEARS[0] <= day.year <= _SINCE_YEARS[1]:
+        raise InputError("since", f"The year {day.year} is not plausible for the {what} "
+                                  f"({_SINCE_YEARS[0]}–{_SINCE_YEARS[1]}); check the date.")
+    return start_of_day(day, zone)
+
+
+#: Years a --since date may name: four digits (stored times are compared as text) and far
+#: enough from year 1 and 9999 that the time in UTC exists.
+_SINCE_YEARS = (1900, 9998)
 
 
 @store_command

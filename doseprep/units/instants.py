@@ -210,7 +210,7 @@ def read_instant(value: Any, field: str, what: str, zone: Zone | None,
                                 f"{EXAMPLE}.") from None
     # The year first: a year 1 or 9999 must not reach the offset arithmetic (it overflows).
     if not years[0] <= moment.year <= years[1]:
-        raise InputError(field, f"The year {moment.year} is not plausible for a preparation "
+        raise InputError(field, f"The year {moment.year} is not plausible for the {what} "
                                 f"({years[0]}–{years[1]}); check the date.")
     if moment.tzinfo is not None and moment.utcoffset() is not None:
         return fixed(moment), False

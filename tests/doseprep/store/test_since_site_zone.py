@@ -49,3 +49,13 @@ def test_a_since_time_in_the_fold_asks_for_the_offset(people) -> None:
     assert done.returncode == 2
     assert done.stderr.startswith("doseprep: since: 2026-11-01T01:30:00 happens twice")
     assert "Traceback" not in done.stderr
+
+
+def test_a_since_year_out_of_range_is_named_not_a_crash(people) -> None:
+    """Year 1 with a positive offset has no UTC time (it was exit 70); year 999 compared as
+    text after every stored time ("999-…" > "2026-…") and silently listed nothing."""
+    for text in ("0001-01-01T00:00:00+05:00", "0999-01-01"):
+        done = run_cli("record", "list", "--since", text, user="tech")
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.startswith("doseprep: since: The year ")
+        assert "Traceback" not in done.stderr
