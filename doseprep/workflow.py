@@ -10,6 +10,8 @@ table again, whatever the caller) and the documents render from values.
 - :func:`signing_hash` — the record hash a signer is shown and binds;
 - :func:`why_not_sign` and :func:`allowed_actions` — what the store would refuse, said before any
   typing, so a button is disabled with the reason as its tooltip;
+- :func:`plan_deadlines` and :func:`record_deadlines` — when what a screen shows expires, and what
+  it must say then (a screen left open is read later than it was computed);
 - :func:`render_record` — the documents of a print of a saved record (audited by the caller once
   the print is real: :func:`doseprep.store.register_print`).
 """
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from doseprep.manifest import RecordInfo
     from doseprep.store import Store, StoredRecord, User
     from doseprep.store.content import AnyPlan
+    from doseprep.store.expiry import Deadline
 
 
 # --- plans -----------------------------------------------------------------------------------
@@ -172,6 +175,48 @@ def signed_content(plan: Mapping[str, Any]) -> dict[str, Any]:
         out["findings"] = [(f.get("code"), f.get("severity")) for f in out["findings"]
                            if isinstance(f, dict) and f.get("code") != "PROTOCOL_NOT_APPROVED"]
     return out
+
+
+# --- expiry at an instant --------------------------------------------------------------------
+
+def plan_deadlines(plan: AnyPlan, *, done: bool = False) -> tuple[Deadline, ...]:
+    """When a computed plan (a form's, a tab's) stops being usable, and what to say then:
+    a fresh plan's infusion expiry and its product's maximum age, a freeze plan's product age and
+    frozen expiry, a thaw plan's frozen expiry and infuse-by time (see
+    :func:`doseprep.store.expiry.deadlines`; ``done``: the product was acted on under it)."""
+    from doseprep.cryo.freeze import FreezePlan
+    from doseprep.cryo.thaw import ThawPlan
+    from doseprep.store.expiry import deadlines, product_age_limit
+
+    zone = plan.lab.time_zone
+    if isinstance(plan, ThawPlan):
+        return deadlines("thaw", done=done, zone=zone, infusion=plan.infuse_by,
+                         frozen=plan.request.aliquot.frozen_expires_at)
+    limit = product_age_limit(plan.request.product.collected_at, plan.protocol.max_product_age)
+    if isinstance(plan, FreezePlan):
+        return deadlines("freeze", done=done, zone=zone, product=limit,
+                         frozen=plan.frozen_expires_at)
+    return deadlines("fresh", done=done, zone=zone, infusion=plan.expires_at, product=limit)
+
+
+def record_deadlines(record: StoredRecord, zone: str | None = None) -> tuple[Deadline, ...]:
+    """The deadlines of a saved record, from what it stores (the expiry its plan was signed
+    with): a signed record's product was acted on. ``zone``: the site's, for the words."""
+    from doseprep.store.expiry import deadlines
+
+    def instant(value: Any) -> datetime | None:
+        return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+    plan, done = record.plan, record.state.signed
+    if record.kind == "thaw":
+        aliquot = record.request.get("aliquot")
+        frozen = aliquot.get("frozen_expires_at") if isinstance(aliquot, Mapping) else None
+        return deadlines("thaw", done=done, zone=zone, infusion=instant(plan.get("infuse_by")),
+                         frozen=instant(frozen))
+    if record.kind == "freeze":
+        return deadlines("freeze", done=done, zone=zone,
+                         frozen=instant(plan.get("frozen_expires_at")))
+    return deadlines("fresh", done=done, zone=zone, infusion=instant(plan.get("expires_at")))
 
 
 # --- signing ---------------------------------------------------------------------------------
