@@ -127,9 +127,13 @@ class BrowsingActions:
         if record is None or user is None or (record.kind == "fresh" and (
                 plan is None or self.is_dirty(plan))):
             return None
+        # Past its expiry a record's worksheet still prints for the file; its bag labels never
+        # do (the domain refuses them; the window does not offer them).
+        expiry = self.expiry
         try:
             printed = render_record(self.session.store, record.ref, user.user_id,
-                           page_size=default_paper(), lab=window.lab_path or None)
+                                    page_size=default_paper(), lab=window.lab_path or None,
+                                    labels=expiry is None)
         except DoseprepError as exc:
             dialogs.inform(window, icon=dialogs.Icon.Warning, title="Record not printed",
                            text=sentence(exc.message))
@@ -155,10 +159,14 @@ class BrowsingActions:
                 f"{ref} {document} {how}{' (REPRINT)' if reprint else ''}; the print is in the "
                 "audit trail.", 10000)
 
+        reasons = not_for_clinical_use(printed.plan)
+        if expiry is not None:
+            reasons += (f"{expiry.headline}: {expiry.message} No bag label is printed.",)
         return window.show_document(
             printed.worksheet, f"Worksheet {ref}{suffix}", f"worksheet-{stem}",
-            reasons=not_for_clinical_use(printed.plan), on_output=audit_output,
-            companions=((f"Labels {ref}{suffix}", printed.labels, f"labels-{stem}"),))
+            reasons=reasons, on_output=audit_output,
+            companions=() if expiry is not None else (
+                (f"Labels {ref}{suffix}", printed.labels, f"labels-{stem}"),))
 
     # --- drafts --------------------------------------------------------------------------------
 
