@@ -55,7 +55,7 @@ from doseprep_ui.widgets.style import set_role, set_state
 PATIENT_FIELDS = (("patient.id", "MRN", "MRN-000123"), ("patient.name", "Name", "DOE, JANE"),
                   ("patient.birth_date", "Date of birth", "1980-02-29"),
                   ("patient.weight", "Weight", "70 kg"))
-PRODUCT_FIELDS = (("product.din", "DIN", "G123417654321"),
+PRODUCT_FIELDS = (("product.din", "DIN", "scan the DIN, or type it with its check character"),
                   ("product.collected_at", "Collected at", "2026-11-22T08:30:00-08:00"),
                   ("product.volume", "Volume", "200 mL"),
                   ("product.wbc", "WBC (analyzer)", "100 x10^3/uL"),

@@ -55,7 +55,7 @@ BAG_FIELD = "bag"
 #: (key in the request, caption, example placeholder)
 BAG_FIELDS = (("bag.scan_din", "Scan: DIN", "scan the bag's DIN barcode"),
               ("bag.scan_product", "Scan: product code", "scan the bag's product code"),
-              ("bag.ref", "or bag reference", "PREP-2026-000001/v1:B0"))
+              ("bag.ref", "or bag reference", "record/version:division, or pick it below"))
 PATIENT_FIELDS = (("patient.id", "MRN", "MRN-000123"), ("patient.name", "Name", "DOE, JANE"),
                   ("patient.birth_date", "Date of birth", "1980-02-29"),
                   ("patient.weight", "Weight today", "70 kg"),

@@ -115,7 +115,7 @@ class FreezeActions:
         panel: Any = self.freeze_panel if record.kind == "freeze" else self.thaw_panel
         self.modes.setCurrentIndex(FREEZE_TAB if record.kind == "freeze" else THAW_TAB)
         if blind:
-            panel.clear()
+            self.clear_for_blind()
         elif record.kind == "freeze":
             panel.load(record.request)
             panel.recompute()
@@ -134,6 +134,14 @@ class FreezeActions:
                 panel.show_record(record, plan)
         panel.set_read_only(True)
         self.update_bag_actions()
+
+    def clear_for_blind(self) -> None:
+        """A record waits for this person's blind re-entry: no tab shows any values — its own
+        tab, and neither the other tabs (a freeze record of the same DIN, the form of the fresh
+        preparation of the same collection; issue 21)."""
+        self.form.set_raw({})
+        self.freeze_panel.clear()
+        self.thaw_panel.clear()
 
     # --- the bag of the thaw record shown ------------------------------------------------
 
