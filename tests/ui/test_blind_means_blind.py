@@ -177,6 +177,10 @@ def verify_blind_walking(qtbot, window: MainWindow, dialog_stub: DialogStub, ref
     assert records.history() is not None and records.record.ref == ref
     assert records.blind_hold
     walked.append(walk_every_widget(window, secrets, "the record held blind"))
+    # A print would show every value: not before the re-entry.
+    assert not records.strip.print_button.isEnabled() and not records.actions["print"].isEnabled()
+    assert "Blind verification" in records.strip.print_button.toolTip()
+    assert records.print_record() is None
     dialog_stub.handlers.append(search_history(qtbot, mrn="MRN-000123", open_row=None,
                                                check=lambda _d: walked.append(walk_every_widget(
                                                    window, secrets, "history while held"))))

@@ -92,7 +92,7 @@ def test_an_unsaved_form_left_open_says_infusion_expired_within_a_minute(
     assert seen is not None and seen <= at("2026-11-23T14:00:00-08:00") + MINUTE
     assert headline(window) == "INFUSION EXPIRED — do not prepare"
     assert "23 NOV 2026 14:00 PST" in view.banner.detail.text()
-    assert view.instruction.text().startswith("DO NOT PREPARE — INFUSION EXPIRED.")
+    assert view.instruction.text() == "DO NOT PREPARE — INFUSION EXPIRED at 23 NOV 2026 14:00 PST."
     assert "1.80 mL" not in view.instruction.text()
     assert view.result_values["draw"].text() == "none — DO NOT PREPARE"
     assert view.result_values["expires"].text().endswith("— INFUSION EXPIRED")
@@ -224,7 +224,7 @@ def test_a_sign_dialog_opened_before_the_expiry_refuses_when_signed_after_it(
     assert seen["opened"].startswith("OK") and "expires 23 NOV 2026 14:00 PST" in seen["opened"]
     assert seen["refused"].startswith("Not signed: INFUSION EXPIRED. The infusion expired at "
                                       "23 NOV 2026 14:00 PST")
-    assert seen["later"].startswith("INFUSION EXPIRED — The infusion expired")
+    assert seen["later"] == "INFUSION EXPIRED at 23 NOV 2026 14:00 PST"
     assert records.record.state.value == "verified"
     assert [s.meaning for s in records.record.signatures] == ["Prepared by", "Verified by"]
     assert not records.strip.release_button.isEnabled()

@@ -114,6 +114,9 @@ class FreezeActions:
         verification)."""
         panel: Any = self.freeze_panel if record.kind == "freeze" else self.thaw_panel
         self.modes.setCurrentIndex(FREEZE_TAB if record.kind == "freeze" else THAW_TAB)
+        if not blind and not self.form.has_user_input() and not self.form.fields[
+                "protocol"].text():
+            self._reset_form()  # emptied for a blind re-entry: its defaults again
         if blind:
             self.clear_for_blind()
         elif record.kind == "freeze":

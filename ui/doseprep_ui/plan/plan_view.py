@@ -350,7 +350,7 @@ class PlanView(QWidget):
             self.instruction.setText(plan_instruction(p))
         else:  # the draw volume in large type is what a tired eye acts on: not after expiry
             verb = "INFUSE" if self._signed() else "PREPARE"
-            self.instruction.setText(f"DO NOT {verb} — {expiry.headline}. {expiry.message}")
+            self.instruction.setText(f"DO NOT {verb} — {expiry.headline} at {expiry.when}.")
         set_state(self.instruction, "blocked" if stopped else "ok")
         self._set_findings(p.findings)
         texts = key_results(p)

@@ -136,7 +136,7 @@ class BrowsingActions:
         window = self.window
         plan = window.current_plan
         record, user = self.record, self.session.user
-        if record is None or user is None or (record.kind == "fresh" and (
+        if record is None or user is None or self.blind_hold or (record.kind == "fresh" and (
                 plan is None or self.is_dirty(plan))):
             return None
         # Past its expiry a record's worksheet still prints for the file; its bag labels never

@@ -195,7 +195,8 @@ class RecordWorkflow(SessionActions, EditingActions, BrowsingActions, QObject):
             # A freeze or thaw record is corrected with `doseprep record correct`: the window
             # corrects through the fresh form only, and would otherwise unlock the wrong form.
             "correct": allowed.correct and not cycle2,
-            "print": allowed.print,
+            # A print shows every value: not to a verifier before the blind re-entry.
+            "print": allowed.print and not self.blind_hold,
             "history": active,
             "lock": active,
             "sign_out": user is not None,
@@ -208,6 +209,8 @@ class RecordWorkflow(SessionActions, EditingActions, BrowsingActions, QObject):
         self.strip.print_button.setToolTip(
             "A draft record has nothing signed to print: sign it as prepared first (the form's "
             "Preview worksheet shows it, marked DRAFT — NOT FOR USE)." if state is State.DRAFT else
+            "Blind verification: the record is printed once you have verified it (a print shows "
+            "the values you must type again)." if self.blind_hold else
             f"{self.expiry.headline}: the worksheet prints for the file, without bag labels. "
             f"{self.expiry.message}" if self.expiry is not None else
             "Print the record's signed worksheet and labels (a label scans as a product only "

@@ -144,7 +144,8 @@ class RecordStrip(QFrame):
         if note:
             text = f"{text} · {note}"
         self.state = state
-        self.record_icon.setPixmap(record_pixmap(state, 24))
+        self.record_icon.setPixmap(record_pixmap(state, 24) if expiry is None
+                                   else status_pixmap("blocked", 24))
         self.record_label.setText(text)
         self.record_label.setAccessibleName(f"Record: {text}")
 

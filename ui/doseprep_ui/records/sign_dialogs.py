@@ -130,8 +130,8 @@ class SignDialog(ActionDialog):
         expiry = self.expired()
         upcoming = (next_deadline(self._deadlines, self._clock.now())
                     if self._clock is not None else None)
-        if expiry is not None:
-            text = f"{expiry.headline} — {expiry.message}"
+        if expiry is not None:  # the whole sentence is in the refusal below
+            text = f"{expiry.headline} at {expiry.when}"
         elif upcoming is not None:
             text = " · ".join(filter(None, (self._status, f"expires {upcoming.when}")))
         else:
