@@ -23,13 +23,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from doseprep.deadlines import Deadline, deadlines, product_age_limit
 from doseprep.signing import ACCOUNT_MANAGERS, EDITORS, STEPS, State, Step, step_named
 
 if TYPE_CHECKING:
     from doseprep.manifest import RecordInfo
     from doseprep.store import Store, StoredRecord, User
     from doseprep.store.content import AnyPlan
-    from doseprep.store.expiry import Deadline
 
 
 # --- plans -----------------------------------------------------------------------------------
@@ -183,26 +183,29 @@ def plan_deadlines(plan: AnyPlan, *, done: bool = False) -> tuple[Deadline, ...]
     """When a computed plan (a form's, a tab's) stops being usable, and what to say then:
     a fresh plan's infusion expiry and its product's maximum age, a freeze plan's product age and
     frozen expiry, a thaw plan's frozen expiry and infuse-by time (see
-    :func:`doseprep.store.expiry.deadlines`; ``done``: the product was acted on under it)."""
-    from doseprep.cryo.freeze import FreezePlan
-    from doseprep.cryo.thaw import ThawPlan
-    from doseprep.store.expiry import deadlines, product_age_limit
+    :func:`doseprep.deadlines.deadlines`; ``done``: the product was acted on under it)."""
+    from doseprep.plan import PreparationPlan
 
     zone = plan.lab.time_zone
+    if isinstance(plan, PreparationPlan):  # the cryo modules load only with a cryo plan
+        return deadlines("fresh", done=done, zone=zone, infusion=plan.expires_at,
+                         product=_product_limit(plan))
+    from doseprep.cryo.thaw import ThawPlan
+
     if isinstance(plan, ThawPlan):
         return deadlines("thaw", done=done, zone=zone, infusion=plan.infuse_by,
                          frozen=plan.request.aliquot.frozen_expires_at)
-    limit = product_age_limit(plan.request.product.collected_at, plan.protocol.max_product_age)
-    if isinstance(plan, FreezePlan):
-        return deadlines("freeze", done=done, zone=zone, product=limit,
-                         frozen=plan.frozen_expires_at)
-    return deadlines("fresh", done=done, zone=zone, infusion=plan.expires_at, product=limit)
+    return deadlines("freeze", done=done, zone=zone, product=_product_limit(plan),
+                     frozen=plan.frozen_expires_at)
+
+
+def _product_limit(plan: Any) -> datetime:
+    return product_age_limit(plan.request.product.collected_at, plan.protocol.max_product_age)
 
 
 def record_deadlines(record: StoredRecord, zone: str | None = None) -> tuple[Deadline, ...]:
     """The deadlines of a saved record, from what it stores (the expiry its plan was signed
     with): a signed record's product was acted on. ``zone``: the site's, for the words."""
-    from doseprep.store.expiry import deadlines
 
     def instant(value: Any) -> datetime | None:
         return datetime.fromisoformat(value) if isinstance(value, str) and value else None

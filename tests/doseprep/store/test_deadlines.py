@@ -8,8 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from doseprep.store import prepare_record, save_draft
-from doseprep.store.expiry import (
+from doseprep.deadlines import (
     INFUSION_EXPIRED,
     PRODUCT_EXPIRED,
     deadlines,
@@ -18,6 +17,7 @@ from doseprep.store.expiry import (
     product_age_limit,
     site_time,
 )
+from doseprep.store import prepare_record, save_draft
 from doseprep.workflow import compute_plan, plan_deadlines, record_deadlines
 from tests.conftest import load_case
 

@@ -230,7 +230,7 @@ class FreezePanel(QWidget):
 
     def follow_clock(self) -> None:
         """Look at the clock: has the plan shown expired (the domain says)?"""
-        from doseprep.store.expiry import expired
+        from doseprep.deadlines import expired
         from doseprep.workflow import plan_deadlines, record_deadlines
 
         plan = self.plan_object

@@ -331,7 +331,7 @@ class ThawPanel(QWidget):
     def follow_clock(self) -> None:
         """Look at the clock: has the bag's moment passed (the domain says)? A shown record
         was signed "Prepared by" once its bag was thawed."""
-        from doseprep.store.expiry import expired
+        from doseprep.deadlines import expired
         from doseprep.workflow import plan_deadlines
 
         plan, record = self.plan_object, self.shown_record

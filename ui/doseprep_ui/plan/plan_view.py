@@ -49,7 +49,7 @@ from doseprep_ui.widgets.moments import describe_moment
 from doseprep_ui.widgets.style import set_role, set_state
 
 if TYPE_CHECKING:
-    from doseprep.store.expiry import Deadline
+    from doseprep.deadlines import Deadline
 
 #: Banner headline and detail for each state.
 #: A signed record's banner: what it is, and what it means for the person at the bench.

@@ -35,9 +35,9 @@ from doseprep_ui.records.session_actions import SessionActions
 from doseprep_ui.records.words import local_time, lock_timeout_ms_default
 
 if TYPE_CHECKING:
+    from doseprep.deadlines import Deadline
     from doseprep.plan import PreparationPlan
     from doseprep.store import StoredRecord
-    from doseprep.store.expiry import Deadline
     from doseprep_ui.records.port import WindowPort
 
 log = logging.getLogger(__name__)
@@ -271,7 +271,7 @@ class RecordWorkflow(SessionActions, EditingActions, BrowsingActions, QObject):
                   now: Any) -> tuple[Deadline | None, Deadline | None]:
         """What has expired at ``now`` (the domain decides): of the fresh plan on screen, and of
         the record in hand. The window clock ticks at the next of their deadlines."""
-        from doseprep.store.expiry import expired
+        from doseprep.deadlines import expired
         from doseprep.workflow import plan_deadlines, record_deadlines
 
         window = self.window

@@ -44,7 +44,7 @@ from doseprep_ui.widgets.icons import record_pixmap
 from doseprep_ui.widgets.style import STYLE_SHEET, set_role, set_state
 
 if TYPE_CHECKING:
-    from doseprep.store.expiry import Deadline
+    from doseprep.deadlines import Deadline
     from doseprep_ui.widgets.clock import WindowClock
 
 HASH_DIGITS = 16
@@ -118,14 +118,14 @@ class SignDialog(ActionDialog):
         """What of the record has expired at the clock's instant (None: nothing, or no clock)."""
         if self._clock is None:
             return None
-        from doseprep.store.expiry import expired
+        from doseprep.deadlines import expired
 
         return expired(self._deadlines, self._clock.now())
 
     def follow_clock(self) -> None:
         """Show the record's status at the clock's instant; past a deadline, Sign is disabled
         and the dialog says why."""
-        from doseprep.store.expiry import next_deadline
+        from doseprep.deadlines import next_deadline
 
         expiry = self.expired()
         upcoming = (next_deadline(self._deadlines, self._clock.now())
