@@ -139,15 +139,22 @@ def moving_clock(monkeypatch: pytest.MonkeyPatch) -> MovingClock:
 
 
 @pytest.fixture
-def workstation_in_tokyo(monkeypatch: pytest.MonkeyPatch):
+def workstation_in_tokyo():
     """This computer's own zone set to Asia/Tokyo (the site's is America/Los_Angeles)."""
+    import os
     import time
 
-    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "Asia/Tokyo"
     time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
 
 
 @pytest.fixture(autouse=True)

@@ -458,6 +458,7 @@ class MainWindow(SettingsActions, DocumentActions, DraftActions, FreezeActions, 
             drafts.clear()
         self._draft_timer.stop()
         self._recompute_timer.stop()
+        self.clock.stop()
         if self.preview is not None:
             self.preview.close()
         self.records.close()
