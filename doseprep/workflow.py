@@ -10,6 +10,8 @@ table again, whatever the caller) and the documents render from values.
 - :func:`signing_hash` — the record hash a signer is shown and binds;
 - :func:`why_not_sign` and :func:`allowed_actions` — what the store would refuse, said before any
   typing, so a button is disabled with the reason as its tooltip;
+- :func:`plan_deadlines` and :func:`record_deadlines` — when what a screen shows expires, and what
+  it must say then (a screen left open is read later than it was computed);
 - :func:`render_record` — the documents of a print of a saved record (audited by the caller once
   the print is real: :func:`doseprep.store.register_print`).
 """
@@ -21,6 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from doseprep.deadlines import Deadline, deadlines, product_age_limit
 from doseprep.signing import ACCOUNT_MANAGERS, EDITORS, STEPS, State, Step, step_named
 
 if TYPE_CHECKING:
@@ -172,6 +175,51 @@ def signed_content(plan: Mapping[str, Any]) -> dict[str, Any]:
         out["findings"] = [(f.get("code"), f.get("severity")) for f in out["findings"]
                            if isinstance(f, dict) and f.get("code") != "PROTOCOL_NOT_APPROVED"]
     return out
+
+
+# --- expiry at an instant --------------------------------------------------------------------
+
+def plan_deadlines(plan: AnyPlan, *, done: bool = False) -> tuple[Deadline, ...]:
+    """When a computed plan (a form's, a tab's) stops being usable, and what to say then:
+    a fresh plan's infusion expiry and its product's maximum age, a freeze plan's product age and
+    frozen expiry, a thaw plan's frozen expiry and infuse-by time (see
+    :func:`doseprep.deadlines.deadlines`; ``done``: the product was acted on under it)."""
+    from doseprep.plan import PreparationPlan
+
+    zone = plan.lab.time_zone
+    if isinstance(plan, PreparationPlan):  # the cryo modules load only with a cryo plan
+        return deadlines("fresh", done=done, zone=zone, infusion=plan.expires_at,
+                         product=_product_limit(plan))
+    from doseprep.cryo.thaw import ThawPlan
+
+    if isinstance(plan, ThawPlan):
+        return deadlines("thaw", done=done, zone=zone, infusion=plan.infuse_by,
+                         frozen=plan.request.aliquot.frozen_expires_at)
+    return deadlines("freeze", done=done, zone=zone, product=_product_limit(plan),
+                     frozen=plan.frozen_expires_at)
+
+
+def _product_limit(plan: Any) -> datetime:
+    return product_age_limit(plan.request.product.collected_at, plan.protocol.max_product_age)
+
+
+def record_deadlines(record: StoredRecord, zone: str | None = None) -> tuple[Deadline, ...]:
+    """The deadlines of a saved record, from what it stores (the expiry its plan was signed
+    with): a signed record's product was acted on. ``zone``: the site's, for the words."""
+
+    def instant(value: Any) -> datetime | None:
+        return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+    plan, done = record.plan, record.state.signed
+    if record.kind == "thaw":
+        aliquot = record.request.get("aliquot")
+        frozen = aliquot.get("frozen_expires_at") if isinstance(aliquot, Mapping) else None
+        return deadlines("thaw", done=done, zone=zone, infusion=instant(plan.get("infuse_by")),
+                         frozen=instant(frozen))
+    if record.kind == "freeze":
+        return deadlines("freeze", done=done, zone=zone,
+                         frozen=instant(plan.get("frozen_expires_at")))
+    return deadlines("fresh", done=done, zone=zone, infusion=instant(plan.get("expires_at")))
 
 
 # --- signing ---------------------------------------------------------------------------------

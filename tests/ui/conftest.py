@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,69 @@ def dialog_stub(monkeypatch: pytest.MonkeyPatch) -> DialogStub:
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(no_file_dialog))
     monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(no_file_dialog))
     return stub
+
+
+class MovingClock:
+    """The one clock of a test's world — the store's expiry checks (``expiry_now``) and the
+    window's clock read it — at an instant the test sets and moves."""
+
+    def __init__(self, start: str) -> None:
+        self.now = datetime.fromisoformat(start)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, moment: str) -> None:
+        self.now = datetime.fromisoformat(moment)
+
+    def let_pass(self, window: MainWindow, span: timedelta,
+                 until: Callable[[], bool] | None = None) -> datetime | None:
+        """Let ``span`` of time pass as the window would live it: each time its clock's timer
+        comes due, the instant moves there and the timer fires (nothing else ticks the window).
+        Returns the first instant at which ``until`` held (checked after each tick), else None.
+        The timer must stay armed: a window whose clock stopped never sees time pass."""
+        clock = window.clock
+        end = self.now + span
+        seen = None
+        while clock.timer.isActive() and clock.due is not None and clock.due <= end:
+            self.now = max(self.now, clock.due)  # a clock set forward is seen at the next tick
+            clock.timer.stop()
+            clock.tick()  # what the timer's timeout does
+            if seen is None and until is not None and until():
+                seen = self.now
+        assert clock.timer.isActive(), "the window's clock stopped ticking"
+        self.now = end
+        return seen
+
+
+@pytest.fixture
+def moving_clock(monkeypatch: pytest.MonkeyPatch) -> MovingClock:
+    """A :class:`MovingClock` at the tests' signing time (tests/conftest.py)."""
+    import doseprep.store.expiry as expiry
+    from tests.conftest import SIGNING_TIME
+
+    moving = MovingClock(SIGNING_TIME)
+    monkeypatch.setattr(expiry, "expiry_now", moving)
+    return moving
+
+
+@pytest.fixture
+def workstation_in_tokyo():
+    """This computer's own zone set to Asia/Tokyo (the site's is America/Los_Angeles)."""
+    import os
+    import time
+
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "Asia/Tokyo"
+    time.tzset()
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
 
 
 @pytest.fixture(autouse=True)

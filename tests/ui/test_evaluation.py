@@ -107,12 +107,22 @@ def test_a_net_weight_goes_to_the_request_as_a_net_weight() -> None:
     assert evaluation.plan.request.product.net_weight.text == "218.4 g"
 
 
-def test_a_time_without_offset_is_this_computers_local_time() -> None:
-    text = complete_timestamp("2026-11-23 10:00")
-    moment = datetime.fromisoformat(text)
-    assert moment.utcoffset() == datetime(2026, 11, 23, 10, 0).astimezone().utcoffset()
+def test_a_time_without_offset_is_the_sites_not_this_computers(workstation_in_tokyo) -> None:
+    """Issue 21: a typed time without an offset was given this computer's offset; on a
+    workstation set to another zone than the site's that typed a wrong instant (17 h off) into
+    the request. It goes to the domain as typed and is read on the site's wall clock."""
+    assert datetime(2026, 11, 23, 10, 0).astimezone().utcoffset().total_seconds() == 9 * 3600
+    assert complete_timestamp(" 2026-11-23 10:00 ") == "2026-11-23 10:00"
     assert complete_timestamp("2026-11-23T10:00:00-08:00") == "2026-11-23T10:00:00-08:00"
     assert complete_timestamp("yesterday") == "yesterday"
+    evaluation = evaluate(raw_of("v01-basic-dl3", **{"prepared_at": "2026-11-23 10:00",
+                                                     "product.collected_at": "2026-11-22 08:30"}),
+                          protocols, LAB)
+    assert LAB.time_zone == "America/Los_Angeles"
+    request = evaluation.plan.request
+    assert request.prepared_at == datetime.fromisoformat("2026-11-23T10:00:00-08:00")
+    assert request.product.collected_at == datetime.fromisoformat("2026-11-22T08:30:00-08:00")
+    assert evaluation.plan.expires_at == datetime.fromisoformat("2026-11-23T14:00:00-08:00")
     assert describe_moment(datetime.fromisoformat("2026-11-22T08:30:00-08:00")) == \
         "Sun 22 Nov 2026, 08:30 (UTC−08:00)"
 

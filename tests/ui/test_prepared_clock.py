@@ -6,46 +6,34 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import doseprep_ui.form.form as form_module
 import pytest
 from PySide6.QtCore import Qt
 
 from tests.conftest import load_case
-from tests.ui.conftest import type_request
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.fromisoformat("2026-11-23T10:00:00-08:00")
-
-    def __call__(self) -> datetime:
-        return self.now
+from tests.ui.conftest import MovingClock, type_request
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    moving = Clock()
-    monkeypatch.setattr(form_module, "clock", moving)
-    return moving
+def clock(moving_clock: MovingClock) -> MovingClock:
+    moving_clock.set("2026-11-23T10:00:00-08:00")
+    return moving_clock
 
 
-def test_prepared_at_follows_the_clock_until_edited(qtbot, clock: Clock, make_window) -> None:
+def test_prepared_at_follows_the_clock_until_edited(qtbot, clock: MovingClock, make_window) -> None:
     window = make_window()
     prepared = window.form.fields["prepared_at"]
     assert prepared.text() == "2026-11-23 10:00"
-    clock.now += timedelta(hours=5, minutes=3)  # the form left open all afternoon
-    window.form.tick()
+    clock.let_pass(window, timedelta(hours=5, minutes=3))  # the form left open all afternoon
     assert prepared.text() == "2026-11-23 15:03"
     prepared.editor.clear()
     qtbot.keyClicks(prepared.editor, "2026-11-23 09:30")  # typed by hand: it stays
-    clock.now += timedelta(minutes=10)
-    window.form.tick()
+    clock.let_pass(window, timedelta(minutes=10))
     assert prepared.text() == "2026-11-23 09:30"
     qtbot.mouseClick(window.form.now_button, Qt.MouseButton.LeftButton)
     assert prepared.text() == "2026-11-23 15:13"
 
 
-def test_a_time_far_from_now_is_pointed_out(qtbot, clock: Clock, make_window) -> None:
+def test_a_time_far_from_now_is_pointed_out(qtbot, clock: MovingClock, make_window) -> None:
     window = make_window()
     request = load_case("v01-basic-dl3")["request"]  # prepared 2026-11-23 10:00 −08:00
     clock.now = datetime.fromisoformat("2026-11-23T13:00:00-08:00")
@@ -59,7 +47,7 @@ def test_a_time_far_from_now_is_pointed_out(qtbot, clock: Clock, make_window) ->
     assert prepared.state == "ok"
 
 
-def test_a_saved_record_keeps_its_time(qtbot, clock: Clock, make_window,
+def test_a_saved_record_keeps_its_time(qtbot, clock: MovingClock, make_window,
                                       dialog_stub) -> None:
     from tests.ui.records_helpers import TECH, add_people, log_in_as
 
@@ -73,8 +61,7 @@ def test_a_saved_record_keeps_its_time(qtbot, clock: Clock, make_window,
     window.flush()
     saved = window.records.save()
     assert saved is not None
-    clock.now += timedelta(minutes=7)
-    window.form.tick()
+    clock.let_pass(window, timedelta(minutes=7))
     window.flush()
     assert window.form.fields["prepared_at"].text() == "2026-11-23 10:00"
     assert not window.records.is_dirty(window.current_plan), "saved and unchanged"

@@ -710,8 +710,9 @@ def test_a_print_job_is_audited_only_when_the_printer_accepts_it(
 
 def test_a_form_left_open_past_its_expiry_cannot_be_signed(
         qtbot, session, dialog_stub: DialogStub, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Issue 9: at 23:03 the window said OK for an infusion that expired at 18:03. The store
-    refuses the signature at the moment of signing (INFUSION_EXPIRED), whatever the screen says."""
+    """Issue 9: at 23:03 the window said OK for an infusion that expired at 18:03. The signature
+    is refused at the moment of signing (INFUSION EXPIRED), whatever the screen said before
+    (issue 21: the dialog checks the window's clock, which is the store's)."""
     from datetime import datetime
 
     import doseprep.store.expiry as store_sign
@@ -722,7 +723,7 @@ def test_a_form_left_open_past_its_expiry_cannot_be_signed(
     records.save()
     late = datetime.fromisoformat("2026-11-23T14:00:01-08:00")  # one second past the expiry
     monkeypatch.setattr(store_sign, "expiry_now", lambda: late)
-    dialog_stub.handlers.append(sign_as(qtbot, TECH, expect="INFUSION_EXPIRED"))
+    dialog_stub.handlers.append(sign_as(qtbot, TECH, expect="INFUSION EXPIRED"))
     records.sign("prepare")
     assert records.record.state.value == "draft" and records.record.signatures == ()
 

@@ -154,6 +154,14 @@ def test_bag_b0_thawed_released_and_infused_in_the_window_and_never_thawed_again
     assert f"{freeze_ref}:B0" in question["text"] and "MRN-000123" in question["text"]
     assert get_aliquot(store, f"{freeze_ref}:B0").state.value == "infused"
     assert not panel.infuse_button.isEnabled() and not panel.discard_button.isEnabled()
+    # Issue 21: the tab said "Infuse the whole bag" after the infusion. It says what happened.
+    assert panel.status.text() == (f"BAG INFUSED — {freeze_ref}:B0 was infused (recorded by "
+                                   f"{SUP2.user_id}). Nothing more is done with it.")
+    assert panel.summary.text().startswith("Infused: ") and "Infuse the whole" not in \
+        panel.summary.text()
+    records.open_record(thaw.ref)  # opened again later: the same
+    assert panel.status.text().startswith("BAG INFUSED")
+    assert not panel.infuse_button.isEnabled() and not panel.discard_button.isEnabled()
 
     # A second thaw of B0, scanned again: refused, named, nothing to save.
     start_thaw(qtbot, window, mrn=EXAMPLE["patient"]["id"], scan=(din_scan, product_scan))
@@ -209,7 +217,8 @@ def test_an_expired_thaw_never_shows_ok_and_its_bag_is_discarded_with_a_reason(
     monkeypatch.setattr(expiry, "expiry_now",
                         lambda: datetime.fromisoformat("2026-11-24T08:00:00-08:00"))
     records.open_record(thaw.ref)
-    assert panel.status.text().startswith("INFUSION EXPIRED at 2026-11-23")
+    assert panel.status.text().startswith(
+        "INFUSION EXPIRED — The thawed bag had to be infused by 23 NOV 2026 12:30 PST")
     assert "Do not infuse" in panel.summary.text()
     assert not panel.infuse_button.isEnabled()
     assert "discard" in panel.infuse_button.toolTip()
@@ -227,6 +236,8 @@ def test_an_expired_thaw_never_shows_ok_and_its_bag_is_discarded_with_a_reason(
     assert bag.state.value == "discarded"
     assert bag.reason == "infusion expired before the patient arrived"
     assert not panel.discard_button.isEnabled()
+    assert panel.status.text() == (f"BAG DISCARDED — {freeze_ref}:B0: infusion expired before "
+                                   "the patient arrived. It is never infused.")
 
 
 @SHOWS_WINDOW

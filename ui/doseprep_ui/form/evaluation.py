@@ -16,7 +16,6 @@ import copy
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from doseprep.errors import InputError, SettingsError
@@ -75,20 +74,11 @@ class Evaluation:
 
 
 def complete_timestamp(text: str) -> str:
-    """A typed date and time in ISO form; without a UTC offset it is this computer's local time.
-
-    ``2026-11-22 08:30`` becomes ``2026-11-22T08:30:00-08:00`` on a workstation in Pacific time.
-    Text that is not a date and time is returned unchanged for the domain to refuse with its
-    message; so is a time that already carries an offset.
-    """
-    stripped = text.strip()
-    try:
-        moment = datetime.fromisoformat(stripped)
-    except ValueError:
-        return text
-    if moment.tzinfo is not None:
-        return stripped
-    return moment.astimezone().isoformat()
+    """A typed date and time as the request carries it. Without a UTC offset it stays without:
+    the domain reads it on the site's wall clock (the lab file's ``time_zone``) and refuses a
+    time a clock change skips or repeats. This computer's own zone is never put in its place — a
+    workstation set to another zone would type a wrong instant into the request (issue 21)."""
+    return text.strip()
 
 
 def volume_is_net_weight(text: str) -> bool:

@@ -130,6 +130,7 @@ class ChoiceField(Field):
         super().__init__(key, caption, hint, parent)
         self.editor: QComboBox = QComboBox(parent)
         self.editor.setPlaceholderText(hint)
+        self._choices = 0  # the items before any kept "not in this protocol" one
         self._finish()
 
     @property
@@ -144,6 +145,7 @@ class ChoiceField(Field):
         text = text.strip()
         if text == self.text():
             return
+        self._drop_extras()
         if not text:
             self.editor.setCurrentIndex(-1)
             return
@@ -155,10 +157,18 @@ class ChoiceField(Field):
             index = self.editor.count() - 1
         self.editor.setCurrentIndex(index)
 
+    def _drop_extras(self) -> None:
+        """Forget keys kept as "not in this protocol" items: once another value is chosen (or
+        the field is cleared) the old one is not left in the list (issue 21: a cleared dose
+        level stayed readable there during a blind verification)."""
+        for index in reversed(range(self._choices, self.editor.count())):
+            self.editor.removeItem(index)  # a change of the choice is signalled, as any
+
     def set_items(self, items: Sequence[tuple[str, str]]) -> None:
         """Replace the choices, keeping the chosen key (see the class docstring)."""
         current = self.text()
         wanted = [(key, label) for key, label in items]
+        self._choices = len(wanted)
         present = [(self.editor.itemData(i), self.editor.itemText(i))
                    for i in range(self.editor.count())]
         if present == wanted:

@@ -16,7 +16,7 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -34,6 +34,8 @@ from doseprep.protocol import Protocol
 from doseprep.request import far_from_now
 from doseprep_ui.form.evaluation import CONFIRM_KEYS, KEYS, OPTIONAL, Evaluation
 from doseprep_ui.form.fields import CAPTION_WIDTH, ChoiceField, Field, TextField
+from doseprep_ui.widgets.clock import WindowClock
+from doseprep_ui.widgets.moments import wall_clock_text
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +50,7 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, str, str, str], ...]], ...] = (
     ("Product — donor apheresis", (
         ("product.din", "&DIN", "scan the DIN barcode, or type the DIN and its check character",
          "text"),
-        ("product.collected_at", "&Collected at", "YYYY-MM-DD HH:MM (local time)", "text"),
+        ("product.collected_at", "&Collected at", "YYYY-MM-DD HH:MM, site time", "text"),
         ("product.volume", "&Volume or net weight", "e.g. 212 mL, 0.212 L or 218.4 g (net)",
          "text"),
         ("product.wbc", "W&BC (analyzer)", "e.g. 85.3 x10^3/uL, 87.5 10^9/L, 8.53e4/uL", "text"),
@@ -64,26 +66,13 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, str, str, str], ...]], ...] = (
         ("order.dose_level", "D&ose level", "choose the dose level", "choice"),
     )),
     ("Preparation", (
-        ("prepared_at", "Prepared a&t", "YYYY-MM-DD HH:MM (local time)", "text"),
+        ("prepared_at", "Prepared a&t", "YYYY-MM-DD HH:MM, site time", "text"),
     )),
 )
 assert tuple(k for _, rows in SECTIONS for k, *_ in rows) == KEYS
 
 #: Fields with a default on a new form; text in them alone is not unsaved work.
 DEFAULTED = frozenset({"protocol", "prepared_at"})
-
-
-#: The clock the form reads (tests set it); the local time of this computer.
-def clock() -> datetime:
-    return datetime.now().astimezone()
-
-
-def now_text() -> str:
-    """The current local time as the form shows it: ``2026-11-23 10:00``."""
-    return clock().strftime("%Y-%m-%d %H:%M")
-
-
-
 
 
 def raw_from_request(data: Mapping[str, Any]) -> dict[str, str]:
@@ -125,10 +114,15 @@ class RequestForm(QWidget):
     edited = Signal()
 
     def __init__(self, protocols: Callable[[str], Protocol],
-                 parent: QWidget | None = None) -> None:
-        """``protocols`` loads a protocol by reference (it may raise SettingsError)."""
+                 parent: QWidget | None = None, *, clock: WindowClock | None = None,
+                 zone: Callable[[], str | None] = lambda: None) -> None:
+        """``protocols`` loads a protocol by reference (it may raise SettingsError); ``clock``
+        is the window's (its ticks move "Prepared at"); ``zone`` gives the site's IANA time zone
+        (the lab file's ``time_zone``), in which the form shows and reads times."""
         super().__init__(parent)
         self._protocols = protocols
+        self.clock = clock or WindowClock(parent=self)
+        self._zone = zone
         self._protocol: Protocol | None = None
         self.read_only = False
         self.setObjectName("request-form")
@@ -193,10 +187,6 @@ class RequestForm(QWidget):
         prepared = self.fields["prepared_at"]
         assert isinstance(prepared, TextField)
         prepared.editor.textEdited.connect(self._prepared_edited)
-        self.clock_timer = QTimer(self)
-        self.clock_timer.setInterval(15_000)
-        self.clock_timer.timeout.connect(self.tick)
-        self.clock_timer.start()
         din = self.fields["product.din"]
         assert isinstance(din, TextField)
         din.editor.editingFinished.connect(self.normalise_din)
@@ -301,14 +291,22 @@ class RequestForm(QWidget):
         self.prepared_follows_clock = True
         self.tick()
 
+    def now_text(self) -> str:
+        """The window clock's instant as the form shows it, on the site's wall clock
+        (``2026-11-23 10:00``; with its offset in the hour a clock change repeats) — never this
+        computer's own zone, which may not be the site's (issue 21)."""
+        return wall_clock_text(self.clock.now(), self._zone())
+
     def tick(self) -> None:
         """The clock moved: a "Prepared at" that follows it shows the new minute."""
         if self.prepared_follows_clock and not self.read_only:
-            self.fields["prepared_at"].set_text(now_text())
+            text = self.now_text()
+            if self.fields["prepared_at"].text() != text:
+                self.fields["prepared_at"].set_text(text)
 
     def prepared_far_from_now(self, moment: datetime | None) -> str:
         """A warning when the preparation time is more than a few minutes from now, else ""."""
-        distance = far_from_now(moment, clock()) if moment is not None else ""
+        distance = far_from_now(moment, self.clock.now()) if moment is not None else ""
         return (f"{distance} — is this when it is prepared? (Now sets the current time)"
                 if distance else "")
 
@@ -332,7 +330,7 @@ class RequestForm(QWidget):
                 if key != "protocol":
                     self.fields[key].set_text(raw.get(key, ""))
             # A time that came with the form (a draft, a record, a request) stays as it came.
-            self.prepared_follows_clock = raw.get("prepared_at", "") == now_text()
+            self.prepared_follows_clock = raw.get("prepared_at", "") == self.now_text()
             for key, editor in self.confirmations.items():
                 text = raw.get(f"confirmations.{key}", "")
                 if editor.text() != text:

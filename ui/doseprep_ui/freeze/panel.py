@@ -7,7 +7,8 @@ nothing itself. Every wrong field is listed by name while the plan is withheld; 
 shows its status, one row per bag (syringe instruction, bag and fill, DMSO, expected post-thaw
 dose), the product left, the findings and every step. "Save as freeze record" saves it as a draft
 record for the signature workflow (signed, like any record, from the command line or the
-history).
+history). At every tick of the window's clock the status says whether the product has passed its
+age (a plan not saved yet) or the bags their frozen expiry: PRODUCT EXPIRED, never OK.
 """
 
 from __future__ import annotations
@@ -47,13 +48,14 @@ from doseprep_ui.freeze.common import (
     typed_request,
     wrapped_label,
 )
+from doseprep_ui.widgets.clock import WindowClock
 from doseprep_ui.widgets.style import set_role, set_state
 
 #: (key in the request, caption, example placeholder)
 PATIENT_FIELDS = (("patient.id", "MRN", "MRN-000123"), ("patient.name", "Name", "DOE, JANE"),
                   ("patient.birth_date", "Date of birth", "1980-02-29"),
                   ("patient.weight", "Weight", "70 kg"))
-PRODUCT_FIELDS = (("product.din", "DIN", "G123417654321"),
+PRODUCT_FIELDS = (("product.din", "DIN", "scan the DIN, or type it with its check character"),
                   ("product.collected_at", "Collected at", "2026-11-22T08:30:00-08:00"),
                   ("product.volume", "Volume", "200 mL"),
                   ("product.wbc", "WBC (analyzer)", "100 x10^3/uL"),
@@ -71,12 +73,18 @@ class FreezePanel(QWidget):
     #: Emitted after every recompute.
     recomputed = Signal()
 
-    def __init__(self, lab_path: Any = None, parent: QWidget | None = None) -> None:
+    def __init__(self, lab_path: Any = None, parent: QWidget | None = None, *,
+                 clock: WindowClock | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("freeze-panel")
         self._lab_path = lab_path or (lambda: None)
+        self.clock = clock or WindowClock(parent=self)
         self.plan: dict[str, Any] | None = None
         self.plan_object: Any = None
+        #: The saved freeze record shown (None: a plan being typed).
+        self.shown_record: Any = None
+        #: What has expired of the plan shown at the clock's last look (a Deadline, or None).
+        self.expiry: Any = None
         self.problems: tuple[InputError, ...] = ()
         self.fields: dict[str, QLineEdit] = {}
         self._timer = next_turn_timer(self, self.recompute)
@@ -172,9 +180,12 @@ class FreezePanel(QWidget):
         self.add_button.setEnabled(not read_only)
         self.remove_button.setEnabled(not read_only)
         self.save_button.setVisible(not read_only)
+        if not read_only:
+            self.shown_record = None
 
     def clear(self) -> None:
         """Nothing on show (a blind verification: the verifier must not see the values)."""
+        self.shown_record = None
         for edit in self.fields.values():
             edit.clear()
         self.aliquot_table.setRowCount(0)
@@ -217,8 +228,37 @@ class FreezePanel(QWidget):
             self._show_plan(plan, workflow.plan_to_json(plan))
         self.recomputed.emit()
 
+    def follow_clock(self) -> None:
+        """Look at the clock: has the plan shown expired (the domain says)?"""
+        from doseprep.deadlines import expired
+        from doseprep.workflow import plan_deadlines, record_deadlines
+
+        plan = self.plan_object
+        if plan is None:
+            found: tuple[Any, ...] = ()
+        elif self.shown_record is not None:  # what the record stores; its bags may be frozen
+            found = record_deadlines(self.shown_record, plan.lab.time_zone)
+        else:
+            found = plan_deadlines(plan)
+        self.clock.watch("freeze tab", (d.at for d in found))
+        self.expiry = expired(found, self.clock.now())
+        self._show_status()
+
+    def _show_status(self) -> None:
+        if self.plan is None:
+            return
+        expiry = self.expiry
+        if expiry is not None:
+            self.status.setText(f"{expiry.headline} — {expiry.message}")
+            set_state(self.status, "blocked")
+            return
+        status = self.plan["status"]
+        self.status.setText({"ok": "FREEZE PLAN OK", "warning": "FREEZE PLAN — CHECK THE WARNINGS",
+                             "blocked": "DO NOT FREEZE — blocked; see the findings"}[status])
+        set_state(self.status, "blocked" if status == "blocked" else "")
+
     def _show_problems(self, errors: tuple[InputError, ...]) -> None:
-        self.plan = self.plan_object = None
+        self.plan = self.plan_object = self.expiry = None
         self.problems = errors
         self.save_button.setEnabled(False)
         self.status.setText("No plan yet: correct the fields listed.")
@@ -237,11 +277,7 @@ class FreezePanel(QWidget):
         self.problem_label.hide()
         for edit in self.fields.values():
             edit.setToolTip("")
-        status = data["status"]
-        words = {"ok": "FREEZE PLAN OK", "warning": "FREEZE PLAN — CHECK THE WARNINGS",
-                 "blocked": "DO NOT FREEZE — blocked; see the findings"}[status]
-        self.status.setText(words)
-        set_state(self.status, "blocked" if status == "blocked" else "")
+        self.follow_clock()
         self.save_button.setEnabled(True)
         rows = data["aliquots"]
         self.result_table.setRowCount(len(rows))

@@ -7,8 +7,10 @@ them from the bag's freeze record after the store's refusals (a bag already thaw
 patient, past its frozen expiry, a label that is not the bag's), and
 :func:`doseprep.workflow.compute_plan` computes the plan (``doseprep thaw --aliquot`` does the
 same). A refusal is shown under the bag, naming it; nothing typed is lost. A saved thaw record is
-shown from what was signed, with its infuse-by time checked against the clock: a thawed bag whose
-infusion has expired never shows OK.
+shown from what was signed. At every tick of the window's clock the status is checked again (the
+domain decides): a bag past its infuse-by time, or past its frozen expiry before the thaw, says
+INFUSION EXPIRED / PRODUCT EXPIRED, never OK; a bag already infused or discarded says so in large
+type and nothing is offered for it.
 """
 
 from __future__ import annotations
@@ -46,13 +48,14 @@ from doseprep_ui.freeze.common import (
     typed_request,
     wrapped_label,
 )
+from doseprep_ui.widgets.clock import WindowClock
 from doseprep_ui.widgets.style import set_role, set_state
 
 BAG_FIELD = "bag"
 #: (key in the request, caption, example placeholder)
 BAG_FIELDS = (("bag.scan_din", "Scan: DIN", "scan the bag's DIN barcode"),
               ("bag.scan_product", "Scan: product code", "scan the bag's product code"),
-              ("bag.ref", "or bag reference", "PREP-2026-000001/v1:B0"))
+              ("bag.ref", "or bag reference", "record/version:division, or pick it below"))
 PATIENT_FIELDS = (("patient.id", "MRN", "MRN-000123"), ("patient.name", "Name", "DOE, JANE"),
                   ("patient.birth_date", "Date of birth", "1980-02-29"),
                   ("patient.weight", "Weight today", "70 kg"),
@@ -74,11 +77,16 @@ class ThawPanel(QWidget):
     bag_chosen = Signal(str)
 
     def __init__(self, lab_path: Any = None, store: Any = None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, clock: WindowClock | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("thaw-panel")
         self._lab_path = lab_path or (lambda: None)
         self._store = store or (lambda: None)
+        self.clock = clock or WindowClock(parent=self)
+        #: What has expired of the plan shown at the clock's last look (a Deadline, or None).
+        self.expiry: Any = None
+        #: The inventory entry of the shown record's bag once it is infused or discarded.
+        self.final_bag: Any = None
         self.plan: dict[str, Any] | None = None
         self.plan_object: Any = None
         self.request_data: dict[str, Any] | None = None
@@ -281,7 +289,7 @@ class ThawPanel(QWidget):
         self.recomputed.emit()
 
     def _show_problems(self, errors: tuple[InputError, ...], status: str = "") -> None:
-        self.plan = self.plan_object = self.request_data = None
+        self.plan = self.plan_object = self.request_data = self.expiry = self.final_bag = None
         self.problems = errors
         self.save_button.setEnabled(False)
         self.status.setText(status or "No thaw plan yet: correct the fields listed.")
@@ -301,9 +309,8 @@ class ThawPanel(QWidget):
         self.findings.clear()
 
     def _show_plan(self, plan: Any, data: dict[str, Any], *, saved: bool = False) -> None:
-        from doseprep.store.expiry import infusion_expired_at
-
         self.plan, self.plan_object, self.problems = data, plan, ()
+        self.final_bag = None
         self.problem_label.hide()
         for edit in self.fields.values():
             edit.setToolTip("")
@@ -316,30 +323,64 @@ class ThawPanel(QWidget):
                               f"{str(aliquot.get('frozen_expires_at', ''))[:16]}"
                               .replace("T", " "))
         set_state(self.bag_note, "")
-        status = data["status"]
+        self.save_button.setEnabled(not saved)
+        self.findings.setText(findings_text(data["findings"]))
+        show_steps(self.steps, data["steps"])
+        self.follow_clock()
+
+    def follow_clock(self) -> None:
+        """Look at the clock: has the bag's moment passed (the domain says)? A shown record
+        was signed "Prepared by" once its bag was thawed."""
+        from doseprep.deadlines import expired
+        from doseprep.workflow import plan_deadlines
+
+        plan, record = self.plan_object, self.shown_record
+        found = (plan_deadlines(plan, done=record is not None and record.state.signed)
+                 if plan is not None else ())
+        self.clock.watch("thaw tab", (d.at for d in found))
+        self.expiry = expired(found, self.clock.now())
+        self._show_status()
+
+    def show_bag(self, bag: Any) -> None:
+        """The inventory entry of the shown record's bag (None: unknown): once infused or
+        discarded, that is all the tab says of it."""
+        final = (bag if bag is not None and self.shown_record is not None
+                 and bag.state.value in ("infused", "discarded") else None)
+        if final != self.final_bag:
+            self.final_bag = final
+            self._show_status()
+
+    def _show_status(self) -> None:
+        """The status in large type and the verdict: the bag's end (infused, discarded), else
+        its expiry, else the plan's status."""
+        data = self.plan
+        if data is None:
+            return
+        status, bag, expiry = data["status"], self.final_bag, self.expiry
         infuse_by = data["infuse_by"][:16].replace("T", " ")
-        expired = infusion_expired_at(data)
-        if expired is not None:
-            words = (f"INFUSION EXPIRED at {infuse_by} — do not infuse; discard the bag and "
-                     "record why.")
-            state = "blocked"
+        if bag is not None and bag.state.value == "infused":
+            words, state, verdict = (f"BAG INFUSED — {bag.ref} was infused (recorded by "
+                                     f"{bag.updated_by}). Nothing more is done with it.", "",
+                                     "Infused")
+        elif bag is not None:
+            words, state, verdict = (f"BAG DISCARDED — {bag.ref}: {bag.reason}. It is never "
+                                     "infused.", "blocked", "Discarded")
+        elif expiry is not None:
+            words, state, verdict = (f"{expiry.headline} — {expiry.message}", "blocked",
+                                     "Do not infuse")
         else:
             words = {"ok": "THAW PLAN OK", "warning": "THAW PLAN — CHECK THE WARNINGS",
                      "blocked": "DO NOT INFUSE — blocked; see the findings"}[status]
             state = "blocked" if status == "blocked" else ""
+            verdict = "Infuse the whole bag" if status != "blocked" else "Do not infuse"
         self.status.setText(words)
         set_state(self.status, state)
-        self.save_button.setEnabled(not saved)
-        verdict = ("Infuse the whole bag" if status != "blocked" and expired is None
-                   else "Do not infuse")
         self.summary.setText(
             f"{verdict}: {data['din']} {data['division']}, {data['infused_volume_mL']:g} mL, "
             f"by {infuse_by} (site time). Delivered "
             f"{fmt_dose(Q_(data['delivered_dose_per_kg'], CELLS_PER_KG))} "
             f"({data['deviation_percent']:+.2f} % from {data['dose_level']}); DMSO "
             f"{data['dmso_g']:.2f} g ({data['dmso_g_per_kg']:.3f} g/kg).")
-        self.findings.setText(findings_text(data["findings"]))
-        show_steps(self.steps, data["steps"])
 
     def shown_bag(self) -> str | None:
         """The reference of the bag whose thaw record is shown."""

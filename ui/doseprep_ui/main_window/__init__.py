@@ -48,6 +48,7 @@ from doseprep_ui.main_window.freeze_actions import FreezeActions
 from doseprep_ui.main_window.settings_actions import SettingsActions
 from doseprep_ui.records.controller import RecordWorkflow
 from doseprep_ui.widgets import dialogs
+from doseprep_ui.widgets.clock import WindowClock
 from doseprep_ui.widgets.style import STYLE_SHEET, set_role
 
 if TYPE_CHECKING:
@@ -84,8 +85,12 @@ class MainWindow(SettingsActions, DocumentActions, DraftActions, FreezeActions, 
     draft_saved = Signal(str)
 
     def __init__(self, *, protocol_ref: str | None = None, lab_path: str | None = None,
-                 parent: QWidget | None = None, defer_content: bool = False) -> None:
+                 parent: QWidget | None = None, defer_content: bool = False,
+                 clock: WindowClock | None = None) -> None:
         super().__init__(parent)
+        #: The one clock every status on screen is read at (tests give one they move).
+        self.clock = clock or WindowClock(parent=self)
+        self.clock.ticked.connect(self._clock_ticked)
         self.setObjectName("main-window")
         self.setWindowTitle("doseprep — dose preparation")
         self.setStyleSheet(STYLE_SHEET)
@@ -151,7 +156,7 @@ class MainWindow(SettingsActions, DocumentActions, DraftActions, FreezeActions, 
             self._set_lab(lab_path, quiet=True)
 
         self.settings_panel = SettingsPanel(self)
-        self.form = RequestForm(self.protocol, self)
+        self.form = RequestForm(self.protocol, self, clock=self.clock, zone=self.site_zone)
         captions = {key: caption.replace("&", "") for _, rows in SECTIONS
                     for key, caption, *_ in rows}
         self.plan_view = PlanView(captions, self)
@@ -168,6 +173,21 @@ class MainWindow(SettingsActions, DocumentActions, DraftActions, FreezeActions, 
         if not self.cover_mode:
             self.stack.setCurrentWidget(self.content)
         self._fit_form()
+        self.clock.start()
+
+    def site_zone(self) -> str | None:
+        """The site's IANA time zone (the lab file's ``time_zone``; None without lab settings)."""
+        return self.lab.time_zone if self.lab is not None else None
+
+    def _clock_ticked(self) -> None:
+        """The clock moved: every view looks at it again — "Prepared at" that follows it, the
+        plan's status and the record's (a recompute), the freeze and thaw tabs."""
+        if not self.content_ready:
+            return
+        self.form.tick()
+        self.freeze_panel.follow_clock()
+        self.thaw_panel.follow_clock()
+        self.recompute()
 
     # --- layout ----------------------------------------------------------------------------
 
@@ -287,9 +307,8 @@ class MainWindow(SettingsActions, DocumentActions, DraftActions, FreezeActions, 
     # --- the form --------------------------------------------------------------------------
 
     def _reset_form(self) -> None:
-        from doseprep_ui.form.form import now_text
-
-        self.form.set_raw({"protocol": self._default_protocol, "prepared_at": now_text()})
+        self.form.set_raw({"protocol": self._default_protocol,
+                           "prepared_at": self.form.now_text()})
 
     def load_request(self, data: dict[str, Any]) -> None:
         """Put a request in its JSON shape (as the command line reads it) into the form."""
@@ -389,46 +408,8 @@ class MainWindow(SettingsActions, DocumentActions, DraftActions, FreezeActions, 
             self.recomputed.emit()
             raise
         self._show_settings(evaluation)
+        self.recomputed.emit()  # the records controller shows the record and the expiry
         self._update_actions()
-        self.recomputed.emit()
-
-    def _show_settings(self, evaluation: Evaluation) -> None:
-        protocol = evaluation.protocol
-        problem = evaluation.errors.get("protocol", "") if protocol is None else ""
-        key = (protocol and protocol.fingerprint, protocol and protocol.source,
-               protocol and protocol.approved,
-               self.lab and self.lab.fingerprint, self.lab and self.lab.source, problem)
-        if key != self._shown_settings:
-            self._shown_settings = key
-            self.settings_panel.show_settings(protocol, self.lab, problem)
-
-    def _update_actions(self) -> None:
-        if not self.content_ready:  # nothing to act on yet: the form is built after the paint
-            for act in (self.preview_action, self.labels_action, self.new_action,
-                        self.open_request_action, self.open_protocol_action,
-                        self.open_lab_action, self.bundled_lab_action):
-                act.setEnabled(False)
-            return
-        plan = self.evaluation.plan if self.evaluation is not None else None
-        covered = bool(self.cover_mode)
-        for widget in (self.preview_button, self.labels_button, self.preview_action,
-                       self.labels_action):
-            widget.setEnabled(plan is not None and not covered)
-        for act in (self.new_action, self.open_request_action):
-            act.setEnabled(not covered)
-        # A signed record is shown with the settings it was computed with; they stay put.
-        for act in (self.open_protocol_action, self.open_lab_action, self.bundled_lab_action):
-            act.setEnabled(not covered and not self.read_only)
-        if plan is None:
-            note = "Nothing to preview or print: there is no valid plan for the form as it stands."
-        else:
-            from doseprep.plan import not_for_clinical_use
-
-            reasons = not_for_clinical_use(plan)
-            note = ("Documents will be marked NOT FOR CLINICAL USE:\n" +
-                    "\n".join(f"• {r}" for r in reasons)) if reasons else ""
-        self.print_note.setText(note)
-        self.print_note.setVisible(bool(note))
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -477,6 +458,7 @@ class MainWindow(SettingsActions, DocumentActions, DraftActions, FreezeActions, 
             drafts.clear()
         self._draft_timer.stop()
         self._recompute_timer.stop()
+        self.clock.stop()
         if self.preview is not None:
             self.preview.close()
         self.records.close()

@@ -26,14 +26,15 @@ class FreezeActions:
     def _build_freeze_panel(self) -> FreezePanel:
         from doseprep_ui.freeze.panel import FreezePanel
 
-        self.freeze_panel = FreezePanel(lambda: self.lab_path or None, self)
+        self.freeze_panel = FreezePanel(lambda: self.lab_path or None, self, clock=self.clock)
         self.freeze_panel.save_button.clicked.connect(self.save_freeze_record)
         return self.freeze_panel
 
     def _build_thaw_panel(self) -> ThawPanel:
         from doseprep_ui.freeze.thaw_panel import ThawPanel
 
-        self.thaw_panel = ThawPanel(lambda: self.lab_path or None, self._inventory_store, self)
+        self.thaw_panel = ThawPanel(lambda: self.lab_path or None, self._inventory_store, self,
+                                    clock=self.clock)
         self.thaw_panel.save_button.clicked.connect(self.save_thaw_record)
         self.thaw_panel.infuse_button.clicked.connect(self.infuse_bag)
         self.thaw_panel.discard_button.clicked.connect(self.discard_bag)
@@ -113,11 +114,16 @@ class FreezeActions:
         verification)."""
         panel: Any = self.freeze_panel if record.kind == "freeze" else self.thaw_panel
         self.modes.setCurrentIndex(FREEZE_TAB if record.kind == "freeze" else THAW_TAB)
+        if not blind and not self.form.has_user_input() and not self.form.fields[
+                "protocol"].text():
+            self._reset_form()  # emptied for a blind re-entry: its defaults again
         if blind:
-            panel.clear()
+            self.clear_for_blind()
         elif record.kind == "freeze":
             panel.load(record.request)
             panel.recompute()
+            panel.shown_record = record
+            panel.follow_clock()
         else:
             from doseprep.workflow import stored_plan
 
@@ -131,6 +137,14 @@ class FreezeActions:
                 panel.show_record(record, plan)
         panel.set_read_only(True)
         self.update_bag_actions()
+
+    def clear_for_blind(self) -> None:
+        """A record waits for this person's blind re-entry: no tab shows any values — its own
+        tab, and neither the other tabs (a freeze record of the same DIN, the form of the fresh
+        preparation of the same collection; issue 21)."""
+        self.form.set_raw({})
+        self.freeze_panel.clear()
+        self.thaw_panel.clear()
 
     # --- the bag of the thaw record shown ------------------------------------------------
 
@@ -173,16 +187,13 @@ class FreezeActions:
                     and self.records.record.record_id == record.record_id
                     and self.records.record.state is State.RELEASED
                     and self.records.record.superseded_by is None)
-        expired = False
-        if released:
-            from doseprep.store.expiry import infusion_expired_at
-
-            expired = infusion_expired_at(record.plan) is not None
-        infuse = state == "thawed" and released and not expired
+        panel.show_bag(bag)
+        expiry = panel.expiry  # at the window clock's instant, as the tab shows it
+        infuse = state == "thawed" and released and expiry is None
         panel.infuse_button.setEnabled(infuse)
         panel.infuse_button.setToolTip(
             "Record that this bag was infused into the patient." if infuse else
-            "The infusion has expired: discard the bag, with the reason." if expired else
+            f"{expiry.headline}: {expiry.message}" if expiry is not None else
             "A bag is infused once thawed under a thaw record that is released"
             + (f"; {bag.ref} is {state}." if bag is not None else "."))
         discard = state in ("frozen", "thawed")
@@ -209,8 +220,17 @@ class FreezeActions:
             default="cancel", escape="cancel")
         if answer != "infuse":
             return None
+        self.thaw_panel.follow_clock()  # the moment the confirmation was given, not before
+        expiry = self.thaw_panel.expiry
+        if expiry is not None:
+            dialogs.inform(self, icon=dialogs.Icon.Warning, title="Infusion not recorded",
+                           text=f"{expiry.headline}: {expiry.message}",
+                           informative="Nothing was recorded.")
+            self.update_bag_actions()
+            return None
         try:
-            done = infuse(self.records.session.store, bag.ref, user.user_id)
+            done = infuse(self.records.session.store, bag.ref, user.user_id,
+                          now=self.clock.now())
         except DoseprepError as exc:
             dialogs.inform(self, icon=dialogs.Icon.Warning, title="Infusion not recorded",
                            text=exc.message, informative="Nothing was recorded.")

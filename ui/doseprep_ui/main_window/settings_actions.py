@@ -11,6 +11,7 @@ from doseprep_ui.widgets import dialogs
 
 if TYPE_CHECKING:
     from doseprep.protocol import Protocol
+    from doseprep_ui.form.evaluation import Evaluation
 
 log = logging.getLogger(__name__)
 
@@ -97,3 +98,13 @@ class SettingsActions:
         path = dialogs.open_file(self, "Open lab settings file", "Lab settings (*.toml)")
         if path is not None:
             self.use_lab(str(path))
+
+    def _show_settings(self, evaluation: Evaluation) -> None:
+        protocol = evaluation.protocol
+        problem = evaluation.errors.get("protocol", "") if protocol is None else ""
+        key = (protocol and protocol.fingerprint, protocol and protocol.source,
+               protocol and protocol.approved,
+               self.lab and self.lab.fingerprint, self.lab and self.lab.source, problem)
+        if key != self._shown_settings:
+            self._shown_settings = key
+            self.settings_panel.show_settings(protocol, self.lab, problem)

@@ -4,12 +4,16 @@ It shows one :class:`~doseprep_ui.form.evaluation.Evaluation` at a time. With a 
 banner (shape, word and colour: "OK — ready to prepare", "WARNING — …", "BLOCKED — do not prepare"),
 the domain's instruction in large type, the findings, the key results and the table of steps with
 their formulas. Without one, *everything* from the previous plan is cleared and the banner says "NO
-VALID PLAN" with the fields still to fill or correct — a stale plan is never left on screen. All
-numbers arrive formatted by the domain's formatters; nothing is computed here."""
+VALID PLAN" with the fields still to fill or correct — a stale plan is never left on screen. A
+plan whose moment has passed (the window's clock against the domain's deadlines, issue 21) says
+INFUSION EXPIRED or PRODUCT EXPIRED in the banner and the instruction, never "OK — ready to
+prepare" or "the record is complete". All numbers arrive formatted by the domain's formatters;
+nothing is computed here."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import (
@@ -43,6 +47,9 @@ from doseprep_ui.widgets.banner import IconBanner
 from doseprep_ui.widgets.icons import status_pixmap
 from doseprep_ui.widgets.moments import describe_moment
 from doseprep_ui.widgets.style import set_role, set_state
+
+if TYPE_CHECKING:
+    from doseprep.deadlines import Deadline
 
 #: Banner headline and detail for each state.
 #: A signed record's banner: what it is, and what it means for the person at the bench.
@@ -168,6 +175,8 @@ class PlanView(QWidget):
         self._captions = dict(captions)
         self.plan: PreparationPlan | None = None
         self._record: tuple[str | None, str | None] = (None, None)
+        #: What has expired of the plan shown, at the window clock's last tick (None: nothing).
+        self.expiry: Deadline | None = None
         layout = QVBoxLayout(self)
         layout.setSpacing(10)
 
@@ -290,16 +299,31 @@ class PlanView(QWidget):
         self._set_steps(())
         self.steps.hide()
 
-    def set_record(self, ref: str | None, state: str | None) -> None:
-        """The saved record the plan belongs to: a signed one shows its state in the banner
-        instead of "OK — ready to prepare" (issue 9: OK was shown on RELEASED records)."""
-        if (ref, state) == self._record:
+    def set_record(self, ref: str | None, state: str | None,
+                   expiry: Deadline | None = None) -> None:
+        """The saved record the plan belongs to (a signed one shows its state in the banner
+        instead of "OK — ready to prepare"; issue 9), and what has expired of the plan at the
+        window clock's instant (``expiry``, from the domain: then the banner and the instruction
+        say so, whatever the plan's status; issue 21)."""
+        if (ref, state) == self._record and expiry == self.expiry:
             return
         self._record = (ref, state)
+        self.expiry = expiry
         if self.plan is not None:
-            self._show_banner(self.plan)
+            self._show_plan(self.plan)
+
+    def _signed(self) -> bool:
+        ref, record_state = self._record
+        return bool(ref) and record_state in _SIGNED_HEADLINES
 
     def _show_banner(self, p: PreparationPlan) -> None:
+        ref, record_state = self._record
+        if self.expiry is not None:
+            what = (f"{ref} {record_state.upper()}: do not infuse" if self._signed()
+                    else "do not prepare")
+            self.banner.show_state("blocked", f"{self.expiry.headline} — {what}",
+                                   self.expiry.message)
+            return
         state = _STATE_OF_STATUS[p.status]
         blocking = [f.code for f in p.findings if f.severity is Severity.BLOCK]
         detail = {
@@ -308,7 +332,6 @@ class PlanView(QWidget):
                        "it says so.",
             "blocked": f"Blocked by {', '.join(blocking)}. See the findings below.",
         }[state]
-        ref, record_state = self._record
         if ref and record_state in _SIGNED_HEADLINES:
             headline, meaning = _SIGNED_HEADLINES[record_state]
             self.banner.show_state(state, f"{headline} — {ref}",
@@ -321,18 +344,26 @@ class PlanView(QWidget):
         self._show_banner(p)
         self.summary.setText(summary(p))
         self.summary.show()
-        self.instruction.setText(plan_instruction(p))
-        set_state(self.instruction, "blocked" if p.blocked else "ok")
+        expiry = self.expiry
+        stopped = p.blocked or expiry is not None
+        if expiry is None:
+            self.instruction.setText(plan_instruction(p))
+        else:  # the draw volume in large type is what a tired eye acts on: not after expiry
+            verb = "INFUSE" if self._signed() else "PREPARE"
+            self.instruction.setText(f"DO NOT {verb} — {expiry.headline} at {expiry.when}.")
+        set_state(self.instruction, "blocked" if stopped else "ok")
         self._set_findings(p.findings)
         texts = key_results(p)
-        if p.blocked and "draw" in texts:
+        if stopped and "draw" in texts and not self._signed():
             texts["draw"] = "none — DO NOT PREPARE"
+        if expiry is not None and "expires" in texts:
+            texts["expires"] += f" — {expiry.headline}"
         for key, value in self.result_values.items():
             present = key in texts
             value.setText(texts.get(key, ""))
             value.setVisible(present)
             self.result_captions[key].setVisible(present)
-        set_state(self.result_values["draw"], "blocked" if p.blocked else "ok")
+        set_state(self.result_values["draw"], "blocked" if stopped else "ok")
         self.results_heading.show()
         self.results.show()
         self.steps_heading.show()

@@ -50,7 +50,8 @@ class BrowsingActions:
 
         if self.session.user is None or self.window.cover_mode:
             return None
-        dialog = HistoryDialog(self.search, short_local_time, self.window)
+        dialog = HistoryDialog(self.search, short_local_time, self.window,
+                               withheld=self.withheld_in_history)
         dialog.search()
         chosen = dialogs.run_dialog(dialog) if run else False
         ref = dialog.chosen_ref
@@ -60,6 +61,17 @@ class BrowsingActions:
         if not self.window.may_replace_form(f"Open {ref} in place of the form?"):
             return None
         return self.open_record(ref)
+
+    def withheld_in_history(self, row: Any) -> bool:
+        """Whether the history must not show ``row``'s DIN and dose level (values a verifier
+        re-enters blind): a PREPARED record waits for its blind verification, whoever looks;
+        while the window holds a record blind, neither are that record's other versions or the
+        other records of its DIN shown with them (a freeze record of the thawed bag)."""
+        from doseprep.signing import State
+
+        held = self.record if self.blind_hold else None
+        return row.state is State.PREPARED or (held is not None and (
+            row.record_id == held.record_id or row.din == held.din))
 
     def open_record(self, ref: str) -> StoredRecord | None:
         """Load a saved record into the form (read-only once signed) with its signatures."""
@@ -94,9 +106,9 @@ class BrowsingActions:
             return
         window.show_fresh_mode()
         if self.blind_hold:
-            # Not merely covered: the form holds none of the preparer's values until the
+            # Not merely covered: no tab holds any of the preparer's values until the
             # verification ends. The record itself is in ``self.record``.
-            window.form.set_raw({})
+            window.clear_for_blind()
         else:
             window.load_request(record.request)
         window.flush()
@@ -124,12 +136,16 @@ class BrowsingActions:
         window = self.window
         plan = window.current_plan
         record, user = self.record, self.session.user
-        if record is None or user is None or (record.kind == "fresh" and (
+        if record is None or user is None or self.blind_hold or (record.kind == "fresh" and (
                 plan is None or self.is_dirty(plan))):
             return None
+        # Past its expiry a record's worksheet still prints for the file; its bag labels never
+        # do (the domain refuses them; the window does not offer them).
+        expiry = self.expiry
         try:
             printed = render_record(self.session.store, record.ref, user.user_id,
-                           page_size=default_paper(), lab=window.lab_path or None)
+                                    page_size=default_paper(), lab=window.lab_path or None,
+                                    labels=expiry is None)
         except DoseprepError as exc:
             dialogs.inform(window, icon=dialogs.Icon.Warning, title="Record not printed",
                            text=sentence(exc.message))
@@ -155,10 +171,14 @@ class BrowsingActions:
                 f"{ref} {document} {how}{' (REPRINT)' if reprint else ''}; the print is in the "
                 "audit trail.", 10000)
 
+        reasons = not_for_clinical_use(printed.plan)
+        if expiry is not None:
+            reasons += (f"{expiry.headline}: {expiry.message} No bag label is printed.",)
         return window.show_document(
             printed.worksheet, f"Worksheet {ref}{suffix}", f"worksheet-{stem}",
-            reasons=not_for_clinical_use(printed.plan), on_output=audit_output,
-            companions=((f"Labels {ref}{suffix}", printed.labels, f"labels-{stem}"),))
+            reasons=reasons, on_output=audit_output,
+            companions=() if expiry is not None else (
+                (f"Labels {ref}{suffix}", printed.labels, f"labels-{stem}"),))
 
     # --- drafts --------------------------------------------------------------------------------
 

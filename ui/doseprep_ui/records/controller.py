@@ -25,7 +25,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenuBar
 
-from doseprep.signing import State, Step
+from doseprep.signing import STEPS, State, Step
 from doseprep.workflow import allowed_actions
 from doseprep_ui.records.browsing import BrowsingActions
 from doseprep_ui.records.editing import EditingActions
@@ -35,6 +35,7 @@ from doseprep_ui.records.session_actions import SessionActions
 from doseprep_ui.records.words import local_time, lock_timeout_ms_default
 
 if TYPE_CHECKING:
+    from doseprep.deadlines import Deadline
     from doseprep.plan import PreparationPlan
     from doseprep.store import StoredRecord
     from doseprep_ui.records.port import WindowPort
@@ -76,6 +77,8 @@ class RecordWorkflow(SessionActions, EditingActions, BrowsingActions, QObject):
         self.cover.log_in_requested.connect(self.log_in)
         self.cover.quit_requested.connect(window.close)
         self.actions: dict[str, QAction] = {}
+        #: What has expired of the record in hand at the window clock's last look (None: nothing).
+        self.expiry: Deadline | None = None
 
     @property
     def user(self) -> Any:
@@ -157,8 +160,10 @@ class RecordWorkflow(SessionActions, EditingActions, BrowsingActions, QObject):
         latest = record is not None and record.superseded_by is None
         state = record.state if record is not None else None
         signed = record is not None and record.state.signed
+        now = window.clock.now()
         allowed = allowed_actions(record, user if active else None, has_plan=plan is not None,
-                                  dirty=dirty, correcting=correcting)
+                                  dirty=dirty, correcting=correcting, now=now)
+        shown_expiry, self.expiry = self._expiries(record, plan, dirty, now)
 
         note = ""
         if correcting:
@@ -168,20 +173,30 @@ class RecordWorkflow(SessionActions, EditingActions, BrowsingActions, QObject):
         elif state is State.DRAFT and dirty:
             note = "changes not saved — save before signing"
         self.strip.show_user(user)
-        self.strip.show_record(record, note)
+        self.strip.show_record(record, note, self.expiry)
         window.plan_view.set_record(record.ref if record is not None else None,
-                                    state.value if state is not None and not dirty else None)
+                                    state.value if state is not None and not dirty else None,
+                                    shown_expiry)
 
+        sign = dict(allowed.sign)
+        reasons = dict(allowed.reasons)
+        if self.expiry is not None and record is not None:
+            # Nothing is signed for a product past its moment, whatever else would allow it.
+            for step, spec in STEPS.items():
+                if record.state is spec.before:
+                    sign[step] = False
+                    reasons[step] = f"{self.expiry.headline}: {self.expiry.message}"
         for step, button in self._sign_buttons().items():
-            button.setToolTip(allowed.reasons.get(step, ""))
+            button.setToolTip(reasons.get(step, ""))
         cycle2 = record is not None and record.kind != "fresh"
         enabled = {
             "save": allowed.save and not cycle2,
-            **{step.value: on for step, on in allowed.sign.items()},
+            **{step.value: on for step, on in sign.items()},
             # A freeze or thaw record is corrected with `doseprep record correct`: the window
             # corrects through the fresh form only, and would otherwise unlock the wrong form.
             "correct": allowed.correct and not cycle2,
-            "print": allowed.print,
+            # A print shows every value: not to a verifier before the blind re-entry.
+            "print": allowed.print and not self.blind_hold,
             "history": active,
             "lock": active,
             "sign_out": user is not None,
@@ -194,6 +209,10 @@ class RecordWorkflow(SessionActions, EditingActions, BrowsingActions, QObject):
         self.strip.print_button.setToolTip(
             "A draft record has nothing signed to print: sign it as prepared first (the form's "
             "Preview worksheet shows it, marked DRAFT — NOT FOR USE)." if state is State.DRAFT else
+            "Blind verification: the record is printed once you have verified it (a print shows "
+            "the values you must type again)." if self.blind_hold else
+            f"{self.expiry.headline}: the worksheet prints for the file, without bag labels. "
+            f"{self.expiry.message}" if self.expiry is not None else
             "Print the record's signed worksheet and labels (a label scans as a product only "
             "from a verified record).")
         for key, on in enabled.items():
@@ -223,6 +242,10 @@ class RecordWorkflow(SessionActions, EditingActions, BrowsingActions, QObject):
                 f"BLIND VERIFICATION — {record.ref} is PREPARED; its values are hidden",
                 "A second person verifies it by typing the key values again from the source "
                 "documents (Verify…). What the preparer entered is shown once it is verified.")
+        elif signed and self.expiry is not None:
+            self.banner.show_expired(
+                f"{self.expiry.headline} — {record.ref} is {record.state.words}: do not use it",
+                self.expiry.message)
         elif signed:
             detail = (f"{record.ref} is {record.state.words}: it cannot change. Correct… makes a "
                       "new version with a reason; the signatures of this version stay valid.")
@@ -243,6 +266,27 @@ class RecordWorkflow(SessionActions, EditingActions, BrowsingActions, QObject):
                             f"{local_time(record.updated_at)}.")
             self.panel.show_record(record, created)
         self.changed.emit()
+
+    def _expiries(self, record: StoredRecord | None, plan: PreparationPlan | None, dirty: bool,
+                  now: Any) -> tuple[Deadline | None, Deadline | None]:
+        """What has expired at ``now`` (the domain decides): of the fresh plan on screen, and of
+        the record in hand. The window clock ticks at the next of their deadlines."""
+        from doseprep.deadlines import expired
+        from doseprep.workflow import plan_deadlines, record_deadlines
+
+        window = self.window
+        fresh = record is not None and record.kind == "fresh" and not dirty
+        done = fresh and record is not None and record.state.signed
+        shown = plan_deadlines(plan, done=done) if plan is not None else ()
+        if record is None:
+            held: tuple[Deadline, ...] = ()
+        elif fresh and plan is not None:
+            held = shown  # the plan on screen is the record's, computed from its request
+        else:
+            held = record_deadlines(record, window.site_zone())
+        window.clock.watch("fresh plan", (d.at for d in shown))
+        window.clock.watch("record", (d.at for d in held))
+        return expired(shown, now), expired(held, now)
 
     def _sign_buttons(self) -> dict[Step, Any]:
         return {Step.PREPARE: self.strip.prepare_button, Step.VERIFY: self.strip.verify_button,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from doseprep.errors import DoseprepError
 from doseprep.signing import Step, step_named
@@ -94,29 +94,35 @@ class EditingActions:
         details = [("Record", f"{record.record_id}, version {record.version}"),
                    ("Patient", f"{record.patient_name} (MRN {record.patient_mrn})"),
                    ("Signing", f"{record.state.words} → {spec.after.words}")]
+        status = ""
         if not spec.blind:  # what is signed; the verifier sees it only after re-entering it
             stored = record.plan
             codes = ", ".join(f"{f['code']} ({f['severity']})" for f in stored.get("findings", []))
             details += [("DIN", record.din), ("Dose level", record.dose_level),
-                        ("Instruction", str(stored.get("instruction", ""))),
-                        ("Plan status", f"{str(stored.get('status', '')).upper()}"
-                                        f"{' — ' + codes if codes else ''}")]
+                        ("Instruction", str(stored.get("instruction", "")))]
+            status = f"{str(stored.get('status', '')).upper()}{' — ' + codes if codes else ''}"
         signed_hash = signing_hash(record, spec.name)
+        clock = window.clock
+        # The record's moment is checked again while the dialog is open and when Sign is pressed
+        # (issue 21: a dialog opened before the expiry said "Plan status OK" after it).
+        found = self._record_deadlines(record)
         if spec.blind:
             fields = fields_for(record.request)
             dialog = VerifyDialog(record.ref, signed_hash, fields,
-                                  {f: label(f) for f in fields}, details, window)
+                                  {f: label(f) for f in fields}, details, window,
+                                  clock=clock, deadlines=found)
             dialog.action = lambda d: verify_record(
                 store, record.ref, d.user_id.text().strip(), d.password.text(),
                 reentry=d.values(), expected_row_version=record.row_version,
-                expected_hash=signed_hash)
+                expected_hash=signed_hash, now=clock.now())
         else:
-            dialog = SignDialog(spec.meaning, record.ref, signed_hash, details, window)
+            dialog = SignDialog(spec.meaning, record.ref, signed_hash, details, window,
+                                clock=clock, deadlines=found, status=status)
             sign = prepare_record if spec.name is Step.PREPARE else release_record
             dialog.action = lambda d: sign(store, record.ref, d.user_id.text().strip(),
                                            d.password.text(),
                                            expected_row_version=record.row_version,
-                                           expected_hash=signed_hash)
+                                           expected_hash=signed_hash, now=clock.now())
         # A mismatch keeps the dialog open with the typed values, the differing fields marked
         # (issue 9: it closed, lost the eight values and put the preparer's back on screen).
         dialog.closing_errors = (StaleRecordError,)
@@ -166,6 +172,17 @@ class EditingActions:
             f"{result.ref} signed “{signature.meaning}” by {signature.printed_name}: "
             f"{result.state.words}.", 10000)
         return result
+
+    def _record_deadlines(self, record: StoredRecord) -> tuple[Any, ...]:
+        """The deadlines of ``record`` as the window shows them (a fresh record's from the plan
+        on screen when it is the record's, with its product's age; else from what it stores)."""
+        from doseprep.workflow import plan_deadlines, record_deadlines
+
+        plan = self.window.evaluation.plan if self.window.evaluation is not None else None
+        if record.kind == "fresh" and plan is not None and not self.blind_hold \
+                and not self.is_dirty(plan):
+            return plan_deadlines(plan, done=record.state.signed)
+        return record_deadlines(record, self.window.site_zone())
 
     # --- corrections ---------------------------------------------------------------------------
 

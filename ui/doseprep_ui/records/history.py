@@ -6,6 +6,10 @@ newest first, a page of 100 — and lists them with their id and version, state 
 by whom they were created, the patient, the DIN, the dose level and the plan's status. Opening
 one (the button, Enter or a double click) closes the dialog with ``chosen_ref`` set; the window
 loads it, read-only once signed.
+
+Blind means blind (issue 21): the DIN and the dose level are values a verifier re-enters, so a
+row the window says to withhold (a PREPARED record waiting for its blind verification, and while
+one is held blind, every row of that record or of its DIN) shows neither.
 """
 
 from __future__ import annotations
@@ -49,15 +53,20 @@ STATES = (("", "Any state"), ("draft", "Draft"), ("prepared", "Prepared"),
 
 #: The search: keyword arguments of ``list_records`` → its rows (RecordSummary).
 Search = Callable[..., Sequence[Any]]
+#: What a withheld row shows in place of its DIN and dose level.
+WITHHELD = "hidden until verified"
 
 
 class HistoryDialog(QDialog):
     """See the module docstring. ``describe_time`` turns a stored UTC text into local words."""
 
     def __init__(self, search: Search, describe_time: Callable[[str], str],
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *,
+                 withheld: Callable[[Any], bool] = lambda _row: False) -> None:
+        """``withheld`` says of a row whether its DIN and dose level must not be shown."""
         super().__init__(parent)
         self.setObjectName("history-dialog")
+        self._withheld = withheld
         self.setWindowTitle("Record history — doseprep")
         self.setStyleSheet(STYLE_SHEET)
         self.resize(1250, 640)
@@ -183,10 +192,11 @@ class HistoryDialog(QDialog):
         table.setRowCount(len(self.rows))
         for index, row in enumerate(self.rows):
             state = row.state.value
+            hidden = self._withheld(row)
             texts = (row.ref + ("  (corrected)" if row.superseded else ""), state.upper(),
                      self._describe_time(row.created_at), row.created_by, row.patient_mrn,
-                     row.patient_name, _eye_readable(row.din), row.dose_level,
-                     row.plan_status.upper())
+                     row.patient_name, WITHHELD if hidden else _eye_readable(row.din),
+                     WITHHELD if hidden else row.dose_level, row.plan_status.upper())
             for column, text in enumerate(texts):
                 item = QTableWidgetItem(text)
                 if column == 1:

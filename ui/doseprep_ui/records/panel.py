@@ -4,7 +4,8 @@
   form — "Not saved" or ``PREP-2026-000123/v1 — DRAFT`` with a state icon (a square while it can
   change, a circle with P, V or a tick once signed) — and the record buttons.
 - :class:`RecordBanner`, below it, for a signed record: a padlock and "READ-ONLY — signed record;
-  use Correct… to make a new version"; while a correction is typed, what saving will make.
+  use Correct… to make a new version"; while a correction is typed, what saving will make; for a
+  record past its expiry, INFUSION EXPIRED or PRODUCT EXPIRED and what to do.
 - :class:`RecordPanel`, above the plan: the record's history in words — created by, the version
   it corrects and why, and every signature with its meaning, printed name, time and zone.
 - :class:`CoverPage`, which replaces the form and the plan when nobody is logged in, when the
@@ -34,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from doseprep_ui.widgets.banner import IconBanner
-from doseprep_ui.widgets.icons import padlock_pixmap, record_pixmap
+from doseprep_ui.widgets.icons import padlock_pixmap, record_pixmap, status_pixmap
 from doseprep_ui.widgets.moments import describe_moment
 from doseprep_ui.widgets.style import set_role, set_state
 
@@ -131,16 +132,20 @@ class RecordStrip(QFrame):
                                     f"{user.role.value}")
         self.user_label.setAccessibleName(self.user_label.text())
 
-    def show_record(self, record: Any | None, note: str = "") -> None:
-        """The record in the form (None: not saved) and a note (changes not saved, ...)."""
+    def show_record(self, record: Any | None, note: str = "", expiry: Any = None) -> None:
+        """The record in the form (None: not saved), a note (changes not saved, ...) and what
+        of it has expired at the window clock's instant (a Deadline, or None)."""
         if record is None:
             state, text = "unsaved", "Not saved"
         else:
             state, text = record.state.value, f"{record.ref} — {record.state.words}"
+        if expiry is not None:
+            text = f"{text} · {expiry.headline}"
         if note:
             text = f"{text} · {note}"
         self.state = state
-        self.record_icon.setPixmap(record_pixmap(state, 24))
+        self.record_icon.setPixmap(record_pixmap(state, 24) if expiry is None
+                                   else status_pixmap("blocked", 24))
         self.record_label.setText(text)
         self.record_label.setAccessibleName(f"Record: {text}")
 
@@ -164,6 +169,11 @@ class RecordBanner(IconBanner):
     def show_read_only(self, headline: str, detail: str) -> None:
         self._show("read-only", headline, detail)
         self.icon.setPixmap(padlock_pixmap(36))
+
+    def show_expired(self, headline: str, detail: str) -> None:
+        """A record past its expiry: nothing may be done with its product any more."""
+        self._show("expired", headline, detail)
+        self.icon.setPixmap(status_pixmap("blocked", 36))
 
     def show_correcting(self, headline: str, detail: str) -> None:
         self._show("correcting", headline, detail)

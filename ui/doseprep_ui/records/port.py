@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from doseprep_ui.form.evaluation import Evaluation
     from doseprep_ui.form.form import RequestForm
     from doseprep_ui.plan.plan_view import PlanView
+    from doseprep_ui.widgets.clock import WindowClock
 
 
 class WindowPort(Protocol):
@@ -31,8 +32,12 @@ class WindowPort(Protocol):
     content_ready: bool
     form: RequestForm
     plan_view: PlanView
+    #: The one clock every status on screen is read at.
+    clock: WindowClock
 
     def statusBar(self) -> QStatusBar: ...
+
+    def site_zone(self) -> str | None: ...
 
     @property
     def current_plan(self) -> PreparationPlan | None: ...
@@ -48,6 +53,8 @@ class WindowPort(Protocol):
     def load_request(self, data: dict[str, Any]) -> None: ...
 
     def show_cryo_record(self, record: Any, *, blind: bool) -> None: ...
+
+    def clear_for_blind(self) -> None: ...
 
     def update_bag_actions(self) -> None: ...
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeyEvent
@@ -42,6 +43,10 @@ from doseprep_ui.widgets.dialogs import sentence
 from doseprep_ui.widgets.icons import record_pixmap
 from doseprep_ui.widgets.style import STYLE_SHEET, set_role, set_state
 
+if TYPE_CHECKING:
+    from doseprep.deadlines import Deadline
+    from doseprep_ui.widgets.clock import WindowClock
+
 HASH_DIGITS = 16
 STATEMENT = ("Your electronic signature is the legally binding equivalent of your handwritten "
              "signature (21 CFR Part 11). Signing records your printed name, the date and time "
@@ -63,10 +68,19 @@ REENTRY_HINTS = {
 
 class SignDialog(ActionDialog):
     """See the module docstring. ``record_hash`` is the hash the signature will bind;
-    ``details`` are (caption, text) rows about the record."""
+    ``details`` are (caption, text) rows about the record; ``status`` the plan's status as
+    signed ("" for a blind verification, which does not show it). ``deadlines`` (the domain's,
+    for this record) are checked against ``clock`` while the dialog is open — its status line
+    follows — and again when Sign is pressed: past one, nothing is signed and the dialog says
+    why (issue 21)."""
 
     def __init__(self, meaning: str, record_ref: str, record_hash: str,
-                 details: Sequence[tuple[str, str]] = (), parent: QWidget | None = None) -> None:
+                 details: Sequence[tuple[str, str]] = (), parent: QWidget | None = None, *,
+                 clock: WindowClock | None = None, deadlines: Sequence[Deadline] = (),
+                 status: str = "") -> None:
+        self._clock = clock
+        self._deadlines = tuple(deadlines)
+        self._status = status
         super().__init__(f"Sign: {meaning}", f"&Sign — {meaning}", parent)
         self.setObjectName("sign-dialog")
         after = next((s.after for s in STEPS.values() if s.meaning == meaning), State.DRAFT)
@@ -77,6 +91,8 @@ class SignDialog(ActionDialog):
         self.record_label = self._detail("Record", record_ref)
         for caption, text in details:
             self._detail(caption, text)
+        self.status_label = self._detail("Plan status" if status else "Expiry", "")
+        self.status_label.setObjectName("sign-status")
         self.hash_label = self._detail("Record hash", f"{self.hash_prefix}…")
         set_role(self.hash_label, "hash")
         self.hash_label.setToolTip(
@@ -94,12 +110,50 @@ class SignDialog(ActionDialog):
         self.password = self.add_field("&Password", password=True, name="password",
                                        form=credentials)
         self.user_id.setFocus()
+        if clock is not None:
+            clock.ticked.connect(self.follow_clock)
+        self.follow_clock()
+
+    def expired(self) -> Deadline | None:
+        """What of the record has expired at the clock's instant (None: nothing, or no clock)."""
+        if self._clock is None:
+            return None
+        from doseprep.deadlines import expired
+
+        return expired(self._deadlines, self._clock.now())
+
+    def follow_clock(self) -> None:
+        """Show the record's status at the clock's instant; past a deadline, Sign is disabled
+        and the dialog says why."""
+        from doseprep.deadlines import next_deadline
+
+        expiry = self.expired()
+        upcoming = (next_deadline(self._deadlines, self._clock.now())
+                    if self._clock is not None else None)
+        if expiry is not None:  # the whole sentence is in the refusal below
+            text = f"{expiry.headline} at {expiry.when}"
+        elif upcoming is not None:
+            text = " · ".join(filter(None, (self._status, f"expires {upcoming.when}")))
+        else:
+            text = self._status
+        self.status_label.setText(text)
+        set_state(self.status_label, "error" if expiry is not None else "")
+        self.status_label.setVisible(bool(text))
+        self.status_label.property("caption_label").setVisible(bool(text))
+        self.ok_button.setEnabled(expiry is None)
+        if expiry is not None:
+            self.show_error(self._refusal(expiry))
+
+    @staticmethod
+    def _refusal(expiry: Deadline) -> str:
+        return f"Not signed: {expiry.headline}. {expiry.message}"
 
     def _detail(self, caption: str, text: str) -> QLabel:
         row = QHBoxLayout()
         name = set_role(QLabel(caption, self), "key")
         name.setMinimumWidth(110)
         value = set_role(QLabel(text, self), "value")
+        value.setProperty("caption_label", name)
         value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         value.setWordWrap(True)
         row.addWidget(name, 0, Qt.AlignmentFlag.AlignTop)
@@ -111,6 +165,10 @@ class SignDialog(ActionDialog):
         """Subclasses add fields here (between the record details and the statement)."""
 
     def check(self) -> str:
+        expiry = self.expired()  # at the moment Sign is pressed, not when the dialog opened
+        if expiry is not None:
+            self.follow_clock()
+            return self._refusal(expiry)
         if not self.user_id.text().strip():
             return "Type your user id: each signature needs the signer's user id and password."
         if not self.password.text():
@@ -123,10 +181,12 @@ class VerifyDialog(SignDialog):
 
     def __init__(self, record_ref: str, record_hash: str, fields: Sequence[str],
                  labels: Mapping[str, str], details: Sequence[tuple[str, str]] = (),
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, clock: WindowClock | None = None,
+                 deadlines: Sequence[Deadline] = ()) -> None:
         self._reentry_fields = tuple(fields)
         self._labels = dict(labels)
-        super().__init__("Verified by", record_ref, record_hash, details, parent)
+        super().__init__("Verified by", record_ref, record_hash, details, parent, clock=clock,
+                         deadlines=deadlines)
         self.setObjectName("verify-dialog")
         first = next(iter(self.reentry.values()), None)
         if first is not None:

@@ -92,6 +92,7 @@ QLabel[role="draw"][state="blocked"] {{
 }}
 QLabel[role="key"] {{ font-size: {BASE_POINT_SIZE + 1}pt; color: {MUTED_COLOUR}; }}
 QLabel[role="value"] {{ font-size: {BASE_POINT_SIZE + 2}pt; font-weight: bold; color: #000000; }}
+QLabel[role="value"][state="error"] {{ color: {COLOURS["error"][0]}; }}
 QLabel[role="heading"] {{ font-size: {BASE_POINT_SIZE + 3}pt; font-weight: bold; }}
 QLabel[role="finding-text"] {{ font-size: {BASE_POINT_SIZE + 1}pt; color: #000000; }}
 QFrame[role="finding"] {{ border: 2px solid #616161; border-radius: 3px; }}
@@ -132,6 +133,10 @@ QLabel[role="record-banner-text"] {{
     font-size: {BANNER_POINT_SIZE - 2}pt; font-weight: bold; color: {COLOURS["info"][0]};
 }}
 QLabel[role="record-banner-text"][state="correcting"] {{ color: {COLOURS["warning"][0]}; }}
+QFrame[role="record-banner"][state="expired"] {{
+    background: {COLOURS["error"][1]}; border: 3px solid {COLOURS["error"][2]};
+}}
+QLabel[role="record-banner-text"][state="expired"] {{ color: {COLOURS["error"][0]}; }}
 QLabel[role="record-banner-detail"] {{ font-size: {BASE_POINT_SIZE}pt; color: #000000; }}
 QFrame[role="record-panel"] {{
     border: 1px solid #9e9e9e; border-radius: 4px; background: #fafafa;
