@@ -27,11 +27,11 @@ Lengths are in points (1/72 inch), from the label's top-left corner, y downwards
 from __future__ import annotations
 
 import math
-from dataclasses import replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
 
 from reportlab.lib.units import mm
 
+from doseprep import __version__
 from doseprep.documents.label_boxes import (
     FRAME_WIDTH,
     Barcode,
@@ -45,10 +45,15 @@ from doseprep.documents.label_boxes import (
     Style,
     mm_text,
 )
+from doseprep.documents.style import (
+    CONDENSED,
+    CONDENSED_BOLD,
+    DRAFT_TEXT,
+    MONO,
+    SANS_BOLD,
+    WATERMARK_TEXT,
+)
 from doseprep.errors import SettingsError
-
-if TYPE_CHECKING:
-    from doseprep.documents.labels import LabelData
 
 #: Nothing is printed nearer the label's edge than this (label stock shifts ±1 mm in a printer).
 EDGE = 2.0 * mm
@@ -63,11 +68,54 @@ NOMINAL_RULES = (31 * mm, 62 * mm)
 JOIN = "\u00a0· "
 
 
+#: The statements every cellular therapy bag label carries.
+STATEMENTS = (
+    "For use by intended recipient only.",
+    "Do not irradiate.",
+    "Do not use leukocyte reduction filters.",
+    "Properly identify intended recipient and product.",
+    "Warning: This product may transmit infectious agents.",
+)
+
+
+@dataclass(frozen=True)
+class LabelData:
+    """Everything one label says, worked out once for the PDF and the ZPL alike."""
+
+    din_structure: str
+    din_text: str
+    flags: str
+    check_character: str
+    product_code: str | None
+    expiration: str | None
+    abo_rh: str | None
+    abo_rh_text: str
+    proper_name: str
+    description: str
+    volume: str
+    cells: str
+    dose: str
+    recipient: tuple[str, str, str]  # name, MRN, date of birth
+    collected: str
+    expires: str
+    storage: str
+    lab_lines: tuple[str, ...]
+    investigational: str
+    blocked_reason: str | None
+    watermark: bool
+    document_id: str
+    draft: str | None = None  # why this label is a draft that must not be used
+    state: str = ""  # the record state it was printed in
+    collected_caption: str = "Collected"  # a thawed bag: "Thawed"
+    dose_suffix: str = " recipient weight"
+    expires_caption: str = "EXPIRES"  # a thawed bag: "INFUSE BY"
+    reprint: str | None = None  # "REPRINT 1" when printed before in the same signed state
+
+
 # --- the label's parts -----------------------------------------------------------------------
 
 def _fonts() -> dict[str, str]:
-    from doseprep.documents.style import CONDENSED, CONDENSED_BOLD, MONO, SANS_BOLD
-
+    """The label's fonts by role (the bundled DejaVu faces: lab notation needs ×, µ, 10⁷)."""
     return {"regular": CONDENSED, "bold": CONDENSED_BOLD, "mono": MONO, "heavy": SANS_BOLD}
 
 
@@ -82,8 +130,6 @@ def _upper_left(c: Column, d: LabelData, f: dict[str, str]) -> None:
 def _upper_right(c: Column, d: LabelData, f: dict[str, str], marks_as_text: bool) -> None:
     """ABO/RhD; and where no diagonal watermark says it (ZPL), DRAFT — NOT FOR USE or NOT FOR
     CLINICAL USE."""
-    from doseprep.documents.style import DRAFT_TEXT, WATERMARK_TEXT
-
     if d.abo_rh:
         c.barcode(d.abo_rh, "ABO/RhD")
         c.gap(1.5 * mm)
@@ -97,8 +143,6 @@ def _upper_right(c: Column, d: LabelData, f: dict[str, str], marks_as_text: bool
 
 
 def _no_barcode(c: Column, d: LabelData, f: dict[str, str]) -> None:
-    from doseprep.documents.style import DRAFT_TEXT
-
     def fill(inner: Column) -> None:
         inner.text("NO BARCODE", Style(f["bold"], 8), "blocked box")
         inner.text(DRAFT_TEXT if d.draft else "NOT FOR CLINICAL USE", Style(f["bold"], 7, 6),
@@ -136,8 +180,6 @@ def _lower_right(c: Column, d: LabelData, f: dict[str, str]) -> None:
 
 
 def _bottom(c: Column, d: LabelData, f: dict[str, str]) -> None:
-    from doseprep.documents.labels import STATEMENTS
-
     name, mrn, dob = d.recipient
     # The product's volume, cells and dose across the whole label, under both quadrants.
     c.text(f"Volume {d.volume}", Style(f["bold"], 8, 6.5), "volume")
@@ -162,8 +204,6 @@ def _bottom(c: Column, d: LabelData, f: dict[str, str]) -> None:
 
 def _footer(c: Column, d: LabelData, f: dict[str, str]) -> None:
     """REPRINT (when it is one) and the document's id, state and program version at the foot."""
-    from doseprep import __version__
-
     ident = f"{d.document_id} · {d.state} · doseprep {__version__}"
     if d.reprint:
         c.pair(d.reprint, Style(f["heavy"], 8, 7), ident, Style(f["regular"], 5), "REPRINT")

@@ -34,6 +34,8 @@ from reportlab.pdfgen.canvas import Canvas
 from doseprep import __version__
 from doseprep.documents.label_boxes import BAR_HEIGHT, MODULE, QUIET_MODULES, Layout
 from doseprep.documents.label_layout import RULE_WIDTH, layout_label
+from doseprep.documents.label_layout import STATEMENTS as STATEMENTS
+from doseprep.documents.label_layout import LabelData as LabelData
 from doseprep.documents.style import (
     DRAFT_TEXT,
     LABEL_FONTS,
@@ -57,52 +59,11 @@ from doseprep.plan import PreparationPlan, Severity, not_for_clinical_use
 from doseprep.protocol import EXAMPLE_MARK
 from doseprep.units import fmt_cells, fmt_dose, fmt_volume
 
-STATEMENTS = (
-    "For use by intended recipient only.",
-    "Do not irradiate.",
-    "Do not use leukocyte reduction filters.",
-    "Properly identify intended recipient and product.",
-    "Warning: This product may transmit infectious agents.",
-)
 DEFAULT_INVESTIGATIONAL = ("CAUTION: New Drug — Limited by Federal (or United States) law to "
                            "investigational use.")
 
 #: The label stock when the lab file names none (mm).
 DEFAULT_LABEL_MM = 100
-
-
-@dataclass(frozen=True)
-class LabelData:
-    """Everything one label says, worked out once for the PDF and the ZPL alike."""
-
-    din_structure: str
-    din_text: str
-    flags: str
-    check_character: str
-    product_code: str | None
-    expiration: str | None
-    abo_rh: str | None
-    abo_rh_text: str
-    proper_name: str
-    description: str
-    volume: str
-    cells: str
-    dose: str
-    recipient: tuple[str, str, str]  # name, MRN, date of birth
-    collected: str
-    expires: str
-    storage: str
-    lab_lines: tuple[str, ...]
-    investigational: str
-    blocked_reason: str | None
-    watermark: bool
-    document_id: str
-    draft: str | None = None  # why this label is a draft that must not be used
-    state: str = ""  # the record state it was printed in
-    collected_caption: str = "Collected"  # a thawed bag: "Thawed"
-    dose_suffix: str = " recipient weight"
-    expires_caption: str = "EXPIRES"  # a thawed bag: "INFUSE BY"
-    reprint: str | None = None  # "REPRINT 1" when printed before in the same signed state
 
 
 def label_data(plan: PreparationPlan, record: RecordInfo | None = None) -> LabelData:
