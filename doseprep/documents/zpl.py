@@ -3,11 +3,14 @@ and the same layout as the PDF label (:mod:`doseprep.documents.label_layout`), C
 fields, rules and frames as graphic boxes.
 
 The printer's resident font 0 is proportional and its metrics are the printer's, so the layout is
-measured with a bound instead: no character of ``^A0N,h,w`` is wider than its cell ``w`` dots, so
-a line of n characters takes at most n × w dots from its field origin. Lines are wrapped to that
-bound, which keeps every field inside its quadrant whatever the printer's font does. Barcodes are
-measured with their Code 128 module count (subset C for digit runs, as the printer's automatic
-mode chooses) at the module width the printer can make: a whole number of dots.
+measured with a bound instead: for a scalable font ``w`` of ``^A0N,h,w`` is the width of the
+whole character cell (ZPL II manual, ^A), so a line of n characters takes at most n × w dots from
+its field origin. Lines are wrapped to that bound, which keeps every field inside its quadrant
+whatever the printer's font does (on paper the text is narrower than the bound). Barcodes are
+measured with their Code 128 module count as reportlab encodes them (subset C for digit runs, the
+shortest encoding), at the module width the printer can make — a whole number of dots; the
+printer's automatic mode (``^BC…,A``) is assumed to encode no longer than that, which this
+program cannot check without a printer.
 """
 
 from __future__ import annotations
