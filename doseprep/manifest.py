@@ -33,6 +33,9 @@ class RecordInfo:
     record_hash: str
     signatures: tuple[SignatureManifest, ...] = ()
     reprint_at: datetime | None = None  # set when this is not the first print
+    # How many times this document (worksheet, or labels) was printed before for this version
+    # in this signed state: 0 for a first print, n for "reprint n".
+    reprint: int = 0
     supersedes: str | None = None  # id of the version this one corrects
     correction_reason: str | None = None
     superseded_by: str | None = None  # "PREP-…/v2" when a newer version corrects this one

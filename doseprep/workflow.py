@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from doseprep.deadlines import Deadline, deadlines, product_age_limit
@@ -331,36 +331,47 @@ def allowed_actions(record: StoredRecord | None, user: User | None, *, has_plan:
 class PrintedRecord:
     """The documents of one print of a record version (not yet registered as printed)."""
 
-    info: RecordInfo
+    info: RecordInfo  # as the worksheet carries it (its REPRINT)
     plan: AnyPlan  # as signed (its findings and protocol say whether it is for clinical use)
     worksheet: bytes  # digitally signed PDF
     labels: bytes
     zpl: str
+    labels_info: RecordInfo | None = None  # as the labels carry it (their own REPRINT)
+
+    @property
+    def marks(self) -> dict[str, int]:
+        """The earlier prints each document was rendered with (what its paper says), for
+        :func:`doseprep.store.register_print`'s ``marked``."""
+        return {"worksheet": self.info.reprint,
+                "labels": (self.labels_info or self.info).reprint}
 
 
 def render_record(store: Store, ref: str, user_id: str, *, page_size: str = "letter",
                   protocol: str | None = None, lab: str | None = None,
                   zpl_dpi: int = 203, labels: bool = True) -> PrintedRecord:
     """Render the documents of a print of record ``ref`` by ``user_id`` (who must be allowed to
-    print); REPRINT when this version was really printed before. Nothing is audited here: the
-    caller writes the files (or sends the print job) and only then calls
-    :func:`doseprep.store.register_print` — a preview that is closed, or a write that fails, is
-    never a print, and REPRINT means a real earlier print (issue 9).
+    print); each document (worksheet, labels) says REPRINT when it was really printed before for
+    this version in the same signed state. Nothing is audited here: the caller writes the files
+    (or sends the print job) and only then calls :func:`doseprep.store.register_print` — a
+    preview that is closed, or a write that fails, is never a print, and REPRINT means a real
+    earlier print (issue 9) of the same document in the same state (issue 21).
 
     With ``labels``, an expired infusion is refused (INFUSION_EXPIRED): its worksheet can still
-    be printed for the file, never a bag label."""
+    be printed for the file, never a bag label. Without, no labels are made (empty)."""
     from doseprep.documents.record_print import render_documents
     from doseprep.store import audit_head
+    from doseprep.store.canonical import utc_now
     from doseprep.store.expiry import check_not_expired
-    from doseprep.store.history import check_can_print, earlier_print
+    from doseprep.store.history import check_can_print, earlier_prints
 
     record = check_can_print(store, ref, user_id)
     if labels:
         check_not_expired(record.plan, record.ref, "get a bag label")
     plan = stored_plan(record, protocol, lab, store=store)
-    reprint = earlier_print(store, record.ref) is not None
-    info = replace(record.info(reprint_at=datetime.now(UTC) if reprint else None),
-                   audit_checkpoint=audit_head(store))
-    worksheet, label_pdf, zpl = render_documents(plan, info, page_size=page_size,
-                                                 zpl_dpi=zpl_dpi)
-    return PrintedRecord(info=info, plan=plan, worksheet=worksheet, labels=label_pdf, zpl=zpl)
+    info = replace(record.info(), audit_checkpoint=audit_head(store))
+    documents = render_documents(plan, info, page_size=page_size, zpl_dpi=zpl_dpi,
+                                 earlier=earlier_prints(store, record.ref), now=utc_now(),
+                                 labels=labels)
+    return PrintedRecord(info=documents.worksheet_info, plan=plan,
+                         worksheet=documents.worksheet, labels=documents.labels,
+                         zpl=documents.zpl, labels_info=documents.labels_info)

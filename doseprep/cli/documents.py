@@ -41,9 +41,13 @@ def _cmd_labels(args: argparse.Namespace) -> int:
     from doseprep.documents.zpl import render_zpl
 
     plan = compute(args, fresh_only=True)
-    write_file(args.output, render_labels(plan))
-    if args.zpl:
-        write_file(args.zpl, render_zpl(plan, dpi=args.dpi))
+    # Both rendered before either is written: a label that does not fit its stock in one of
+    # them (a settings error naming the label size) leaves no file behind.
+    labels = render_labels(plan)
+    zpl = render_zpl(plan, dpi=args.dpi) if args.zpl else None
+    write_file(args.output, labels)
+    if args.zpl and zpl is not None:
+        write_file(args.zpl, zpl)
     warn_if_not_clinical(plan)
     sys.stdout.write(f"{args.output}\n" + (f"{args.zpl}\n" if args.zpl else ""))
     return 0

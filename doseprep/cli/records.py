@@ -268,6 +268,9 @@ def _cmd_print(args: argparse.Namespace) -> int:
         outputs.append((args.labels, printed.labels, "labels"))
     if args.zpl:
         outputs.append((args.zpl, printed.zpl, "labels (ZPL)"))
+    marks = {"worksheet": printed.info.reprint}
+    if args.labels or args.zpl:
+        marks["labels"] = printed.marks["labels"]
     written: list[str] = []
     try:
         for path, data, _ in outputs:
@@ -275,16 +278,26 @@ def _cmd_print(args: argparse.Namespace) -> int:
             written.append(path)
         # Audited only now, with every file written: a failed write is not a print (issue 9).
         register_print(args.store, printed.info.record_id + f"/v{printed.info.version}",
-                       args.user, document=" and ".join(kind for _, _, kind in outputs))
+                       args.user, document=" and ".join(kind for _, _, kind in outputs),
+                       marked=marks)
     except BaseException:
         for path in written:  # nothing half-printed is left behind
             Path(path).unlink(missing_ok=True)
         raise
     info = printed.info
-    kind = f"REPRINT ({info.reprint_at.isoformat()})" if info.reprint_at else "first print"
-    sys.stdout.write(f"{info.record_id}/v{info.version} {info.state.upper()} — {kind}\n")
+    sys.stdout.write(f"{info.record_id}/v{info.version} {info.state.upper()} — "
+                     f"{_print_kinds(marks)}\n")
     sys.stdout.write("".join(f"{path}\n" for path in written))
     return EXIT_OK
+
+
+def _print_kinds(marks: dict[str, int]) -> str:
+    """``first print``, or each document's ``first print`` / ``REPRINT n`` (a document printed
+    before for this version in the same signed state)."""
+    if not any(marks.values()):
+        return "first print"
+    return "; ".join(f"{kind}: {'first print' if n == 0 else f'REPRINT {n}'}"
+                     for kind, n in marks.items())
 
 
 @store_command

@@ -29,6 +29,7 @@ from doseprep.documents.labels import (
     LabelData,
     label_pages,
     label_size,
+    reprint_words,
 )
 from doseprep.documents.style import (
     WORKSHEET_FONTS,
@@ -227,7 +228,7 @@ def _common(plan: Any, record: RecordInfo | None, din_text: str, flags: str) -> 
                                             DEFAULT_INVESTIGATIONAL)),
         "blocked_reason": "; ".join(f.code for f in blocking) if blocking else None,
         "watermark": bool(not_for_clinical_use(plan)), "draft": draft_reason(record),
-        "state": state_words(record),
+        "state": state_words(record), "reprint": reprint_words(record),
         "recipient": (plan.request.patient.name, plan.request.patient.id,
                       plan.request.patient.birth_date.isoformat()),
     }

@@ -12,27 +12,33 @@ across it and has no product barcodes (issue 9: a clean, scannable label once ca
 unsigned form). A blocked plan gets none either, and carries NOT FOR CLINICAL USE with the
 reason. An unapproved protocol keeps a verified record's barcodes under the watermark, so labels
 can be tested end to end before approval. The label names the record, its version and the state
-it was printed in.
+it was printed in, and says REPRINT when the same labels were printed before in that state.
+
+Where each part goes is worked out as data by :mod:`doseprep.documents.label_layout` (the same
+layout, measured with the printer's cell widths, makes the ZPL label): every text inside its
+quadrant, nothing cut, and a label stock too small for it is a settings error. This module
+measures with reportlab's font metrics and draws the layout.
 """
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import Any
 
 from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.units import mm
-from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfbase.pdfmetrics import getAscentDescent, stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from doseprep import __version__
+from doseprep.documents.label_boxes import BAR_HEIGHT, MODULE, QUIET_MODULES, Layout
+from doseprep.documents.label_layout import RULE_WIDTH, layout_label
+from doseprep.documents.label_layout import STATEMENTS as STATEMENTS
+from doseprep.documents.label_layout import LabelData as LabelData
 from doseprep.documents.style import (
-    CONDENSED,
-    CONDENSED_BOLD,
     DRAFT_TEXT,
     LABEL_FONTS,
-    MONO,
-    SANS_BOLD,
     document_id,
     draft_reason,
     draw_watermark,
@@ -53,51 +59,11 @@ from doseprep.plan import PreparationPlan, Severity, not_for_clinical_use
 from doseprep.protocol import EXAMPLE_MARK
 from doseprep.units import fmt_cells, fmt_dose, fmt_volume
 
-STATEMENTS = (
-    "For use by intended recipient only.",
-    "Do not irradiate.",
-    "Do not use leukocyte reduction filters.",
-    "Properly identify intended recipient and product.",
-    "Warning: This product may transmit infectious agents.",
-)
 DEFAULT_INVESTIGATIONAL = ("CAUTION: New Drug — Limited by Federal (or United States) law to "
                            "investigational use.")
 
-BAR_WIDTH = 0.25 * mm  # Code 128 X dimension: ISBT 128 asks for 0.17 mm to 0.25 mm
-BAR_HEIGHT = 8 * mm
-
-
-@dataclass(frozen=True)
-class LabelData:
-    """Everything one label says, worked out once for the PDF and the ZPL alike."""
-
-    din_structure: str
-    din_text: str
-    flags: str
-    check_character: str
-    product_code: str | None
-    expiration: str | None
-    abo_rh: str | None
-    abo_rh_text: str
-    proper_name: str
-    description: str
-    volume: str
-    cells: str
-    dose: str
-    recipient: tuple[str, str, str]  # name, MRN, date of birth
-    collected: str
-    expires: str
-    storage: str
-    lab_lines: tuple[str, ...]
-    investigational: str
-    blocked_reason: str | None
-    watermark: bool
-    document_id: str
-    draft: str | None = None  # why this label is a draft that must not be used
-    state: str = ""  # the record state it was printed in
-    collected_caption: str = "Collected"  # a thawed bag: "Thawed"
-    dose_suffix: str = " recipient weight"
-    expires_caption: str = "EXPIRES"  # a thawed bag: "INFUSE BY"
+#: The label stock when the lab file names none (mm).
+DEFAULT_LABEL_MM = 100
 
 
 def label_data(plan: PreparationPlan, record: RecordInfo | None = None) -> LabelData:
@@ -157,30 +123,62 @@ def label_data(plan: PreparationPlan, record: RecordInfo | None = None) -> Label
         document_id=document_id(plan, record),
         draft=draft,
         state=state_words(record),
+        reprint=reprint_words(record),
     )
 
 
-def label_size(plan: PreparationPlan) -> tuple[float, float]:
-    """The label stock's width and height in points (100 mm × 100 mm unless the lab says)."""
+@dataclass(frozen=True)
+class LabelStock:
+    """The lab's label stock: width and height in points, and the lab file that sets them (named
+    when a label does not fit on it)."""
+
+    width: float
+    height: float
+    source: str = ""
+
+
+def label_size(plan: Any) -> LabelStock:
+    """The label stock of ``plan``'s lab (100 mm × 100 mm unless the lab file says)."""
     facility = plan.lab.facility
-    return (float(facility.get("label_width_mm", 100)) * mm,
-            float(facility.get("label_height_mm", 100)) * mm)
+    return LabelStock(float(facility.get("label_width_mm", DEFAULT_LABEL_MM)) * mm,
+                      float(facility.get("label_height_mm", DEFAULT_LABEL_MM)) * mm,
+                      plan.lab.source)
 
 
-def _barcode(canvas: Canvas, data: str, x: float, y: float) -> float:
-    """Draw a Code 128 barcode with its bottom-left at (x, y); returns its width."""
-    symbol = Code128(data, barWidth=BAR_WIDTH, barHeight=BAR_HEIGHT, humanReadable=False,
-                     quiet=True)
-    symbol.drawOn(canvas, x, y)
-    return symbol.width
+def reprint_words(record: RecordInfo | None) -> str | None:
+    """What a label says when the same labels were printed before for this record version in
+    the same signed state: ``REPRINT 2`` for the second reprint; None for a first print. (When
+    is in the audit trail; the label has no room to spare for it.)"""
+    if record is None or record.reprint_at is None:
+        return None
+    return f"REPRINT {record.reprint}" if record.reprint else "REPRINT"
 
 
-def _fit(canvas: Canvas, text: str, font: str, size: float, width: float) -> float:
-    """Shrink ``size`` until ``text`` fits ``width``; set the font; return the size."""
-    while size > 4 and stringWidth(text, font, size) > width:
-        size -= 0.25
-    canvas.setFont(font, size)
-    return size
+class PdfMetrics:
+    """Text and barcodes measured as reportlab draws them on the PDF label."""
+
+    def width(self, text: str, font: str, size: float) -> float:
+        return stringWidth(text, font, size)
+
+    def line(self, font: str, size: float) -> tuple[float, float]:
+        ascent, descent = getAscentDescent(font, size)
+        height = ascent - descent
+        return height, max(height, 1.17 * size)
+
+    def barcode(self, data: str) -> tuple[float, float]:
+        return MODULE, _symbol(data, MODULE).width
+
+
+def _symbol(data: str, module: float, height: float = BAR_HEIGHT) -> Code128:
+    quiet = QUIET_MODULES * module
+    return Code128(data, barWidth=module, barHeight=height, humanReadable=False, quiet=True,
+                   lquiet=quiet, rquiet=quiet)
+
+
+def code128_modules(data: str) -> int:
+    """The modules (narrowest bar widths) of the Code 128 symbol of ``data`` without its quiet
+    zones: the subsets switched as ISBT 128 data needs (the DIN's 14 digits in subset C)."""
+    return round(Code128(data, barWidth=1, humanReadable=False, quiet=False).width)
 
 
 def render_labels(plan: PreparationPlan, record: RecordInfo | None = None) -> bytes:
@@ -188,174 +186,47 @@ def render_labels(plan: PreparationPlan, record: RecordInfo | None = None) -> by
     return label_pages([label_data(plan, record)], label_size(plan))
 
 
-def label_pages(labels: list[LabelData], size: tuple[float, float]) -> bytes:
-    """Labels as a PDF, one page of the label stock's size each."""
+def pdf_layout(data: LabelData, stock: LabelStock) -> Layout:
+    """Where everything on the PDF label goes (checked to fit: see :mod:`label_layout`)."""
     register_fonts(LABEL_FONTS)
-    width, height = size
+    return layout_label(data, stock.width, stock.height, PdfMetrics(), source=stock.source)
+
+
+def label_pages(labels: list[LabelData], size: LabelStock | tuple[float, float]) -> bytes:
+    """Labels as a PDF, one page of the label stock's size each."""
+    stock = size if isinstance(size, LabelStock) else LabelStock(*size)
+    layouts = [pdf_layout(data, stock) for data in labels]  # all fit before anything is drawn
     buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=(width, height))
+    canvas = Canvas(buffer, pagesize=(stock.width, stock.height))
     canvas.setTitle(f"ISBT 128 label {labels[0].document_id}")
     canvas.setAuthor(f"doseprep {__version__}")
-    for data in labels:
-        _draw_label(canvas, data, width, height)
+    for data, layout in zip(labels, layouts, strict=True):
+        draw_layout(canvas, layout)
         if data.draft:
-            draw_watermark(canvas, width, height, font_size=22, text=DRAFT_TEXT)
+            draw_watermark(canvas, stock.width, stock.height, font_size=22, text=DRAFT_TEXT)
         elif data.watermark:
-            draw_watermark(canvas, width, height, font_size=22)
+            draw_watermark(canvas, stock.width, stock.height, font_size=22)
         canvas.showPage()
     canvas.save()
     return buffer.getvalue()
 
 
-def _draw_label(c: Canvas, d: LabelData, width: float, height: float) -> None:
-    left, mid, right = 3 * mm, width / 2 + 1 * mm, width - 3 * mm
-    half = width / 2 - 5 * mm
-    c.setLineWidth(0.6)
-    c.line(width / 2, height - 2 * mm, width / 2, height - 62 * mm)
-    c.line(2 * mm, height - 31 * mm, width - 2 * mm, height - 31 * mm)
-    c.line(2 * mm, height - 62 * mm, width - 2 * mm, height - 62 * mm)
-
-    # Upper left: DIN with flags and the boxed check character.
-    top = height - 3 * mm
-    _barcode(c, d.din_structure, left, top - BAR_HEIGHT)
-    y = top - BAR_HEIGHT - 5 * mm
-    c.setFont(MONO, 10.5)
-    c.drawString(left, y, d.din_text)
-    text_w = stringWidth(d.din_text, MONO, 10.5)
-    c.setFont(MONO, 6.5)
-    c.drawString(left + text_w + 1.2 * mm, y + 1.5, d.flags)
-    box_x = left + text_w + 1.2 * mm + stringWidth(d.flags, MONO, 6.5) + 1.2 * mm
-    c.rect(box_x, y - 1.2, 4.2 * mm, 4.6 * mm)
-    c.setFont(MONO, 10.5)
-    c.drawCentredString(box_x + 2.1 * mm, y, d.check_character)
-    c.setFont(CONDENSED, 6.5)
-    c.drawString(left, y - 3.6 * mm, d.collected_caption)
-    _fit(c, d.collected, CONDENSED, 6.5, half)
-    c.drawString(left, y - 6.4 * mm, d.collected)
-    _fit(c, d.lab_lines[0], CONDENSED_BOLD, 6.5, half)
-    c.drawString(left, y - 9.4 * mm, d.lab_lines[0])
-
-    # Upper right: ABO/RhD.
-    if d.abo_rh:
-        _barcode(c, d.abo_rh, mid + 2 * mm, top - BAR_HEIGHT)
-        _fit(c, d.abo_rh_text, SANS_BOLD, 20, half)
-        c.drawString(mid + 2 * mm, top - BAR_HEIGHT - 9 * mm, d.abo_rh_text)
-    else:
-        c.setFont(CONDENSED, 8)
-        c.drawString(mid + 2 * mm, top - 10 * mm, d.abo_rh_text)
-
-    # Lower left (middle band): product code, proper name, volume and cells.
-    top = height - 33 * mm
-    y = top - BAR_HEIGHT
-    if d.product_code:
-        _barcode(c, d.product_code, left, y)
-        c.setFont(MONO, 7)
-        c.drawString(left, y - 3 * mm, d.product_code)
-    else:
-        _blocked_box(c, left, y - 3 * mm, half, BAR_HEIGHT + 3 * mm, d.blocked_reason, d.draft)
-    _fit(c, d.proper_name, CONDENSED_BOLD, 9.5, half)
-    c.drawString(left, y - 7 * mm, d.proper_name)
-    c.setFont(CONDENSED, 5.5)
-    for n, line in enumerate(_wrap(d.description, CONDENSED, 5.5, half)[:2]):
-        c.drawString(left, y - (9.6 + 2.1 * n) * mm, line)
-    c.setFont(CONDENSED_BOLD, 7.5)
-    c.drawString(left, y - 14.6 * mm, f"Volume {d.volume}")
-    _fit(c, d.cells, CONDENSED, 7, half)
-    c.drawString(left, y - 17.2 * mm, d.cells)
-    if d.dose:
-        _fit(c, f"{d.dose}{d.dose_suffix}", CONDENSED, 7, half)
-        c.drawString(left, y - 19.8 * mm, f"{d.dose}{d.dose_suffix}")
-
-    # Lower right (middle band): expiration.
-    if d.expiration:
-        _barcode(c, d.expiration, mid + 2 * mm, y)
-        c.setFont(MONO, 7)
-        c.drawString(mid + 2 * mm, y - 3 * mm, d.expiration)
-    else:
-        _blocked_box(c, mid + 2 * mm, y - 3 * mm, half, BAR_HEIGHT + 3 * mm, d.blocked_reason,
-                     d.draft)
-    c.setFont(CONDENSED_BOLD, 8.5)
-    c.drawString(mid + 2 * mm, y - 7.5 * mm, d.expires_caption)
-    _fit(c, d.expires, CONDENSED_BOLD, 9, half)
-    c.drawString(mid + 2 * mm, y - 11.5 * mm, d.expires)
-    c.setFont(CONDENSED, 6.2)
-    for n, line in enumerate(_wrap(d.storage, CONDENSED, 6.2, half)[:2]):
-        c.drawString(mid + 2 * mm, y - (15 + 2.8 * n) * mm, line)
-
-    # Bottom band: the intended recipient, statements, lab.
-    top = height - 62 * mm
-    c.setLineWidth(1.2)
-    c.rect(left, top - 11.5 * mm, right - left, 10 * mm)
-    # MRN and date of birth are always complete, on the first line; the name has the second line
-    # to itself, never below 6 pt — a name too long even then is abbreviated with "…" (the
-    # worksheet carries it in full). A long name once pushed MRN and DOB off the label (issue 9).
-    inner = right - left - 3 * mm
-    c.setFont(CONDENSED, 6.5)
-    c.drawString(left + 1.5 * mm, top - 4.0 * mm, "INTENDED RECIPIENT")
-    name, mrn, dob = d.recipient
-    ids = f"MRN {mrn}   DOB {dob}"
-    beside = inner - stringWidth("INTENDED RECIPIENT", CONDENSED, 6.5) - 3 * mm
-    if stringWidth(ids, CONDENSED_BOLD, 6) <= beside:
-        c.setFont(CONDENSED_BOLD, _fit(c, ids, CONDENSED_BOLD, 8.5, beside))
-        c.drawRightString(right - 1.5 * mm, top - 4.0 * mm, ids)
-    else:  # a very long MRN: it takes the whole first line, complete
-        c.setFillGray(1)
-        c.rect(left + 1 * mm, top - 5.2 * mm, inner + 1 * mm, 3.6 * mm, stroke=0, fill=1)
-        c.setFillGray(0)
-        c.setFont(CONDENSED_BOLD, max(5.5, _fit(c, ids, CONDENSED_BOLD, 7, inner)))
-        c.drawString(left + 1.5 * mm, top - 4.0 * mm, ids)
-    size = max(6.0, _fit(c, name, CONDENSED_BOLD, 10, inner))
-    c.setFont(CONDENSED_BOLD, size)
-    c.drawString(left + 1.5 * mm, top - 9 * mm, _clip(name, CONDENSED_BOLD, size, inner))
-    y = top - 15 * mm
-    c.setFont(CONDENSED_BOLD, 6.2)
-    statements = " ".join(STATEMENTS)
-    for line in _wrap(statements, CONDENSED_BOLD, 6.2, right - left):
-        c.drawString(left, y, line)
-        y -= 2.6 * mm
-    c.setFont(CONDENSED, 6)
-    for line in _wrap(d.investigational, CONDENSED, 6, right - left):
-        c.drawString(left, y, line)
-        y -= 2.5 * mm
-    lab = " · ".join(d.lab_lines)
-    for line in _wrap(lab, CONDENSED, 6, right - left):
-        c.drawString(left, y, line)
-        y -= 2.5 * mm
-    c.setFont(CONDENSED, 5)
-    c.drawRightString(right, 2.2 * mm, f"{d.document_id} · {d.state} · doseprep {__version__}")
-
-
-def _blocked_box(c: Canvas, x: float, y: float, w: float, h: float, reason: str | None,
-                 draft: str | None = None) -> None:
+def draw_layout(c: Canvas, layout: Layout) -> None:
+    """Draw a label's layout on the canvas (PDF y runs upwards from the bottom)."""
+    top = layout.height
     c.saveState()
-    c.setLineWidth(1)
-    c.rect(x, y, w, h)
-    inner = w - 3 * mm
-    lines = ((3.6, "NO BARCODE", CONDENSED_BOLD, 8),
-             (6.6, DRAFT_TEXT if draft else "NOT FOR CLINICAL USE", CONDENSED_BOLD, 7),
-             (9.4, f"Blocked: {reason}" if reason else f"Draft: {draft}", CONDENSED, 6))
-    for offset, text, font, size in lines:
-        _fit(c, text, font, size, inner)
-        c.drawString(x + 1.5 * mm, y + h - offset * mm, _clip(text, font, c._fontsize, inner))
-    c.restoreState()
-
-
-def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
-    lines: list[str] = []
-    current = ""
-    for word in text.split():
-        candidate = f"{current} {word}".strip()
-        if stringWidth(candidate, font, size) <= width or not current:
-            current = candidate
+    c.setLineWidth(RULE_WIDTH)
+    for rule in layout.rules:
+        if rule.w >= rule.h:
+            c.line(rule.x, top - rule.y - rule.h / 2, rule.right, top - rule.y - rule.h / 2)
         else:
-            lines.append(current)
-            current = word
-    if current:
-        lines.append(current)
-    return lines
-
-
-def _clip(text: str, font: str, size: float, width: float) -> str:
-    while text and stringWidth(text, font, size) > width:
-        text = text[:-2] + "…"
-    return text
+            c.line(rule.x + rule.w / 2, top - rule.y, rule.x + rule.w / 2, top - rule.bottom)
+    for frame in layout.frames:
+        c.setLineWidth(frame.line_width)
+        c.rect(frame.rect.x, top - frame.rect.bottom, frame.rect.w, frame.rect.h)
+    for code in layout.barcodes:
+        _symbol(code.data, code.module, code.rect.h).drawOn(c, code.rect.x, top - code.rect.bottom)
+    for run in layout.runs:
+        c.setFont(run.font, run.size)
+        c.drawString(run.x, top - run.y - getAscentDescent(run.font, run.size)[0], run.text)
+    c.restoreState()

@@ -40,3 +40,25 @@ EXAMPLE_MARK = "EXAMPLE — not your lab's"
 
 #: Longest dose-level name (the record store's column).
 MAX_LEVEL_NAME = 16
+
+
+#: The bag label stock a lab file may name (``facility.label_width_mm`` / ``label_height_mm``):
+#: the smallest on which the ISBT 128 barcodes keep their quiet zones in a quadrant and every
+#: example label (fresh, aliquot, thawed; PDF and ZPL at 203, 300 and 600 dpi) fits whole, and
+#: a largest that catches a slip (1000 for 100). A label whose values need more room than its
+#: stock gives is refused when it is made (issue 21).
+LABEL_MIN_WIDTH_MM = 90
+LABEL_MIN_HEIGHT_MM = 100
+LABEL_MAX_MM = 250
+
+
+#: Every key of the lab's ``[facility]`` table (the ISBT 128 data printed on bag labels), and the
+#: longest each text may be: a misspelt ``label_heigth_mm`` would otherwise fall back silently
+#: to 100 mm.
+FACILITY_KEYS = frozenset({
+    "fin", "product_description_code", "donation_type", "division", "proper_name",
+    "product_description", "storage", "investigational_statement", "label_width_mm",
+    "label_height_mm",
+})
+FACILITY_TEXTS = {"proper_name": 40, "product_description": 120, "storage": 120,
+                  "investigational_statement": 200}

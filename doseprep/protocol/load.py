@@ -13,7 +13,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from doseprep.errors import SettingsError
 from doseprep.protocol._base import (
     DEFAULT_PROTOCOL,
+    FACILITY_KEYS,
+    FACILITY_TEXTS,
     LAB_KEYS,
+    LABEL_MAX_MM,
+    LABEL_MIN_HEIGHT_MM,
+    LABEL_MIN_WIDTH_MM,
     MAX_LEVEL_NAME,
     PLAUSIBLE_KEYS,
     PROTOCOL_KEYS,
@@ -233,6 +238,33 @@ def _check_facility(r: _Reader, facility: Mapping[str, Any]) -> None:
                                    str(facility.get("division", "00")))
         except InputError as exc:
             raise r.fail("facility.product_description_code", exc.message) from None
+    _check_label_stock(r, facility)
+
+
+def _check_label_stock(r: _Reader, facility: Mapping[str, Any]) -> None:
+    """The facility's texts and label stock, as every bag label prints them: known keys, one
+    line of text each, and a stock no smaller than a whole label needs (issue 21: a 30 mm label
+    silently dropped the expiry and the recipient)."""
+    r.known_keys(FACILITY_KEYS, "facility.", facility)
+    for key, limit in FACILITY_TEXTS.items():
+        if key in facility:
+            text = facility[key]
+            if not isinstance(text, str) or not text.strip() or len(text.strip()) > limit \
+                    or not text.strip().isprintable():
+                raise r.fail(f"facility.{key}", f"must be one line of text of at most {limit} "
+                                                "characters in quotes: every bag label prints "
+                                                "it.")
+    for key, least in (("label_width_mm", LABEL_MIN_WIDTH_MM),
+                       ("label_height_mm", LABEL_MIN_HEIGHT_MM)):
+        if key not in facility:
+            continue
+        size = r.number(f"facility.{key}", value=facility[key])
+        if not least <= size <= LABEL_MAX_MM:
+            raise r.fail(f"facility.{key}",
+                         f"the label stock must be {LABEL_MIN_WIDTH_MM} mm to {LABEL_MAX_MM} mm "
+                         f"wide and {LABEL_MIN_HEIGHT_MM} mm to {LABEL_MAX_MM} mm high (got "
+                         f"{size:g} mm): on smaller stock the barcodes, the expiry or the "
+                         "intended recipient would not fit. Use larger label stock.")
 
 
 #: The ``[cryo]`` keys with their bounds (DESIGN.md, "Cryopreserved aliquots"); ``bags`` is a

@@ -27,7 +27,14 @@ from doseprep.store.errors import (
     UserError,
     WorkflowError,
 )
-from doseprep.store.history import earlier_print, list_records, print_history, register_print
+from doseprep.store.history import (
+    earlier_print,
+    earlier_prints,
+    list_records,
+    print_history,
+    print_words,
+    register_print,
+)
 from doseprep.store.protocols import (
     approve_protocol,
     list_approvals,
@@ -85,6 +92,7 @@ __all__ = [
     "database_url",
     "disable_user",
     "earlier_print",
+    "earlier_prints",
     "edit_draft",
     "events",
     "export_csv",
@@ -95,6 +103,7 @@ __all__ = [
     "open_store",
     "prepare_record",
     "print_history",
+    "print_words",
     "protocol_approval",
     "record_info",
     "register_print",

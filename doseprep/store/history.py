@@ -1,10 +1,13 @@
 """The history of records (search, newest first, a page at a time) and of their prints (a print
-is audited only when it is real; a second print of a version says REPRINT)."""
+is audited only when it is real; a document printed again for the same record version in the
+same signed state says REPRINT)."""
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date, datetime, time
 
 import sqlalchemy as sa
@@ -91,14 +94,53 @@ def list_records(store: Store, *, mrn: str | None = None, din: str | None = None
 
 # --- prints --------------------------------------------------------------------------------
 
+#: The documents of a print: the worksheet, and the labels (PDF or ZPL: a second set of labels
+#: for the same bags is a reprint whichever way it is printed).
+DOCUMENT_KINDS = ("worksheet", "labels")
+
+
+def document_kinds(document: str) -> tuple[str, ...]:
+    """The documents a print holds, from the audit entry's ``document`` (``"worksheet and labels
+    and labels (ZPL)"``, ``"labels (printed)"``)."""
+    text = document.lower()
+    kinds = tuple(kind for kind in DOCUMENT_KINDS if kind.rstrip("s") in text)
+    return kinds or (document,)
+
+
 def _prints(conn: Connection, ref: str) -> tuple[PrintEvent, ...]:
     rows = conn.execute(sa.select(audit_log.c.at, audit_log.c.user_id, audit_log.c.new_value)
                         .where(audit_log.c.record_ref == ref,
                                audit_log.c.action == "record_print")
                         .order_by(audit_log.c.seq))
-    return tuple(PrintEvent(at=parse_utc_text(at), user_id=user,
-                            document=json.loads(value or "{}").get("document", "worksheet"))
-                 for at, user, value in rows)
+    events = []
+    for at, user, value in rows:
+        new = json.loads(value or "{}")
+        events.append(PrintEvent(at=parse_utc_text(at), user_id=user,
+                                 document=new.get("document", "worksheet"),
+                                 state=new.get("state"), record_hash=new.get("record_hash")))
+    return tuple(events)
+
+
+def _same_state(event: PrintEvent, record: StoredRecord) -> bool:
+    """Whether ``event`` printed ``record`` as it is now: the same signed state and hash (an
+    entry that does not say counts as the same, so that a duplicate is never unmarked)."""
+    return (event.state in (None, record.state.value)
+            and event.record_hash in (None, record.record_hash))
+
+
+def _counts(events: tuple[PrintEvent, ...], record: StoredRecord) -> dict[str, int]:
+    counts = dict.fromkeys(DOCUMENT_KINDS, 0)
+    for event in events:
+        if _same_state(event, record):
+            for kind in document_kinds(event.document):
+                counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
+def print_words(count: int) -> str:
+    """``first print`` or ``reprint n`` (n earlier prints of the same document in the same
+    state), as the audit trail and the command line say it."""
+    return "first print" if count == 0 else f"reprint {count}"
 
 
 def print_history(store: Store, ref: str) -> tuple[PrintEvent, ...]:
@@ -109,10 +151,19 @@ def print_history(store: Store, ref: str) -> tuple[PrintEvent, ...]:
 
 
 def earlier_print(store: Store, ref: str) -> PrintEvent | None:
-    """The first print of this record version, or None: a print now is a reprint exactly when
-    this returns an event (its ``at`` is when the original was printed)."""
+    """The first print of this record version in any state, or None."""
     history = print_history(store, ref)
     return history[0] if history else None
+
+
+def earlier_prints(store: Store, ref: str) -> dict[str, int]:
+    """How many times each document (``worksheet``, ``labels``) of record version ``ref`` was
+    printed before in the signed state it is in now: a print now is a REPRINT of a document
+    exactly when its count is above 0. A worksheet printed while the record was only Prepared
+    is another document than the one printed once it is Released (issue 21)."""
+    with store.read() as conn:
+        record = stored_record(conn, find_row(conn, ref))
+        return _counts(_prints(conn, record.ref), record)
 
 
 def check_can_print(store: Store, ref: str, user_id: str) -> StoredRecord:
@@ -124,9 +175,14 @@ def check_can_print(store: Store, ref: str, user_id: str) -> StoredRecord:
 
 
 def register_print(store: Store, ref: str, user_id: str,
-                   document: str = "worksheet", *, now: datetime | None = None) -> RecordInfo:
-    """Audit a print of a record version and return the :class:`RecordInfo` to print on it;
-    its ``reprint_at`` is set (to now) when this version was printed before.
+                   document: str = "worksheet", *, now: datetime | None = None,
+                   marked: Mapping[str, int] | None = None) -> RecordInfo:
+    """Audit a print of a record version and return the :class:`RecordInfo` to print on it:
+    ``reprint`` (and ``reprint_at``, now) set when a document of the print was printed before in
+    the same signed state. The audit entry says for each document "first print" or
+    "reprint n"; ``marked`` is what the paper says (the counts it was rendered with), recorded
+    beside it so that a paper printed without its REPRINT mark (another workstation printed in
+    between) shows in the trail.
 
     Call it only once the print is real — the file written, the print job accepted — never when
     a preview opens or a write failed (issue 9): REPRINT must mean a real earlier print."""
@@ -139,9 +195,16 @@ def register_print(store: Store, ref: str, user_id: str,
         before = _prints(conn, current)
         now = utc_now()
         stored = stored_record(conn, row)
-        audit.append(conn, "record_print", user.user_id, record_ref=current,
-                     new={"document": document, "record_hash": stored.record_hash,
-                          "state": stored.state.value, "reprint": bool(before),
-                          "first_printed_at": utc_text(before[0].at) if before else None},
-                     at=now)
-    return stored.info(reprint_at=now if before else None)
+        counts = _counts(before, stored)
+        kinds = document_kinds(document)
+        count = max(counts.get(kind, 0) for kind in kinds)
+        same = [e for e in before if _same_state(e, stored)
+                and set(document_kinds(e.document)) & set(kinds)]
+        new = {"document": document, "record_hash": stored.record_hash,
+               "state": stored.state.value, "reprint": bool(count),
+               "prints": {kind: print_words(counts.get(kind, 0)) for kind in kinds},
+               "first_printed_at": utc_text(same[0].at) if same else None}
+        if marked is not None:
+            new["marked"] = {kind: print_words(n) for kind, n in marked.items()}
+        audit.append(conn, "record_print", user.user_id, record_ref=current, new=new, at=now)
+    return replace(stored.info(reprint_at=now if count else None), reprint=count)

@@ -173,6 +173,8 @@ class PrintEvent:
     at: datetime
     user_id: str | None
     document: str
+    state: str | None = None  # the signed state the record was printed in
+    record_hash: str | None = None  # the hash of the record as printed
 
 
 # --- references and canonical content --------------------------------------------------------

@@ -209,3 +209,30 @@ def test_a_preview_never_outlives_the_plan_it_shows(qtbot, window) -> None:
     assert preview.isVisible() and preview.isModal()
     qtbot.keyClicks(window.form.fields["patient.weight"].editor, "0")  # 70 kg -> 70 kg0
     assert not preview.isVisible()
+
+
+def test_a_label_too_long_for_the_lab_s_label_stock_is_refused_with_the_reason(
+        qtbot, make_window, dialog_stub: DialogStub, tmp_path: Path) -> None:
+    """Issue 21: the longest name and MRN a form accepts do not fit the smallest label stock a
+    lab file may name; Print labels says so, naming label_height_mm — no crash, nothing cut."""
+    import os
+
+    from doseprep.protocol import default_lab_path
+
+    lab = tmp_path / "small-labels.toml"
+    lab.write_text(default_lab_path().read_text(encoding="utf-8")
+                   .replace("label_width_mm = 100", "label_width_mm = 90"), encoding="utf-8")
+    folder = Path(os.environ["DOSEPREP_CONFIG_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "settings.toml").write_text(f'lab_file = "{lab}"\n', encoding="utf-8")
+    window = make_window()
+    request = load_case("v01-basic-dl3")["request"]
+    request["patient"] |= {"name": "W" * 200, "id": "W" * 64}
+    type_request(qtbot, window, request)
+    window.flush()
+    assert window.current_plan is not None
+    dialog_stub.allow_messages = True
+    assert window.print_labels() is None
+    (message,) = dialog_stub.messages
+    assert message["title"] == "Labels not made"
+    assert "label_height_mm" in message["informative"] and "at least" in message["text"]

@@ -331,9 +331,16 @@ def test_prints_are_audited_and_reprints_are_marked(store, people, base_request)
     assert first.reprint_at is None
     original = earlier_print(store, record.record_id)
     assert original is not None and original.user_id == people.tech
-    again = register_print(store, record.record_id, people.sup, document="labels")
+    # The labels are another document: their first print is not a reprint (issue 21).
+    labels = register_print(store, record.record_id, people.sup, document="labels")
+    assert labels.reprint_at is None and labels.reprint == 0
+    again = register_print(store, record.record_id, people.sup)
     assert again.reprint_at is not None and again.reprint_at >= original.at
-    assert [e.new_value["reprint"] for e in events(store, action="record_print")] == [False, True]
+    assert again.reprint == 1
+    assert [e.new_value["reprint"] for e in events(store, action="record_print")] == [
+        False, False, True]
+    assert [e.new_value["prints"] for e in events(store, action="record_print")] == [
+        {"worksheet": "first print"}, {"labels": "first print"}, {"worksheet": "reprint 1"}]
     assert verify_store(store).ok
 
 

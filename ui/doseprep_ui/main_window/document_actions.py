@@ -48,8 +48,16 @@ class DocumentActions:
         if plan is None or self.plan_view.expiry is not None:
             return None
         from doseprep.documents.labels import render_labels
+        from doseprep.errors import DoseprepError
+        from doseprep_ui.widgets import dialogs
 
-        return self.show_document(render_labels(plan), "Labels", self._file_stem("labels", plan),
+        try:
+            pdf = render_labels(plan)
+        except DoseprepError as exc:  # the lab's label stock is too small for this label
+            dialogs.inform(self, icon=dialogs.Icon.Warning, title="Labels not made",
+                           text=dialogs.sentence(exc.message), informative=str(exc))
+            return None
+        return self.show_document(pdf, "Labels", self._file_stem("labels", plan),
                                   reasons=self._reasons(plan))
 
     def _reasons(self, plan: PreparationPlan) -> tuple[str, ...]:

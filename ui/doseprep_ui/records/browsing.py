@@ -127,7 +127,7 @@ class BrowsingActions:
     def print_record(self) -> QDialog | None:
         """Show the saved record's signed worksheet and labels in the preview; printing or saving
         either is audited as a print of the record then — opening the preview is not a print —
-        and a print after a real earlier one says REPRINT."""
+        and a document printed before for this version in the same signed state says REPRINT."""
         from doseprep.plan import not_for_clinical_use
         from doseprep.store import register_print
         from doseprep.workflow import render_record
@@ -150,16 +150,17 @@ class BrowsingActions:
             dialogs.inform(window, icon=dialogs.Icon.Warning, title="Record not printed",
                            text=sentence(exc.message))
             return None
-        reprint = printed.info.reprint_at is not None
-        suffix = " — REPRINT" if reprint else ""
+        marks = printed.marks  # each document says REPRINT only if it was printed in this state
+        suffix = {kind: " — REPRINT" if count else "" for kind, count in marks.items()}
         stem = f"{record.record_id}-v{record.version}"
         ref = record.ref
 
         def audit_output(how: str, title: str) -> None:
             document = "labels" if title.startswith("Labels") else "worksheet"
+            reprint = bool(marks[document])
             try:
                 register_print(self.session.store, ref, user.user_id,
-                     document=f"{document} ({how})")
+                     document=f"{document} ({how})", marked={document: marks[document]})
             except DoseprepError as exc:
                 log.error("print of %s not audited: %s", ref, exc)
                 dialogs.inform(window, icon=dialogs.Icon.Warning, title="Print not recorded",
@@ -175,10 +176,10 @@ class BrowsingActions:
         if expiry is not None:
             reasons += (f"{expiry.headline}: {expiry.message} No bag label is printed.",)
         return window.show_document(
-            printed.worksheet, f"Worksheet {ref}{suffix}", f"worksheet-{stem}",
+            printed.worksheet, f"Worksheet {ref}{suffix['worksheet']}", f"worksheet-{stem}",
             reasons=reasons, on_output=audit_output,
             companions=() if expiry is not None else (
-                (f"Labels {ref}{suffix}", printed.labels, f"labels-{stem}"),))
+                (f"Labels {ref}{suffix['labels']}", printed.labels, f"labels-{stem}"),))
 
     # --- drafts --------------------------------------------------------------------------------
 
