@@ -36,7 +36,6 @@ from doseprep.documents.style import (
     document_id,
     draft_reason,
     register_fonts,
-    stamp,
     state_words,
 )
 from doseprep.documents.worksheet import (
@@ -261,8 +260,8 @@ def aliquot_labels(plan: FreezePlan, record: RecordInfo | None = None) -> list[L
             dose=f"{fmt_dose(quantity(a.expected_dose_per_kg, CELLS_PER_KG))} expected after "
                  f"thaw, for {fixed(float(plan.weight_kg), 1)} kg",
             dose_suffix="",
-            collected=stamp(p.collected_at),
-            expires=stamp(plan.frozen_expires_at),
+            collected=show(p.collected_at, plan.lab.time_zone),
+            expires=show(plan.frozen_expires_at, plan.lab.time_zone),
             storage=plan.cryo.storage_statement,
             document_id=f"{document_id(plan, record)}:{a.division}",
         ))
@@ -287,8 +286,8 @@ def thawed_label(plan: ThawPlan, record: RecordInfo | None = None) -> LabelData:
                f"{float(a.final_dmso_percent):g} %",
         cells=fmt_cells(quantity(plan.delivered_cells, CELLS), "viable CD3+ cells"),
         dose=fmt_dose(quantity(plan.delivered_dose_per_kg, CELLS_PER_KG)),
-        collected_caption="Thawed", collected=stamp(plan.request.thawed_at),
-        expires_caption="INFUSE BY", expires=stamp(plan.infuse_by),
+        collected_caption="Thawed", collected=show(plan.request.thawed_at, plan.lab.time_zone),
+        expires_caption="INFUSE BY", expires=show(plan.infuse_by, plan.lab.time_zone),
         storage=f"Thawed product: keep at room temperature, do not refreeze; infuse within "
                 f"{cryo.thawed_infusion_expiry_minutes} min of thawing.",
         document_id=document_id(plan, record),

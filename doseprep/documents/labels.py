@@ -43,7 +43,6 @@ from doseprep.documents.style import (
     draft_reason,
     draw_watermark,
     register_fonts,
-    stamp,
     state_words,
 )
 from doseprep.isbt128 import (
@@ -58,6 +57,7 @@ from doseprep.manifest import RecordInfo
 from doseprep.plan import PreparationPlan, Severity, not_for_clinical_use
 from doseprep.protocol import EXAMPLE_MARK
 from doseprep.units import fmt_cells, fmt_dose, fmt_volume
+from doseprep.units.instants import show
 
 DEFAULT_INVESTIGATIONAL = ("CAUTION: New Drug — Limited by Federal (or United States) law to "
                            "investigational use.")
@@ -94,7 +94,7 @@ def label_data(plan: PreparationPlan, record: RecordInfo | None = None) -> Label
         cells = fmt_cells(plan.delivered_cells, "viable CD3+ cells")
         dose = fmt_dose(plan.delivered_dose)
         assert plan.expires_at is not None
-        expires = stamp(plan.expires_at)
+        expires = show(plan.expires_at, plan.lab.time_zone)
     return LabelData(
         din_structure=din_structure(din, product.din_flags),
         din_text=din.eye_readable,
@@ -111,7 +111,7 @@ def label_data(plan: PreparationPlan, record: RecordInfo | None = None) -> Label
         dose=dose,
         recipient=(plan.request.patient.name, plan.request.patient.id,
                    plan.request.patient.birth_date.isoformat()),
-        collected=stamp(product.collected_at),
+        collected=show(product.collected_at, plan.lab.time_zone),
         expires=expires,
         storage=str(facility.get("storage", "")),
         lab_lines=(plan.lab.name + (f" (FIN {facility['fin']})" if "fin" in facility else "")

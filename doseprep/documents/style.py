@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -54,18 +53,6 @@ def register_fonts(names: tuple[str, ...] = ALL_FONTS) -> None:
     TrueType font is parsed in about 20 ms, so a worksheet alone parses only its three)."""
     for name in names:
         _register_font(name)
-
-
-def stamp(moment: datetime) -> str:
-    """A date and time as printed: ``2026-11-23 14:00 UTC−08:00 (22:00 UTC)``."""
-    offset = moment.strftime("%z")
-    zone = f"UTC{offset[0].replace('-', '−')}{offset[1:3]}:{offset[3:5]}" if offset else "UTC"
-    utc = moment.astimezone(UTC)
-    same_day = utc.date() == moment.date()
-    utc_text = utc.strftime("%H:%M UTC" if same_day else "%Y-%m-%d %H:%M UTC")
-    if offset in ("+0000", ""):
-        return moment.strftime("%Y-%m-%d %H:%M UTC")
-    return f"{moment:%Y-%m-%d %H:%M} {zone} ({utc_text})"
 
 
 def content_hash(plan: Any) -> str:

@@ -37,7 +37,7 @@ from doseprep.documents.labels import (
     label_pages,
     label_size,
 )
-from doseprep.documents.style import draft_reason, stamp
+from doseprep.documents.style import draft_reason
 from doseprep.documents.zpl import label_zpl, plain
 from doseprep.errors import SettingsError
 from doseprep.manifest import RecordInfo
@@ -46,6 +46,7 @@ from doseprep.protocol import LabSettings, load_lab, load_protocol
 from doseprep.protocol._base import LABEL_MAX_MM, LABEL_MIN_HEIGHT_MM, LABEL_MIN_WIDTH_MM
 from doseprep.request import MAX_TEXT, parse_request
 from doseprep.resources import resource_path
+from doseprep.units.instants import show
 from tests.conftest import load_case
 from tests.doseprep.documents.conftest import VERIFIED, decode_barcodes, page_texts
 from tests.doseprep.documents.label_checks import (
@@ -67,8 +68,10 @@ WRITERS = ("pdf", 203, 300, 600)
 #: name, an MRN or a lab's text can be in Latin script.
 WIDE = "W"
 MRN_LIMIT = 64  # the request's patient.id
-#: The longest a date and time prints: a day that is another day in UTC, at a half-hour offset.
-LATEST = stamp(datetime(2999, 12, 31, 23, 59, tzinfo=timezone(-timedelta(hours=9, minutes=30))))
+#: The longest a date and time prints (instants.show): a zone with no letter abbreviation prints
+#: its offset whole (``UTC−09:30``).
+LATEST = show(datetime(2999, 12, 31, 23, 59, tzinfo=timezone(-timedelta(hours=9, minutes=30))),
+              "Pacific/Marquesas")
 #: A record as long as its id, version and state can print: superseded, and a 999th reprint.
 LONGEST_RECORD = RecordInfo(record_id="PREP-2999-999999", version=999, state="released",
                             record_hash="0" * 64, superseded_by="PREP-2999-999999/v1000",

@@ -60,7 +60,7 @@ def test_label_carries_recipient_product_and_statements() -> None:
     (text,) = page_texts(render_labels(p, VERIFIED))
     for value in ("DOE, JANE", "MRN-000123", "1980-02-29", "T CELLS, APHERESIS", "Volume 50.0 mL",
                   "7.06 × 10⁷ viable CD3+ cells", "1.01 × 10⁶ CD3+ cells/kg",
-                  "2026-11-23 14:00 UTC−08:00", "Collected", "2026-11-22 08:30 UTC−08:00",
+                  "23 NOV 2026 14:00 PST", "Collected", "22 NOV 2026 08:30 PST",
                   "Store at", "Cell Therapy Laboratory", "Example Medical Center",
                   "investigational use", "NOT FOR CLINICAL USE", "ABO/Rh not given"):
         assert value in text, value
