@@ -4,7 +4,9 @@ age. Shared by the fresh plan and the freeze and thaw plans."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from decimal import Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
@@ -97,11 +99,11 @@ def offset(moment: datetime) -> str:
     return f"{'−' if text.startswith('-') else '+'}{text[1:3]}:{text[3:5]}"
 
 
-def product_checks(viability_percent: float, collected_at: datetime, used_at: datetime,
+def product_checks(viability_percent: Decimal | float, collected_at: datetime, used_at: datetime,
                    protocol: Protocol, findings: list[Finding]) -> None:
     """LOW_VIABILITY below the protocol's minimum; PRODUCT_EXPIRED when the product is older at
     ``used_at`` (preparation, freezing) than the protocol allows."""
-    if viability_percent < protocol.min_viability_percent:
+    if exact(viability_percent) < exact(protocol.min_viability_percent):
         findings.append(Finding(
             "LOW_VIABILITY", Severity.BLOCK,
             f"Viability {fmt_percent(viability_percent)} is below the protocol minimum "

@@ -22,6 +22,7 @@ from doseprep.request._base import (
     Patient,
     PreparationRequest,
     Product,
+    number_out,
 )
 from doseprep.request.parse import (
     STALE_MINUTES,
@@ -51,6 +52,7 @@ __all__ = [
     "PreparationRequest",
     "Product",
     "far_from_now",
+    "number_out",
     "order_problems",
     "parse_patient",
     "parse_product",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -96,7 +97,7 @@ def _timestamp(value: Any, field: str, what: str, zone: ZoneInfo | None,
     return moment
 
 
-def _percent(section: Mapping[str, Any], field: str, what: str) -> float:
+def _percent(section: Mapping[str, Any], field: str, what: str) -> Decimal:
     value = parse_number(section.get(field.rsplit(".", 1)[1]), field, what)
     if not 0 < value <= 100:
         raise InputError(field, f"The {what} must be more than 0 and at most 100 % "

@@ -9,7 +9,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from doseprep.errors import InputError
-from doseprep.request._base import DEFAULT_PROTOCOL, Order, Patient, PreparationRequest, Product
+from doseprep.request._base import (
+    DEFAULT_PROTOCOL,
+    Order,
+    Patient,
+    PreparationRequest,
+    Product,
+    number_out,
+)
 from doseprep.request.fields import (
     _check_keys,
     _confirmations,
@@ -140,9 +147,9 @@ def product_to_dict(product: Product) -> dict[str, Any]:
         out["net_weight"] = product.net_weight.text
     out.update({
         "wbc": product.wbc.text,
-        "sample_dilution": _number_out(product.sample_dilution),
-        "cd3_percent": _number_out(product.cd3_percent),
-        "viability_percent": _number_out(product.viability_percent),
+        "sample_dilution": number_out(product.sample_dilution),
+        "cd3_percent": number_out(product.cd3_percent),
+        "viability_percent": number_out(product.viability_percent),
     })
     if product.abo_rh:
         out["abo_rh"] = product.abo_rh
@@ -163,6 +170,3 @@ def request_to_dict(request: PreparationRequest) -> dict[str, Any]:
         out["confirmations"] = dict(request.confirmations)
     return out
 
-
-def _number_out(value: float) -> int | float:
-    return int(value) if float(value).is_integer() else value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -89,7 +90,7 @@ def _wbc(r: Mapping[str, Any]) -> Measured:
     return wbc
 
 
-def _sample_dilution(r: Mapping[str, Any]) -> float:
+def _sample_dilution(r: Mapping[str, Any]) -> Decimal:
     if r.get("sample_dilution") is None:
         raise InputError("product.sample_dilution", "Enter the sample dilution factor of the "
                                                     "analyzer count (1 for an undiluted sample).")
