@@ -44,13 +44,15 @@ def far_from_now(moment: datetime, now: datetime) -> str:
 
 
 def parse_request(data: Any, *, zone: str | ZoneInfo | None = None,
-                  protocol: Any = None) -> PreparationRequest:
+                  protocol: Any = None, keyboard: bool = False) -> PreparationRequest:
     """Check a request given as a JSON-shaped mapping and return it with units.
 
     ``zone`` is the site's IANA time zone (the lab file's ``time_zone``): a time typed without a
     UTC offset is taken as wall-clock time there. Without a zone every time needs its offset.
     With ``protocol`` (a :class:`doseprep.protocol.Protocol`), the order is also checked against
-    it (the plan checks it anyway). Every wrong field is reported at once
+    it (the plan checks it anyway). ``keyboard``: the texts were typed at a keyboard (the
+    window's form), so a typed DIN needs its check character (DESIGN.md, "The DIN"); a request
+    file may leave it out. Every wrong field is reported at once
     (:class:`InvalidRequestError`, an :class:`InputError` naming the first), with what did parse.
     """
     if not isinstance(data, Mapping):
@@ -80,7 +82,7 @@ def parse_request(data: Any, *, zone: str | ZoneInfo | None = None,
     p = errors.get(None, _section, data, "patient")
     patient = _patient(p, errors) if p is not None else None
     r = errors.get(None, _section, data, "product")
-    product = _product(r, zone, assumed, errors) if r is not None else None
+    product = _product(r, zone, assumed, errors, keyboard) if r is not None else None
     prepared_at = errors.get("prepared_at", _timestamp, data.get("prepared_at"), "prepared_at",
                              "preparation date and time", zone, assumed)
     collected_at = errors.parsed.get("product.collected_at")

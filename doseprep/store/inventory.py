@@ -154,7 +154,7 @@ def aliquot_by_scan(store: Store, din_scan: str, product_scan: str) -> StoredAli
     from doseprep.isbt128 import din_from_scan_or_entry, parse_structure
     from doseprep.isbt128.scan import ProductCodeScan
 
-    din = din_from_scan_or_entry(din_scan, "scan.din")[0].code
+    din = din_from_scan_or_entry(din_scan, "scan.din", keyboard=True)[0].code
     product = parse_structure(product_scan, "scan.product_code")
     if not isinstance(product, ProductCodeScan):
         raise WorkflowError("the second scan is not a product code barcode (=<…); scan the "

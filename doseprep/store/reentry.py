@@ -85,14 +85,16 @@ def label(field: str) -> str:
     return _LABELS[field]
 
 
-def _value(raw: Any, how: str, field: str) -> Any:
+def _value(raw: Any, how: str, field: str, *, keyboard: bool = False) -> Any:
+    """``raw`` parsed for comparing; ``keyboard``: re-entered by a person (a typed DIN needs its
+    check character), not read from the stored request."""
     if how in _KINDS:
         return float(parse_quantity(raw, _KINDS[how], field).value.magnitude)
     if how == "din":
         # Scanned (=G12341765432100), eye-readable (G1234 17 654321) or typed: the same DIN.
         if raw is None or not str(raw).strip():
             raise InputError(field, f"Re-enter the {_LABELS[field.removeprefix('reentry.')]}.")
-        return din_from_scan_or_entry(str(raw), field)[0].code
+        return din_from_scan_or_entry(str(raw), field, keyboard=keyboard)[0].code
     if how == "number":
         return parse_number(raw, field, _LABELS[field.removeprefix("reentry.")])
     if raw is None or (isinstance(raw, str) and not raw.strip()):
@@ -145,7 +147,7 @@ def compare_reentry(request: Mapping[str, Any], reentry: Mapping[str, Any]) -> t
                 given = 1
             else:
                 raise InputError(f"reentry.{field}", f"Re-enter the {_LABELS[field]}.")
-        entered = _value(given, how, f"reentry.{field}")
+        entered = _value(given, how, f"reentry.{field}", keyboard=True)
         stored_raw = _lookup(request, field)
         if stored_raw in (None, "") and field in _DILUTIONS:
             stored_raw = 1

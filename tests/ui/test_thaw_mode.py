@@ -126,7 +126,7 @@ def test_bag_b0_thawed_released_and_infused_in_the_window_and_never_thawed_again
     assert all(not edit.text() for edit in panel.fields.values())
     assert panel.steps.rowCount() == 0 and not panel.summary.text()
     assert not panel.infuse_button.isEnabled() and not panel.discard_button.isEnabled()
-    values = {"patient.weight": "70 kg", "aliquot.din": "G123417654321",
+    values = {"patient.weight": "70 kg", "aliquot.din": "G123417654321A",
               "aliquot.division": "B0", **POST_THAW}
     dialog_stub.handlers.append(verify_as(qtbot, SUP, values))
     qtbot.mouseClick(records.strip.verify_button, Qt.MouseButton.LeftButton)
@@ -196,7 +196,7 @@ def test_an_expired_thaw_never_shows_ok_and_its_bag_is_discarded_with_a_reason(
         records.open_record(thaw.ref)
         if step == "verify":
             dialog_stub.handlers.append(verify_as(qtbot, SUP, {
-                "patient.weight": "70 kg", "aliquot.din": "G123417654321",
+                "patient.weight": "70 kg", "aliquot.din": "G123417654321A",
                 "aliquot.division": "B0", **POST_THAW}))
             qtbot.mouseClick(records.strip.verify_button, Qt.MouseButton.LeftButton)
         else:

@@ -229,7 +229,7 @@ def test_blind_reentry_compares_values_not_spelling(store, people, base_request)
     reentry = {"patient.weight": "74.84274105 kg", "product.volume": "0.2 L",
                "product.wbc": "100 10^9/L", "product.cd3_percent": "40 %",
                "product.viability_percent": "98", "product.sample_dilution": "1",
-               "order.dose_level": "dl3", "product.din": "g123417654321"}
+               "order.dose_level": "dl3", "product.din": "g123417654321a"}
     verified = verify_record(store, record.record_id, people.sup, pw(people.sup), reentry)
     assert verified.state is State.VERIFIED
 

@@ -53,7 +53,7 @@ from doseprep_ui.widgets.style import set_role, set_state
 PATIENT_FIELDS = (("patient.id", "MRN", "MRN-000123"), ("patient.name", "Name", "DOE, JANE"),
                   ("patient.birth_date", "Date of birth", "1980-02-29"),
                   ("patient.weight", "Weight", "70 kg"))
-PRODUCT_FIELDS = (("product.din", "DIN", "G123417654321"),
+PRODUCT_FIELDS = (("product.din", "DIN", "scan, or type the DIN and its check character"),
                   ("product.collected_at", "Collected at", "2026-11-22T08:30:00-08:00"),
                   ("product.volume", "Volume", "200 mL"),
                   ("product.wbc", "WBC (analyzer)", "100 x10^3/uL"),
@@ -210,7 +210,7 @@ class FreezePanel(QWidget):
 
         self._timer.stop()
         try:
-            plan = workflow.compute_plan(self.request(), lab=self._lab_path())
+            plan = workflow.compute_plan(self.request(), lab=self._lab_path(), keyboard=True)
         except DoseprepError as exc:
             self._show_problems(as_problems(exc, "settings"))
         else:
