@@ -62,8 +62,15 @@ def plausibility(request: PreparationRequest, lab: LabSettings, wbc_x: Fraction,
         slips.append(("patient.weight",
                       f"Weight {request.patient.weight.text} is below the plausible "
                       f"{ranges.weight_kg_min:g} kg{guess}"))
+    report_slips(slips, request.confirmations, findings)
+
+
+def report_slips(slips: list[tuple[str, str]], confirmations: Mapping[str, str],
+                 findings: list[Finding]) -> None:
+    """Each implausible (field, description): IMPLAUSIBLE_INPUT (block) naming it, or, when
+    ``confirmations`` gives a reason for the field, IMPLAUSIBLE_INPUT_CONFIRMED (warning)."""
     for field, text in slips:
-        reason = request.confirmations.get(field)
+        reason = confirmations.get(field)
         if reason:
             findings.append(Finding(
                 "IMPLAUSIBLE_INPUT_CONFIRMED", Severity.WARNING,

@@ -44,10 +44,11 @@ CRYO_KEYS: dict[str, tuple[str, ...]] = {
     "freeze": ("kind", "protocol", "patient", "product", "aliquots", "frozen_at",
                "confirmations"),
     "freeze.aliquot": ("cycle", "infusion", "dose_level"),
-    "thaw": ("kind", "protocol", "patient", "aliquot", "aliquot_ref", "thawed_at", "post_thaw"),
+    "thaw": ("kind", "protocol", "patient", "aliquot", "aliquot_ref", "thawed_at", "post_thaw",
+             "confirmations"),
     "thaw.aliquot": ("din", "division", "frozen_viable_cd3", "final_volume",
                      "final_dmso_percent", "dose_level", "planned_weight", "frozen_expires_at"),
-    "post_thaw": ("wbc", "sample_dilution", "cd3_percent", "viability_percent"),
+    "post_thaw": ("wbc", "sample_dilution", "cd3_percent", "viability_percent", "sample_volume"),
 }
 
 

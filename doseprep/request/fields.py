@@ -105,18 +105,19 @@ def _percent(section: Mapping[str, Any], field: str, what: str) -> Decimal:
     return value
 
 
-def _confirmations(data: Mapping[str, Any]) -> dict[str, str]:
+def _confirmations(data: Mapping[str, Any],
+                   confirmable: tuple[str, ...] = CONFIRMABLE) -> dict[str, str]:
     value = data.get("confirmations", {})
     if not isinstance(value, Mapping):
         raise InputError("confirmations", "Give confirmations as an object: "
                                           "{\"product.cd3_percent\": \"reason\"}.")
     out: dict[str, str] = {}
     for key, reason in value.items():
-        if key not in CONFIRMABLE:
-            close = difflib.get_close_matches(str(key), CONFIRMABLE, n=1)
+        if key not in confirmable:
+            close = difflib.get_close_matches(str(key), confirmable, n=1)
             hint = f" Did you mean \"{close[0]}\"?" if close else ""
             raise InputError(f"confirmations.{str(key)[:60]}",
-                             f"Only {', '.join(CONFIRMABLE)} can be confirmed.{hint}")
+                             f"Only {', '.join(confirmable)} can be confirmed.{hint}")
         if not isinstance(reason, str) or len(reason.strip()) < 3:
             raise InputError(f"confirmations.{key}", "Give the reason for confirming this "
                                                      "value (who checked it, and how).")

@@ -35,6 +35,7 @@ REENTRY_FIELDS: tuple[tuple[str, str], ...] = (
     ("post_thaw.cd3_percent", "number"),
     ("post_thaw.viability_percent", "number"),
     ("post_thaw.sample_dilution", "number"),
+    ("post_thaw.sample_volume", "volume"),
 )
 _FRESH = ("patient.weight", "product.volume", "product.net_weight", "product.wbc",
           "product.cd3_percent", "product.viability_percent", "product.sample_dilution",
@@ -52,6 +53,7 @@ _LABELS = {
     "post_thaw.wbc": "post-thaw WBC count", "post_thaw.cd3_percent": "post-thaw CD3+ percentage",
     "post_thaw.viability_percent": "post-thaw viability",
     "post_thaw.sample_dilution": "post-thaw sample dilution factor",
+    "post_thaw.sample_volume": "post-thaw sample volume",
 }
 
 
@@ -69,9 +71,14 @@ def fields_for(request: Mapping[str, Any]) -> tuple[str, ...]:
     kind = request.get("kind", "fresh")
     if kind == "thaw":
         wanted = ["patient.weight", "aliquot.din", "aliquot.division"]
-        if isinstance(request.get("post_thaw"), Mapping):
+        counts = request.get("post_thaw")
+        if isinstance(counts, Mapping):
             wanted += ["post_thaw.wbc", "post_thaw.cd3_percent", "post_thaw.viability_percent",
                        "post_thaw.sample_dilution"]
+            # The sample is not infused (DESIGN.md, "Thaw request"); a thaw saved before it was
+            # recorded has none to compare.
+            if counts.get("sample_volume") not in (None, ""):
+                wanted.append("post_thaw.sample_volume")
         return tuple(wanted)
     measured_by_volume = _lookup(request, "product.volume") not in (None, "")
     skip = {"product.net_weight" if measured_by_volume else "product.volume"}

@@ -27,7 +27,8 @@ from tests.ui.records_helpers import (
 from tests.ui.test_freeze_mode import EXAMPLE, release_freeze_in_window
 
 POST_THAW = {"post_thaw.wbc": "43 x10^3/uL", "post_thaw.sample_dilution": "1",
-             "post_thaw.cd3_percent": "40", "post_thaw.viability_percent": "85"}
+             "post_thaw.cd3_percent": "40", "post_thaw.viability_percent": "85",
+             "post_thaw.sample_volume": "1 mL"}
 THAWED_AT = "2026-11-23 11:30"  # half an hour before the tests' clock (tests/conftest.py)
 
 
@@ -103,7 +104,9 @@ def test_bag_b0_thawed_released_and_infused_in_the_window_and_never_thawed_again
     panel.recompute()
     assert panel.status.text() == "THAW PLAN OK", panel.problem_label.text()
     assert f"{freeze_ref}:B0" in panel.bag_note.text()
-    assert "Infuse the whole bag: G123417654321 B0" in panel.summary.text()
+    # The post-thaw sample (1 mL, typed in its own field) is not infused (Revision 3).
+    assert "Infuse the whole bag: G123417654321 B0, 23 mL" in panel.summary.text()
+    assert panel.request()["post_thaw"]["sample_volume"] == "1 mL"
     qtbot.mouseClick(panel.save_button, Qt.MouseButton.LeftButton)
     thaw = records.record
     assert thaw is not None and thaw.kind == "thaw"

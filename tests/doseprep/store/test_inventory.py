@@ -63,7 +63,7 @@ def thaw_request(store, bag: str, **changes) -> dict:
     data = {"kind": "thaw", "protocol": "hmct-blinatumomab", "patient": dict(PATIENT),
             "thawed_at": THAWED_AT,
             "post_thaw": {"wbc": "43 x10^3/uL", "sample_dilution": 1, "cd3_percent": 40,
-                          "viability_percent": 85}} | changes
+                          "viability_percent": 85, "sample_volume": "1 mL"}} | changes
     return workflow.thaw_request_from_store(store, data, aliquot=bag)
 
 
