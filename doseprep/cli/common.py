@@ -13,7 +13,6 @@ import contextlib
 import dataclasses
 import functools
 import getpass
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -43,19 +42,18 @@ class FieldError(Exception):
 
 
 def read_request(source: str) -> Any:
+    """The request file (``-``: standard input) as JSON, read by the one strict reader."""
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise FieldError("request", f"{source}: file not found.") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise FieldError("request", f"{source}: cannot be read ({exc}).") from None
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise FieldError("request", f"{source} is nested too deeply to be a request.") from None
-    except json.JSONDecodeError as exc:
-        raise FieldError("request", f"{source} is not valid JSON: {exc.msg} at line {exc.lineno}, "
-                                  f"column {exc.colno}.") from None
+    from doseprep.jsonread import load_json
+
+    # A repeated key is refused by its path; numbers are read exactly (DESIGN.md, "Exact input").
+    return load_json(text, field="request", source="the standard input" if source == "-"
+                     else source)
 
 
 def compute(args: argparse.Namespace, store: Any = None, *, fresh_only: bool = False):

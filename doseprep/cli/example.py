@@ -23,9 +23,11 @@ from doseprep.cli.common import (
 
 def example_request(time_zone: str, now: datetime | None = None) -> dict[str, Any]:
     """The bundled example request, collected 24 h before ``now`` and prepared at ``now``."""
+    from doseprep.jsonread import load_json
     from doseprep.resources import resource_path
 
-    data = json.loads(resource_path("examples", "request-dl3.json").read_text(encoding="utf-8"))
+    data = load_json(resource_path("examples", "request-dl3.json").read_text(encoding="utf-8"),
+                     field="example", source="The bundled example", exact=False)
     moment = (now or datetime.now(ZoneInfo(time_zone))).astimezone(ZoneInfo(time_zone))
     moment = moment.replace(second=0, microsecond=0)
     data["product"]["collected_at"] = (moment - timedelta(hours=24)).isoformat()

@@ -3,13 +3,13 @@ is audited only when it is real; a second print of a version says REPRINT)."""
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import date, datetime, time
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from doseprep.jsonread import load_stored
 from doseprep.manifest import RecordInfo
 from doseprep.signing import State
 from doseprep.store import audit
@@ -97,7 +97,7 @@ def _prints(conn: Connection, ref: str) -> tuple[PrintEvent, ...]:
                                audit_log.c.action == "record_print")
                         .order_by(audit_log.c.seq))
     return tuple(PrintEvent(at=parse_utc_text(at), user_id=user,
-                            document=json.loads(value or "{}").get("document", "worksheet"))
+                            document=load_stored(value or "{}").get("document", "worksheet"))
                  for at, user, value in rows)
 
 
@@ -135,7 +135,7 @@ def register_print(store: Store, ref: str, user_id: str,
         row = find_row(conn, ref)
         current = version_ref(row["record_id"], row["version"])
         if "label" in document:
-            check_not_expired(json.loads(row["plan_json"]), current, "get a bag label", now)
+            check_not_expired(load_stored(row["plan_json"]), current, "get a bag label", now)
         before = _prints(conn, current)
         now = utc_now()
         stored = stored_record(conn, row)
