@@ -42,13 +42,13 @@ def compute_plan(request: Mapping[str, Any], protocol: str | None = None,
     from doseprep.cryo.thaw import parse_thaw_request, thaw_plan
     from doseprep.plan import plan
     from doseprep.protocol import load_lab, load_protocol
-    from doseprep.request import DEFAULT_PROTOCOL, parse_request
+    from doseprep.request import DEFAULT_PROTOCOL, parse_request, protocol_reference
 
     settings = load_lab(lab)
     kind = request_kind(request)
-    named = request.get("protocol") if isinstance(request, Mapping) else None
-    chosen = load_protocol(protocol or (named if isinstance(named, str) and named.strip()
-                                        else DEFAULT_PROTOCOL))
+    named = (protocol_reference(request) if isinstance(request, Mapping)
+             and request.get("protocol") is not None else None)  # checked before it is opened
+    chosen = load_protocol(protocol or named or DEFAULT_PROTOCOL)
     if store is not None:
         from doseprep.store.protocols import with_approval
 

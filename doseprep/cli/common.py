@@ -105,7 +105,7 @@ def read_with_settings(args: argparse.Namespace):
     checked against it with every other field; a protocol that cannot be loaded is reported
     after the request's own errors."""
     from doseprep.protocol import load_lab, load_protocol
-    from doseprep.request import DEFAULT_PROTOCOL
+    from doseprep.request import DEFAULT_PROTOCOL, protocol_reference
     from doseprep.settings import configured_lab, configured_protocol
 
     data = read_request(args.request)
@@ -118,8 +118,11 @@ def read_with_settings(args: argparse.Namespace):
     except SettingsError as exc:
         named = "" if args.lab or lab_ref is None else " (lab_file in settings.toml)"
         raise FieldError("lab", f"{exc}{named}") from None
-    named = data.get("protocol") if isinstance(data, dict) else None
-    named = named.strip() if isinstance(named, str) and named.strip() else None
+    named = None
+    if isinstance(data, dict) and data.get("protocol") is not None:
+        # Checked before anything opens it; a wrong one is reported with the request's fields.
+        with contextlib.suppress(InputError):
+            named = protocol_reference(data)
     protocol = problem = None
     try:
         protocol_ref = configured_protocol(args.protocol, named)

@@ -158,6 +158,10 @@ def _mod37_2(code: str) -> str:
 
 def _typed_din_text(text: str, field: str) -> str:
     """Typed DIN text without spaces, in upper case, holding only letters, digits and ``*``."""
+    if len(text) > 100:
+        raise InputError(field, f"The DIN {_quoted(text.strip())} is {len(text)} characters "
+                                f"long; a DIN has 13 and its check character. Clear the field "
+                                f"and type or scan it again.")
     squeezed = "".join(text.split())
     if not squeezed:
         raise InputError(field, f"Enter the DIN: the 13 characters printed under the DIN "

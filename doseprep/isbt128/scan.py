@@ -96,8 +96,16 @@ def parse_structure(text: str, field: str = "scan") -> ParsedStructure:
                             f"product label.")
 
 
+#: Longer than any ISBT 128 barcode this program reads (a scanner stuck on repeat, a paste).
+_LONGEST_SCAN = 64
+
+
 def _scan_text(text: str, field: str) -> str:
     data = text.strip()
+    if len(data) > _LONGEST_SCAN:
+        raise InputError(field, f"The scan is {len(data)} characters long, longer than any ISBT "
+                                f"128 barcode on a product label ({_quoted(data)}). Clear the "
+                                f"field and scan the barcode once.")
     if data[:3].upper() == CODE128_SYMBOLOGY_PREFIX:
         data = data[3:].strip()
     if not data:

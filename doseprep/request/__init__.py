@@ -14,6 +14,7 @@ from doseprep.request._base import (
     CONFIRMABLE,
     DEFAULT_PROTOCOL,
     KNOWN_KEYS,
+    MAX_PROTOCOL_REF,
     MAX_SAMPLE_DILUTION,
     MAX_TEXT,
     MAX_VOLUME_ML,
@@ -31,6 +32,7 @@ from doseprep.request.parse import (
     parse_request,
     patient_to_dict,
     product_to_dict,
+    protocol_reference,
     request_to_dict,
 )
 from doseprep.request.sections import (
@@ -42,6 +44,7 @@ __all__ = [
     "CONFIRMABLE",
     "DEFAULT_PROTOCOL",
     "KNOWN_KEYS",
+    "MAX_PROTOCOL_REF",
     "MAX_SAMPLE_DILUTION",
     "MAX_TEXT",
     "MAX_VOLUME_ML",
@@ -59,5 +62,6 @@ __all__ = [
     "parse_request",
     "patient_to_dict",
     "product_to_dict",
+    "protocol_reference",
     "request_to_dict",
 ]

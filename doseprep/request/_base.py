@@ -26,6 +26,10 @@ MIN_YEAR, MAX_YEAR = 2000, 2999
 MAX_TEXT = 200
 
 
+#: Longest protocol reference (a bundled id or the path of a protocol file) accepted in a request.
+MAX_PROTOCOL_REF = 255
+
+
 #: A sample diluted more than this for the analyzer is a slip.
 MAX_SAMPLE_DILUTION = 10_000
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from doseprep.errors import InputError
 from doseprep.request._base import (
     DEFAULT_PROTOCOL,
+    MAX_PROTOCOL_REF,
     Order,
     Patient,
     PreparationRequest,
@@ -65,7 +66,7 @@ def parse_request(data: Any, *, zone: str | ZoneInfo | None = None,
     errors = _Errors()
     errors.get(None, _check_keys, data, "")
     assumed: list[str] = []
-    protocol_ref = errors.get("protocol", _protocol_ref, data)
+    protocol_ref = errors.get("protocol", protocol_reference, data)
 
     o = errors.get(None, _section, data, "order")
     order = None
@@ -101,12 +102,25 @@ def parse_request(data: Any, *, zone: str | ZoneInfo | None = None,
                               confirmations=confirmations, zone_assumed=tuple(assumed))
 
 
-def _protocol_ref(data: Mapping[str, Any]) -> str:
+def protocol_reference(data: Mapping[str, Any]) -> str:
+    """The request's ``protocol`` (a bundled id or the path of a .toml file; the default when
+    absent), checked before anything opens it: one line of at most :data:`MAX_PROTOCOL_REF`
+    characters, no part of a path longer than a file name can be (a 300-character id once
+    crashed the program looking for the file)."""
     protocol = data.get("protocol", DEFAULT_PROTOCOL)
-    if not isinstance(protocol, str) or not protocol.strip() or len(protocol) > 500 \
-            or "\x00" in protocol:
+    if not isinstance(protocol, str) or not protocol.strip():
         raise InputError("protocol", "Give the protocol id or the path of its .toml file.")
-    return protocol.strip()
+    text = protocol.strip()
+    if len(text) > MAX_PROTOCOL_REF or any(len(part.encode("utf-8")) > 255
+                                           for part in text.replace("\\", "/").split("/")):
+        raise InputError("protocol", f"The protocol is {len(text)} characters long: give a "
+                                     f"protocol id (e.g. {DEFAULT_PROTOCOL}) or the path of its "
+                                     f".toml file, at most {MAX_PROTOCOL_REF} characters.")
+    if not text.isprintable():
+        raise InputError("protocol", "The protocol holds a control character (a tab, a line "
+                                     "break or an invisible code); give the protocol id or the "
+                                     "path of its .toml file.")
+    return text
 
 
 def order_problems(order: Order, protocol: Any) -> list[InputError]:

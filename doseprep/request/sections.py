@@ -109,6 +109,9 @@ def _abo_rh(r: Mapping[str, Any]) -> str | None:
         raise InputError("product.abo_rh", "Give the donor's ABO/Rh as text, e.g. \"A POS\".")
     if not abo_rh:
         return None
+    if len(abo_rh) > 40:
+        raise InputError("product.abo_rh", f"The ABO/Rh is {len(abo_rh)} characters long; give "
+                                           "the group and RhD type, e.g. \"A POS\".")
     abo, rh = parse_abo_rh(abo_rh, "product.abo_rh")
     return f"{abo} {rh}"
 

@@ -35,6 +35,7 @@ from doseprep.store.errors import (
     RecordNotFoundError,
     StaleRecordError,
     WorkflowError,
+    checked_reason,
 )
 from doseprep.store.expiry import check_not_expired
 from doseprep.store.refs import find_row, parse_ref, version_ref
@@ -271,10 +272,8 @@ def locate(store: Store, ref: str, user_id: str, location: str) -> StoredAliquot
 
 def discard(store: Store, ref: str, user_id: str, reason: str) -> StoredAliquot:
     """Discard a frozen or thawed bag; the reason is mandatory and audited."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise WorkflowError("discarding a bag needs a reason (--reason): say why it is not "
-                            "used.")
+    reason = checked_reason(reason, "discarding a bag needs a reason (--reason): say why it is "
+                                    "not used.")
     with store.write() as conn:
         require_active_user(conn, user_id, EDITORS, "discard a bag")
         row = find_aliquot(conn, ref)

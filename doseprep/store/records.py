@@ -49,6 +49,7 @@ from doseprep.store.errors import (
     ImmutableRecordError,
     StaleRecordError,
     WorkflowError,
+    checked_reason,
 )
 from doseprep.store.refs import ID_PREFIX, find_row, version_ref
 from doseprep.store.schema import counters, records, signatures
@@ -356,10 +357,8 @@ def correct_record(store: Store, ref: str, plan: AnyPlan, user_id: str, reason: 
                    expected_row_version: int | None = None) -> StoredRecord:
     """Correct a record: a signed version gets a new draft version that supersedes it; a draft is
     edited in place. ``reason`` is mandatory and goes into the record and the audit trail."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise WorkflowError("a correction needs a reason; say what was wrong and why it is "
-                            "changed (--reason).")
+    reason = checked_reason(reason, "a correction needs a reason; say what was wrong and why "
+                                    "it is changed (--reason).")
     with store.read() as conn:
         row = find_row(conn, ref)
     if row["state"] == State.DRAFT.value:

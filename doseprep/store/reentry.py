@@ -42,6 +42,8 @@ _FRESH = ("patient.weight", "product.volume", "product.net_weight", "product.wbc
           "order.dose_level", "product.din")
 _DILUTIONS = ("product.sample_dilution", "post_thaw.sample_dilution")
 
+#: Longest re-entered value accepted (the longest a value of these fields can be is far less).
+_LONGEST = 100
 _KINDS = {"mass": Kind.MASS, "volume": Kind.VOLUME, "concentration": Kind.CONCENTRATION}
 _LABELS = {
     "patient.weight": "patient weight", "product.volume": "product volume",
@@ -95,17 +97,25 @@ def label(field: str) -> str:
 def _value(raw: Any, how: str, field: str, *, keyboard: bool = False) -> Any:
     """``raw`` parsed for comparing; ``keyboard``: re-entered by a person (a typed DIN needs its
     check character), not read from the stored request."""
+    what = _LABELS[field.removeprefix("reentry.")]
+    if isinstance(raw, str) and len(raw.strip()) > _LONGEST:
+        raise InputError(field, f"The {what} re-entered is {len(raw.strip())} characters long; "
+                                f"at most {_LONGEST} are accepted. Type it again from the source "
+                                "document.")
+    if how in ("din", "code") and raw is not None \
+            and (isinstance(raw, bool) or not isinstance(raw, str | int)):
+        raise InputError(field, f"Re-enter the {what} as text.")
     if how in _KINDS:
         return float(parse_quantity(raw, _KINDS[how], field).value.magnitude)
     if how == "din":
         # Scanned (=G12341765432100), eye-readable (G1234 17 654321) or typed: the same DIN.
         if raw is None or not str(raw).strip():
-            raise InputError(field, f"Re-enter the {_LABELS[field.removeprefix('reentry.')]}.")
+            raise InputError(field, f"Re-enter the {what}.")
         return din_from_scan_or_entry(str(raw), field, keyboard=keyboard)[0].code
     if how == "number":
-        return parse_number(raw, field, _LABELS[field.removeprefix("reentry.")])
+        return parse_number(raw, field, what)
     if raw is None or (isinstance(raw, str) and not raw.strip()):
-        raise InputError(field, f"Re-enter the {_LABELS[field.removeprefix('reentry.')]}.")
+        raise InputError(field, f"Re-enter the {what}.")
     return str(raw).strip().upper()
 
 

@@ -189,6 +189,9 @@ def test_discard_needs_a_reason_and_is_final(store, people):
     bag = f"{ref}:A0"
     with pytest.raises(WorkflowError, match="needs a reason"):
         discard(store, bag, people.tech, "  ")
+    with pytest.raises(WorkflowError, match="at most 500"):
+        discard(store, bag, people.tech, "cracked " * 100)
+    assert get_aliquot(store, bag).state is AliquotState.FROZEN  # nothing was written
     assert discard(store, bag, people.tech, "bag cracked in the tank").state \
         is AliquotState.DISCARDED
     with pytest.raises(WorkflowError, match="already discarded"):
