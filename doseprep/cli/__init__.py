@@ -101,6 +101,7 @@ def _write_crash_file(command: Sequence[str]) -> Path | None:
                         safe_traceback(exc_type, exc, tb))
 
 
+_LONGEST_PATH = 4096
 #: Longest text each command-line option takes (its dest), checked before it is used: an id, a
 #: DIN, a scan, a name, a reason. Every other text (files, paths) is at most _LONGEST_PATH.
 _OPTION_LIMITS: dict[str, tuple[str, int]] = {
@@ -110,8 +111,10 @@ _OPTION_LIMITS: dict[str, tuple[str, int]] = {
     "bag": ("bag", 64), "aliquot": ("--aliquot", 64), "scan": ("--scan", 64),
     "expect_hash": ("--expect-hash", 64), "name": ("--name", 200), "role": ("--role", 32),
     "reason": ("--reason", 500), "location": ("--location", 200),
+    # Files, named as the rest of the command line names them.
+    "request": ("request", _LONGEST_PATH), "file": ("file", _LONGEST_PATH),
+    "pdf": ("pdf", _LONGEST_PATH),
 }
-_LONGEST_PATH = 4096
 
 
 def _overlong_option(args: argparse.Namespace) -> tuple[str, str] | None:
@@ -126,7 +129,7 @@ def _overlong_option(args: argparse.Namespace) -> tuple[str, str] | None:
             if len(text) > limit:
                 return name, (f"{len(text)} characters is too long; at most {limit} are "
                               "accepted. Check what was pasted or typed.")
-            if "\x00" in text or (dest in _OPTION_LIMITS and not text.isprintable()):
+            if "\x00" in text or (limit < _LONGEST_PATH and not text.isprintable()):
                 return name, ("holds a control character (a line break or an invisible code); "
                               "type it again.")
     return None

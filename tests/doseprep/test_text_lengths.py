@@ -82,7 +82,7 @@ def test_every_text_field_at_any_length_is_named(tmp_path: Path, command: str,
     (("thaw", "t.json", "--aliquot", "PREP-2026-000001/v1:" + "B0" * 40), "--aliquot"),
     (("users", "add", "u" * 65, "--name", "U", "--role", "technician"), "user id"),
     (("record", "list", "--user", "t" * 65), "--user"),
-    (("plan", "r" * 5000), "--request"),
+    (("plan", "r" * 5000), "request"),
 ])
 def test_every_text_option_is_checked_before_use(args: tuple[str, ...], option: str) -> None:
     """Before any file is read, any store opened or any password asked: exit 2 naming it."""
