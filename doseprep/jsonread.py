@@ -11,6 +11,8 @@ through a binary float (``4.99999999999999999999`` becomes 5.0 and passes a ≥ 
   number with a fraction or an exponent is read as an exact :class:`~decimal.Decimal`, and
   ``NaN``, ``Infinity`` and integers of more than 40 digits too, so that the field's own parser
   refuses them naming the field rather than the reader failing on the whole file;
+- a string holding an unpaired UTF-16 surrogate (``"\\ud800"``, which JSON's escapes allow but
+  no text is made of, and which nothing can print or hash) is refused by its path too;
 - text that is not JSON, or nested too deeply, is an :class:`InputError` on ``field``.
 
 The error is also a :class:`ValueError`, so callers that treat any unreadable JSON alike (a
@@ -20,6 +22,7 @@ record's stored JSON checked for alteration, a draft moved aside) keep doing so.
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -28,6 +31,10 @@ from doseprep.errors import InputError
 #: Integers longer than this are read as Decimal (Python's int() refuses more than 4 300 digits
 #: with a ValueError that is not a JSON error; no count or factor doseprep reads has 40).
 _LONGEST_INT = 40
+
+#: A surrogate code point, and the JSON escape that makes one.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class JsonInputError(InputError, ValueError):
@@ -89,9 +96,45 @@ def load_json(text: str | bytes, *, field: str = "request", prefix: str = "",
     if where is not None:
         path, key = where
         raise JsonInputError(f"{prefix}{path}"[:160],
-                             f"The key \"{key[:60]}\" appears twice in this object; keep one. "
-                             "(Only one of the two values would be read, silently.)")
+                             f"The key \"{printable(key)[:60]}\" appears twice in this object; "
+                             "keep one. (Only one of the two values would be read, silently.)")
+    if isinstance(text, str) and (_ESCAPED_SURROGATE.search(text) or _SURROGATE.search(text)):
+        path = _first_not_text(data)
+        if path is not None:
+            raise JsonInputError(f"{prefix}{path}"[:160] or field,
+                                 "This holds a character that is not text (an unpaired UTF-16 "
+                                 "surrogate, \\ud800 to \\udfff); type the value again.")
     return data
+
+
+def printable(text: str) -> str:
+    """``text`` with any unpaired surrogate written as its escape (``\\ud800``), so that it
+    can be shown, printed and written as UTF-8."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _first_not_text(data: Any) -> str | None:
+    """The path of the first key or string holding a surrogate code point (None if none)."""
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, str):
+            if _SURROGATE.search(node):
+                return path
+            continue
+        if isinstance(node, dict):
+            children = []
+            for key, value in node.items():
+                where = f"{path}.{printable(key)}" if path else printable(key)
+                if _SURROGATE.search(key):
+                    return where
+                children.append((value, where))
+        elif isinstance(node, list):
+            children = [(value, f"{path}[{index}]") for index, value in enumerate(node)]
+        else:
+            continue
+        stack.extend(reversed(children))
+    return None
 
 
 def _first_repeated(data: Any) -> tuple[str, str] | None:
@@ -102,9 +145,9 @@ def _first_repeated(data: Any) -> tuple[str, str] | None:
         node, path = stack.pop()
         if isinstance(node, dict):
             if isinstance(node, _Repeated):
-                key = node.repeated[0]
+                key = printable(node.repeated[0])
                 return (f"{path}.{key}" if path else key), key
-            children = [(value, f"{path}.{key}" if path else str(key))
+            children = [(value, f"{path}.{printable(key)}" if path else printable(key))
                         for key, value in node.items()]
         elif isinstance(node, list):
             children = [(value, f"{path}[{index}]") for index, value in enumerate(node)]

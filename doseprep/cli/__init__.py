@@ -27,6 +27,7 @@ from doseprep.cli.common import (
     compute,
 )
 from doseprep.errors import DoseprepError, InputError, SettingsError
+from doseprep.jsonread import printable
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,11 @@ def _report_input_error(field: str, message: str, as_json: bool,
     """Every wrong field of a request at once (issue 11): one line each on standard error. With
     ``--json`` the JSON on standard output carries them all (``{"error": first, "errors":
     [all]}``) and standard error keeps its one line, naming the other fields."""
-    errors = [(field, message)] + [(e.field, e.message) for e in more[1:]]
+    # Whatever was typed and is quoted back is written so that it can be written (an unpaired
+    # surrogate from a file name or an argument would otherwise stop the report itself).
+    errors = [(printable(name), printable(text))
+              for name, text in [(field, message)] + [(e.field, e.message) for e in more[1:]]]
+    field, message = errors[0]
     if as_json:
         others = ", ".join(name for name, _ in errors[1:])
         sys.stderr.write(f"doseprep: {field}: {message}"

@@ -53,7 +53,8 @@ def _text(section: Mapping[str, Any], field: str, what: str, limit: int = MAX_TE
     if len(value.strip()) > limit:
         raise InputError(field, f"The {what} is {len(value.strip())} characters long; at most "
                                 f"{limit} are accepted.")
-    if any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in value):
+    if any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 or 0xD800 <= ord(ch) <= 0xDFFF
+           for ch in value):
         raise InputError(field, f"The {what} holds a control character (a tab, a line break or "
                                 "an invisible code); retype it.")
     return value.strip()

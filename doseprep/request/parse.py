@@ -111,7 +111,7 @@ def protocol_reference(data: Mapping[str, Any]) -> str:
     if not isinstance(protocol, str) or not protocol.strip():
         raise InputError("protocol", "Give the protocol id or the path of its .toml file.")
     text = protocol.strip()
-    if len(text) > MAX_PROTOCOL_REF or any(len(part.encode("utf-8")) > 255
+    if len(text) > MAX_PROTOCOL_REF or any(len(part.encode("utf-8", "surrogatepass")) > 255
                                            for part in text.replace("\\", "/").split("/")):
         raise InputError("protocol", f"The protocol is {len(text)} characters long: give a "
                                      f"protocol id (e.g. {DEFAULT_PROTOCOL}) or the path of its "

@@ -125,6 +125,26 @@ def test_a_json_number_just_below_the_plausible_floor_blocks(tmp_path: Path) -> 
     assert "IMPLAUSIBLE_INPUT" in [f["code"] for f in plan["findings"]]
 
 
+@pytest.mark.parametrize("as_json", [False, True])
+@pytest.mark.parametrize(("old", "new", "field"), [
+    ('"DOE, JANE"', '"DOE, \\ud800JANE"', "patient.name"),
+    ('"hmct-blinatumomab"', '"' + "a" * 100 + '\\udfff"', "protocol"),
+    ('"weight": "70 kg"', '"weight": "70 kg", "\\udc00": 1', "patient.\\udc00"),
+])
+def test_text_that_is_not_text_is_refused_by_its_path(tmp_path: Path, old: str, new: str,
+                                                      field: str, as_json: bool) -> None:
+    """An unpaired surrogate (JSON's \\ud800 escape) can be neither printed nor hashed: it
+    crashed the report, the worksheet's content hash and the protocol check with exit 70."""
+    text = json.dumps(FRESH).replace(old, new)
+    assert text != json.dumps(FRESH)
+    for command in ("plan", "worksheet"):
+        args = (command, str(write(tmp_path, text)), *(["-o", str(tmp_path / "w.pdf")]
+                                                          if command == "worksheet" else []))
+        err = refused(*args, *(["--json"] if as_json and command == "plan" else []),
+                      field=field)
+        assert "not text" in err
+
+
 @pytest.mark.parametrize(("text", "words"), [
     ("{not json", "is not valid JSON"),
     ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
