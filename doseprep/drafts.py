@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from doseprep.jsonread import load_json
 from doseprep.paths import data_dir, private_dir
 
 log = logging.getLogger(__name__)
@@ -122,7 +123,7 @@ def clear(name: str = DEFAULT_NAME) -> None:
 
 
 def _parse(text: str) -> Draft:
-    data = json.loads(text)
+    data = load_json(text, field="draft", source="The draft", exact=False)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ValueError("not a doseprep draft")
     if data.get("version") != FORMAT_VERSION:

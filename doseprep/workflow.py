@@ -35,31 +35,35 @@ if TYPE_CHECKING:
 # --- plans -----------------------------------------------------------------------------------
 
 def compute_plan(request: Mapping[str, Any], protocol: str | None = None,
-                 lab: str | None = None, *, store: Store | None = None) -> AnyPlan:
+                 lab: str | None = None, *, store: Store | None = None,
+                 keyboard: bool = False) -> AnyPlan:
     """Parse a request (JSON shape) and compute its plan with the domain, as ``doseprep plan``
     (or ``freeze`` / ``thaw`` when the request says ``"kind"``); with ``store``, the protocol
-    carries the store's approval of its fingerprint."""
+    carries the store's approval of its fingerprint. ``keyboard``: the request was typed in a
+    form, so a typed DIN needs its check character (a request file or a record may omit it)."""
     from doseprep.cryo.freeze import freeze_plan, parse_freeze_request
     from doseprep.cryo.thaw import parse_thaw_request, thaw_plan
     from doseprep.plan import plan
     from doseprep.protocol import load_lab, load_protocol
-    from doseprep.request import DEFAULT_PROTOCOL, parse_request
+    from doseprep.request import DEFAULT_PROTOCOL, parse_request, protocol_reference
 
     settings = load_lab(lab)
     kind = request_kind(request)
-    named = request.get("protocol") if isinstance(request, Mapping) else None
-    chosen = load_protocol(protocol or (named if isinstance(named, str) and named.strip()
-                                        else DEFAULT_PROTOCOL))
+    named = (protocol_reference(request) if isinstance(request, Mapping)
+             and request.get("protocol") is not None else None)  # checked before it is opened
+    chosen = load_protocol(protocol or named or DEFAULT_PROTOCOL)
     if store is not None:
         from doseprep.store.protocols import with_approval
 
         chosen = with_approval(store, chosen)
     if kind == "freeze":
         return freeze_plan(parse_freeze_request(request, zone=settings.time_zone,
-                                                protocol=chosen), chosen, settings)
+                                                protocol=chosen, keyboard=keyboard),
+                           chosen, settings)
     if kind == "thaw":
         return thaw_plan(parse_thaw_request(request, zone=settings.time_zone), chosen, settings)
-    return plan(parse_request(request, zone=settings.time_zone), chosen, settings)
+    return plan(parse_request(request, zone=settings.time_zone, keyboard=keyboard), chosen,
+                settings)
 
 
 def request_kind(request: Any) -> str:

@@ -4,8 +4,9 @@ age. Shared by the fresh plan and the freeze and thaw plans."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from decimal import Decimal
 from fractions import Fraction
 
 from doseprep.calc.model import Finding, Severity
@@ -61,8 +62,15 @@ def plausibility(request: PreparationRequest, lab: LabSettings, wbc_x: Fraction,
         slips.append(("patient.weight",
                       f"Weight {request.patient.weight.text} is below the plausible "
                       f"{ranges.weight_kg_min:g} kg{guess}"))
+    report_slips(slips, request.confirmations, findings)
+
+
+def report_slips(slips: list[tuple[str, str]], confirmations: Mapping[str, str],
+                 findings: list[Finding]) -> None:
+    """Each implausible (field, description): IMPLAUSIBLE_INPUT (block) naming it, or, when
+    ``confirmations`` gives a reason for the field, IMPLAUSIBLE_INPUT_CONFIRMED (warning)."""
     for field, text in slips:
-        reason = request.confirmations.get(field)
+        reason = confirmations.get(field)
         if reason:
             findings.append(Finding(
                 "IMPLAUSIBLE_INPUT_CONFIRMED", Severity.WARNING,
@@ -102,11 +110,11 @@ def offset_checks(moments: Iterable[tuple[str, datetime]], zone_assumed: Iterabl
                 field))
 
 
-def product_checks(viability_percent: float, collected_at: datetime, used_at: datetime,
+def product_checks(viability_percent: Decimal | float, collected_at: datetime, used_at: datetime,
                    protocol: Protocol, findings: list[Finding]) -> None:
     """LOW_VIABILITY below the protocol's minimum; PRODUCT_EXPIRED when the product is older at
     ``used_at`` (preparation, freezing) than the protocol allows."""
-    if viability_percent < protocol.min_viability_percent:
+    if exact(viability_percent) < exact(protocol.min_viability_percent):
         findings.append(Finding(
             "LOW_VIABILITY", Severity.BLOCK,
             f"Viability {fmt_percent(viability_percent)} is below the protocol minimum "

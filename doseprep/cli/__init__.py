@@ -27,6 +27,7 @@ from doseprep.cli.common import (
     compute,
 )
 from doseprep.errors import DoseprepError, InputError, SettingsError
+from doseprep.jsonread import printable
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,11 @@ def _report_input_error(field: str, message: str, as_json: bool,
     """Every wrong field of a request at once (issue 11): one line each on standard error. With
     ``--json`` the JSON on standard output carries them all (``{"error": first, "errors":
     [all]}``) and standard error keeps its one line, naming the other fields."""
-    errors = [(field, message)] + [(e.field, e.message) for e in more[1:]]
+    # Whatever was typed and is quoted back is written so that it can be written (an unpaired
+    # surrogate from a file name or an argument would otherwise stop the report itself).
+    errors = [(printable(name), printable(text))
+              for name, text in [(field, message)] + [(e.field, e.message) for e in more[1:]]]
+    field, message = errors[0]
     if as_json:
         others = ", ".join(name for name, _ in errors[1:])
         sys.stderr.write(f"doseprep: {field}: {message}"
@@ -101,6 +106,40 @@ def _write_crash_file(command: Sequence[str]) -> Path | None:
                         safe_traceback(exc_type, exc, tb))
 
 
+_LONGEST_PATH = 4096
+#: Longest text each command-line option takes (its dest), checked before it is used: an id, a
+#: DIN, a scan, a name, a reason. Every other text (files, paths) is at most _LONGEST_PATH.
+_OPTION_LIMITS: dict[str, tuple[str, int]] = {
+    "user": ("--user", 64), "admin": ("--admin", 64), "user_id": ("user id", 64),
+    "mrn": ("--mrn", 64), "din": ("--din", 40), "patient": ("--patient", 200),
+    "state": ("--state", 32), "since": ("--since", 40), "id": ("record id", 64),
+    "bag": ("bag", 64), "aliquot": ("--aliquot", 64), "scan": ("--scan", 64),
+    "expect_hash": ("--expect-hash", 64), "name": ("--name", 200), "role": ("--role", 32),
+    "reason": ("--reason", 500), "location": ("--location", 200),
+    # Files, named as the rest of the command line names them.
+    "request": ("request", _LONGEST_PATH), "file": ("file", _LONGEST_PATH),
+    "pdf": ("pdf", _LONGEST_PATH),
+}
+
+
+def _overlong_option(args: argparse.Namespace) -> tuple[str, str] | None:
+    """The first option whose text is too long or holds a control character, with what is
+    wrong (issue 21: every text is length-checked before use)."""
+    for dest, value in vars(args).items():
+        texts = value if isinstance(value, list | tuple) else [value]
+        for text in texts:
+            if not isinstance(text, str):
+                continue
+            name, limit = _OPTION_LIMITS.get(dest, (f"--{dest.replace('_', '-')}", _LONGEST_PATH))
+            if len(text) > limit:
+                return name, (f"{len(text)} characters is too long; at most {limit} are "
+                              "accepted. Check what was pasted or typed.")
+            if "\x00" in text or (limit < _LONGEST_PATH and not text.isprintable()):
+                return name, ("holds a control character (a line break or an invisible code); "
+                              "type it again.")
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     if argv is None:  # a real process (tests call main with their own arguments)
@@ -113,6 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     as_json = bool(getattr(args, "json", False))
+    overlong = _overlong_option(args)
+    if overlong is not None:
+        return _report_input_error(*overlong, as_json)
     try:
         return int(args.func(args))
     except InputError as exc:

@@ -13,7 +13,6 @@ import contextlib
 import dataclasses
 import functools
 import getpass
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -43,19 +42,18 @@ class FieldError(Exception):
 
 
 def read_request(source: str) -> Any:
+    """The request file (``-``: standard input) as JSON, read by the one strict reader."""
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise FieldError("request", f"{source}: file not found.") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise FieldError("request", f"{source}: cannot be read ({exc}).") from None
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise FieldError("request", f"{source} is nested too deeply to be a request.") from None
-    except json.JSONDecodeError as exc:
-        raise FieldError("request", f"{source} is not valid JSON: {exc.msg} at line {exc.lineno}, "
-                                  f"column {exc.colno}.") from None
+    from doseprep.jsonread import load_json
+
+    # A repeated key is refused by its path; numbers are read exactly (DESIGN.md, "Exact input").
+    return load_json(text, field="request", source="the standard input" if source == "-"
+                     else source)
 
 
 def compute(args: argparse.Namespace, store: Any = None, *, fresh_only: bool = False):
@@ -107,7 +105,7 @@ def read_with_settings(args: argparse.Namespace):
     checked against it with every other field; a protocol that cannot be loaded is reported
     after the request's own errors."""
     from doseprep.protocol import load_lab, load_protocol
-    from doseprep.request import DEFAULT_PROTOCOL
+    from doseprep.request import DEFAULT_PROTOCOL, protocol_reference
     from doseprep.settings import configured_lab, configured_protocol
 
     data = read_request(args.request)
@@ -120,8 +118,11 @@ def read_with_settings(args: argparse.Namespace):
     except SettingsError as exc:
         named = "" if args.lab or lab_ref is None else " (lab_file in settings.toml)"
         raise FieldError("lab", f"{exc}{named}") from None
-    named = data.get("protocol") if isinstance(data, dict) else None
-    named = named.strip() if isinstance(named, str) and named.strip() else None
+    named = None
+    if isinstance(data, dict) and data.get("protocol") is not None:
+        # Checked before anything opens it; a wrong one is reported with the request's fields.
+        with contextlib.suppress(InputError):
+            named = protocol_reference(data)
     protocol = problem = None
     try:
         protocol_ref = configured_protocol(args.protocol, named)

@@ -23,9 +23,11 @@ from doseprep.units.instants import at_site, later, site_now
 
 def example_request(time_zone: str, now: datetime | None = None) -> dict[str, Any]:
     """The bundled example request, collected 24 h before ``now`` and prepared at ``now``."""
+    from doseprep.jsonread import load_json
     from doseprep.resources import resource_path
 
-    data = json.loads(resource_path("examples", "request-dl3.json").read_text(encoding="utf-8"))
+    data = load_json(resource_path("examples", "request-dl3.json").read_text(encoding="utf-8"),
+                     field="example", source="The bundled example", exact=False)
     moment = site_now(time_zone, now).replace(second=0, microsecond=0)
     # 24 real hours before, at the site's offset then (another one across a clock change).
     data["product"]["collected_at"] = at_site(later(moment, -timedelta(hours=24)),

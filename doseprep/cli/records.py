@@ -76,14 +76,10 @@ def _load_reentry(args: argparse.Namespace, fields: tuple[str, ...]) -> dict[str
             raise InputError("reentry", f"{args.reentry} cannot be read ({exc}).") from None
         except UnicodeDecodeError:
             raise InputError("reentry", f"{args.reentry} is not UTF-8 text.") from None
-        try:
-            data = json.loads(text)
-        except RecursionError:
-            raise InputError("reentry", f"{args.reentry} is nested too deeply to be a "
-                                        "re-entry.") from None
-        except json.JSONDecodeError as exc:
-            raise InputError("reentry", f"{args.reentry} is not valid JSON: {exc.msg} at line "
-                                        f"{exc.lineno}.") from None
+        from doseprep.jsonread import load_json
+
+        data = load_json(text, field="reentry", prefix="reentry.",
+                         source="the standard input" if args.reentry == "-" else args.reentry)
         if not isinstance(data, dict):
             raise InputError("reentry", "The re-entry must be a JSON object.")
         return data

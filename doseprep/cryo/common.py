@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from doseprep.errors import InputError
-from doseprep.request import DEFAULT_PROTOCOL, Patient
+from doseprep.request import Patient, protocol_reference
 from doseprep.request.fields import _check_keys, _Errors, _section
 from doseprep.request.sections import _patient
 
@@ -25,10 +25,7 @@ def request_header(data: Any, kind: str, zone: str | ZoneInfo | None
     errors.get(None, _check_keys, data, kind, "")
     if data.get("kind") != kind:
         errors.add(InputError("kind", f"A {kind} request says \"kind\": \"{kind}\"."))
-    protocol_ref = data.get("protocol", DEFAULT_PROTOCOL)
-    if not isinstance(protocol_ref, str) or not protocol_ref.strip():
-        errors.add(InputError("protocol", "Give the protocol id or the path of its .toml file."))
-        protocol_ref = ""
+    protocol_ref = errors.get("protocol", protocol_reference, data) or ""
     p = errors.get(None, _section, data, "patient")
     patient = _patient(p, errors) if p is not None else None
-    return data, errors, zone, protocol_ref.strip(), patient
+    return data, errors, zone, protocol_ref, patient

@@ -107,13 +107,15 @@ class FreezePlan:
 
 
 def parse_freeze_request(data: Any, *, zone: str | ZoneInfo | None = None,
-                         protocol: Protocol | None = None) -> FreezeRequest:
+                         protocol: Protocol | None = None,
+                         keyboard: bool = False) -> FreezeRequest:
     """Check a freeze request (the fresh request without ``order`` and ``prepared_at``, plus
-    ``aliquots`` and ``frozen_at``); every wrong field is named at once."""
+    ``aliquots`` and ``frozen_at``); every wrong field is named at once. ``keyboard``: typed in
+    a form, so the DIN needs its check character."""
     data, errors, zone, protocol_ref, patient = request_header(data, "freeze", zone)
     assumed: list[str] = []
     r = errors.get(None, _section, data, "product")
-    product = _product(r, zone, assumed, errors) if r is not None else None
+    product = _product(r, zone, assumed, errors, keyboard) if r is not None else None
     aliquots = errors.get(None, _aliquots, data.get("aliquots"), protocol)
     frozen_at = errors.get("frozen_at", _timestamp, data.get("frozen_at"), "frozen_at",
                            "freezing date and time", zone, assumed)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from doseprep.calc.model import Status
 from doseprep.calc.quantities import quantity
 from doseprep.cryo.freeze import FreezePlan
-from doseprep.cryo.thaw import ThawPlan
+from doseprep.cryo.thaw import ESTIMATED, ThawPlan
 from doseprep.report import STATUS_LINE, steps_and_findings
 from doseprep.units import CELLS_PER_KG, ML, fixed, fmt_dose, fmt_volume
 from doseprep.units.instants import show
@@ -40,11 +40,15 @@ def thaw_text(p: ThawPlan) -> str:
     infuse_by = show(p.infuse_by, p.lab.time_zone)
     verdict = ("Infuse the whole bag" if p.status is not Status.BLOCKED
                else "DO NOT INFUSE — see the findings")
+    sample = ("" if r.post_thaw is None else
+              f" ({r.aliquot.final_volume.text} less the {r.post_thaw.sample_volume.text} "
+              "post-thaw sample)")
     lines = [STATUS_LINE[p.status].replace("PREPARE", "INFUSE"), "",
              f"{verdict}: {r.aliquot.din} {r.aliquot.division}, "
-             f"{fmt_volume(quantity(p.infused_volume_ml, ML))}, by {infuse_by}.",
+             f"{fmt_volume(quantity(p.infused_volume_ml, ML))}{sample}, by {infuse_by}.",
              f"Patient   {r.patient.name}  MRN {r.patient.id}  "
              f"weight today {r.patient.weight.text}",
              f"Dose      {fmt_dose(quantity(p.delivered_dose_per_kg, CELLS_PER_KG))} "
-             f"({float(p.deviation_percent):+.2f} % from {r.aliquot.dose_level})"]
+             f"({float(p.deviation_percent):+.2f} % from {r.aliquot.dose_level})"
+             + (f", {ESTIMATED}" if p.dose_estimated else ", counted after thawing")]
     return "\n".join([*lines, "", *steps_and_findings(p.steps, p.findings)]) + "\n"

@@ -1,13 +1,17 @@
-"""The thaw plan (DESIGN.md, "Cryopreserved aliquots", thaw steps 1–7): the whole bag is
-infused; the dose delivered is counted after thawing (or expected from the frozen count and the
-recovery), checked against today's weight, with the DMSO per kg, the post-thaw viability and the
-frozen expiry; the infusion must start within the thawed-product expiry."""
+"""The thaw plan (DESIGN.md, "Cryopreserved aliquots", thaw steps 1–7, and "Revision 3", "Thaw
+request"): the bag less the post-thaw sample is infused; the dose delivered is counted after
+thawing (or, without a count, estimated from the pre-freeze count and the recovery), checked
+against today's weight, with the DMSO per kg, the post-thaw viability and the frozen expiry; the
+infusion must start within the thawed-product expiry. A typed bag (``aliquot``) is checked like
+the product: its volume, DMSO percentage (with a plausibility floor: 0.1 typed for 10 %), frozen
+count and planned weight."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,27 +22,45 @@ from doseprep.calc.product import viable_cd3_concentration, wbc_concentration
 from doseprep.calc.quantities import exact_in, quantity
 from doseprep.cryo.common import request_header
 from doseprep.cryo.settings import CryoSettings, ProtocolCryo
+from doseprep.cryo.thaw_bag import (
+    THAW_CONFIRMABLE,
+    dmso_plausibility,
+    read_division,
+    read_final_dmso,
+    read_final_volume,
+    read_frozen_count,
+    read_sample_volume,
+)
 from doseprep.errors import InputError
 from doseprep.isbt128 import parse_din
 from doseprep.protocol import LabSettings, Protocol
-from doseprep.request import Patient, patient_to_dict
-from doseprep.request.fields import _check_keys, _Errors, _percent, _text, _timestamp
+from doseprep.request import Patient, number_out, patient_to_dict
+from doseprep.request.fields import (
+    _check_keys,
+    _confirmations,
+    _Errors,
+    _percent,
+    _text,
+    _timestamp,
+)
 from doseprep.request.sections import _sample_dilution, _wbc, _weight
 from doseprep.units import (
     CELLS,
     CELLS_PER_KG,
     ML,
-    Kind,
     Measured,
     exact,
     fixed,
     fmt_cells,
     fmt_dose,
+    fmt_percent,
     fmt_volume,
-    parse_number,
-    parse_quantity,
 )
 from doseprep.units.instants import at_site, later, utc
+
+#: How a dose without a post-thaw count is described wherever it is shown (DESIGN.md, "Thaw
+#: request": every document says so).
+ESTIMATED = "estimated (pre-freeze count × recovery R)"
 
 
 @dataclass(frozen=True)
@@ -58,9 +80,11 @@ class FrozenAliquot:
 @dataclass(frozen=True)
 class PostThawCounts:
     wbc: Measured
-    sample_dilution: float
-    cd3_percent: float
-    viability_percent: float
+    sample_dilution: Decimal
+    cd3_percent: Decimal
+    viability_percent: Decimal
+    #: The volume taken from the thawed bag for the count: not infused.
+    sample_volume: Measured
 
 
 @dataclass(frozen=True)
@@ -74,6 +98,8 @@ class ThawRequest:
     aliquot_ref: str | None = None
     #: Request fields whose time was typed without a UTC offset (then in the site's zone).
     zone_assumed: tuple[str, ...] = ()
+    #: Implausible values confirmed on purpose: dotted field -> the reason given.
+    confirmations: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -87,6 +113,8 @@ class ThawPlan:
     weight_kg: Fraction
     target_cells: Fraction
     infused_volume_ml: Fraction
+    #: True without a post-thaw count: the dose is the pre-freeze count × the recovery R.
+    dose_estimated: bool
     delivered_cells: Fraction
     delivered_dose_per_kg: Fraction
     deviation_percent: Fraction
@@ -109,17 +137,19 @@ def parse_thaw_request(data: Any, *, zone: str | ZoneInfo | None = None) -> Thaw
     if ref is not None and (not isinstance(ref, str) or not ref.strip() or len(ref) > 60):
         errors.add(InputError("aliquot_ref", "Name the stored aliquot like "
                                              "PREP-2026-000001/v1:B0."))
+    confirmations = errors.get("confirmations", _confirmations, data, THAW_CONFIRMABLE)
+    if counts is not None and aliquot is not None \
+            and counts.sample_volume.magnitude >= aliquot.final_volume.magnitude:
+        errors.add(InputError("post_thaw.sample_volume",
+                              f"The sample ({counts.sample_volume.text}) is not less than the "
+                              f"bag's final volume ({aliquot.final_volume.text}): nothing would "
+                              "be left to infuse. Check the sample volume."))
     errors.check()
     assert patient is not None and aliquot is not None
     return ThawRequest(protocol=protocol_ref, patient=patient, aliquot=aliquot,
                        thawed_at=thawed_at, post_thaw=counts,
                        aliquot_ref=ref.strip() if isinstance(ref, str) else None,
-                       zone_assumed=tuple(assumed))
-
-
-def _number(value: Fraction | float) -> int | float:
-    number = float(value)
-    return int(number) if number.is_integer() else number
+                       zone_assumed=tuple(assumed), confirmations=confirmations)
 
 
 def thaw_request_to_dict(r: ThawRequest) -> dict[str, Any]:
@@ -130,7 +160,7 @@ def thaw_request_to_dict(r: ThawRequest) -> dict[str, Any]:
         "aliquot": {"din": a.din, "division": a.division,
                     "frozen_viable_cd3": float(a.frozen_viable_cd3),
                     "final_volume": a.final_volume.text,
-                    "final_dmso_percent": _number(a.final_dmso_percent),
+                    "final_dmso_percent": number_out(a.final_dmso_percent),
                     "dose_level": a.dose_level, "planned_weight": a.planned_weight.text,
                     "frozen_expires_at": a.frozen_expires_at.isoformat()},
         "thawed_at": r.thawed_at.isoformat(),
@@ -139,31 +169,36 @@ def thaw_request_to_dict(r: ThawRequest) -> dict[str, Any]:
         out["aliquot_ref"] = r.aliquot_ref
     if r.post_thaw is not None:
         c = r.post_thaw
-        out["post_thaw"] = {"wbc": c.wbc.text, "sample_dilution": _number(c.sample_dilution),
-                            "cd3_percent": _number(c.cd3_percent),
-                            "viability_percent": _number(c.viability_percent)}
+        out["post_thaw"] = {"wbc": c.wbc.text, "sample_dilution": number_out(c.sample_dilution),
+                            "cd3_percent": number_out(c.cd3_percent),
+                            "viability_percent": number_out(c.viability_percent),
+                            "sample_volume": c.sample_volume.text}
+    if r.confirmations:
+        out["confirmations"] = dict(r.confirmations)
     return out
 
 
 def _frozen_aliquot(value: Any, zone: ZoneInfo | None, assumed: list[str]) -> FrozenAliquot:
+    """The bag's section, checked like the product (DESIGN.md, "Thaw request"); the store fills
+    it from the freeze record, a request file may type it."""
     if not isinstance(value, Mapping):
         raise InputError("aliquot", "Give the frozen bag's data as \"aliquot\": {...} (the "
                                     "record store fills it from the freeze record).")
     _check_keys(value, "thaw.aliquot", "aliquot")
     errors = _Errors()
-    din = errors.get(None, lambda: parse_din(_text(value, "aliquot.din", "DIN"), "aliquot.din"))
-    division = errors.get(None, _text, value, "aliquot.division", "division (e.g. B0)", limit=2)
-    frozen = errors.get(None, parse_number, value.get("frozen_viable_cd3"),
-                        "aliquot.frozen_viable_cd3", "frozen viable CD3+ count")
-    volume = errors.get(None, parse_quantity, value.get("final_volume"), Kind.VOLUME,
-                        "aliquot.final_volume")
-    dmso = errors.get(None, _percent, value, "aliquot.final_dmso_percent", "final DMSO percent")
+    din = errors.get(None, lambda: parse_din(_text(value, "aliquot.din", "DIN", limit=40),
+                                             "aliquot.din"))
+    division = errors.get(None, read_division, value)
+    frozen = errors.get(None, read_frozen_count, value)
+    volume = errors.get(None, read_final_volume, value)
+    dmso = errors.get(None, read_final_dmso, value)
     level = errors.get(None, _text, value, "aliquot.dose_level", "dose level", limit=16)
-    planned = errors.get(None, lambda: _weight({"weight": value.get("planned_weight")}))
+    planned = errors.get(None, _renamed, _weight, {"weight": value.get("planned_weight")},
+                         "aliquot.planned_weight")
     expires = errors.get(None, _timestamp, value.get("frozen_expires_at"),
                          "aliquot.frozen_expires_at", "frozen expiry", zone, assumed)
     errors.check()
-    return FrozenAliquot(din=din.code, division=division.upper(), frozen_viable_cd3=exact(frozen),
+    return FrozenAliquot(din=din.code, division=division, frozen_viable_cd3=exact(frozen),
                          final_volume=volume, final_dmso_percent=exact(dmso),
                          dose_level=level.upper(), planned_weight=planned,
                          frozen_expires_at=expires)
@@ -172,7 +207,8 @@ def _frozen_aliquot(value: Any, zone: ZoneInfo | None, assumed: list[str]) -> Fr
 def _post_thaw(value: Any) -> PostThawCounts:
     if not isinstance(value, Mapping):
         raise InputError("post_thaw", "Give the post-thaw counts as an object: wbc, "
-                                      "sample_dilution, cd3_percent, viability_percent.")
+                                      "sample_dilution, cd3_percent, viability_percent, "
+                                      "sample_volume.")
     _check_keys(value, "post_thaw")
     errors = _Errors()
     # The product's own readers, named under post_thaw.
@@ -181,9 +217,10 @@ def _post_thaw(value: Any) -> PostThawCounts:
                           "post_thaw.sample_dilution")
     cd3 = errors.get(None, _percent, value, "post_thaw.cd3_percent", "CD3+ percentage")
     viability = errors.get(None, _percent, value, "post_thaw.viability_percent", "viability")
+    sample = errors.get(None, read_sample_volume, value)
     errors.check()
     return PostThawCounts(wbc=wbc, sample_dilution=dilution, cd3_percent=cd3,
-                          viability_percent=viability)
+                          viability_percent=viability, sample_volume=sample)
 
 
 def _renamed(reader: Any, value: Mapping[str, Any], named: str) -> Any:
@@ -192,6 +229,29 @@ def _renamed(reader: Any, value: Mapping[str, Any], named: str) -> Any:
         return reader(value)
     except InputError as exc:
         raise InputError(named, exc.message) from None
+
+
+def _infused_volume(request: ThawRequest, cryo: CryoSettings, steps: list[Step]) -> Fraction:
+    """Step 1. Vb = the bag's final volume less the post-thaw sample (none without a count).
+    A typed final volume more than the lab's largest bag holds names ``aliquot.final_volume``."""
+    aliquot = request.aliquot
+    largest = max(cryo.bags, key=lambda bag: bag.max_ml)
+    if aliquot.final_volume.magnitude > largest.max_ml:
+        raise InputError("aliquot.final_volume",
+                         f"The bag's final volume {aliquot.final_volume.text} is more than the "
+                         f"lab's largest bag ({largest.name}, {float(largest.max_ml):g} mL) "
+                         "holds; check the volume.")
+    final_x = aliquot.final_volume.magnitude
+    counts = request.post_thaw
+    if counts is None:
+        steps.append(Step("Volume infused", "Vb = the bag's final volume (no sample taken)",
+                          f"Vb = {aliquot.final_volume.text}", fmt_volume(quantity(final_x, ML))))
+        return final_x
+    vb_x = final_x - counts.sample_volume.magnitude
+    steps.append(Step("Volume infused", "Vb = the bag's final volume − post-thaw sample volume",
+                      f"Vb = {aliquot.final_volume.text} − {counts.sample_volume.text}",
+                      fmt_volume(quantity(vb_x, ML))))
+    return vb_x
 
 
 def thaw_plan(request: ThawRequest, protocol: Protocol, lab: LabSettings,
@@ -218,9 +278,8 @@ def thaw_plan(request: ThawRequest, protocol: Protocol, lab: LabSettings,
     steps: list[Step] = []
     findings: list[Finding] = []
     approval_note(protocol, findings)
-    vb_x = aliquot.final_volume.magnitude
-    steps.append(Step("Volume infused", "Vb = the bag's final volume",
-                      f"Vb = {aliquot.final_volume.text}", fmt_volume(quantity(vb_x, ML))))
+    dmso_plausibility(aliquot.final_dmso_percent, request.confirmations, findings)
+    vb_x = _infused_volume(request, cryo, steps)
     counts = request.post_thaw
     if counts is not None:
         wbc_x, step = wbc_concentration(counts.wbc, counts.sample_dilution)
@@ -234,19 +293,19 @@ def thaw_plan(request: ThawRequest, protocol: Protocol, lab: LabSettings,
         if exact(counts.viability_percent) < limits.min_post_thaw_viability_percent:
             findings.append(Finding(
                 "LOW_VIABILITY", Severity.BLOCK,
-                f"Post-thaw viability {counts.viability_percent:g} % is below the protocol "
-                f"minimum of {float(limits.min_post_thaw_viability_percent):g} %. Do not infuse; "
-                "contact the laboratory director.", "post_thaw.viability_percent"))
+                f"Post-thaw viability {fmt_percent(counts.viability_percent)} is below the "
+                f"protocol minimum of {float(limits.min_post_thaw_viability_percent):g} %. Do "
+                "not infuse; contact the laboratory director.", "post_thaw.viability_percent"))
     else:
         delivered_x = aliquot.frozen_viable_cd3 * cryo.recovery
-        steps.append(Step("Delivered cells (expected)", "Nd = frozen viable CD3+ × R",
+        steps.append(Step(f"Delivered cells, {ESTIMATED}", "Nd = frozen viable CD3+ × R",
                           f"{fmt_cells(quantity(aliquot.frozen_viable_cd3, CELLS), digits=4)} × "
                           f"{float(cryo.recovery):g}",
                           fmt_cells(quantity(delivered_x, CELLS), "viable CD3+ cells", digits=4)))
         findings.append(Finding(
             "POST_THAW_COUNT_NOT_DONE", Severity.INFO,
-            "No post-thaw count: the dose delivered is expected from the frozen count and the "
-            f"lab's {float(cryo.post_thaw_recovery_percent):g} % recovery."))
+            f"No post-thaw count: the dose delivered is {ESTIMATED} with the lab's "
+            f"{float(cryo.post_thaw_recovery_percent):g} % recovery."))
     w_x = request.patient.weight.magnitude
     dose_x = exact_in(level.dose, CELLS_PER_KG)
     nt_x = dose_x * w_x
@@ -296,7 +355,8 @@ def thaw_plan(request: ThawRequest, protocol: Protocol, lab: LabSettings,
                       f"{cryo.thawed_infusion_expiry_minutes} min", stamp(infuse_by, zone)))
     return ThawPlan(request=request, protocol=protocol, lab=lab, status=status_of(findings),
                     findings=most_severe_first(findings), steps=tuple(steps), weight_kg=w_x,
-                    target_cells=nt_x, infused_volume_ml=vb_x, delivered_cells=delivered_x,
+                    target_cells=nt_x, infused_volume_ml=vb_x, dose_estimated=counts is None,
+                    delivered_cells=delivered_x,
                     delivered_dose_per_kg=delivered_x / w_x, deviation_percent=deviation_x,
                     dmso_g=dmso_x, dmso_g_per_kg=dmso_x / w_x, infuse_by=infuse_by)
 
@@ -309,6 +369,7 @@ def thaw_to_dict(p: ThawPlan) -> dict[str, Any]:
         "dose_level": p.request.aliquot.dose_level,
         "dosing_weight_kg": float(p.weight_kg), "target_cells": float(p.target_cells),
         "infused_volume_mL": float(p.infused_volume_ml),
+        "dose_estimated": p.dose_estimated,
         "delivered_cells": float(p.delivered_cells),
         "delivered_dose_per_kg": float(p.delivered_dose_per_kg),
         "deviation_percent": float(p.deviation_percent),

@@ -23,7 +23,7 @@ from reportlab.platypus import KeepTogether, Spacer
 
 from doseprep.calc.quantities import quantity
 from doseprep.cryo.freeze import Aliquot, FreezePlan, aliquot_product_code
-from doseprep.cryo.thaw import ThawPlan
+from doseprep.cryo.thaw import ESTIMATED, ThawPlan
 from doseprep.documents.labels import (
     DEFAULT_INVESTIGATIONAL,
     LabelData,
@@ -69,6 +69,7 @@ from doseprep.report import STATUS_LINE
 from doseprep.units import (
     CELLS,
     CELLS_PER_KG,
+    ML,
     fixed,
     fmt_cells,
     fmt_dose,
@@ -159,9 +160,12 @@ def _thaw_story(plan: ThawPlan, record: RecordInfo | None, s: dict, width: float
     story: list = [_p("HMCT thawing worksheet — cycle 2 infusion", s["h1"]), Spacer(1, 3)]
     story += status_and_reasons(STATUS_LINE[plan.status], not_for_clinical_use(plan), s, width)
     blocked = plan.status.value == "blocked"
+    counts = r.post_thaw
+    sample = ("" if counts is None else
+              f", {a.final_volume.text} less the {counts.sample_volume.text} post-thaw sample")
     text = ("DO NOT INFUSE — see the findings." if blocked else
-            f"Infuse the whole bag ({fixed(float(plan.infused_volume_ml), 0)} mL) by "
-            f"{show(plan.infuse_by, zone)}.")
+            f"Infuse the whole bag ({fmt_volume(quantity(plan.infused_volume_ml, ML))}{sample}) "
+            f"by {show(plan.infuse_by, zone)}.")
     story.append(_grid([[_p(text, s["instruction"])]], [width],
                        style=[("BOX", (0, 0), (-1, -1), 2, colors.black)]))
     story.append(_p("Patient", s["h2"]))
@@ -179,14 +183,16 @@ def _thaw_story(plan: ThawPlan, record: RecordInfo | None, s: dict, width: float
         ("Thawed", show(r.thawed_at, zone)),
     ], s, width))
     story.append(_p("Results", s["h2"]))
-    counts = r.post_thaw
+    estimated = f" — {ESTIMATED}" if plan.dose_estimated else ""
     story.append(_pairs([
         ("Post-thaw count", "not done" if counts is None else
          f"WBC {counts.wbc.text}, CD3+ {fmt_percent(counts.cd3_percent)}, viability "
-         f"{fmt_percent(counts.viability_percent)}"),
-        ("Delivered cells", fmt_cells(quantity(plan.delivered_cells, CELLS), digits=4)),
+         f"{fmt_percent(counts.viability_percent)}; sample {counts.sample_volume.text}"),
+        ("Volume infused", fmt_volume(quantity(plan.infused_volume_ml, ML))),
+        ("Delivered cells", fmt_cells(quantity(plan.delivered_cells, CELLS), digits=4)
+         + estimated),
         ("Delivered dose", fmt_dose(quantity(plan.delivered_dose_per_kg, CELLS_PER_KG),
-                                    digits=4)),
+                                    digits=4) + estimated),
         ("Deviation", f"{'+' if plan.deviation_percent >= 0 else ''}"
                       f"{fixed(float(plan.deviation_percent), 2)} %"),
         ("DMSO", f"{fixed(float(plan.dmso_g), 2)} g = {fixed(float(plan.dmso_g_per_kg), 3)} g/kg"),
@@ -285,7 +291,8 @@ def thawed_label(plan: ThawPlan, record: RecordInfo | None = None) -> LabelData:
         volume=f"{fixed(float(plan.infused_volume_ml), 0)} mL · DMSO "
                f"{float(a.final_dmso_percent):g} %",
         cells=fmt_cells(quantity(plan.delivered_cells, CELLS), "viable CD3+ cells"),
-        dose=fmt_dose(quantity(plan.delivered_dose_per_kg, CELLS_PER_KG)),
+        dose=fmt_dose(quantity(plan.delivered_dose_per_kg, CELLS_PER_KG))
+        + (" (estimated)" if plan.dose_estimated else ""),
         collected_caption="Thawed", collected=show(plan.request.thawed_at, plan.lab.time_zone),
         expires_caption="INFUSE BY", expires=show(plan.infuse_by, plan.lab.time_zone),
         storage=f"Thawed product: keep at room temperature, do not refreeze; infuse within "

@@ -67,6 +67,12 @@ class Din:
         """The 14 characters a person types: the DIN followed by its check character."""
         return self.code + self.check_character
 
+    @property
+    def typed_form(self) -> str:
+        """The DIN as a keyboard field shows it, ``G1234 17 654321 A``: the eye-readable DIN and
+        its check character (a field must show a DIN the way a person would type it)."""
+        return f"{self.eye_readable} {self.check_character}"
+
     def __str__(self) -> str:
         return self.code
 
@@ -104,23 +110,35 @@ def type3_flags(din: Din) -> str:
     return f"{60 + MOD37_CHARACTERS.index(din.check_character):02d}"
 
 
-def parse_din(text: str, field: str = "product.din") -> Din:
+def parse_din(text: str, field: str = "product.din", *, keyboard: bool = False) -> Din:
     """A typed DIN: 13 characters, or 14 with the boxed keyboard-entry check character last.
 
     Surrounding and internal spaces are ignored (``"g1234 17 654321 a"`` is fine) and letters are
-    upper-cased. A 14th character must be the DIN's check character. Scanned barcode text (which
-    starts with ``=``) is refused here; a DIN field should call :func:`din_from_scan_or_entry`.
+    upper-cased. A 14th character must be the DIN's check character. With ``keyboard`` (the DIN
+    was typed at a keyboard: a form field, a re-entry, a command-line option) the check character
+    is required: it is what catches a mistyped digit (DESIGN.md, "The DIN"); a request file may
+    leave it out. A wrong or missing one never says which character was expected — that would
+    let a mistyped DIN through by copying it. Scanned barcode text (which starts with ``=``) is
+    refused here; a DIN field should call :func:`din_from_scan_or_entry`.
     """
     text13 = _typed_din_text(text, field)
     if len(text13) not in (13, 14):
         raise InputError(field, _din_length_message(text, len(text13)))
     din = _din_from_code(text13[:13], field)
     if len(text13) == 14:
-        given, needed = text13[13], din.check_character
-        if given != needed:
-            raise InputError(field, f"The check character is '{given}' but DIN {din.code} needs "
-                                    f"'{needed}'. Re-scan or re-type the DIN.")
+        given = text13[13]
+        if given != din.check_character:
+            raise InputError(field, f"The check character '{given}' does not match the DIN "
+                                    f"{din.eye_readable}: a character of the DIN or the check "
+                                    f"character is mistyped. {_TYPE_THE_BOX}")
+    elif keyboard:
+        raise InputError(field, f"The DIN {din.eye_readable} was typed without its check "
+                                f"character, which catches a mistyped DIN. {_TYPE_THE_BOX}")
     return din
+
+
+_TYPE_THE_BOX = ("Type the DIN again from the label, then the boxed character printed after the "
+                 "DIN, or scan the DIN barcode.")
 
 
 def din_structure(din: Din, flags: str = NO_FLAGS, field: str = "product.din") -> str:
@@ -140,6 +158,10 @@ def _mod37_2(code: str) -> str:
 
 def _typed_din_text(text: str, field: str) -> str:
     """Typed DIN text without spaces, in upper case, holding only letters, digits and ``*``."""
+    if len(text) > 100:
+        raise InputError(field, f"The DIN {_quoted(text.strip())} is {len(text)} characters "
+                                f"long; a DIN has 13 and its check character. Clear the field "
+                                f"and type or scan it again.")
     squeezed = "".join(text.split())
     if not squeezed:
         raise InputError(field, f"Enter the DIN: the 13 characters printed under the DIN "

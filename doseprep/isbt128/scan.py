@@ -96,8 +96,16 @@ def parse_structure(text: str, field: str = "scan") -> ParsedStructure:
                             f"product label.")
 
 
+#: Longer than any ISBT 128 barcode this program reads (a scanner stuck on repeat, a paste).
+_LONGEST_SCAN = 64
+
+
 def _scan_text(text: str, field: str) -> str:
     data = text.strip()
+    if len(data) > _LONGEST_SCAN:
+        raise InputError(field, f"The scan is {len(data)} characters long, longer than any ISBT "
+                                f"128 barcode on a product label ({_quoted(data)}). Clear the "
+                                f"field and scan the barcode once.")
     if data[:3].upper() == CODE128_SYMBOLOGY_PREFIX:
         data = data[3:].strip()
     if not data:
@@ -193,13 +201,16 @@ _STRUCTURE_NAMES: dict[type, str] = {
 }
 
 
-def din_from_scan_or_entry(text: str, field: str = "product.din") -> tuple[Din, str]:
+def din_from_scan_or_entry(text: str, field: str = "product.din", *,
+                           keyboard: bool = False) -> tuple[Din, str]:
     """The DIN and flag characters from what arrived in a DIN field.
 
     Accepts a scanned DIN barcode (``=G12341765432100``, with or without a ``]C0`` prefix and a
-    trailing CR/LF, as a keyboard-wedge scanner types it), a typed 13-character DIN, or a typed DIN
-    with its check character. Typed DINs have flags ``"00"``. Any other barcode scanned into the
-    field raises :class:`InputError` saying which barcode it was.
+    trailing CR/LF, as a keyboard-wedge scanner types it: the barcode carries its own check), or
+    a typed DIN with its check character — or without it, unless ``keyboard`` (typed at a
+    keyboard: the check character is required, see :func:`parse_din`). Typed DINs have flags
+    ``"00"``. Any other barcode scanned into the field raises :class:`InputError` saying which
+    barcode it was.
     """
     stripped = text.strip()
     if stripped[:3].upper() == CODE128_SYMBOLOGY_PREFIX or stripped[:1] in ("=", "&"):
@@ -209,5 +220,5 @@ def din_from_scan_or_entry(text: str, field: str = "product.din") -> tuple[Din, 
         name = _STRUCTURE_NAMES[type(parsed)]
         raise InputError(field, f"That was the {name} barcode, but this field needs the DIN. "
                                 f"Scan the barcode above the DIN text (e.g. {_DIN_EXAMPLE}) or "
-                                f"type the DIN.")
-    return parse_din(text, field), NO_FLAGS
+                                f"type the DIN and its check character.")
+    return parse_din(text, field, keyboard=keyboard), NO_FLAGS

@@ -50,7 +50,11 @@ def protocol_path(ref: str | Path) -> Path:
     if text.endswith(".toml") or "/" in text or "\\" in text:
         return Path(text)
     path = resource_path("protocols", f"{text}.toml")
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except (OSError, ValueError):  # a name no file system takes: too long, a NUL character
+        found = False
+    if not found:
         known = ", ".join(bundled_protocols())
         raise SettingsError(text, "", f"no bundled protocol has this id (bundled: {known}); "
                                       "give the path of a protocol .toml file instead.")

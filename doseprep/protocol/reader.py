@@ -91,6 +91,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise SettingsError(source, "", f"is not valid TOML: {exc}.") from None
     except UnicodeDecodeError:
         raise SettingsError(source, "", "is not UTF-8 text.") from None
+    except ValueError:  # a path no file system takes (a NUL character)
+        raise SettingsError(source[:200], "", "is not a file name.") from None
     version = data.get("schema_version")
     if version != SCHEMA_VERSION:
         if isinstance(version, int) and version > SCHEMA_VERSION:

@@ -14,6 +14,7 @@ from doseprep.request._base import (
     CONFIRMABLE,
     DEFAULT_PROTOCOL,
     KNOWN_KEYS,
+    MAX_PROTOCOL_REF,
     MAX_SAMPLE_DILUTION,
     MAX_TEXT,
     MAX_VOLUME_ML,
@@ -22,6 +23,7 @@ from doseprep.request._base import (
     Patient,
     PreparationRequest,
     Product,
+    number_out,
 )
 from doseprep.request.parse import (
     STALE_MINUTES,
@@ -30,6 +32,7 @@ from doseprep.request.parse import (
     parse_request,
     patient_to_dict,
     product_to_dict,
+    protocol_reference,
     request_to_dict,
 )
 from doseprep.request.sections import (
@@ -41,6 +44,7 @@ __all__ = [
     "CONFIRMABLE",
     "DEFAULT_PROTOCOL",
     "KNOWN_KEYS",
+    "MAX_PROTOCOL_REF",
     "MAX_SAMPLE_DILUTION",
     "MAX_TEXT",
     "MAX_VOLUME_ML",
@@ -51,11 +55,13 @@ __all__ = [
     "PreparationRequest",
     "Product",
     "far_from_now",
+    "number_out",
     "order_problems",
     "parse_patient",
     "parse_product",
     "parse_request",
     "patient_to_dict",
     "product_to_dict",
+    "protocol_reference",
     "request_to_dict",
 ]

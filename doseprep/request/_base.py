@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
+from fractions import Fraction
 
 # The protocol of a request that names none (re-exported for the request's readers).
 from doseprep.resources import DEFAULT_PROTOCOL as DEFAULT_PROTOCOL
-from doseprep.units import Measured
+from doseprep.units import Measured, exact
 
 MAX_WEIGHT_KG = 500.0
 
@@ -22,6 +24,10 @@ MIN_YEAR, MAX_YEAR = 2000, 2999
 
 #: Longest text accepted in a name or identifier field; longer is a paste gone wrong.
 MAX_TEXT = 200
+
+
+#: Longest protocol reference (a bundled id or the path of a protocol file) accepted in a request.
+MAX_PROTOCOL_REF = 255
 
 
 #: A sample diluted more than this for the analyzer is a slip.
@@ -42,10 +48,11 @@ CRYO_KEYS: dict[str, tuple[str, ...]] = {
     "freeze": ("kind", "protocol", "patient", "product", "aliquots", "frozen_at",
                "confirmations"),
     "freeze.aliquot": ("cycle", "infusion", "dose_level"),
-    "thaw": ("kind", "protocol", "patient", "aliquot", "aliquot_ref", "thawed_at", "post_thaw"),
+    "thaw": ("kind", "protocol", "patient", "aliquot", "aliquot_ref", "thawed_at", "post_thaw",
+             "confirmations"),
     "thaw.aliquot": ("din", "division", "frozen_viable_cd3", "final_volume",
                      "final_dmso_percent", "dose_level", "planned_weight", "frozen_expires_at"),
-    "post_thaw": ("wbc", "sample_dilution", "cd3_percent", "viability_percent"),
+    "post_thaw": ("wbc", "sample_dilution", "cd3_percent", "viability_percent", "sample_volume"),
 }
 
 
@@ -69,9 +76,10 @@ class Product:
     volume: Measured | None  # exactly one of volume and net_weight is given
     net_weight: Measured | None
     wbc: Measured
-    sample_dilution: float
-    cd3_percent: float
-    viability_percent: float
+    #: Plain numbers exactly as typed (DESIGN.md, "Exactness"): thresholds are decided on them.
+    sample_dilution: Decimal
+    cd3_percent: Decimal
+    viability_percent: Decimal
     abo_rh: str | None = None  # "A POS": ABO group and RhD type, as isbt128.parse_abo_rh reads it
     din_flags: str = "00"  # ISBT 128 flag characters, from a scanned DIN
 
@@ -94,3 +102,17 @@ class PreparationRequest:
     confirmations: Mapping[str, str] = field(default_factory=dict)
     #: Request fields whose time was typed without a UTC offset (then in the site's zone).
     zone_assumed: tuple[str, ...] = ()
+
+
+def number_out(value: Decimal | Fraction | float | int) -> int | float | str:
+    """A number for a request's JSON, as it was typed: a whole number as an integer; a decimal
+    that a binary float holds exactly as typed as a number; any other (more digits than a float
+    keeps, ``4.99999999999999999999``) as its exact decimal text, which the request's parser
+    reads back to the same value — a stored request recomputes to the same plan."""
+    value_x = exact(value)
+    if value_x.denominator == 1:
+        return int(value_x)
+    as_float = float(value_x)
+    if exact(as_float) == value_x or not isinstance(value, Decimal):
+        return as_float
+    return str(value)

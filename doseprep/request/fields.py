@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -53,7 +54,8 @@ def _text(section: Mapping[str, Any], field: str, what: str, limit: int = MAX_TE
     if len(value.strip()) > limit:
         raise InputError(field, f"The {what} is {len(value.strip())} characters long; at most "
                                 f"{limit} are accepted.")
-    if any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in value):
+    if any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 or 0xD800 <= ord(ch) <= 0xDFFF
+           for ch in value):
         raise InputError(field, f"The {what} holds a control character (a tab, a line break or "
                                 "an invisible code); retype it.")
     return value.strip()
@@ -82,7 +84,7 @@ def _timestamp(value: Any, field: str, what: str, zone: ZoneInfo | str | None,
     return moment
 
 
-def _percent(section: Mapping[str, Any], field: str, what: str) -> float:
+def _percent(section: Mapping[str, Any], field: str, what: str) -> Decimal:
     value = parse_number(section.get(field.rsplit(".", 1)[1]), field, what)
     if not 0 < value <= 100:
         raise InputError(field, f"The {what} must be more than 0 and at most 100 % "
@@ -90,18 +92,19 @@ def _percent(section: Mapping[str, Any], field: str, what: str) -> float:
     return value
 
 
-def _confirmations(data: Mapping[str, Any]) -> dict[str, str]:
+def _confirmations(data: Mapping[str, Any],
+                   confirmable: tuple[str, ...] = CONFIRMABLE) -> dict[str, str]:
     value = data.get("confirmations", {})
     if not isinstance(value, Mapping):
         raise InputError("confirmations", "Give confirmations as an object: "
                                           "{\"product.cd3_percent\": \"reason\"}.")
     out: dict[str, str] = {}
     for key, reason in value.items():
-        if key not in CONFIRMABLE:
-            close = difflib.get_close_matches(str(key), CONFIRMABLE, n=1)
+        if key not in confirmable:
+            close = difflib.get_close_matches(str(key), confirmable, n=1)
             hint = f" Did you mean \"{close[0]}\"?" if close else ""
             raise InputError(f"confirmations.{str(key)[:60]}",
-                             f"Only {', '.join(CONFIRMABLE)} can be confirmed.{hint}")
+                             f"Only {', '.join(confirmable)} can be confirmed.{hint}")
         if not isinstance(reason, str) or len(reason.strip()) < 3:
             raise InputError(f"confirmations.{key}", "Give the reason for confirming this "
                                                      "value (who checked it, and how).")

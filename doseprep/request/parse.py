@@ -9,7 +9,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from doseprep.errors import InputError
-from doseprep.request._base import DEFAULT_PROTOCOL, Order, Patient, PreparationRequest, Product
+from doseprep.request._base import (
+    DEFAULT_PROTOCOL,
+    MAX_PROTOCOL_REF,
+    Order,
+    Patient,
+    PreparationRequest,
+    Product,
+    number_out,
+)
 from doseprep.request.fields import (
     _check_keys,
     _confirmations,
@@ -38,13 +46,15 @@ def far_from_now(moment: datetime, now: datetime) -> str:
 
 
 def parse_request(data: Any, *, zone: str | ZoneInfo | None = None,
-                  protocol: Any = None) -> PreparationRequest:
+                  protocol: Any = None, keyboard: bool = False) -> PreparationRequest:
     """Check a request given as a JSON-shaped mapping and return it with units.
 
     ``zone`` is the site's IANA time zone (the lab file's ``time_zone``): a time typed without a
     UTC offset is taken as wall-clock time there. Without a zone every time needs its offset.
     With ``protocol`` (a :class:`doseprep.protocol.Protocol`), the order is also checked against
-    it (the plan checks it anyway). Every wrong field is reported at once
+    it (the plan checks it anyway). ``keyboard``: the texts were typed at a keyboard (the
+    window's form), so a typed DIN needs its check character (DESIGN.md, "The DIN"); a request
+    file may leave it out. Every wrong field is reported at once
     (:class:`InvalidRequestError`, an :class:`InputError` naming the first), with what did parse.
     """
     if not isinstance(data, Mapping):
@@ -57,7 +67,7 @@ def parse_request(data: Any, *, zone: str | ZoneInfo | None = None,
     errors = _Errors()
     errors.get(None, _check_keys, data, "")
     assumed: list[str] = []
-    protocol_ref = errors.get("protocol", _protocol_ref, data)
+    protocol_ref = errors.get("protocol", protocol_reference, data)
 
     o = errors.get(None, _section, data, "order")
     order = None
@@ -74,7 +84,7 @@ def parse_request(data: Any, *, zone: str | ZoneInfo | None = None,
     p = errors.get(None, _section, data, "patient")
     patient = _patient(p, errors) if p is not None else None
     r = errors.get(None, _section, data, "product")
-    product = _product(r, zone, assumed, errors) if r is not None else None
+    product = _product(r, zone, assumed, errors, keyboard) if r is not None else None
     prepared_at = errors.get("prepared_at", _timestamp, data.get("prepared_at"), "prepared_at",
                              "preparation date and time", zone, assumed)
     collected_at = errors.parsed.get("product.collected_at")
@@ -93,12 +103,25 @@ def parse_request(data: Any, *, zone: str | ZoneInfo | None = None,
                               confirmations=confirmations, zone_assumed=tuple(assumed))
 
 
-def _protocol_ref(data: Mapping[str, Any]) -> str:
+def protocol_reference(data: Mapping[str, Any]) -> str:
+    """The request's ``protocol`` (a bundled id or the path of a .toml file; the default when
+    absent), checked before anything opens it: one line of at most :data:`MAX_PROTOCOL_REF`
+    characters, no part of a path longer than a file name can be (a 300-character id once
+    crashed the program looking for the file)."""
     protocol = data.get("protocol", DEFAULT_PROTOCOL)
-    if not isinstance(protocol, str) or not protocol.strip() or len(protocol) > 500 \
-            or "\x00" in protocol:
+    if not isinstance(protocol, str) or not protocol.strip():
         raise InputError("protocol", "Give the protocol id or the path of its .toml file.")
-    return protocol.strip()
+    text = protocol.strip()
+    if len(text) > MAX_PROTOCOL_REF or any(len(part.encode("utf-8", "surrogatepass")) > 255
+                                           for part in text.replace("\\", "/").split("/")):
+        raise InputError("protocol", f"The protocol is {len(text)} characters long: give a "
+                                     f"protocol id (e.g. {DEFAULT_PROTOCOL}) or the path of its "
+                                     f".toml file, at most {MAX_PROTOCOL_REF} characters.")
+    if not text.isprintable():
+        raise InputError("protocol", "The protocol holds a control character (a tab, a line "
+                                     "break or an invisible code); give the protocol id or the "
+                                     "path of its .toml file.")
+    return text
 
 
 def order_problems(order: Order, protocol: Any) -> list[InputError]:
@@ -141,9 +164,9 @@ def product_to_dict(product: Product) -> dict[str, Any]:
         out["net_weight"] = product.net_weight.text
     out.update({
         "wbc": product.wbc.text,
-        "sample_dilution": _number_out(product.sample_dilution),
-        "cd3_percent": _number_out(product.cd3_percent),
-        "viability_percent": _number_out(product.viability_percent),
+        "sample_dilution": number_out(product.sample_dilution),
+        "cd3_percent": number_out(product.cd3_percent),
+        "viability_percent": number_out(product.viability_percent),
     })
     if product.abo_rh:
         out["abo_rh"] = product.abo_rh
@@ -164,6 +187,3 @@ def request_to_dict(request: PreparationRequest) -> dict[str, Any]:
         out["confirmations"] = dict(request.confirmations)
     return out
 
-
-def _number_out(value: float) -> int | float:
-    return int(value) if float(value).is_integer() else value

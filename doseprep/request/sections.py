@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -89,7 +90,7 @@ def _wbc(r: Mapping[str, Any]) -> Measured:
     return wbc
 
 
-def _sample_dilution(r: Mapping[str, Any]) -> float:
+def _sample_dilution(r: Mapping[str, Any]) -> Decimal:
     if r.get("sample_dilution") is None:
         raise InputError("product.sample_dilution", "Enter the sample dilution factor of the "
                                                     "analyzer count (1 for an undiluted sample).")
@@ -108,33 +109,38 @@ def _abo_rh(r: Mapping[str, Any]) -> str | None:
         raise InputError("product.abo_rh", "Give the donor's ABO/Rh as text, e.g. \"A POS\".")
     if not abo_rh:
         return None
+    if len(abo_rh) > 40:
+        raise InputError("product.abo_rh", f"The ABO/Rh is {len(abo_rh)} characters long; give "
+                                           "the group and RhD type, e.g. \"A POS\".")
     abo, rh = parse_abo_rh(abo_rh, "product.abo_rh")
     return f"{abo} {rh}"
 
 
-def _din(r: Mapping[str, Any]) -> tuple[str, str]:
+def _din(r: Mapping[str, Any], keyboard: bool = False) -> tuple[str, str]:
     din, flags = din_from_scan_or_entry(
-        _text(r, "product.din", "donation identification number (DIN)"), "product.din")
+        _text(r, "product.din", "donation identification number (DIN)", limit=40),
+        "product.din", keyboard=keyboard)
     return din.code, flags
 
 
 def parse_product(r: Mapping[str, Any], zone: ZoneInfo | None,
-                  assumed: list[str]) -> Product:
+                  assumed: list[str], *, keyboard: bool = False) -> Product:
     """The ``product`` section (its keys already checked) as a :class:`Product`; every wrong
     field is reported (:class:`InvalidRequestError`).
 
     A collection time without an offset is in ``zone``; its field is added to ``assumed``.
+    ``keyboard``: the DIN was typed at a keyboard (a form), so it needs its check character.
     Shared by the fresh request and the cycle-2 freeze request.
     """
     errors = _Errors()
-    product = _product(r, zone, assumed, errors)
+    product = _product(r, zone, assumed, errors, keyboard)
     errors.check()
     assert product is not None
     return product
 
 
 def _product(r: Mapping[str, Any], zone: ZoneInfo | None, assumed: list[str],
-             errors: _Errors) -> Product | None:
+             errors: _Errors, keyboard: bool = False) -> Product | None:
     amount = errors.get(None, _amount, r)
     volume, net_weight = amount if amount is not None else (None, None)
     if volume is not None:
@@ -143,7 +149,7 @@ def _product(r: Mapping[str, Any], zone: ZoneInfo | None, assumed: list[str],
         errors.parsed["product.net_weight"] = net_weight
     wbc = errors.get("product.wbc", _wbc, r)
     dilution = errors.get("product.sample_dilution", _sample_dilution, r)
-    din = errors.get("product.din", _din, r)
+    din = errors.get("product.din", _din, r, keyboard)
     abo_rh = errors.get("product.abo_rh", _abo_rh, r)
     collected_at = errors.get("product.collected_at", _timestamp, r.get("collected_at"),
                               "product.collected_at", "collection date and time", zone, assumed)

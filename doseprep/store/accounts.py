@@ -17,6 +17,7 @@ from doseprep.store.engine import Store
 from doseprep.store.errors import (
     PermissionDeniedError,
     UserError,
+    checked_reason,
 )
 from doseprep.store.keys import create_key
 from doseprep.store.schema import users
@@ -97,6 +98,7 @@ def add_user(store: Store, user_id: str, printed_name: str, role: Role | str, pa
 def disable_user(store: Store, user_id: str, *, admin_id: str, admin_password: str,
                  reason: str | None = None) -> User:
     """Disable an account: it can no longer sign or save. Its signatures stay valid."""
+    reason = checked_reason(reason, None)
     admin = _require_admin(store, admin_id, admin_password)
     with store.write() as conn:
         user = get_user(conn, user_id)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from typing import Any, TextIO
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from doseprep.jsonread import load_stored
 from doseprep.store.canonical import canonical_json, parse_utc_text, utc_now, utc_text
 from doseprep.store.engine import Store
 from doseprep.store.schema import audit_head, audit_log
@@ -117,8 +117,8 @@ def _event(row: Any) -> AuditEvent:
     return AuditEvent(
         seq=row.seq, at=parse_utc_text(row.at), user_id=row.user_id, action=row.action,
         record_ref=row.record_ref,
-        old_value=None if row.old_value is None else json.loads(row.old_value),
-        new_value=None if row.new_value is None else json.loads(row.new_value),
+        old_value=None if row.old_value is None else load_stored(row.old_value),
+        new_value=None if row.new_value is None else load_stored(row.new_value),
         reason=row.reason, prev_hash=row.prev_hash, hash=row.hash)
 
 

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from doseprep.jsonread import load_stored
+
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                             allow_nan=False)
 _UTC_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -42,7 +44,7 @@ def content_hash(value: Any) -> str:
 def is_canonical(text: str) -> bool:
     """True when ``text`` is JSON written exactly as :func:`canonical_json` writes it."""
     try:
-        return canonical_json(json.loads(text)) == text
+        return canonical_json(load_stored(text)) == text
     except (ValueError, TypeError):
         return False
 

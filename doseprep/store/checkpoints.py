@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import logging
 import os
 import re
@@ -27,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from doseprep.jsonread import load_stored
 from doseprep.manifest import CHECKPOINT_KEYWORD
 from doseprep.store.canonical import GENESIS_HASH, canonical_json, utc_now, utc_text
 
@@ -143,7 +143,7 @@ def read_checkpoints(url: str, trusted: Mapping[str, Any]) -> tuple[list[Checkpo
     for number, line in enumerate(text.splitlines(), start=1):
         where = f"{path} line {number}"
         try:
-            body = json.loads(line)
+            body = load_stored(line)
             seq, head_hash = int(body["seq"]), str(body["hash"])
         except (ValueError, KeyError, TypeError):
             return found, f"{where} is not a checkpoint (the file was altered)."
@@ -217,7 +217,7 @@ def read_attestation(url: str, trusted: Mapping[str, Any]) -> tuple[int, str] | 
 
     identity = database_identity(url)
     try:
-        body = json.loads(_attestation_file(identity).read_text(encoding="utf-8"))
+        body = load_stored(_attestation_file(identity).read_text(encoding="utf-8"))
         signed = {k: v for k, v in body.items() if k != "signature"}
         public = trusted.get(str(body["signer"]))
         if public is None or body.get("database") != identity or not check(

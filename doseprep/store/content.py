@@ -8,11 +8,11 @@ record to, after the earlier signatures; a draft's audited ``content_hash`` is t
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from doseprep import __version__
+from doseprep.jsonread import load_stored
 from doseprep.store.canonical import canonical_json, content_hash
 
 if TYPE_CHECKING:
@@ -45,8 +45,8 @@ def record_content(row: Mapping[str, Any], supersedes: str | None, state: str,
     content = {
         "record_id": row["record_id"], "version": row["version"], "supersedes": supersedes,
         "correction_reason": row["correction_reason"], "state": state,
-        "request": json.loads(row["request_json"]) if request is None else request,
-        "plan": json.loads(row["plan_json"]) if plan is None else plan,
+        "request": load_stored(row["request_json"]) if request is None else request,
+        "plan": load_stored(row["plan_json"]) if plan is None else plan,
         "patient_mrn": row["patient_mrn"], "patient_name": row["patient_name"],
         "din": row["din"], "dose_level": row["dose_level"], "plan_status": row["plan_status"],
         "protocol_id": row["protocol_id"], "protocol_version": row["protocol_version"],
@@ -108,7 +108,8 @@ class RecordHasher:
 
     def _in_full(self, state: str, prior_signatures: Sequence[Mapping[str, Any]]) -> str:
         try:
-            request, plan = json.loads(self.row["request_json"]), json.loads(self.row["plan_json"])
+            request = load_stored(self.row["request_json"])
+            plan = load_stored(self.row["plan_json"])
         except (TypeError, ValueError):
             return ""
         return content_hash(record_content(self.row, self.supersedes, state, prior_signatures,

@@ -76,3 +76,25 @@ class ReentryMismatchError(WorkflowError):
             + " not match what the preparer entered; check the source documents with the "
             "preparer before verifying.")
         self.fields = fields
+
+
+#: Longest reason a person may give (a correction, a discard, disabling an account): it is kept
+#: with the record and the audit trail and printed; longer is a paste gone wrong.
+MAX_REASON = 500
+
+
+def checked_reason(reason: str | None, missing: str | None) -> str | None:
+    """A reason as typed, stripped; ``missing`` is the refusal when none is given (None: the
+    reason is optional). Too long, or holding a NUL character, is refused before anything is
+    written (SQLite would keep 10 000 characters where PostgreSQL refuses them)."""
+    text = (reason or "").strip()
+    if not text:
+        if missing is not None:
+            raise WorkflowError(missing)
+        return None
+    if len(text) > MAX_REASON:
+        raise WorkflowError(f"the reason is {len(text)} characters long; give it in at most "
+                            f"{MAX_REASON} (it is kept with the record and printed).")
+    if "\x00" in text:
+        raise WorkflowError("the reason holds a NUL character; type it again.")
+    return text

@@ -4,7 +4,6 @@ same signed state says REPRINT)."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import replace
@@ -13,6 +12,7 @@ from datetime import date, datetime, time
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from doseprep.jsonread import load_stored
 from doseprep.manifest import RecordInfo
 from doseprep.signing import State
 from doseprep.store import audit
@@ -114,7 +114,7 @@ def _prints(conn: Connection, ref: str) -> tuple[PrintEvent, ...]:
                         .order_by(audit_log.c.seq))
     events = []
     for at, user, value in rows:
-        new = json.loads(value or "{}")
+        new = load_stored(value or "{}")
         events.append(PrintEvent(at=parse_utc_text(at), user_id=user,
                                  document=new.get("document", "worksheet"),
                                  state=new.get("state"), record_hash=new.get("record_hash")))
@@ -191,7 +191,7 @@ def register_print(store: Store, ref: str, user_id: str,
         row = find_row(conn, ref)
         current = version_ref(row["record_id"], row["version"])
         if "label" in document:
-            check_not_expired(json.loads(row["plan_json"]), current, "get a bag label", now)
+            check_not_expired(load_stored(row["plan_json"]), current, "get a bag label", now)
         before = _prints(conn, current)
         now = utc_now()
         stored = stored_record(conn, row)

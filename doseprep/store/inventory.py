@@ -16,7 +16,6 @@ in the database is found. The database refuses deleting a bag or changing its id
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from doseprep.jsonread import load_stored
 from doseprep.signing import EDITORS, State
 from doseprep.store import audit
 from doseprep.store.canonical import content_hash, utc_now, utc_text
@@ -35,6 +35,7 @@ from doseprep.store.errors import (
     RecordNotFoundError,
     StaleRecordError,
     WorkflowError,
+    checked_reason,
 )
 from doseprep.store.expiry import check_not_expired
 from doseprep.store.refs import find_row, parse_ref, version_ref
@@ -154,7 +155,7 @@ def aliquot_by_scan(store: Store, din_scan: str, product_scan: str) -> StoredAli
     from doseprep.isbt128 import din_from_scan_or_entry, parse_structure
     from doseprep.isbt128.scan import ProductCodeScan
 
-    din = din_from_scan_or_entry(din_scan, "scan.din")[0].code
+    din = din_from_scan_or_entry(din_scan, "scan.din", keyboard=True)[0].code
     product = parse_structure(product_scan, "scan.product_code")
     if not isinstance(product, ProductCodeScan):
         raise WorkflowError("the second scan is not a product code barcode (=<…); scan the "
@@ -228,8 +229,8 @@ def _change(conn: Connection, row: Mapping[str, Any], user_id: str, action: str,
 def stock(conn: Connection, row: Mapping[str, Any], user_id: str, now: datetime) -> None:
     """Put a freeze record's bags into the inventory (on its release), in the writer's
     transaction."""
-    plan = json.loads(row["plan_json"])
-    request = json.loads(row["request_json"])
+    plan = load_stored(row["plan_json"])
+    request = load_stored(row["request_json"])
     ref = version_ref(row["record_id"], row["version"])
     stamp = utc_text(now)
     for bag in plan["aliquots"]:
@@ -271,10 +272,8 @@ def locate(store: Store, ref: str, user_id: str, location: str) -> StoredAliquot
 
 def discard(store: Store, ref: str, user_id: str, reason: str) -> StoredAliquot:
     """Discard a frozen or thawed bag; the reason is mandatory and audited."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise WorkflowError("discarding a bag needs a reason (--reason): say why it is not "
-                            "used.")
+    reason = checked_reason(reason, "discarding a bag needs a reason (--reason): say why it is "
+                                    "not used.")
     with store.write() as conn:
         require_active_user(conn, user_id, EDITORS, "discard a bag")
         row = find_aliquot(conn, ref)
@@ -298,7 +297,7 @@ def infuse(store: Store, ref: str, user_id: str, now: datetime | None = None) ->
         if thaw["state"] != State.RELEASED.value:
             raise WorkflowError(f"the thaw record {thaw_ref} is {thaw['state']}; it must be "
                                 "released before the bag is infused.")
-        check_not_expired(json.loads(thaw["plan_json"]), thaw_ref, "be infused", now)
+        check_not_expired(load_stored(thaw["plan_json"]), thaw_ref, "be infused", now)
         return _change(conn, row, user_id, "aliquot_infuse", state=AliquotState.INFUSED.value)
 
 
@@ -306,7 +305,7 @@ def mark_thawed(conn: Connection, thaw_row: Mapping[str, Any], user_id: str,
                 now: datetime) -> None:
     """The bag of a thaw record that was just signed "Prepared by" is thawed (in the signer's
     transaction); refused if it is no longer frozen."""
-    request = json.loads(thaw_row["request_json"])
+    request = load_stored(thaw_row["request_json"])
     row = find_aliquot(conn, request["aliquot_ref"])
     thaw_ref = version_ref(thaw_row["record_id"], thaw_row["version"])
     if row["state"] == AliquotState.THAWED.value and (row["thaw_record"] or "").split("/")[0] \
@@ -348,8 +347,8 @@ def thaw_source(conn: Connection, ref: str, *, mrn: str, thawed_at: datetime | N
                             "Discard it (doseprep inventory discard).")
     freeze = conn.execute(sa.select(records.c.request_json, records.c.plan_json)
                           .where(records.c.id == row["freeze_record_pk"])).one()
-    plan = json.loads(freeze.plan_json)
-    request = json.loads(freeze.request_json)
+    plan = load_stored(freeze.plan_json)
+    request = load_stored(freeze.request_json)
     bag = next(b for b in plan["aliquots"] if b["division"] == row["division"])
     return {"din": row["din"], "division": row["division"],
             "frozen_viable_cd3": bag["frozen_viable_cd3"],

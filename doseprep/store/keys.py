@@ -16,7 +16,6 @@ verifiable. An account made before revision 0003 gets its key at its next succes
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from doseprep.jsonread import load_stored
 from doseprep.store.canonical import canonical_json, utc_now, utc_text
 from doseprep.store.errors import SignatureRefusedError
 from doseprep.store.schema import user_keys
@@ -82,7 +82,7 @@ def unseal(sealed_text: str, password: str, user_id: str) -> Any:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     try:
-        box = json.loads(sealed_text)
+        box = load_stored(sealed_text)
         kek = _derive(password, bytes.fromhex(box["salt"]), int(box["t"]), int(box["m"]),
                       int(box["p"]))
         raw = AESGCM(kek).decrypt(bytes.fromhex(box["nonce"]), bytes.fromhex(box["sealed"]),

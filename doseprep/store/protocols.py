@@ -13,7 +13,6 @@ its hash and its audit event (:func:`approval_problems`).
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,6 +20,7 @@ from sqlalchemy.engine import Connection
 
 from doseprep.approvals import approval_hash as _approval_hash
 from doseprep.approvals import approval_of
+from doseprep.jsonread import load_stored
 from doseprep.protocol import Protocol, ProtocolApproval
 from doseprep.store import audit
 from doseprep.store.canonical import utc_now, utc_text
@@ -103,7 +103,7 @@ def approval_problems(conn: Connection) -> list[str]:
     for new_value in conn.execute(sa.select(audit_log.c.new_value)
                                   .where(audit_log.c.action == "protocol_approve")).scalars():
         try:
-            value = json.loads(new_value or "{}")
+            value = load_stored(new_value or "{}")
         except ValueError:
             continue
         if isinstance(value, dict) and isinstance(value.get("fingerprint"), str):

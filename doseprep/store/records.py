@@ -17,7 +17,6 @@ Record ids look like ``PREP-2026-000123`` (the year and a running number); one v
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from doseprep.jsonread import load_stored
 from doseprep.manifest import RecordInfo, SignatureManifest
 from doseprep.signing import EDITORS, State
 from doseprep.store import audit
@@ -49,6 +49,7 @@ from doseprep.store.errors import (
     ImmutableRecordError,
     StaleRecordError,
     WorkflowError,
+    checked_reason,
 )
 from doseprep.store.refs import ID_PREFIX, find_row, version_ref
 from doseprep.store.schema import counters, records, signatures
@@ -190,8 +191,8 @@ def load_signatures(conn: Connection, record_pk: int) -> tuple[Signature, ...]:
 
 def stored_record(conn: Connection, row: Mapping[str, Any]) -> StoredRecord:
     sigs = load_signatures(conn, row["id"])
-    request = json.loads(row["request_json"])
-    plan = json.loads(row["plan_json"])
+    request = load_stored(row["request_json"])
+    plan = load_stored(row["plan_json"])
     if sigs:
         record_hash = sigs[-1].record_hash
     else:
@@ -240,7 +241,7 @@ def _next_record_id(conn: Connection, now: datetime) -> str:
 
 def _draft_audit_value(row: Mapping[str, Any], supersedes: str | None) -> dict[str, Any]:
     return {"content_hash": content_hash(record_content(row, supersedes, State.DRAFT.value, ())),
-            "state": State.DRAFT.value, "request": json.loads(row["request_json"]),
+            "state": State.DRAFT.value, "request": load_stored(row["request_json"]),
             "plan_status": row["plan_status"]}
 
 
@@ -315,8 +316,8 @@ def edit_draft(store: Store, ref: str, plan: AnyPlan, user_id: str, *,
         if result.rowcount != 1:  # pragma: no cover - writers are serialized
             raise StaleRecordError("the record changed while it was being saved; reopen it.")
         new_row = find_row(conn, version_ref(row["record_id"], row["version"]))
-        old_diff, new_diff = _diff(json.loads(row["request_json"]),
-                                   json.loads(new_row["request_json"]))
+        old_diff, new_diff = _diff(load_stored(row["request_json"]),
+                                   load_stored(new_row["request_json"]))
         audit.append(conn, "record_edit", user_id, record_ref=version_ref(row["record_id"],
                                                                           row["version"]),
                      old={"content_hash": _draft_audit_value(row, row["supersedes_ref"])
@@ -339,7 +340,7 @@ def _check_kind(conn: Connection, row: Mapping[str, Any] | None,
                             f"{row['kind']} record; it cannot become a {columns['kind']} one. "
                             "Save the new plan as a new record.")
     if columns["kind"] == "thaw":
-        inventory.check_thaw_request(conn, json.loads(columns["request_json"]),
+        inventory.check_thaw_request(conn, load_stored(columns["request_json"]),
                                      None if row is None else row["record_id"])
     if row is not None and row["kind"] == "freeze" and inventory.in_stock(conn, row["id"]):
         raise WorkflowError(f"the bags of {version_ref(row['record_id'], row['version'])} are "
@@ -358,10 +359,8 @@ def correct_record(store: Store, ref: str, plan: AnyPlan, user_id: str, reason: 
                    expected_row_version: int | None = None) -> StoredRecord:
     """Correct a record: a signed version gets a new draft version that supersedes it; a draft is
     edited in place. ``reason`` is mandatory and goes into the record and the audit trail."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise WorkflowError("a correction needs a reason; say what was wrong and why it is "
-                            "changed (--reason).")
+    reason = checked_reason(reason, "a correction needs a reason; say what was wrong and why "
+                                    "it is changed (--reason).")
     with store.read() as conn:
         row = find_row(conn, ref)
     if row["state"] == State.DRAFT.value:
@@ -383,8 +382,8 @@ def correct_record(store: Store, ref: str, plan: AnyPlan, user_id: str, reason: 
                   "updated_at": stamp, "updated_by": user_id, "row_version": 1}
         conn.execute(records.insert().values(**values))
         new_ref = version_ref(row["record_id"], row["version"] + 1)
-        old_diff, new_diff = _diff(json.loads(row["request_json"]),
-                                   json.loads(values["request_json"]))
+        old_diff, new_diff = _diff(load_stored(row["request_json"]),
+                                   load_stored(values["request_json"]))
         audit.append(conn, "record_correct", user_id, record_ref=new_ref,
                      old={"supersedes": old_ref, "state": row["state"], "request": old_diff},
                      new={**_draft_audit_value(values, old_ref), "request": new_diff},

@@ -35,12 +35,15 @@ REENTRY_FIELDS: tuple[tuple[str, str], ...] = (
     ("post_thaw.cd3_percent", "number"),
     ("post_thaw.viability_percent", "number"),
     ("post_thaw.sample_dilution", "number"),
+    ("post_thaw.sample_volume", "volume"),
 )
 _FRESH = ("patient.weight", "product.volume", "product.net_weight", "product.wbc",
           "product.cd3_percent", "product.viability_percent", "product.sample_dilution",
           "order.dose_level", "product.din")
 _DILUTIONS = ("product.sample_dilution", "post_thaw.sample_dilution")
 
+#: Longest re-entered value accepted (the longest a value of these fields can be is far less).
+_LONGEST = 100
 _KINDS = {"mass": Kind.MASS, "volume": Kind.VOLUME, "concentration": Kind.CONCENTRATION}
 _LABELS = {
     "patient.weight": "patient weight", "product.volume": "product volume",
@@ -52,6 +55,7 @@ _LABELS = {
     "post_thaw.wbc": "post-thaw WBC count", "post_thaw.cd3_percent": "post-thaw CD3+ percentage",
     "post_thaw.viability_percent": "post-thaw viability",
     "post_thaw.sample_dilution": "post-thaw sample dilution factor",
+    "post_thaw.sample_volume": "post-thaw sample volume",
 }
 
 
@@ -69,9 +73,14 @@ def fields_for(request: Mapping[str, Any]) -> tuple[str, ...]:
     kind = request.get("kind", "fresh")
     if kind == "thaw":
         wanted = ["patient.weight", "aliquot.din", "aliquot.division"]
-        if isinstance(request.get("post_thaw"), Mapping):
+        counts = request.get("post_thaw")
+        if isinstance(counts, Mapping):
             wanted += ["post_thaw.wbc", "post_thaw.cd3_percent", "post_thaw.viability_percent",
                        "post_thaw.sample_dilution"]
+            # The sample is not infused (DESIGN.md, "Thaw request"); a thaw saved before it was
+            # recorded has none to compare.
+            if counts.get("sample_volume") not in (None, ""):
+                wanted.append("post_thaw.sample_volume")
         return tuple(wanted)
     measured_by_volume = _lookup(request, "product.volume") not in (None, "")
     skip = {"product.net_weight" if measured_by_volume else "product.volume"}
@@ -85,18 +94,28 @@ def label(field: str) -> str:
     return _LABELS[field]
 
 
-def _value(raw: Any, how: str, field: str) -> Any:
+def _value(raw: Any, how: str, field: str, *, keyboard: bool = False) -> Any:
+    """``raw`` parsed for comparing; ``keyboard``: re-entered by a person (a typed DIN needs its
+    check character), not read from the stored request."""
+    what = _LABELS[field.removeprefix("reentry.")]
+    if isinstance(raw, str) and len(raw.strip()) > _LONGEST:
+        raise InputError(field, f"The {what} re-entered is {len(raw.strip())} characters long; "
+                                f"at most {_LONGEST} are accepted. Type it again from the source "
+                                "document.")
+    if how in ("din", "code") and raw is not None \
+            and (isinstance(raw, bool) or not isinstance(raw, str | int)):
+        raise InputError(field, f"Re-enter the {what} as text.")
     if how in _KINDS:
         return float(parse_quantity(raw, _KINDS[how], field).value.magnitude)
     if how == "din":
         # Scanned (=G12341765432100), eye-readable (G1234 17 654321) or typed: the same DIN.
         if raw is None or not str(raw).strip():
-            raise InputError(field, f"Re-enter the {_LABELS[field.removeprefix('reentry.')]}.")
-        return din_from_scan_or_entry(str(raw), field)[0].code
+            raise InputError(field, f"Re-enter the {what}.")
+        return din_from_scan_or_entry(str(raw), field, keyboard=keyboard)[0].code
     if how == "number":
-        return parse_number(raw, field, _LABELS[field.removeprefix("reentry.")])
+        return parse_number(raw, field, what)
     if raw is None or (isinstance(raw, str) and not raw.strip()):
-        raise InputError(field, f"Re-enter the {_LABELS[field.removeprefix('reentry.')]}.")
+        raise InputError(field, f"Re-enter the {what}.")
     return str(raw).strip().upper()
 
 
@@ -145,7 +164,7 @@ def compare_reentry(request: Mapping[str, Any], reentry: Mapping[str, Any]) -> t
                 given = 1
             else:
                 raise InputError(f"reentry.{field}", f"Re-enter the {_LABELS[field]}.")
-        entered = _value(given, how, f"reentry.{field}")
+        entered = _value(given, how, f"reentry.{field}", keyboard=True)
         stored_raw = _lookup(request, field)
         if stored_raw in (None, "") and field in _DILUTIONS:
             stored_raw = 1

@@ -5,7 +5,6 @@ after a blind re-entry that matches)."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -13,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from doseprep.jsonread import load_stored
 from doseprep.signing import STEPS, SigningStep, State, Step
 from doseprep.store import audit
 from doseprep.store.canonical import content_hash, local_zone, offset_text, utc_now, utc_text
@@ -90,11 +90,11 @@ def sign_record(store: Store, ref: str, step: str, user_id: str, password: str, 
         check_row_version(row, expected_row_version)
         prior = load_signatures(conn, row["id"])
         if spec.name is Step.PREPARE and row["plan_status"] == "blocked":
-            codes = ", ".join(f["code"] for f in json.loads(row["plan_json"])["findings"]
+            codes = ", ".join(f["code"] for f in load_stored(row["plan_json"])["findings"]
                               if f["severity"] == "block")
             raise WorkflowError(f"{current} cannot be signed: its plan is blocked ({codes}); "
                                 "do not prepare — correct the request or the product first.")
-        check_not_expired(json.loads(row["plan_json"]), current, f"be signed \"{spec.meaning}\"",
+        check_not_expired(load_stored(row["plan_json"]), current, f"be signed \"{spec.meaning}\"",
                           now)
         if spec.not_the_preparer:
             preparer = next((s.user_id for s in prior if s.state == State.PREPARED), None)
@@ -103,7 +103,7 @@ def sign_record(store: Store, ref: str, step: str, user_id: str, password: str, 
                                             f"must sign \"{spec.meaning}\".")
         if spec.blind:
             assert reentry is not None
-            mismatched = compare_reentry(json.loads(row["request_json"]), reentry)
+            mismatched = compare_reentry(load_stored(row["request_json"]), reentry)
             if mismatched:
                 audit.append(conn, "record_verify_refused", user_id, record_ref=current,
                              new={"mismatched_fields": list(mismatched)},

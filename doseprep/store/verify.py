@@ -16,7 +16,6 @@ The first problem found is reported with the table, the row and what is wrong.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from typing import Any, NoReturn
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from doseprep.jsonread import load_stored
 from doseprep.store.audit import iter_rows, row_hash
 from doseprep.store.canonical import GENESIS_HASH, canonical_json, content_hash
 from doseprep.store.checkpoints import (
@@ -225,7 +225,7 @@ def _top_level_hash(value: str | None, key: str, seq: int) -> str:
         if at > 0 and value[at - 1] in "{," and value[start + 64:start + 65] == '"':
             return value[start:start + 64]
     try:
-        parsed = json.loads(value or "")
+        parsed = load_stored(value or "")
         found = parsed[key]
         if isinstance(found, str):
             return found
@@ -284,7 +284,7 @@ def _check_chain(conn: Connection, trail: _Trail, witnessed: Sequence[Checkpoint
 
 def _account_event(trail: _Trail, seq: int, new: str | None) -> None:
     try:
-        value = json.loads(new or "")
+        value = load_stored(new or "")
         user_id = value["user_id"]
     except (TypeError, ValueError, KeyError):
         _fail("audit_log", str(seq), "its new value is not what the program writes.")
@@ -346,7 +346,7 @@ def _check_json(row: Mapping[str, Any], where: str) -> None:
     hash has not matched: the hash is taken over the stored text, so any change of it shows)."""
     for column in ("request_json", "plan_json"):
         try:
-            parsed = json.loads(row[column])
+            parsed = load_stored(row[column])
         except (TypeError, ValueError):
             _fail("records", where, f"{column} is not valid JSON (altered).")
         if canonical_json(parsed) != row[column]:

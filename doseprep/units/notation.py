@@ -80,10 +80,14 @@ def fmt_entered_concentration(measured: Measured) -> str:
     return f"{measured.text} (= {fmt_concentration(measured.value, digits=4)})"
 
 
-def fmt_percent(value: float) -> str:
-    """A percentage without needless zeros: ``40 %``, ``62.5 %``."""
+def fmt_percent(value: float | Decimal) -> str:
+    """A percentage without needless zeros: ``40 %``, ``62.5 %``; a typed (Decimal) one with
+    every digit typed, so ``4.99999999999999999999 %`` never shows as ``5 %``."""
     return f"{_plain(value)} %"
 
 
-def _plain(value: float) -> str:
+def _plain(value: float | Decimal) -> str:
+    if isinstance(value, Decimal) and value.is_finite():
+        value = value.normalize()
+        return f"{value:f}" if value.adjusted() < 20 else f"{value:g}"
     return f"{float(value):.10g}"

@@ -112,6 +112,11 @@ def _decimal(text: str, field: str, raw: str) -> Decimal:
         number = Decimal(text)
     except InvalidOperation:
         raise InputError(field, f"\"{raw}\" is not a number.") from None
+    return _checked(number, field, raw)
+
+
+def _checked(number: Decimal, field: str, raw: str) -> Decimal:
+    """``number`` if it is finite and of a size a measurement can have."""
     if not number.is_finite():
         raise InputError(field, f"\"{raw}\" is not a finite number.")
     if number != 0 and abs(number.adjusted()) > _MAX_EXPONENT:
@@ -197,8 +202,12 @@ def _example(kind: Kind) -> str:
             Kind.CONCENTRATION: "85.3 x10^3/uL"}[kind]
 
 
-def parse_number(value: Any, field: str, what: str) -> float:
-    """Parse a plain number (a percentage, a dilution factor) given as a number or text.
+def parse_number(value: Any, field: str, what: str) -> Decimal:
+    """Parse a plain number (a percentage, a dilution factor) given as a number or text, as the
+    exact decimal it stands for (DESIGN.md, "Exactness"): ``"4.99999999999999999999"`` stays
+    below 5, where a binary float would make it 5.0. A float (a JSON number another program
+    wrote) stands for its shortest repr; a :class:`~decimal.Decimal` is a JSON number read
+    exactly (:func:`doseprep.jsonread.load_json`).
 
     A trailing ``%`` is accepted. Raises :class:`InputError` naming ``field`` otherwise.
     """
@@ -206,20 +215,20 @@ def parse_number(value: Any, field: str, what: str) -> float:
         raise InputError(field, f"Enter the {what} as a number.")
     if isinstance(value, int):
         if abs(value) > 10 ** _MAX_EXPONENT:
-            raise InputError(field, f"{value} is not a usable {what}.")
-        number = float(value)
-    elif isinstance(value, float):
+            raise InputError(field, f"{str(value)[:40]} is not a usable {what}.")
+        return Decimal(value)
+    if isinstance(value, float):
         if not math.isfinite(value):
             raise InputError(field, f"\"{value}\" is not a finite number.")
-        number = float(_decimal(repr(value), field, repr(value)))
-    elif isinstance(value, str):
+        return _decimal(repr(value), field, repr(value))
+    if isinstance(value, Decimal):
+        return _checked(value, field, str(value)[:40])
+    if isinstance(value, str):
         cleaned = value.strip().removesuffix("%").strip()
         if "," in cleaned:
-            raise InputError(field, f"Use a decimal point, not a comma, in \"{value}\".")
+            raise InputError(field, f"Use a decimal point, not a comma, in \"{value[:40]}\".")
         if len(cleaned) > 40 or not _PLAIN_NUMBER.match(cleaned):
-            raise InputError(field, f"\"{value}\" is not a number; enter the {what} "
+            raise InputError(field, f"\"{value[:40]}\" is not a number; enter the {what} "
                                     f"as a number.")
-        number = float(_decimal(cleaned, field, value))
-    else:
-        raise InputError(field, f"Enter the {what} as a number.")
-    return number
+        return _decimal(cleaned, field, value.strip())
+    raise InputError(field, f"Enter the {what} as a number.")

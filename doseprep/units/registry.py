@@ -48,10 +48,11 @@ PERCENT = ureg.percent
 
 
 def exact(value: Any) -> Fraction:
-    """The exact decimal a float stands for (its shortest repr), or an int, as a fraction."""
+    """The exact decimal a float stands for (its shortest repr), or an int or a (finite)
+    Decimal, as a fraction."""
     if isinstance(value, Fraction):
         return value
-    if isinstance(value, int):
+    if isinstance(value, int | Decimal):
         return Fraction(value)
     return Fraction(Decimal(repr(float(value))))
 

@@ -164,14 +164,50 @@ def test_parse_din_refuses_every_wrong_check_character(din: Din, typed: str) -> 
     else:
         error = _error(parse_din, din.code + typed)
         assert f"'{typed}'" in error.message
-        assert f"'{din.check_character}'" in error.message
+        # Never the character it should be: copying it would let a mistyped DIN through.
+        assert f"'{din.check_character}'" not in error.message
 
 
-def test_wrong_check_character_names_both_characters() -> None:
+def test_wrong_check_character_is_named_and_the_right_one_is_not_given() -> None:
     error = _error(parse_din, "G123417654321B", field="form.din")
     assert error.field == "form.din"
-    assert error.message == ("The check character is 'B' but DIN G123417654321 needs 'A'. "
-                             "Re-scan or re-type the DIN.")
+    assert error.message == (
+        "The check character 'B' does not match the DIN G1234 17 654321: a character of the DIN "
+        "or the check character is mistyped. Type the DIN again from the label, then the boxed "
+        "character printed after the DIN, or scan the DIN barcode.")
+
+
+# The red team's case (issue 21): the last digit of G123417654321 mistyped as 2. Typed at a
+# keyboard without its check character it was accepted as another valid DIN; it is refused now,
+# and with the label's check character (A) the slip shows.
+@pytest.mark.parametrize(("typed", "words"), [
+    ("G123417654322", "typed without its check character"),
+    ("G1234 17 654322", "typed without its check character"),
+    ("G123417654322A", "The check character 'A' does not match"),
+    ("G123417654321", "typed without its check character"),
+])
+def test_a_keyboard_din_needs_its_check_character(typed: str, words: str) -> None:
+    for read in (parse_din, din_from_scan_or_entry):
+        error = _error(read, typed, field="reentry.product.din", keyboard=True)
+        assert error.field == "reentry.product.din"
+        assert words in error.message
+        assert "boxed character printed after the DIN" in error.message
+
+
+def test_a_keyboard_din_with_its_check_character_or_a_scan_is_taken() -> None:
+    din = Din("G1234", "17", "654321")
+    assert parse_din("G1234 17 654321 a", keyboard=True) == din
+    assert din_from_scan_or_entry("G123417654321A", keyboard=True) == (din, "00")
+    # A scanned DIN carries the barcode's own check: no check character is typed.
+    assert din_from_scan_or_entry("=G12341765432100\r\n", keyboard=True) == (din, "00")
+    assert din.typed_form == "G1234 17 654321 A"
+
+
+@given(dins)
+def test_every_keyboard_din_without_its_check_character_is_refused(din: Din) -> None:
+    assert parse_din(din.code) == din  # a request file may leave it out
+    assert _error(parse_din, din.code, keyboard=True).field == "product.din"
+    assert parse_din(din.keyboard_entry, keyboard=True) == din
 
 
 @pytest.mark.parametrize(("typed", "words"), [
@@ -298,7 +334,7 @@ def test_din_field_names_the_wrong_barcode(scanned: str, name: str) -> None:
 def test_din_field_errors_use_its_field() -> None:
     assert _error(din_from_scan_or_entry, "G123417654321B").field == "product.din"
     assert _error(din_from_scan_or_entry, "=G1234", field="x.din").field == "x.din"
-    assert "needs 'A'" in _error(din_from_scan_or_entry, "G123417654321B").message
+    assert "'B' does not match" in _error(din_from_scan_or_entry, "G123417654321B").message
 
 
 # --------------------------------------------------------------------------------------------

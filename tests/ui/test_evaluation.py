@@ -55,7 +55,7 @@ def test_every_bad_field_is_named_at_once() -> None:
         "patient.weight", "product.wbc", "product.cd3_percent", "product.viability_percent",
         "product.din", "prepared_at", "patient.birth_date"}
     assert "is not a mass" in evaluation.errors["patient.weight"]
-    assert "check character is 'B'" in evaluation.errors["product.din"]
+    assert "check character 'B' does not match" in evaluation.errors["product.din"]
     assert "before the product was collected" in evaluation.errors["prepared_at"]
     assert not evaluation.missing
 

@@ -57,6 +57,30 @@ def test_the_freeze_plan_follows_the_keystrokes(qtbot, window: MainWindow) -> No
     assert "listed twice" in panel.problem_label.text()
 
 
+def test_the_freeze_tabs_din_is_typed_with_its_check_character(qtbot, window: MainWindow) -> None:
+    """Issue 21: a DIN typed in the freeze tab without its check character (or with a mistyped
+    digit) is refused naming product.din; loaded from a request file, the field shows the check
+    character; typed with it, or scanned, the plan is back."""
+    window.show_freeze_mode()
+    panel = window.freeze_panel
+    panel.load(EXAMPLE)
+    panel.recompute()
+    assert panel.fields["product.din"].text() == "G1234 17 654321 A"
+    assert panel.status.text() == "FREEZE PLAN OK"
+    for typed in ("G123417654321", "G123417654322"):
+        panel.fields["product.din"].clear()
+        type_text(qtbot, panel.fields["product.din"], typed)
+        panel.recompute()
+        assert panel.plan is None and not panel.save_button.isEnabled()
+        assert "product.din: The DIN" in panel.problem_label.text()
+        assert "typed without its check character" in panel.fields["product.din"].toolTip()
+    for good in ("G123417654321A", "=G12341765432100"):
+        panel.fields["product.din"].clear()
+        type_text(qtbot, panel.fields["product.din"], good)
+        panel.recompute()
+        assert panel.status.text() == "FREEZE PLAN OK"
+
+
 def release_freeze_in_window(qtbot, make_window, dialog_stub: DialogStub) -> MainWindow:
     """The freeze plan saved, prepared, blindly verified and released in the window (ends with
     SUP2 logged in and the released record open)."""
@@ -89,7 +113,7 @@ def release_freeze_in_window(qtbot, make_window, dialog_stub: DialogStub) -> Mai
     values = {"patient.weight": "70 kg", "product.volume": "200 mL",
               "product.wbc": "100 x10^3/uL", "product.cd3_percent": "40",
               "product.viability_percent": "98", "product.sample_dilution": "1",
-              "product.din": "G123417654321"}
+              "product.din": "G123417654321A"}
     dialog_stub.handlers.append(verify_as(qtbot, SUP, values))
     qtbot.mouseClick(records.strip.verify_button, Qt.MouseButton.LeftButton)
     assert records.record.state.value == "verified"

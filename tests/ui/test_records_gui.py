@@ -43,7 +43,7 @@ REFUSED = "Login refused: wrong user id or password."
 V01_REENTRY = {
     "patient.weight": "70 kg", "product.volume": "200 mL", "product.wbc": "100 x10^3/uL",
     "product.cd3_percent": "40", "product.viability_percent": "98",
-    "product.sample_dilution": "1", "order.dose_level": "DL3", "product.din": "G123417654321",
+    "product.sample_dilution": "1", "order.dose_level": "DL3", "product.din": "G123417654321A",
 }
 #: What the preparer typed that must never be readable during the blind re-entry.
 V01_SECRETS = ("70 kg", "200 mL", "100 x10^3/uL", "G123417654321", "G1234 17 654321")

@@ -27,7 +27,8 @@ from tests.ui.records_helpers import (
 from tests.ui.test_freeze_mode import EXAMPLE, release_freeze_in_window
 
 POST_THAW = {"post_thaw.wbc": "43 x10^3/uL", "post_thaw.sample_dilution": "1",
-             "post_thaw.cd3_percent": "40", "post_thaw.viability_percent": "85"}
+             "post_thaw.cd3_percent": "40", "post_thaw.viability_percent": "85",
+             "post_thaw.sample_volume": "1 mL"}
 THAWED_AT = "2026-11-23 11:30"  # half an hour before the tests' clock (tests/conftest.py)
 
 
@@ -103,7 +104,9 @@ def test_bag_b0_thawed_released_and_infused_in_the_window_and_never_thawed_again
     panel.recompute()
     assert panel.status.text() == "THAW PLAN OK", panel.problem_label.text()
     assert f"{freeze_ref}:B0" in panel.bag_note.text()
-    assert "Infuse the whole bag: G123417654321 B0" in panel.summary.text()
+    # The post-thaw sample (1 mL, typed in its own field) is not infused (Revision 3).
+    assert "Infuse the whole bag: G123417654321 B0, 23 mL" in panel.summary.text()
+    assert panel.request()["post_thaw"]["sample_volume"] == "1 mL"
     qtbot.mouseClick(panel.save_button, Qt.MouseButton.LeftButton)
     thaw = records.record
     assert thaw is not None and thaw.kind == "thaw"
@@ -126,7 +129,7 @@ def test_bag_b0_thawed_released_and_infused_in_the_window_and_never_thawed_again
     assert all(not edit.text() for edit in panel.fields.values())
     assert panel.steps.rowCount() == 0 and not panel.summary.text()
     assert not panel.infuse_button.isEnabled() and not panel.discard_button.isEnabled()
-    values = {"patient.weight": "70 kg", "aliquot.din": "G123417654321",
+    values = {"patient.weight": "70 kg", "aliquot.din": "G123417654321A",
               "aliquot.division": "B0", **POST_THAW}
     dialog_stub.handlers.append(verify_as(qtbot, SUP, values))
     qtbot.mouseClick(records.strip.verify_button, Qt.MouseButton.LeftButton)
@@ -204,7 +207,7 @@ def test_an_expired_thaw_never_shows_ok_and_its_bag_is_discarded_with_a_reason(
         records.open_record(thaw.ref)
         if step == "verify":
             dialog_stub.handlers.append(verify_as(qtbot, SUP, {
-                "patient.weight": "70 kg", "aliquot.din": "G123417654321",
+                "patient.weight": "70 kg", "aliquot.din": "G123417654321A",
                 "aliquot.division": "B0", **POST_THAW}))
             qtbot.mouseClick(records.strip.verify_button, Qt.MouseButton.LeftButton)
         else:

@@ -102,13 +102,14 @@ class _FirstPaint(QObject):
 
 def screenshot(path: Path, request: Path | None, size: str, window_options: dict) -> int:
     """Render the window with ``request`` loaded into ``path`` (PNG); returns the exit status."""
+    from doseprep.jsonread import load_json
     from doseprep.resources import resource_path
     from doseprep_ui.main_window import MainWindow
 
     os.environ.setdefault("DOSEPREP_NO_CRASH_DIALOG", "1")
     source = request or resource_path("examples", "request-dl3.json")
     try:
-        data = json.loads(Path(source).read_text(encoding="utf-8"))
+        data = load_json(Path(source).read_text(encoding="utf-8"), source=str(source))
         width, height = (int(n) for n in size.lower().split("x"))
     except (OSError, ValueError) as exc:
         sys.stderr.write(f"doseprep-gui: cannot make the screenshot: {exc}\n")

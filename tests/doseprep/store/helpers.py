@@ -24,12 +24,21 @@ class People:
         return f"{user_id}-secret-pw"
 
 
+def typed(din: str) -> str:
+    """A DIN as a person re-types it from the label: with its boxed check character."""
+    from doseprep.isbt128 import din_from_scan_or_entry
+
+    found, _ = din_from_scan_or_entry(din)
+    return din if din.lstrip().startswith(("=", "]")) else found.keyboard_entry
+
+
 def reentry_of(request: dict) -> dict:
-    """A correct blind re-entry of ``request`` (the values exactly as typed): a fresh or freeze
-    request's counts, or a thaw request's bag and post-thaw counts."""
+    """A correct blind re-entry of ``request`` (the values exactly as typed, a DIN with its check
+    character): a fresh or freeze request's counts, or a thaw request's bag and post-thaw
+    counts."""
     if request.get("kind") == "thaw":
         out = {"patient": {"weight": request["patient"]["weight"]},
-               "aliquot": {"din": request["aliquot"]["din"],
+               "aliquot": {"din": typed(request["aliquot"]["din"]),
                            "division": request["aliquot"]["division"]}}
         if "post_thaw" in request:
             out["post_thaw"] = dict(request["post_thaw"])
@@ -37,7 +46,8 @@ def reentry_of(request: dict) -> dict:
     product = request["product"]
     out = {"patient": {"weight": request["patient"]["weight"]},
            "product": {key: product[key] for key in ("wbc", "cd3_percent", "viability_percent",
-                                                     "sample_dilution", "din") if key in product}}
+                                                     "sample_dilution") if key in product}}
+    out["product"]["din"] = typed(product["din"])
     if "order" in request:
         out["order"] = {"dose_level": request["order"]["dose_level"]}
     for key in ("volume", "net_weight"):

@@ -11,7 +11,7 @@ from tests.doseprep.store.helpers import People, converse, current, reentry_of, 
 
 ANSWERS = [("patient weight:", "70 kg"), ("product volume:", "200 mL"),
            ("WBC count:", "100 x10^3/uL"), ("CD3+ percentage:", "40"), ("viability:", "98"),
-           ("sample dilution factor:", "1"), ("dose level:", "DL3"), ("DIN:", "G123417654321")]
+           ("sample dilution factor:", "1"), ("dose level:", "DL3"), ("DIN:", "G123417654321A")]
 
 
 def prepared(people: People, tmp_path: Path) -> tuple[str, dict]:

@@ -87,7 +87,7 @@ def test_freeze_thaw_and_infuse_from_the_command_line(people, tmp_path):
     thaw = tmp_path / "thaw.json"
     thaw.write_text(json.dumps(thaw_now(freeze["patient"], post_thaw={
         "wbc": "43 x10^3/uL", "sample_dilution": 1, "cd3_percent": 40,
-        "viability_percent": 85})), encoding="utf-8")
+        "viability_percent": 85, "sample_volume": "1 mL"})), encoding="utf-8")
     planned = json.loads(ok(run_cli("thaw", str(thaw), "--scan", "=G12341765432100",
                                     "=<S12352B0", "--json")))
     assert planned["division"] == "B0" and planned["status"] == "ok"

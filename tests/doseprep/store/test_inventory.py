@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from doseprep import workflow
+from doseprep.errors import InputError
 from doseprep.store import (
     WorkflowError,
     correct_record,
@@ -62,7 +63,7 @@ def thaw_request(store, bag: str, **changes) -> dict:
     data = {"kind": "thaw", "protocol": "hmct-blinatumomab", "patient": dict(PATIENT),
             "thawed_at": THAWED_AT,
             "post_thaw": {"wbc": "43 x10^3/uL", "sample_dilution": 1, "cd3_percent": 40,
-                          "viability_percent": 85}} | changes
+                          "viability_percent": 85, "sample_volume": "1 mL"}} | changes
     return workflow.thaw_request_from_store(store, data, aliquot=bag)
 
 
@@ -171,11 +172,26 @@ def test_scanning_the_bag_label_selects_the_bag(store, people):
         aliquot_by_scan(store, "=G12341765432100", "=<S12352C0")
 
 
+@pytest.mark.parametrize("typed", ["G123417654321", "G1234 17 654321", "G123417654322A"])
+def test_a_bag_din_typed_instead_of_scanned_needs_its_check_character(store, people, typed):
+    """Issue 21: the bag's DIN typed (the thaw tab, ``--scan``) without its check character, or
+    with a mistyped digit, chose a bag all the same; it is refused naming the field now."""
+    ref = released_freeze(store, people)
+    with pytest.raises(InputError) as info:
+        aliquot_by_scan(store, typed, "=<S12352B0")
+    assert info.value.field == "scan.din"
+    assert "boxed character printed after the DIN" in info.value.message
+    assert aliquot_by_scan(store, "G1234 17 654321 A", "=<S12352B0").ref == f"{ref}:B0"
+
+
 def test_discard_needs_a_reason_and_is_final(store, people):
     ref = released_freeze(store, people)
     bag = f"{ref}:A0"
     with pytest.raises(WorkflowError, match="needs a reason"):
         discard(store, bag, people.tech, "  ")
+    with pytest.raises(WorkflowError, match="at most 500"):
+        discard(store, bag, people.tech, "cracked " * 100)
+    assert get_aliquot(store, bag).state is AliquotState.FROZEN  # nothing was written
     assert discard(store, bag, people.tech, "bag cracked in the tank").state \
         is AliquotState.DISCARDED
     with pytest.raises(WorkflowError, match="already discarded"):

@@ -196,6 +196,9 @@ def test_passwords_are_argon2id_hashes_never_plain_text(store, people):
 
 def test_a_disabled_user_cannot_sign_or_save(store, people, base_request):
     record = save_draft(store, compute_plan(base_request), people.tech)
+    with pytest.raises(WorkflowError, match="at most 500"):  # a paste gone wrong (issue 21)
+        disable_user(store, people.tech, admin_id=people.admin, admin_password=pw(people.admin),
+                     reason="left the lab " * 50)
     disable_user(store, people.tech, admin_id=people.admin, admin_password=pw(people.admin),
                  reason="left the lab")
     with pytest.raises(AccountDisabledError, match="disabled"):
@@ -229,7 +232,7 @@ def test_blind_reentry_compares_values_not_spelling(store, people, base_request)
     reentry = {"patient.weight": "74.84274105 kg", "product.volume": "0.2 L",
                "product.wbc": "100 10^9/L", "product.cd3_percent": "40 %",
                "product.viability_percent": "98", "product.sample_dilution": "1",
-               "order.dose_level": "dl3", "product.din": "g123417654321"}
+               "order.dose_level": "dl3", "product.din": "g123417654321a"}
     verified = verify_record(store, record.record_id, people.sup, pw(people.sup), reentry)
     assert verified.state is State.VERIFIED
 
@@ -272,6 +275,9 @@ def test_a_correction_is_version_2_linked_to_version_1_with_a_reason(store, peop
     changed["patient"]["weight"] = "72 kg"
     with pytest.raises(WorkflowError, match="reason"):
         correct_record(store, v1.record_id, compute_plan(changed), people.tech, "  ")
+    # A reason pasted 501 characters long is refused (issue 21) on SQLite as on PostgreSQL.
+    with pytest.raises(WorkflowError, match="501 characters long; give it in at most 500"):
+        correct_record(store, v1.record_id, compute_plan(changed), people.tech, "r" * 501)
     v2 = correct_record(store, v1.record_id, compute_plan(changed), people.tech,
                         "patient re-weighed on the ward")
     assert (v2.record_id, v2.version, v2.state) == (v1.record_id, 2, State.DRAFT)

@@ -215,7 +215,7 @@ def evaluate(raw: Mapping[str, str], protocols: Callable[[str], Protocol],
     result: PreparationPlan | None = None
     parsed: Mapping[str, Any] = {}
     try:
-        request = parse_request(data, zone=lab.time_zone, protocol=protocol)
+        request = parse_request(data, zone=lab.time_zone, protocol=protocol, keyboard=True)
         parsed = _fields(request)
         result = plan(request, protocol, lab)
     except InputError as exc:

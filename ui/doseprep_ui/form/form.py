@@ -75,6 +75,19 @@ assert tuple(k for _, rows in SECTIONS for k, *_ in rows) == KEYS
 DEFAULTED = frozenset({"protocol", "prepared_at"})
 
 
+def typed_din(value: Any) -> str:
+    """A DIN from a request file or a saved record as the DIN field shows it: with its check
+    character (``G1234 17 654321 A``), which a file may leave out but the field requires; a
+    scanned DIN with flags, or one that does not parse, as it is (the field then says why)."""
+    if not isinstance(value, str) or not value.strip():
+        return "" if value is None else str(value)
+    try:
+        din, flags = din_from_scan_or_entry(value, "product.din")
+    except InputError:
+        return value
+    return din.typed_form if flags == NO_FLAGS else value
+
+
 def raw_from_request(data: Mapping[str, Any]) -> dict[str, str]:
     """A request in its JSON shape (a reference case, ``--request`` file) as form texts."""
 
@@ -90,7 +103,7 @@ def raw_from_request(data: Mapping[str, Any]) -> dict[str, str]:
         "patient.name": out(patient.get("name")),
         "patient.birth_date": out(patient.get("birth_date")),
         "patient.weight": out(patient.get("weight")),
-        "product.din": out(product.get("din")),
+        "product.din": typed_din(product.get("din")),
         "product.collected_at": out(product.get("collected_at")),
         "product.volume": out(volume if volume not in (None, "") else product.get("net_weight")),
         "product.wbc": out(product.get("wbc")),
@@ -222,22 +235,25 @@ class RequestForm(QWidget):
         return super().eventFilter(watched, event)
 
     def normalise_din(self) -> None:
-        """Rewrite a scanned or typed DIN as printed under its barcode (``G1234 17 654321``).
+        """Rewrite a scanned or typed DIN as printed on the label, with its boxed check
+        character (``G1234 17 654321 A``): the way a person types it.
 
         A scan whose flag characters are not ``00`` is left as scanned, so the flags reach the
-        request; a DIN the domain refuses is left as typed, with the message beside it.
+        request; a DIN the domain refuses — a typed one without its check character, or with a
+        wrong one — is left as typed, with the message beside it (never completed here: the
+        check character is what catches a mistyped DIN).
         """
         field = self.fields["product.din"]
         text = field.text()
         if not text.strip():
             return
         try:
-            din, flags = din_from_scan_or_entry(text, "product.din")
+            din, flags = din_from_scan_or_entry(text, "product.din", keyboard=True)
         except InputError:
             return
-        if flags == NO_FLAGS and text != din.eye_readable:
-            log.info("DIN %r normalised to %s", text, din.eye_readable)
-            field.set_text(din.eye_readable)
+        if flags == NO_FLAGS and text != din.typed_form:
+            log.info("DIN %r normalised to %s", text, din.typed_form)
+            field.set_text(din.typed_form)
 
     # --- protocol-dependent choices --------------------------------------------------------
 

@@ -71,11 +71,14 @@ def typed_request(fields: Mapping[str, QLineEdit], out: dict[str, Any],
 
 
 def load_fields(fields: Mapping[str, QLineEdit], request: Mapping[str, Any]) -> None:
-    """Put a request's values (JSON shape) into the fields at their dotted keys."""
+    """Put a request's values (JSON shape) into the fields at their dotted keys (a DIN with its
+    check character, as the field needs it typed)."""
+    from doseprep_ui.form.form import typed_din
+
     for key, edit in fields.items():
         section, _, name = key.rpartition(".")
         value = (request.get(section) or {}).get(name) if section else request.get(name)
-        edit.setText("" if value is None else str(value))
+        edit.setText(typed_din(value) if name == "din" else "" if value is None else str(value))
 
 
 def as_problems(exc: DoseprepError, field: str) -> tuple[InputError, ...]:

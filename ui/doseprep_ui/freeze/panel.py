@@ -221,7 +221,7 @@ class FreezePanel(QWidget):
 
         self._timer.stop()
         try:
-            plan = workflow.compute_plan(self.request(), lab=self._lab_path())
+            plan = workflow.compute_plan(self.request(), lab=self._lab_path(), keyboard=True)
         except DoseprepError as exc:
             self._show_problems(as_problems(exc, "settings"))
         else:

@@ -63,7 +63,8 @@ PATIENT_FIELDS = (("patient.id", "MRN", "MRN-000123"), ("patient.name", "Name", 
 POST_THAW_FIELDS = (("post_thaw.wbc", "WBC (analyzer)", "43 x10^3/uL"),
                     ("post_thaw.sample_dilution", "Sample dilution", "1"),
                     ("post_thaw.cd3_percent", "CD3+ %", "40"),
-                    ("post_thaw.viability_percent", "Viability %", "85"))
+                    ("post_thaw.viability_percent", "Viability %", "85"),
+                    ("post_thaw.sample_volume", "Sample volume", "1 mL"))
 BAG_COLUMNS = ("Bag", "State", "Planned", "Frozen expiry", "Where / what happened")
 
 

@@ -17,7 +17,6 @@ whether to keep it."""
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from doseprep import __version__, drafts
 from doseprep.errors import SettingsError
+from doseprep.jsonread import load_json
 from doseprep.paths import data_dir
 from doseprep.resources import DEFAULT_PROTOCOL
 from doseprep.settings import configured_lab, load_settings
@@ -327,7 +327,7 @@ class MainWindow(SettingsActions, DocumentActions, DraftActions, FreezeActions, 
         if path is None or not self.may_replace_form("Replace the form with this request?"):
             return
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = load_json(path.read_text(encoding="utf-8"), source=path.name)
             if not isinstance(data, dict):
                 raise ValueError("it is not a JSON object")
         except (OSError, ValueError) as exc:

@@ -16,7 +16,6 @@ dialog (nothing signed) and the window names the fields.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -34,7 +33,6 @@ from PySide6.QtWidgets import (
 )
 
 from doseprep.errors import DoseprepError, InputError
-from doseprep.isbt128 import din_from_scan_or_entry
 from doseprep.signing import STEPS, State
 from doseprep_ui.form.fields import ERROR_MARK
 from doseprep_ui.widgets.action_dialog import FIELD_HEIGHT, ActionDialog
@@ -235,14 +233,9 @@ class VerifyDialog(SignDialog):
             editor.installEventFilter(self)  # Enter moves on; it never signs
 
     def values(self) -> dict[str, str]:
-        """The re-entered values by dotted path (a DIN as its code, whether scanned or typed)."""
-        out = {key: editor.text().strip() for key, editor in self.reentry.items()}
-        din = out.get("product.din", "")
-        if din:
-            # A DIN that does not parse goes as typed; the store then names the field.
-            with contextlib.suppress(InputError):
-                out["product.din"] = din_from_scan_or_entry(din, "reentry.product.din")[0].code
-        return out
+        """The re-entered values by dotted path, as typed or scanned: the store compares them
+        (a typed DIN must carry its check character there)."""
+        return {key: editor.text().strip() for key, editor in self.reentry.items()}
 
     def check(self) -> str:
         for note in self.reentry_notes.values():
