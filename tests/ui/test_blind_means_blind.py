@@ -229,7 +229,7 @@ def test_a_fresh_record_in_blind_verification_is_nowhere_on_screen(
         "patient.weight": f"{WEIGHT} kg", "product.volume": f"{VOLUME} mL",
         "product.wbc": f"{WBC} x10^3/uL", "product.cd3_percent": CD3,
         "product.viability_percent": VIABILITY, "product.sample_dilution": "1",
-        "order.dose_level": "DL4", "product.din": DIN.code})
+        "order.dose_level": "DL4", "product.din": DIN.keyboard_entry})
     assert window.form.fields["patient.weight"].text() == f"{WEIGHT} kg"  # verified: shown
 
 
@@ -257,7 +257,7 @@ def prepared_freeze(qtbot, make_window, dialog_stub: DialogStub) -> MainWindow:
 FREEZE_REENTRY = {"patient.weight": f"{WEIGHT} kg", "product.volume": f"{VOLUME} mL",
                   "product.wbc": f"{WBC} x10^3/uL", "product.cd3_percent": CD3,
                   "product.viability_percent": VIABILITY, "product.sample_dilution": "1",
-                  "product.din": DIN.code}
+                  "product.din": DIN.keyboard_entry}
 
 
 @SHOWS_WINDOW
@@ -294,11 +294,11 @@ def test_a_thaw_record_in_blind_verification_is_nowhere_on_screen(
     dialog_stub.handlers.append(log_in_as(qtbot, TECH))
     records.sign_out()
     start_thaw(qtbot, window, mrn="MRN-000123", scan=(f"={DIN.code}00", "=<S12352B0"))
-    assert window.freeze_panel.fields["product.din"].text() == DIN.code
+    assert window.freeze_panel.fields["product.din"].text() == DIN.typed_form
     panel = window.thaw_panel
     counts = {"patient.weight": "61.3 kg", "post_thaw.wbc": "38.9 x10^3/uL",
               "post_thaw.sample_dilution": "1", "post_thaw.cd3_percent": "36.1",
-              "post_thaw.viability_percent": "83.9"}
+              "post_thaw.viability_percent": "83.9", "post_thaw.sample_volume": "1 mL"}
     for key, text in counts.items():
         type_text(qtbot, panel.fields[key], text)
     panel.recompute()
@@ -313,5 +313,5 @@ def test_a_thaw_record_in_blind_verification_is_nowhere_on_screen(
     records.sign_out()
     secrets = (*DIN_FORMS, "DL4", ":B0", "61.3", "38.9", "36.1", "83.9", *VALUES)
     verify_blind_walking(qtbot, window, dialog_stub, thaw_ref, secrets, {
-        **counts, "aliquot.din": DIN.code, "aliquot.division": "B0"})
+        **counts, "aliquot.din": DIN.keyboard_entry, "aliquot.division": "B0"})
     assert panel.fields["patient.weight"].text() == "61.3 kg"

@@ -321,7 +321,7 @@ def test_a_thaw_tab_and_a_released_thaw_record_left_open_say_infusion_expired(
     start_thaw(qtbot, window, mrn=EXAMPLE["patient"]["id"],
                scan=("=G12341765432100", "=<S12352A0"))
     for key in ("post_thaw.wbc", "post_thaw.sample_dilution", "post_thaw.cd3_percent",
-                "post_thaw.viability_percent"):  # A0 not counted after thaw (B0's counts)
+                "post_thaw.viability_percent", "post_thaw.sample_volume"):  # A0 not counted
         panel.fields[key].clear()
     panel.recompute()
     assert panel.status.text().startswith("THAW PLAN")
@@ -346,9 +346,10 @@ def test_a_thaw_tab_and_a_released_thaw_record_left_open_say_infusion_expired(
     records.sign_out()
     records.open_record(thaw.ref)
     dialog_stub.handlers.append(verify_as(qtbot, SUP, {
-        "patient.weight": "70 kg", "aliquot.din": "G123417654321", "aliquot.division": "B0",
+        "patient.weight": "70 kg", "aliquot.din": "G123417654321A", "aliquot.division": "B0",
         "post_thaw.wbc": "43 x10^3/uL", "post_thaw.sample_dilution": "1",
-        "post_thaw.cd3_percent": "40", "post_thaw.viability_percent": "85"}))
+        "post_thaw.cd3_percent": "40", "post_thaw.viability_percent": "85",
+        "post_thaw.sample_volume": "1 mL"}))
     qtbot.mouseClick(records.strip.verify_button, Qt.MouseButton.LeftButton)
     dialog_stub.handlers.append(log_in_as(qtbot, SUP2))
     records.sign_out()
