@@ -25,6 +25,7 @@ from doseprep.signing import ACCOUNT_MANAGERS, EDITORS, STEPS, State, Step, step
 
 if TYPE_CHECKING:
     from doseprep.manifest import RecordInfo
+    from doseprep.pades import SigningMaterial
     from doseprep.store import Store, StoredRecord, User
     from doseprep.store.content import AnyPlan
 
@@ -279,6 +280,25 @@ def allowed_actions(record: StoredRecord | None, user: User | None, *, has_plan:
 
 # --- printing --------------------------------------------------------------------------------
 
+def worksheet_signer_for(store: Store, ref: str, password: str) -> SigningMaterial | None:
+    """The releaser's key for record ``ref``'s worksheets, unsealed with their ``password`` (the
+    window keeps it for the session, so that printing right after releasing asks nothing more);
+    None when ``ref`` is not released."""
+    from doseprep.store import get_record
+    from doseprep.store.worksheet_signer import worksheet_signer
+
+    return worksheet_signer(store, get_record(store, ref), password)
+
+
+def released_by(store: Store, ref: str) -> tuple[str, str] | None:
+    """Who released record ``ref`` (user id, printed name) — whose password signs its worksheet
+    — or None when it is not released."""
+    from doseprep.store import get_record
+    from doseprep.store.worksheet_signer import releaser_of
+
+    return releaser_of(get_record(store, ref))
+
+
 @dataclass(frozen=True)
 class PrintedRecord:
     """The documents of one print of a record version (not yet registered as printed)."""
@@ -292,12 +312,20 @@ class PrintedRecord:
 
 def render_record(store: Store, ref: str, user_id: str, *, page_size: str = "letter",
                   protocol: str | None = None, lab: str | None = None,
-                  zpl_dpi: int = 203, labels: bool = True) -> PrintedRecord:
+                  zpl_dpi: int = 203, labels: bool = True,
+                  releaser_password: str | None = None,
+                  signer: SigningMaterial | None = None) -> PrintedRecord:
     """Render the documents of a print of record ``ref`` by ``user_id`` (who must be allowed to
     print); REPRINT when this version was really printed before. Nothing is audited here: the
     caller writes the files (or sends the print job) and only then calls
     :func:`doseprep.store.register_print` — a preview that is closed, or a write that fails, is
     never a print, and REPRINT means a real earlier print (issue 9).
+
+    A released record's worksheet is signed by the person who released it, with their own key:
+    ``releaser_password`` is theirs, typed by them at print time, whoever prints
+    (:func:`doseprep.store.worksheet_signer.worksheet_signer`, issue 25; :func:`released_by`
+    names them) — or ``signer``, their key unsealed earlier in this session
+    (:func:`worksheet_signer_for`). Any other worksheet is signed by the installation, a draft.
 
     With ``labels``, an expired infusion is refused (INFUSION_EXPIRED): its worksheet can still
     be printed for the file, never a bag label."""
@@ -305,8 +333,11 @@ def render_record(store: Store, ref: str, user_id: str, *, page_size: str = "let
     from doseprep.store import audit_head
     from doseprep.store.expiry import check_not_expired
     from doseprep.store.history import check_can_print, earlier_print
+    from doseprep.store.worksheet_signer import releaser_of, worksheet_signer
 
     record = check_can_print(store, ref, user_id)
+    if signer is None or releaser_of(record) is None:
+        signer = worksheet_signer(store, record, releaser_password)
     if labels:
         check_not_expired(record.plan, record.ref, "get a bag label")
     plan = stored_plan(record, protocol, lab, store=store)
@@ -314,5 +345,5 @@ def render_record(store: Store, ref: str, user_id: str, *, page_size: str = "let
     info = replace(record.info(reprint_at=datetime.now(UTC) if reprint else None),
                    audit_checkpoint=audit_head(store))
     worksheet, label_pdf, zpl = render_documents(plan, info, page_size=page_size,
-                                                 zpl_dpi=zpl_dpi)
+                                                 zpl_dpi=zpl_dpi, signer=signer)
     return PrintedRecord(info=info, plan=plan, worksheet=worksheet, labels=label_pdf, zpl=zpl)

@@ -4,7 +4,8 @@ read the store).
 
 The worksheet carries every signature's manifestation and the record hash, and the PDF is
 digitally signed as this record version and the state it is in, which ``doseprep verify``
-reports.
+reports: by the ``signer`` given (a released record's releaser, issue 25), else by the
+installation (a draft).
 """
 
 from __future__ import annotations
@@ -21,13 +22,15 @@ if TYPE_CHECKING:
     from doseprep.cryo.freeze import FreezePlan
     from doseprep.cryo.thaw import ThawPlan
     from doseprep.manifest import RecordInfo
+    from doseprep.pades import SigningMaterial
     from doseprep.plan import PreparationPlan
 
     AnyPlan = PreparationPlan | FreezePlan | ThawPlan
 
 
 def render_documents(plan: AnyPlan, info: RecordInfo, *, page_size: str = "letter",
-                     zpl_dpi: int = 203) -> tuple[bytes, bytes, str]:
+                     zpl_dpi: int = 203, signer: SigningMaterial | None = None
+                     ) -> tuple[bytes, bytes, str]:
     """The digitally signed worksheet PDF, the label PDF and the label ZPL of ``plan`` (fresh,
     freeze or thaw) as the record version ``info`` (its state, signatures, REPRINT and audit
     checkpoint). A freeze record's labels are one page (one ZPL label) per bag."""
@@ -47,5 +50,5 @@ def render_documents(plan: AnyPlan, info: RecordInfo, *, page_size: str = "lette
         worksheet = render_worksheet(plan, page_size=page_size, record=info)
         labels, zpl = render_labels(plan, info), render_zpl(plan, info, dpi=zpl_dpi)
     signed = sign_pdf(worksheet, document_id=f"{document_id(plan, info)} {state_words(info)}",
-                      location=plan.lab.name)
+                      location=plan.lab.name, material=signer)
     return signed, labels, zpl
