@@ -111,7 +111,14 @@ def test_the_whole_life_of_a_preparation_in_the_window(
     # First start: no administrator yet. Create one, then a wrong password, then log in.
     stub.handlers += [create_first_administrator(qtbot),
                       log_in_as(qtbot, ADMIN, password="not-the-password", expect=REFUSED)]
+    stub.allow_messages = True
     assert window.begin_session(lock_ms=60_000) is False
+    stub.allow_messages = False
+    (shown,) = stub.messages  # issue 25: the recovery code, once, and the lab key's fingerprint
+    assert shown["title"] == "Recovery code"
+    assert re.search(r"([A-Z2-7]{4}-){7}[A-Z2-7]{4}", shown["text"])
+    assert re.search(r"[0-9a-f]{64}", shown["informative"])
+    stub.messages.clear()
     assert window.cover_mode == "signed-out" and not window.content.isVisible()
     assert not records.strip.save_button.isEnabled()
     stub.handlers.append(log_in_as(qtbot, ADMIN))
@@ -317,10 +324,11 @@ def test_a_wrong_password_never_says_which_and_five_lock_the_account(
                                               expect=REFUSED))
         assert window.records.log_in() is False
     locked = re.compile(r"Login refused: the account tech is locked after 5 wrong passwords in a "
-                        r"row, until \d{4}-\d\d-\d\d \d\d:\d\d UTC\. Wait, or ask an "
-                        r"administrator to reset its password \(doseprep users reset-password "
-                        r"tech\); a locked administrator can be recovered at the workstation "
-                        r"\(doseprep users recover tech\)\.")
+                        r"row, until \d{4}-\d\d-\d\d \d\d:\d\d UTC; every further wrong "
+                        r"password extends the lock\. Wait, or ask an administrator to reset its "
+                        r"password \(doseprep users reset-password tech\); the last "
+                        r"administrator can be recovered at the workstation with the recovery "
+                        r"code \(doseprep users recover tech\)\.")
     dialog_stub.handlers.append(log_in_as(qtbot, TECH, password="wrong-password", expect=locked))
     assert window.records.log_in() is False
     dialog_stub.handlers.append(log_in_as(qtbot, TECH, expect=locked))  # the right one, too late
@@ -348,8 +356,10 @@ def test_the_first_administrator_types_the_password_twice_and_meets_the_policy(
         log_in_as(qtbot, ADMIN)(dialog)
 
     dialog_stub.handlers += [refused_then_created, prefilled]
+    dialog_stub.allow_messages = True  # the recovery code
     assert window.begin_session(lock_ms=60_000) is True
     assert window.records.user.role.value == "administrator"
+    assert [m["title"] for m in dialog_stub.messages] == ["Recovery code"]
 
 
 # --- lock ---------------------------------------------------------------------------------------
