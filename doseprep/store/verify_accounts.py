@@ -244,7 +244,7 @@ def check_keys(conn: Connection, trail: AccountTrail, lab_certificate: Any,
         problem = legacy_certificate_problem(key, workstation)
         if problem:
             fail("user_keys", where, problem)
-        since.setdefault(key_id, key.created_at)
+        since[key_id] = min(since.get(key_id, key.created_at), key.created_at)
     return keys, since
 
 
