@@ -674,6 +674,53 @@ def test_a_preview_is_not_a_print_and_the_first_real_print_is_not_a_reprint(
 
 
 @SHOWS_WINDOW
+def test_a_released_worksheet_printed_later_is_signed_by_the_releaser(
+        qtbot, session, dialog_stub: DialogStub) -> None:
+    """Issue 25: a released worksheet is signed with the releaser's own key. Printed right after
+    the release it needs nothing more; after a lock (or in another session) the releaser types
+    their password in the print dialog, which counts a wrong one like any sign-in."""
+    from tests.ui.records_helpers import SUP2
+
+    window = session(TECH, SUP, SUP2)
+    records = window.records
+    prepared_v01(qtbot, window, dialog_stub, TECH)
+    dialog_stub.handlers.append(verify_as(qtbot, SUP, V01_REENTRY))
+    records.sign("verify")
+    dialog_stub.handlers.append(sign_as(qtbot, SUP2, meaning="Released by"))
+    records.sign("release")
+    right_away = records.print_record()  # the releaser's key was kept from the release
+    qtbot.addWidget(right_away)
+    first = verify_pdf(right_away.pdf)
+    assert first.valid and not first.draft and first.signer_user_id == "sup2", first
+    right_away.close()
+
+    records.lock()
+    assert records.unlock(TECH.password)
+
+    def wrong_then_right(dialog: QDialog) -> None:
+        assert dialog.objectName() == "worksheet-sign-dialog"
+        assert "VERIFIER, VIC (sup2)" in visible_texts(dialog)
+        type_text(qtbot, dialog.password, "not-the-password")
+        qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+        assert dialog.result() != QDialog.DialogCode.Accepted.value
+        assert "refused" in dialog.error_label.text(), dialog.error_label.text()
+        type_text(qtbot, dialog.password, SUP2.password)
+        qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+
+    dialog_stub.handlers.append(wrong_then_right)
+    later = records.print_record()
+    qtbot.addWidget(later)
+    checked = verify_pdf(later.pdf)
+    assert checked.valid and not checked.draft and checked.signer_user_id == "sup2", checked
+    later.close()
+
+    records.lock()
+    assert records.unlock(TECH.password)
+    dialog_stub.handlers.append(lambda dialog: dialog.reject())  # the releaser is not here
+    assert records.print_record() is None
+
+
+@SHOWS_WINDOW
 def test_a_print_job_is_audited_only_when_the_printer_accepts_it(
         qtbot, session, dialog_stub: DialogStub, monkeypatch: pytest.MonkeyPatch,
         tmp_path: Path) -> None:
