@@ -179,9 +179,14 @@ def unseal_lab_key(conn: Connection, holder: str, secret: str) -> LabCertifier:
     what = f"the password of {holder}" if holder else "this recovery code"
     raw = unseal(seal, secret, _binding(row.fingerprint, holder),
                  f"the lab key cannot be opened with {what}; nothing was changed.")
-    certificate = load_certificate(row.certificate)
-    private = serialization.load_der_private_key(raw, password=None)
-    if private.public_key().public_numbers() != certificate.public_key().public_numbers():
+    try:
+        certificate = load_certificate(row.certificate)
+        private = serialization.load_der_private_key(raw, password=None)
+        matches = (private.public_key().public_numbers()
+                   == certificate.public_key().public_numbers())
+    except (ValueError, TypeError, AttributeError):
+        matches = False
+    if not matches:
         raise SignatureRefusedError("the sealed lab key does not belong to the lab's "
                                     "certificate (altered); nothing was changed.")
     return LabCertifier(row.id, row.fingerprint, certificate, private)
@@ -284,7 +289,10 @@ def trusted_lab_certificate(conn: Connection, trust: Sequence[Path] = ()
     row = lab_key_row(conn)
     if row is None:
         return None, None
-    certificate = load_certificate(row.certificate)
+    try:
+        certificate = load_certificate(row.certificate)
+    except ValueError:
+        return None, "the lab key's certificate cannot be read (altered)."
     fingerprint = certificate_fingerprint(certificate)
     if fingerprint != row.fingerprint:
         return None, "the lab key's certificate does not match its fingerprint (altered)."

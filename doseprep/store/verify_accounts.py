@@ -46,7 +46,7 @@ from doseprep.store.lockout import (
     from_the_future,
     unsigned_change_problem,
 )
-from doseprep.store.schema import key_certificates, lab_keys, users
+from doseprep.store.schema import key_certificates, lab_keys, store_identity, users
 
 #: Audit actions :class:`AccountTrail` keeps.
 TRACKED = ACCOUNT_ACTIONS | {"security_upgrade", "lab_key_create"}
@@ -76,6 +76,7 @@ class AccountTrail:
     accounts: dict[str, str] = field(default_factory=dict)  # user → last audited state
     counters: dict[str, dict[str, Any]] = field(default_factory=dict)
     lab_keys: list[str] = field(default_factory=list)  # fingerprints, in chain order
+    stores: list[str] = field(default_factory=list)  # the store identities the trail names
     # (seq, signer, key id, signature, action, user, state, counters, previous hash, at)
     signed: list[tuple] = field(default_factory=list)
 
@@ -112,11 +113,14 @@ def check_account_events(trail: AccountTrail, fail: Fail) -> None:
     for event in trail.events:
         if event.action == "security_upgrade":
             if event is marker:
-                trail.counters.update(_parsed(event, fail).get("counters", {}))
+                value = _parsed(event, fail)
+                trail.counters.update(value.get("counters", {}))
+                trail.stores.append(str(value.get("store")))
             continue
         value = _parsed(event, fail)
         if event.action == "lab_key_create":
             trail.lab_keys.append(str(value.get("fingerprint")))
+            trail.stores.append(str(value.get("store")))
             continue
         if "user_id" not in value:
             continue  # a wrong password for an id that is no account
@@ -200,6 +204,11 @@ def check_lab_key(conn: Connection, trail: AccountTrail, trust: Sequence[Path],
     if [r.fingerprint for r in rows] != trail.lab_keys:
         fail("lab_keys", str(rows[0].id if rows else "?"), "the lab key is not the one the "
              "audit trail says was made (replaced or inserted).")
+    identity = conn.execute(sa.select(store_identity.c.identity)).scalar()
+    named = {s for s in trail.stores if s != identity}
+    if named:
+        fail("store_identity", "1", f"the store's identity is not the one its audit trail "
+             f"names ({sorted(named)[0]}): changed, or another store's trail.")
     if not rows:
         return None
     certificate, problem = trusted_lab_certificate(conn, trust)
