@@ -31,9 +31,10 @@ from doseprep.store.checkpoints import Checkpoint, read_checkpoints
 from doseprep.store.content import SIGNATURE_FIELDS, RecordHasher, signature_content
 from doseprep.store.engine import Store
 from doseprep.store.inventory import ALIQUOT_ACTIONS, aliquot_hash
-from doseprep.store.keys import UserKey, check_signature
+from doseprep.store.keys import UserKey
 from doseprep.store.records import State, version_ref
 from doseprep.store.schema import aliquots, audit_head, audit_log, records, signatures
+from doseprep.store.signature_checks import SignatureChecks
 from doseprep.store.verify_accounts import (
     TRACKED,
     AccountTrail,
@@ -263,7 +264,8 @@ def _check_chain(conn: Connection, trail: _Trail, witnessed: Sequence[Checkpoint
 
 
 def _check_digital_signature(sig: Mapping[str, Any], where: str,
-                             keys: Mapping[int, UserKey], since: Mapping[int, str]) -> None:
+                             keys: Mapping[int, UserKey], since: Mapping[int, str],
+                             checks: SignatureChecks) -> None:
     key = keys.get(sig["key_id"]) if sig["key_id"] is not None else None
     if key is None or not sig["digital_signature"]:
         _fail("signatures", where, "it carries no digital signature by a key of its signer "
@@ -276,9 +278,9 @@ def _check_digital_signature(sig: Mapping[str, Any], where: str,
         _fail("signatures", where, f"it is signed with {sig['user_id']}'s key {key.key_id}, "
               "which the lab key had not certified then (a key made or certified without an "
               "administrator: forged).")
-    if not check_signature(key, sig["signature_hash"], sig["digital_signature"]):
-        _fail("signatures", where, f"its digital signature does not verify with "
-              f"{sig['user_id']}'s key {key.key_id} (the signature or the record was altered).")
+    checks.add(where, f"its digital signature does not verify with {sig['user_id']}'s key "
+               f"{key.key_id} (the signature or the record was altered).", key.public_key,
+               sig["signature_hash"], sig["digital_signature"])
 
 
 def _signatures_by_record(conn: Connection) -> dict[int, list[Mapping[str, Any]]]:
@@ -305,6 +307,21 @@ def _check_records(conn: Connection, trail: _Trail, counts: list[int],
                    keys: Mapping[int, UserKey], since: Mapping[int, str]) -> None:
     assert trail.content is not None and trail.signed is not None
     sigs_by_record = _signatures_by_record(conn)
+    checks = SignatureChecks(sum(len(v) for v in sigs_by_record.values()))
+    try:
+        _record_pass(conn, trail, counts, keys, since, sigs_by_record, checks)
+        failure = checks.first_failure()
+    finally:
+        checks.close()
+    if failure is not None:
+        _fail("signatures", *failure)
+
+
+def _record_pass(conn: Connection, trail: _Trail, counts: list[int],
+                 keys: Mapping[int, UserKey], since: Mapping[int, str],
+                 sigs_by_record: Mapping[int, list[Mapping[str, Any]]],
+                 checks: SignatureChecks) -> None:
+    assert trail.content is not None and trail.signed is not None
     refs = {row.id: version_ref(row.record_id, row.version) for row in
             conn.execute(sa.select(records.c.id, records.c.record_id, records.c.version))}
     query = sa.select(records).order_by(records.c.id).execution_options(yield_per=2000)
@@ -330,7 +347,7 @@ def _check_records(conn: Connection, trail: _Trail, counts: list[int],
             if sig["signature_hash"] not in trail.signed.get(ref, ()):
                 _fail("signatures", sig_where, "the audit trail holds no such "
                       "signature (altered or inserted).")
-            _check_digital_signature(sig, sig_where, keys, since)
+            _check_digital_signature(sig, sig_where, keys, since, checks)
             expected = record_hash(sig["state"], prior)
             if expected != sig["record_hash"]:
                 _check_json(row, where)
