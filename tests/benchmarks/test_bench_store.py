@@ -203,12 +203,11 @@ def signed_store(tmp_path_factory: pytest.TempPathFactory):
 
 
 def _build_signed_store(path: Path):
-    from doseprep.store.content import record_content, signature_content
-    from doseprep.store.keys import current_key, sign_hash, unseal
-
     from datetime import UTC, datetime, timedelta
 
     from doseprep.store.canonical import utc_text
+    from doseprep.store.content import record_content, signature_content
+    from doseprep.store.keys import current_key, sign_hash, unseal
 
     store = open_store(f"sqlite:///{path}")
     add_user(store, "admin", "ADMIN, ANN", "administrator", "bench-password")
