@@ -3,9 +3,11 @@
 - The **owner** role owns the schema, the tables and their triggers; it runs the migrations. No
   workstation uses it.
 - The **application** role is what every workstation connects as. It may read, insert into the
-  append-only tables (audit trail, signatures, user keys, protocol approvals), and update only what
-  the program updates (records, which the triggers guard once signed; account counters and
-  passwords; the audit head; record counters). It owns nothing, so it can neither disable nor drop
+  append-only tables (audit trail, signatures, user keys, protocol approvals, and since revision
+  0005 the lab key, its seals and the certificates it issued), and update only what the program
+  updates (records, which the triggers guard once signed; account counters, lock times and
+  passwords; the audit head; record counters). What it can still write outside the program is
+  reported by ``audit verify`` (issue 25: an inserted account, a key, a lock). It owns nothing, so it can neither disable nor drop
   a trigger, truncate or alter a table; and it is not a superuser, so it cannot set
   ``session_replication_role`` to switch triggers off.
 
