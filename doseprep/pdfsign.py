@@ -337,8 +337,10 @@ def verify_pdf(data: bytes, trust: list[Path] | None = None) -> Verification:
     if gap:
         problems.append(gap)
     if not status.trusted:
-        problems.append(f"the signer ({signer}) is not trusted on this computer; pass the "
-                        "signer's certificate with --trust if you know it")
+        problems.append(f"the signer ({signer}) is not issued by the certificates given with "
+                        "--trust" if trust else
+                        f"the signer ({signer}) is not trusted on this computer; pass the lab "
+                        "key's certificate (or the signer's) with --trust if you know it")
     person = _person(status.signing_cert)
     if person is None and (state or "").upper() == "RELEASED":
         problems.append("it says RELEASED but is signed by an installation's key, not by the "
