@@ -7,9 +7,9 @@
   0005 the lab key, its seals and the certificates it issued), and update only what the program
   updates (records, which the triggers guard once signed; account counters, lock times and
   passwords; the audit head; record counters). What it can still write outside the program is
-  reported by ``audit verify`` (issue 25: an inserted account, a key, a lock). It owns nothing, so it can neither disable nor drop
-  a trigger, truncate or alter a table; and it is not a superuser, so it cannot set
-  ``session_replication_role`` to switch triggers off.
+  reported by ``audit verify`` (issue 25: an inserted account, a key, a lock). It owns nothing,
+  so it can neither disable nor drop a trigger, truncate or alter a table; and it is not a
+  superuser, so it cannot set ``session_replication_role`` to switch triggers off.
 
 :func:`setup_sql` is the SQL a database superuser runs around the owner's migration;
 ``doseprep db setup`` applies all of it (roles, schema, migration as the owner, grants) and
