@@ -34,6 +34,10 @@ def check_batch(items: Sequence[tuple[str, str, str]]) -> list[int]:
     keys: dict[str, Any] = {}
     bad = []
     for number, (public, signature_hash, signature) in enumerate(items):
+        if not isinstance(signature, str) or len(signature) != 128 or not (
+                signature.isdigit() or signature.islower()):
+            bad.append(number)  # not as the program writes it (lower-case hex): altered
+            continue
         try:
             key = keys.get(public)
             if key is None:

@@ -30,7 +30,8 @@ def test_a_batch_names_the_signatures_that_do_not_verify() -> None:
     items = _signed(6)
     items[2] = (items[2][0], items[2][1], items[3][2])  # another signature's value
     items[4] = (items[4][0], items[4][1], "not hex")
-    assert check_batch(items) == [2, 4]
+    items[5] = (items[5][0], items[5][1], items[5][2].upper())  # the same bytes, other text
+    assert check_batch(items) == [2, 4, 5]
 
 
 @pytest.mark.parametrize("parallel", [False, True])
