@@ -1,13 +1,13 @@
-"""The lab's signing key, for what the record database cannot vouch for by itself (issue 10).
+"""The workstation's own signing key: drafts and the checkpoints it writes (issues 10 and 25).
 
-The key that signs worksheet PDFs (:mod:`doseprep.pdfsign`: the installation's own key, or the
-lab's PKCS#12 file in ``DOSEPREP_SIGNING_P12``) also certifies each user's signing key and signs
-the audit checkpoints written outside the database. Someone who can write to the database but does
-not hold this key can therefore neither make a user key the checks accept nor a checkpoint.
+The key that signs draft worksheets (:mod:`doseprep.pdfsign`: the installation's own key, or the
+PKCS#12 file in ``DOSEPREP_SIGNING_P12``) also signs the audit checkpoints this workstation writes
+outside the database. It lies on the workstation, so it vouches for nothing a person must vouch
+for: since revision 0005 it certifies no one's key (the lab key does that, sealed under the
+administrators' passwords: :mod:`doseprep.store.labca`), and a worksheet it signs is a draft.
+Keys it certified before revision 0005 are checked against it (:func:`workstation_keys`) and count
+only for what was signed before the store's upgrade.
 
-Verification accepts signatures by any trusted certificate: the installation's own, the lab's
-PKCS#12 certificate, and those named in ``DOSEPREP_TRUSTED_CERTS`` (one lab, several
-workstations: share one PKCS#12 file, or list every workstation's certificate there).
 Certificates are named by the SHA-256 of their DER encoding, as ``doseprep verify`` prints it.
 """
 
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class LabKey:
+class WorkstationKey:
     """The private key that signs here, with its certificate's fingerprint."""
 
     private_key: Any  # a cryptography private key (EC or RSA)
@@ -81,7 +81,7 @@ def _load_p12(path: Path) -> tuple[Any, Any]:
 
 
 @cache
-def _cached_key(source: str, stamp: float) -> LabKey:
+def _cached_key(source: str, stamp: float) -> WorkstationKey:
     from cryptography import x509
 
     from doseprep.pdfsign import ensure_installation_key, load_installation_key
@@ -93,10 +93,10 @@ def _cached_key(source: str, stamp: float) -> LabKey:
         key_path, cert_path = ensure_installation_key()
         key = load_installation_key(key_path)
         certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
-    return LabKey(key, certificate_fingerprint(certificate))
+    return WorkstationKey(key, certificate_fingerprint(certificate))
 
 
-def lab_key() -> LabKey:
+def workstation_key() -> WorkstationKey:
     """The key that signs on this workstation (loaded once per process and source)."""
     from doseprep.pdfsign import installation_certificate_path
 
@@ -109,27 +109,22 @@ def lab_key() -> LabKey:
     return _cached_key(source, stamp)
 
 
-def trusted_keys(extra: list[Path] | tuple[Path, ...] = ()) -> dict[str, Any]:
-    """Fingerprint → public key of every certificate trusted here (see the module docstring)."""
-    from cryptography import x509
-
-    from doseprep.pdfsign import installation_certificate_path
+def workstation_keys(restrict: list[Path] | tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Fingerprint → public key of the workstation certificates trusted here: those in
+    ``restrict`` alone when given (``--trust``), else this installation's own, those named in
+    ``DOSEPREP_TRUSTED_CERTS`` and the PKCS#12 file's."""
+    from doseprep.pdfsign import installation_certificate_path, read_certificates
 
     out: dict[str, Any] = {}
-    paths = list(extra)
+    if restrict:
+        for certificate in read_certificates(restrict):
+            out[certificate_fingerprint(certificate)] = certificate.public_key()
+        return out
     own = installation_certificate_path()
-    if own.is_file():
-        paths.append(own)
+    paths = [own] if own.is_file() else []
     paths += [Path(p) for p in os.environ.get("DOSEPREP_TRUSTED_CERTS", "").split(os.pathsep)
               if p]
-    for path in paths:
-        try:
-            data = path.read_bytes()
-            certificate = (x509.load_pem_x509_certificate(data) if b"-----BEGIN" in data
-                           else x509.load_der_x509_certificate(data))
-        except (OSError, ValueError) as exc:
-            log.warning("cannot read trusted certificate %s: %s", path, exc)
-            continue
+    for certificate in read_certificates(paths, missing_ok=True):
         out[certificate_fingerprint(certificate)] = certificate.public_key()
     p12 = _p12_path()
     if p12 is not None and p12.is_file():

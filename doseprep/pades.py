@@ -137,27 +137,39 @@ def _signed_attributes(digest: bytes, certificate: Any) -> Any:
     ])
 
 
+def digest_name(key: Any) -> str:
+    """The digest a signature by ``key`` is made over: SHA-512 for Ed25519 (RFC 8419: a person's
+    key, issue 25), SHA-256 for the ECDSA and RSA keys of installations and labs."""
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    return "sha512" if isinstance(key, ed25519.Ed25519PrivateKey) else "sha256"
+
+
 def _sign(key: Any, data: bytes) -> tuple[bytes, str]:
     """The signature of ``data`` and its CMS algorithm name: ECDSA or RSA PKCS#1 v1.5 with
-    SHA-256 (Ed25519 would need SHA-512 as the digest, RFC 8419; no lab key needs it)."""
+    SHA-256, or Ed25519 (pure, RFC 8419) for a person's own key."""
     from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
     if isinstance(key, ec.EllipticCurvePrivateKey):
         return key.sign(data, ec.ECDSA(hashes.SHA256())), "sha256_ecdsa"
     if isinstance(key, rsa.RSAPrivateKey):
         return key.sign(data, padding.PKCS1v15(), hashes.SHA256()), "sha256_rsa"
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return key.sign(data), "ed25519"
     raise PdfStructureError(f"a {type(key).__name__} cannot sign a worksheet")
 
 
 def _reserve(material: SigningMaterial) -> int:
     """The bytes /Contents must hold: the certificates, the longest signature the key can make
     and :data:`CMS_OVERHEAD` (too little space is an error at signing, never a cut signature)."""
-    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
     key = material.key
     if isinstance(key, rsa.RSAPrivateKey):
         signature = key.key_size // 8
+    elif isinstance(key, ed25519.Ed25519PrivateKey):
+        signature = 64
     elif isinstance(key, ec.EllipticCurvePrivateKey):
         signature = 2 * ((key.curve.key_size + 7) // 8) + 9  # DER SEQUENCE of two INTEGERs
     else:
@@ -168,9 +180,11 @@ def _reserve(material: SigningMaterial) -> int:
 
 
 def cms_signature(digest: bytes, material: SigningMaterial) -> bytes:
-    """The DER CMS ContentInfo (SignedData, detached) over a SHA-256 ``digest``."""
+    """The DER CMS ContentInfo (SignedData, detached) over ``digest`` (made with
+    :func:`digest_name` of the key)."""
     from asn1crypto import cms, x509
 
+    algorithm_name = digest_name(material.key)
     certificate = x509.Certificate.load(material.certificate_der)
     attributes = _signed_attributes(digest, certificate)
     signature, algorithm = _sign(material.key, attributes.dump())
@@ -178,14 +192,14 @@ def cms_signature(digest: bytes, material: SigningMaterial) -> bytes:
         "version": "v1",
         "sid": cms.SignerIdentifier({"issuer_and_serial_number": {
             "issuer": certificate.issuer, "serial_number": certificate.serial_number}}),
-        "digest_algorithm": {"algorithm": "sha256"},
+        "digest_algorithm": {"algorithm": algorithm_name},
         "signed_attrs": attributes,
         "signature_algorithm": {"algorithm": algorithm},
         "signature": signature,
     })
     certificates = [certificate] + [x509.Certificate.load(der) for der in material.chain_der]
     signed = cms.SignedData({
-        "version": "v1", "digest_algorithms": [{"algorithm": "sha256"}],
+        "version": "v1", "digest_algorithms": [{"algorithm": algorithm_name}],
         "encap_content_info": {"content_type": "data"},
         "certificates": certificates, "signer_infos": [signer]})
     return cms.ContentInfo({"content_type": "signed_data", "content": signed}).dump()
@@ -235,7 +249,8 @@ def sign(pdf: bytes, material: SigningMaterial, *, field_name: str, reason: str,
         str(n).encode().rjust(_BYTE_RANGE_WIDTH) for n in numbers) + b"]"
     at = body.index(placeholder_range, offsets[sig])
     body[at:at + len(filled)] = filled
-    digest = hashlib.sha256(bytes(body[:contents]) + bytes(body[after:])).digest()
+    digest = hashlib.new(digest_name(material.key),
+                         bytes(body[:contents]) + bytes(body[after:])).digest()
     signature = cms_signature(digest, material).hex().encode()
     if len(signature) > 2 * reserve:
         raise PdfStructureError("the signature is larger than the space reserved for it")

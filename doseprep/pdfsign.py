@@ -1,14 +1,21 @@
 """Digital signatures on worksheet PDFs (PAdES) and checking them: ``doseprep verify``.
 
-A worksheet that leaves doseprep as a file is signed with the installation's key, so an inspector
-can tell that the PDF in front of them is byte for byte the one doseprep wrote, for which record.
-On first use a key pair and a self-signed certificate are made in the data directory
-(``signing/``); a lab that has an organisation certificate points ``DOSEPREP_SIGNING_P12`` (and
-``DOSEPREP_SIGNING_P12_PASSPHRASE``) at its PKCS#12 file instead. Verification trusts the
-installation certificate, any certificate files named in ``DOSEPREP_TRUSTED_CERTS`` (separated by
-the path separator) and any given on the command line, and reports valid, the signer and the
-record, or exactly why not. Any change to the file after signing — an edited byte, an appended
-revision — fails it.
+A worksheet that leaves doseprep as a file is signed, so an inspector can tell that the PDF in
+front of them is byte for byte the one doseprep wrote, for which record, and who vouches for it:
+
+- A **released** record's worksheet is signed by the person who released it, with their own key
+  and the X.509 certificate the lab key issued for it (:mod:`doseprep.store.labca`); it needs
+  their password at print time, so no one holding the workstation's files can make one.
+- Everything else — a draft, a record not yet released, a worksheet of a request — is signed with
+  the installation's key (made on first use in the data directory, ``signing/``; or the PKCS#12
+  file in ``DOSEPREP_SIGNING_P12``), and ``doseprep verify`` reports it as a **draft**: that key is
+  on the workstation, so a worksheet it signs that says RELEASED is refused (issue 25).
+
+Verification trusts the certificates given on the command line — then only those — else the
+installation certificate, the lab certificates this workstation has pinned (``signing/lab/``) and
+any certificate files named in ``DOSEPREP_TRUSTED_CERTS`` (separated by the path separator). It
+reports valid, draft or released, the signer and the record, or exactly why not. Any change to
+the file after signing — an edited byte, an appended revision — fails it.
 """
 
 from __future__ import annotations
@@ -41,6 +48,9 @@ class Verification:
     signed_at: datetime | None = None
     problems: tuple[str, ...] = field(default_factory=tuple)
     signer_fingerprint: str | None = None  # SHA-256 of the signer's certificate (hex)
+    #: Signed by an installation's key, not a person's: a draft, whatever the PDF says.
+    draft: bool = True
+    signer_user_id: str | None = None  # the person, when a person signed
 
 
 def signing_dir() -> Path:
@@ -49,6 +59,61 @@ def signing_dir() -> Path:
 
 def installation_certificate_path() -> Path:
     return signing_dir() / "installation-cert.pem"
+
+
+def _lab_dir() -> Path:
+    return signing_dir() / "lab"
+
+
+def _pin_path(identity: str) -> Path:
+    import hashlib
+
+    return _lab_dir() / f"{hashlib.sha256(identity.encode('utf-8')).hexdigest()[:32]}.pem"
+
+
+def pinned_lab_certificate(identity: str):
+    """The lab certificate this workstation pinned for the store ``identity``, or None."""
+    from cryptography import x509
+
+    try:
+        return x509.load_pem_x509_certificate(_pin_path(identity).read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
+def pin_lab_certificate(identity: str, pem: str) -> None:
+    """Remember the lab certificate of the store ``identity`` (made here or first seen here):
+    from now on another one is reported, and ``doseprep verify`` trusts this one."""
+    from doseprep.paths import write_private
+
+    path = _pin_path(identity)
+    if path.exists():
+        return
+    private_dir(path.parent)
+    write_private(path, pem)
+
+
+def read_certificates(paths, *, missing_ok: bool = False) -> list:
+    """The X.509 certificates (PEM or DER) in ``paths``; a file that is missing or is not a
+    certificate is an input error naming it (``--trust``, exit 2), or skipped with
+    ``missing_ok`` (a list from the environment)."""
+    from cryptography import x509
+
+    out = []
+    for path in paths:
+        try:
+            data = Path(path).read_bytes()
+            out.append(x509.load_pem_x509_certificate(data) if b"-----BEGIN" in data
+                       else x509.load_der_x509_certificate(data))
+        except (OSError, ValueError) as exc:
+            if missing_ok:
+                log.warning("cannot read trusted certificate %s: %s", path, exc)
+                continue
+            reason = "does not exist" if isinstance(exc, FileNotFoundError) else \
+                "is not a certificate (PEM or DER) or cannot be read"
+            raise InputError("trust", f"{path} {reason}; give the certificate file the lab "
+                                      "trusts.") from None
+    return out
 
 
 #: A passphrase that protects the installation key at rest (PKCS#8, AES-256): set it in the
@@ -166,31 +231,32 @@ def _signing_material():
     return SigningMaterial(key, certificate.public_bytes(Encoding.DER))
 
 
-def sign_pdf(pdf: bytes, *, document_id: str, location: str) -> bytes:
-    """Sign ``pdf`` (PAdES B-B, SHA-256) as the worksheet ``document_id``
-    (:mod:`doseprep.pades`; ``doseprep verify`` checks it with pyHanko)."""
+def sign_pdf(pdf: bytes, *, document_id: str, location: str, material=None) -> bytes:
+    """Sign ``pdf`` (PAdES B-B) as the worksheet ``document_id`` (:mod:`doseprep.pades`;
+    ``doseprep verify`` checks it with pyHanko): with ``material`` — a person's key and
+    certificates — or else the installation's key (a draft)."""
     from doseprep.pades import sign
 
-    return sign(pdf, _signing_material(), field_name=SIGNATURE_FIELD,
+    return sign(pdf, material or _signing_material(), field_name=SIGNATURE_FIELD,
                 reason=f"{REASON_PREFIX}{document_id}", location=location)
 
 
 def _trusted_certificates(extra: list[Path]) -> list:
-    from pyhanko.keys import load_cert_from_pemder
+    """The trust roots of a verification: ``extra`` alone when given (``--trust`` restricts,
+    issue 25), else this workstation's (see the module docstring)."""
+    from asn1crypto import x509 as asn1_x509
+    from cryptography.hazmat.primitives.serialization import Encoding
 
-    paths = list(extra)
-    own = installation_certificate_path()
-    if own.is_file():
-        paths.append(own)
-    paths += [Path(p) for p in os.environ.get("DOSEPREP_TRUSTED_CERTS", "").split(os.pathsep)
-              if p]
-    certificates = []
-    for path in paths:
-        try:
-            certificates.append(load_cert_from_pemder(str(path)))
-        except (OSError, ValueError) as exc:
-            log.warning("cannot read trusted certificate %s: %s", path, exc)
-    return certificates
+    if extra:
+        found = read_certificates(extra)
+    else:
+        paths = [p for p in (installation_certificate_path(),) if p.is_file()]
+        if _lab_dir().is_dir():
+            paths += sorted(_lab_dir().glob("*.pem"))
+        paths += [Path(p) for p in os.environ.get("DOSEPREP_TRUSTED_CERTS", "")
+                  .split(os.pathsep) if p]
+        found = read_certificates(paths, missing_ok=True)
+    return [asn1_x509.Certificate.load(c.public_bytes(Encoding.DER)) for c in found]
 
 
 def _unsigned_gap_problem(data: bytes, byte_range) -> str | None:
@@ -271,8 +337,28 @@ def verify_pdf(data: bytes, trust: list[Path] | None = None) -> Verification:
     if gap:
         problems.append(gap)
     if not status.trusted:
-        problems.append(f"the signer ({signer}) is not trusted on this computer; pass the "
-                        "signer's certificate with --trust if you know it")
+        problems.append(f"the signer ({signer}) is not issued by the certificates given with "
+                        "--trust" if trust else
+                        f"the signer ({signer}) is not trusted on this computer; pass the lab "
+                        "key's certificate (or the signer's) with --trust if you know it")
+    person = _person(status.signing_cert)
+    if person is None and (state or "").upper() == "RELEASED":
+        problems.append("it says RELEASED but is signed by an installation's key, not by the "
+                        "person who released it: a released worksheet is signed with that "
+                        "person's own key (this one may have been re-signed)")
     return Verification(valid=not problems, signer=signer, document_id=document,
                         signed_at=status.signer_reported_dt, problems=tuple(problems),
-                        signer_fingerprint=fingerprint, state=state)
+                        signer_fingerprint=fingerprint, state=state, draft=person is None,
+                        signer_user_id=person)
+
+
+def _person(certificate) -> str | None:
+    """The user id of a person's certificate issued by a lab key (not self-signed, with a user
+    id), or None for an installation's or an organisation's certificate."""
+    if certificate is None or certificate.self_issued:
+        return None
+    for rdn in certificate.subject.chosen:
+        for attribute in rdn:
+            if attribute["type"].native == "user_id":
+                return str(attribute["value"].native)
+    return None

@@ -1,4 +1,5 @@
-"""This workstation's settings: which database, which lab file, when the window locks.
+"""This workstation's settings: which database, which lab file, when the window locks, where
+audit checkpoints are witnessed.
 
 A small TOML file, ``settings.toml`` in the user's configuration directory (platformdirs;
 ``DOSEPREP_CONFIG_DIR`` moves it), read into a typed, frozen :class:`WorkstationSettings`. It has a
@@ -32,6 +33,7 @@ class WorkstationSettings:
     lab_file: str | None = None  # None: the bundled lab.toml
     protocol: str | None = None  # bundled id or path; None: the request's own
     lock_minutes: float = 10.0  # the window locks after this long without input
+    witness_dir: str | None = None  # where audit checkpoints are also written (issue 25)
 
 
 def settings_path() -> Path:
@@ -58,7 +60,7 @@ def load_settings(path: Path | None = None) -> WorkstationSettings:
         data = _MIGRATIONS[version](data)
         version += 1
     out: dict[str, Any] = {}
-    for key in ("database_url", "lab_file", "protocol"):
+    for key in ("database_url", "lab_file", "protocol", "witness_dir"):
         if key in data:
             if not isinstance(data[key], str) or not data[key].strip():
                 raise SettingsError(source, key, "must be non-empty text in quotes.")
@@ -69,7 +71,7 @@ def load_settings(path: Path | None = None) -> WorkstationSettings:
             raise SettingsError(source, "lock_minutes", "must be a number of minutes above 0.")
         out["lock_minutes"] = float(value)
     unknown = set(data) - {"schema_version", "database_url", "lab_file", "protocol",
-                           "lock_minutes"}
+                           "lock_minutes", "witness_dir"}
     if unknown:
         raise SettingsError(source, sorted(unknown)[0], "is not a setting doseprep knows.")
     return WorkstationSettings(**out)

@@ -28,6 +28,7 @@ from doseprep.signing import ACCOUNT_MANAGERS, EDITORS, STEPS, State, Step, step
 
 if TYPE_CHECKING:
     from doseprep.manifest import RecordInfo
+    from doseprep.pades import SigningMaterial
     from doseprep.store import Store, StoredRecord, User
     from doseprep.store.content import AnyPlan
 
@@ -331,6 +332,25 @@ def allowed_actions(record: StoredRecord | None, user: User | None, *, has_plan:
 
 # --- printing --------------------------------------------------------------------------------
 
+def worksheet_signer_for(store: Store, ref: str, password: str) -> SigningMaterial | None:
+    """The releaser's key for record ``ref``'s worksheets, unsealed with their ``password`` (the
+    window keeps it for the session, so that printing right after releasing asks nothing more);
+    None when ``ref`` is not released."""
+    from doseprep.store import get_record
+    from doseprep.store.worksheet_signer import worksheet_signer
+
+    return worksheet_signer(store, get_record(store, ref), password)
+
+
+def released_by(store: Store, ref: str) -> tuple[str, str] | None:
+    """Who released record ``ref`` (user id, printed name) — whose password signs its worksheet
+    — or None when it is not released."""
+    from doseprep.store import get_record
+    from doseprep.store.worksheet_signer import releaser_of
+
+    return releaser_of(get_record(store, ref))
+
+
 @dataclass(frozen=True)
 class PrintedRecord:
     """The documents of one print of a record version (not yet registered as printed)."""
@@ -352,13 +372,21 @@ class PrintedRecord:
 
 def render_record(store: Store, ref: str, user_id: str, *, page_size: str = "letter",
                   protocol: str | None = None, lab: str | None = None,
-                  zpl_dpi: int = 203, labels: bool = True) -> PrintedRecord:
+                  zpl_dpi: int = 203, labels: bool = True,
+                  releaser_password: str | None = None,
+                  signer: SigningMaterial | None = None) -> PrintedRecord:
     """Render the documents of a print of record ``ref`` by ``user_id`` (who must be allowed to
     print); each document (worksheet, labels) says REPRINT when it was really printed before for
     this version in the same signed state. Nothing is audited here: the caller writes the files
     (or sends the print job) and only then calls :func:`doseprep.store.register_print` — a
     preview that is closed, or a write that fails, is never a print, and REPRINT means a real
     earlier print (issue 9) of the same document in the same state (issue 21).
+
+    A released record's worksheet is signed by the person who released it, with their own key:
+    ``releaser_password`` is theirs, typed by them at print time, whoever prints
+    (:func:`doseprep.store.worksheet_signer.worksheet_signer`, issue 25; :func:`released_by`
+    names them) — or ``signer``, their key unsealed earlier in this session
+    (:func:`worksheet_signer_for`). Any other worksheet is signed by the installation, a draft.
 
     With ``labels``, an expired infusion is refused (INFUSION_EXPIRED): its worksheet can still
     be printed for the file, never a bag label. Without, no labels are made (empty)."""
@@ -367,15 +395,18 @@ def render_record(store: Store, ref: str, user_id: str, *, page_size: str = "let
     from doseprep.store.canonical import utc_now
     from doseprep.store.expiry import check_not_expired
     from doseprep.store.history import check_can_print, earlier_prints
+    from doseprep.store.worksheet_signer import releaser_of, worksheet_signer
 
     record = check_can_print(store, ref, user_id)
+    if signer is None or releaser_of(record) is None:
+        signer = worksheet_signer(store, record, releaser_password)
     if labels:
         check_not_expired(record.plan, record.ref, "get a bag label")
     plan = stored_plan(record, protocol, lab, store=store)
     info = replace(record.info(), audit_checkpoint=audit_head(store))
     documents = render_documents(plan, info, page_size=page_size, zpl_dpi=zpl_dpi,
                                  earlier=earlier_prints(store, record.ref), now=utc_now(),
-                                 labels=labels)
+                                 labels=labels, signer=signer)
     return PrintedRecord(info=documents.worksheet_info, plan=plan,
                          worksheet=documents.worksheet, labels=documents.labels,
                          zpl=documents.zpl, labels_info=documents.labels_info)

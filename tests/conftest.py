@@ -21,6 +21,9 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["DOSEPREP_CACHE_DIR"] = tempfile.mkdtemp(prefix="doseprep-test-cache-")
+# The one place the weak password-hashing profile is allowed (issue 25): the test suite, and the
+# processes it starts. DOSEPREP_PASSWORD_HASH_PROFILE=test without this is refused.
+os.environ["DOSEPREP_TEST_SUITE_ONLY"] = "weak password hashing for the doseprep test suite"
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_DIR = Path(__file__).parent / "reference_cases"

@@ -52,7 +52,8 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
     sys.stdout.write(f"audit trail OK: {report.audit_rows} rows, hash chain intact and held "
                      f"against {report.checkpoints} checkpoints kept outside the database; "
                      f"{report.records} record versions and {report.signatures} signatures match "
-                     "their hashes and their signers' keys; every account is as audited\n")
+                     "their hashes and their signers' keys; every account is as its "
+                     "administrators signed it\n")
     return EXIT_OK
 
 
@@ -88,8 +89,9 @@ def register(subparsers: Any, add_settings_options: Callable[[argparse.ArgumentP
                    help="also hold the trail against the checkpoint printed in this signed "
                         "worksheet (repeatable)")
     p.add_argument("--trust", action="append", metavar="CERT",
-                   help="also trust this lab certificate (PEM or DER) for user keys, "
-                        "checkpoints and documents (repeatable)")
+                   help="trust only this certificate (PEM or DER; repeatable) for users' keys "
+                        "and --against documents: the lab key's, and for keys older than "
+                        "revision 0005 the installations' of those days")
     p.set_defaults(func=_cmd_audit_verify)
     p = asub.add_parser("export", help="write the audit trail as CSV (the export is audited)")
     p.add_argument("-o", "--output", metavar="FILE", help="CSV file (default: standard output)")

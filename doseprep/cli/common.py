@@ -216,34 +216,75 @@ def limit(text: str) -> int:
 
 
 class Passwords:
-    """Passwords from the terminal, or one per line from standard input (--password-stdin)."""
+    """Passwords from the terminal, or one per line from standard input (--password-stdin).
+
+    Bytes that are not UTF-8 and an input that ends before the password are input errors (exit
+    2), never a crash (issue 25). ``at_terminal``: the passwords were typed at a terminal."""
 
     def __init__(self, from_stdin: bool) -> None:
         self.from_stdin = from_stdin
+        self.at_terminal = not from_stdin and sys.stdin.isatty()
 
     def ask(self, prompt: str, *, new: bool = False) -> str:
         if self.from_stdin:
-            line = sys.stdin.readline()
+            try:
+                line = sys.stdin.readline()
+            except UnicodeDecodeError:
+                raise InputError("password", "The password on standard input is not UTF-8 "
+                                             "text; type it again.") from None
             if not line:
                 raise InputError("password", "Standard input ended before the password; give "
                                              "one password per line with --password-stdin.")
-            return line.rstrip("\r\n")
+            return _utf8(line.rstrip("\r\n"), "password")
         if not sys.stdin.isatty():
             raise InputError("password", "There is no terminal to ask for the password; pass it "
                                          "on standard input with --password-stdin.")
-        password = getpass.getpass(prompt)
-        if new and getpass.getpass("Type it again: ") != password:
+        password = _typed(prompt)
+        if new and _typed("Type it again: ") != password:
             raise InputError("password", "The two passwords differ; nothing was changed.")
         return password
 
 
-def sign_in(args: argparse.Namespace, doing: str) -> None:
+def _typed(prompt: str, *, hidden: bool = True) -> str:
+    """A line typed at the terminal; the input ending there (Ctrl-D) or bytes that are not UTF-8
+    are input errors."""
+    try:
+        return _utf8(getpass.getpass(prompt) if hidden else input(prompt),
+                     "password" if hidden else "input")
+    except EOFError:
+        raise InputError("password" if hidden else "input",
+                         "The input ended before anything was typed; nothing was "
+                         "changed.") from None
+    except UnicodeDecodeError:
+        raise InputError("password" if hidden else "input",
+                         "What was typed is not UTF-8 text; type it again.") from None
+
+
+def _utf8(text: str, field: str) -> str:
+    """``text`` if it is UTF-8 as typed (Python hands undecodable bytes on as surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(field, "What was typed is not UTF-8 text; type it again.") from None
+    return text
+
+
+def ask_line(prompt: str) -> str:
+    """A visible line typed at the terminal (see :func:`_typed`)."""
+    return _typed(prompt, hidden=False)
+
+
+def sign_in(args: argparse.Namespace, doing: str) -> str:
     """Every command that writes, prints, exports or shows patient data or accounts checks the
-    user's password first (issue 10); a wrong one is counted and audited like any other."""
+    user's password first (issue 10); a wrong one is counted and audited like any other. Returns
+    the password (a released worksheet is signed with the person's key, issue 25)."""
     from doseprep.store import authenticate
 
-    password = Passwords(args.password_stdin).ask(f"Password for {args.user}: ")
-    authenticate(args.store, args.user, password, purpose=doing)
+    passwords = Passwords(args.password_stdin)
+    password = passwords.ask(f"Password for {args.user}: ")
+    authenticate(args.store, args.user, password, purpose=doing,
+                 at_terminal=passwords.at_terminal)
+    return password
 
 
 def require_administrator(store: Store) -> None:

@@ -1,9 +1,12 @@
 """``doseprep worksheet``, ``labels`` and ``verify``: the documents from a request file.
 
 ``worksheet`` and ``labels`` take the same request and ``--protocol``/``--lab`` options as
-``doseprep plan`` and write a PDF (the worksheet digitally signed with the installation's key);
-``labels`` can also write ZPL for a Zebra thermal printer. ``verify`` checks a signed worksheet
-and exits 0 only when it is valid. reportlab and pyHanko are imported only when these commands run.
+``doseprep plan`` and write a PDF (the worksheet digitally signed with the installation's key: a
+draft); ``labels`` can also write ZPL for a Zebra thermal printer. ``verify`` checks a signed
+worksheet and exits 0 only when it is valid, saying whether it is a released worksheet signed by
+the person who released it or a draft; ``--trust`` restricts it to the certificates given (a
+missing file is an input error, exit 2). reportlab and pyHanko are imported only when these
+commands run.
 """
 
 from __future__ import annotations
@@ -64,16 +67,23 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         raise FieldError("pdf", f"{args.pdf}: cannot be read ({exc.strerror}).") from None
     result = verify_pdf(data, [Path(p) for p in args.trust])
     if args.json:
-        json.dump({"valid": result.valid, "signer": result.signer,
+        json.dump({"valid": result.valid, "draft": result.draft, "signer": result.signer,
+                   "signer_user_id": result.signer_user_id,
                    "signer_sha256": result.signer_fingerprint,
                    "document_id": result.document_id, "state": result.state,
                    "signed_at": result.signed_at.isoformat() if result.signed_at else None,
                    "problems": list(result.problems)}, sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
     elif result.valid:
-        sys.stdout.write(f"VALID: {args.pdf}\n  worksheet {result.document_id}, printed while "
+        who = (f"signed by {result.signer} — the person who released it (user "
+               f"{result.signer_user_id}), with the key the lab certified"
+               if not result.draft else
+               f"a DRAFT, not a released worksheet: signed by {result.signer}, an "
+               "installation's key")
+        sys.stdout.write(f"VALID{' DRAFT' if result.draft else ''}: {args.pdf}\n"
+                         f"  worksheet {result.document_id}, printed while "
                          f"the record was {result.state or '?'}\n"
-                         f"  signed by {result.signer}\n"
+                         f"  {who}\n"
                          f"  signer certificate SHA-256 {result.signer_fingerprint}\n"
                          f"  at {result.signed_at.isoformat() if result.signed_at else '?'}\n")
     else:
@@ -107,6 +117,7 @@ def register(sub: argparse._SubParsersAction,
     v = sub.add_parser("verify", help="check the digital signature of a worksheet PDF")
     v.add_argument("pdf", metavar="FILE.pdf")
     v.add_argument("--trust", action="append", default=[], metavar="CERT.pem",
-                   help="also trust this signer certificate (PEM or DER); repeatable")
+                   help="trust only this certificate (PEM or DER: the lab key's, or an "
+                        "installation's for drafts); repeatable")
     v.add_argument("--json", action="store_true", help="print the result as JSON")
     v.set_defaults(func=_cmd_verify)

@@ -253,12 +253,18 @@ def _cmd_show(args: argparse.Namespace) -> int:
 def _cmd_print(args: argparse.Namespace) -> int:
     from doseprep.settings import configured_lab
     from doseprep.store import register_print
-    from doseprep.workflow import render_record
+    from doseprep.workflow import released_by, render_record
 
-    sign_in(args, "printing a record")
+    password = sign_in(args, "printing a record")
+    releaser = released_by(args.store, args.id)
+    if releaser is not None and releaser[0] != args.user.strip():
+        password = Passwords(args.password_stdin).ask(
+            f"Password of {releaser[1]} ({releaser[0]}), who released {args.id}, to sign its "
+            "worksheet: ")
     printed = render_record(args.store, args.id, args.user, page_size=args.page_size,
                             protocol=args.protocol, lab=configured_lab(args.lab), zpl_dpi=args.dpi,
-                            labels=bool(args.labels or args.zpl))
+                            labels=bool(args.labels or args.zpl),
+                            releaser_password=password if releaser else None)
     outputs = [(args.output, printed.worksheet, "worksheet")]
     if args.labels:
         outputs.append((args.labels, printed.labels, "labels"))
@@ -381,7 +387,11 @@ def register(subparsers: Any, add_settings_options: Callable[[argparse.ArgumentP
     p.set_defaults(func=_cmd_correct)
 
     p = rsub.add_parser("print", help="write a record's signed worksheet PDF (and labels); "
-                                      "the print is audited and a second print says REPRINT")
+                                      "the print is audited and a second print says REPRINT. "
+                                      "A released record's worksheet is signed with the key of "
+                                      "the person who released it: their password too, when "
+                                      "someone else prints (the next line with "
+                                      "--password-stdin)")
     p.add_argument("id", help="record id (PREP-2026-000123, or PREP-2026-000123/v1)")
     user_option(p, "the person printing")
     password_option(p)

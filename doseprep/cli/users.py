@@ -1,4 +1,9 @@
-"""The ``doseprep users`` commands: add, list, disable, reset-password, recover (accounts)."""
+"""The ``doseprep users`` commands: add, list, disable, reset-password, certify, recover.
+
+Creating the first administrator prints the **recovery code** (once) and the fingerprint of the
+lab key's certificate: write both down and keep them apart from the workstation. ``recover`` is for
+the last administrator only, at the workstation's terminal, with that code.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from typing import Any
 from doseprep.cli.common import (
     EXIT_OK,
     Passwords,
+    ask_line,
     password_option,
     sign_in,
     store_command,
@@ -18,20 +24,44 @@ from doseprep.cli.common import (
 from doseprep.errors import InputError
 
 
+def _show_recovery_code(code: str, fingerprint: str) -> None:
+    sys.stdout.write(
+        "\nRECOVERY CODE (shown once; write it down and keep it locked away from this "
+        f"workstation):\n\n    {code}\n\n"
+        "With it, and only at this workstation's terminal, the last administrator can get back "
+        "in when locked out or when the password is lost (doseprep users recover ID).\n"
+        f"Lab key certificate SHA-256 (write it down too; inspectors check worksheets and the "
+        f"audit trail against it):\n    {fingerprint}\n")
+
+
 @store_command
 def _cmd_users_add(args: argparse.Namespace) -> int:
     from doseprep.store import add_user, administrator_exists
+    from doseprep.store.accounts import create_first_administrator
+    from doseprep.store.users import parse_role
 
     passwords = Passwords(args.password_stdin)
-    admin_password = None
-    if administrator_exists(args.store):
-        if not args.admin:
-            raise InputError("admin", "Adding a user needs an administrator: give --admin ID "
-                                      "(you will be asked for that administrator's password).")
-        admin_password = passwords.ask(f"Password of administrator {args.admin}: ")
+    if not administrator_exists(args.store):
+        from doseprep.signing import Role
+        from doseprep.store import PermissionDeniedError
+        from doseprep.store.accounts import no_administrator_message
+
+        if parse_role(args.role) is not Role.ADMINISTRATOR:
+            raise PermissionDeniedError(no_administrator_message())
+        password = passwords.ask(f"New password for {args.user_id}: ", new=True)
+        setup = create_first_administrator(args.store, args.user_id, args.name, password)
+        sys.stdout.write(f"added {setup.user.user_id} ({setup.user.printed_name}) as "
+                         f"{setup.user.role.value}, the first administrator\n")
+        _show_recovery_code(setup.recovery_code, setup.lab_fingerprint)
+        return EXIT_OK
+    if not args.admin:
+        raise InputError("admin", "Adding a user needs an administrator: give --admin ID "
+                                  "(you will be asked for that administrator's password).")
+    admin_password = passwords.ask(f"Password of administrator {args.admin}: ")
     password = passwords.ask(f"New password for {args.user_id}: ", new=True)
     user = add_user(args.store, args.user_id, args.name, args.role, password,
-                    admin_id=args.admin, admin_password=admin_password)
+                    admin_id=args.admin, admin_password=admin_password,
+                    at_terminal=passwords.at_terminal)
     sys.stdout.write(f"added {user.user_id} ({user.printed_name}) as {user.role.value}\n")
     return EXIT_OK
 
@@ -67,10 +97,11 @@ def _cmd_users_list(args: argparse.Namespace) -> int:
 def _cmd_users_disable(args: argparse.Namespace) -> int:
     from doseprep.store import disable_user
 
-    admin_password = Passwords(args.password_stdin).ask(
-        f"Password of administrator {args.admin}: ")
+    passwords = Passwords(args.password_stdin)
+    admin_password = passwords.ask(f"Password of administrator {args.admin}: ")
     user = disable_user(args.store, args.user_id, admin_id=args.admin,
-                        admin_password=admin_password, reason=args.reason)
+                        admin_password=admin_password, reason=args.reason,
+                        at_terminal=passwords.at_terminal)
     sys.stdout.write(f"{user.user_id} is disabled\n")
     return EXIT_OK
 
@@ -83,27 +114,60 @@ def _cmd_users_reset(args: argparse.Namespace) -> int:
     admin_password = passwords.ask(f"Password of administrator {args.admin}: ")
     password = passwords.ask(f"New password for {args.user_id}: ", new=True)
     user = reset_password(args.store, args.user_id, password, admin_id=args.admin,
-                          admin_password=admin_password)
+                          admin_password=admin_password, at_terminal=passwords.at_terminal)
     sys.stdout.write(f"the password of {user.user_id} is reset; the account is unlocked\n")
     return EXIT_OK
 
 
 @store_command
+def _cmd_users_certify(args: argparse.Namespace) -> int:
+    from doseprep.store.accounts import certify_users
+
+    if bool(args.all) == bool(args.user_ids):
+        raise InputError("user_id", "Name the accounts whose keys to certify, or give --all.")
+    passwords = Passwords(args.password_stdin)
+    admin_password = passwords.ask(f"Password of administrator {args.admin}: ")
+    done, code = certify_users(args.store, None if args.all else list(args.user_ids),
+                               admin_id=args.admin, admin_password=admin_password,
+                               at_terminal=passwords.at_terminal)
+    if code is not None:
+        from doseprep.store.labca import lab_key_row
+
+        with args.store.read() as conn:
+            fingerprint = lab_key_row(conn).fingerprint
+        sys.stdout.write("made the lab key of this record database, sealed under your "
+                         "password\n")
+        _show_recovery_code(code, fingerprint)
+    sys.stdout.write("".join(f"certified the key of {user_id}\n" for user_id in done)
+                     or "every key named was certified already\n")
+    return EXIT_OK
+
+
+@store_command
 def _cmd_users_recover(args: argparse.Namespace) -> int:
-    from doseprep.store.accounts import recover_account
+    from doseprep.store.accounts import check_recoverable, recover_account
 
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise InputError("recover", "Recovery runs only at the workstation's own terminal, "
                                     "typed by a person; it cannot be scripted.")
-    sys.stdout.write(f"This unlocks {args.user_id} and sets a new password without an "
-                     "administrator's password. It is recorded in the audit trail with this "
-                     "computer's user and host name.\n")
-    typed = input(f"Type the user id {args.user_id} again to go on: ").strip()
+    check_recoverable(args.store, args.user_id)
+    sys.stdout.write(f"This sets a new password for {args.user_id}, the last administrator, "
+                     "with the recovery code written down when doseprep was set up. It is "
+                     "recorded in the audit trail with this computer's user and host name.\n")
+    typed = ask_line(f"Type the user id {args.user_id} again to go on: ").strip()
     if typed != args.user_id:
         raise InputError("recover", "The user id typed differs; nothing was changed.")
-    password = Passwords(False).ask(f"New password for {args.user_id}: ", new=True)
-    user = recover_account(args.store, args.user_id, password)
-    sys.stdout.write(f"{user.user_id} is recovered: unlocked, with the new password\n")
+    passwords = Passwords(False)
+    code = passwords.ask("Recovery code: ")
+    password = passwords.ask(f"New password for {args.user_id}: ", new=True)
+    user, new_code = recover_account(args.store, args.user_id, code, password)
+    sys.stdout.write(f"{user.user_id} is recovered: unlocked, with the new password. The old "
+                     "recovery code no longer works.\n")
+    from doseprep.store.labca import lab_key_row
+
+    with args.store.read() as conn:
+        fingerprint = lab_key_row(conn).fingerprint
+    _show_recovery_code(new_code, fingerprint)
     return EXIT_OK
 
 
@@ -138,8 +202,15 @@ def register(subparsers: Any, add_settings_options: Callable[[argparse.ArgumentP
     p.add_argument("--admin", required=True, metavar="ID", help="the administrator doing this")
     password_option(p)
     p.set_defaults(func=_cmd_users_reset)
-    p = usub.add_parser("recover", help="at the workstation's terminal: unlock an account and "
-                                        "set a new password without an administrator (audited); "
-                                        "the way back in for a locked-out administrator")
+    p = usub.add_parser("certify", help="certify accounts' signing keys with the lab key (a key "
+                                        "made at a sign-in, or from before revision 0005)")
+    p.add_argument("user_ids", nargs="*", metavar="USER_ID")
+    p.add_argument("--all", action="store_true", help="every enabled account")
+    p.add_argument("--admin", required=True, metavar="ID", help="the administrator doing this")
+    password_option(p)
+    p.set_defaults(func=_cmd_users_certify)
+    p = usub.add_parser("recover", help="at the workstation's terminal, with the recovery code: "
+                                        "a new password for the last administrator, locked out "
+                                        "or with the password lost (audited)")
     p.add_argument("user_id")
     p.set_defaults(func=_cmd_users_recover)

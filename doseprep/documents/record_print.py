@@ -4,9 +4,11 @@ prints; documents never read the store).
 
 The worksheet carries every signature's manifestation and the record hash, and the PDF is
 digitally signed as this record version and the state it is in, which ``doseprep verify``
-reports. Each document says REPRINT only when that document — the worksheet, or the labels (PDF
-or ZPL) — was printed before for this record version in the same signed state: a worksheet
-printed while the record was Prepared is another document than the Released one (issue 21).
+reports: by the ``signer`` given (a released record's releaser, issue 25), else by the
+installation (a draft). Each document says REPRINT only when that document — the worksheet, or
+the labels (PDF or ZPL) — was printed before for this record version in the same signed state: a
+worksheet printed while the record was Prepared is another document than the Released one
+(issue 21).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from doseprep.pdfsign import sign_pdf
 if TYPE_CHECKING:
     from doseprep.cryo.freeze import FreezePlan
     from doseprep.cryo.thaw import ThawPlan
+    from doseprep.pades import SigningMaterial
     from doseprep.plan import PreparationPlan
 
     AnyPlan = PreparationPlan | FreezePlan | ThawPlan
@@ -50,7 +53,8 @@ def as_printed(info: RecordInfo, earlier: int, now: datetime) -> RecordInfo:
 
 def render_documents(plan: AnyPlan, info: RecordInfo, *, page_size: str = "letter",
                      zpl_dpi: int = 203, earlier: Mapping[str, int] | None = None,
-                     now: datetime | None = None, labels: bool = True) -> RenderedDocuments:
+                     now: datetime | None = None, labels: bool = True,
+                     signer: SigningMaterial | None = None) -> RenderedDocuments:
     """The digitally signed worksheet PDF, the label PDF and the label ZPL of ``plan`` (fresh,
     freeze or thaw) as the record version ``info`` (its state, signatures and audit checkpoint).
     ``earlier``: how many times each document (``worksheet``, ``labels``) was printed before in
@@ -82,6 +86,6 @@ def render_documents(plan: AnyPlan, info: RecordInfo, *, page_size: str = "lette
         label_pdf = render_labels(plan, labels_info) if labels else b""
         zpl = render_zpl(plan, labels_info, dpi=zpl_dpi) if labels else ""
     signed = sign_pdf(worksheet, document_id=f"{document_id(plan, info)} {state_words(info)}",
-                      location=plan.lab.name)
+                      location=plan.lab.name, material=signer)
     return RenderedDocuments(worksheet=signed, labels=label_pdf, zpl=zpl,
                              worksheet_info=worksheet_info, labels_info=labels_info)

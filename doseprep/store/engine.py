@@ -12,7 +12,11 @@ record reported saved survives a crash or power loss), foreign keys on and a bus
 Every change goes through :meth:`Store.write`, one transaction that holds the audit trail's write
 lock from its first statement: ``BEGIN IMMEDIATE`` on SQLite, ``SELECT ... FOR UPDATE`` on the
 ``audit_head`` row on PostgreSQL. Writers are therefore serialized, which keeps the audit hash chain
-linear and the running record numbers unique while readers go on undisturbed.
+linear and the running record numbers unique while readers go on undisturbed. Before anything is
+written the trail is held against what this workstation saw (issue 25): rows beyond the head
+(the head moved back), or a trail shorter than, or different from, the last checkpoint this
+workstation wrote (the database rolled back or replaced by an old copy) refuse every write with
+:class:`~doseprep.store.errors.TrailRolledBackError`.
 """
 
 from __future__ import annotations
@@ -38,14 +42,18 @@ from sqlalchemy.exc import (
 
 from doseprep.paths import data_dir, private_dir
 from doseprep.settings import DATABASE_URL_ENV, SQLITE_FILENAME, configured_database_url
-from doseprep.store.errors import StoreUnavailableError, ValueRefusedError
+from doseprep.store.errors import (
+    StoreUnavailableError,
+    TrailRolledBackError,
+    ValueRefusedError,
+)
 from doseprep.store.urls import display_url
 
 log = logging.getLogger(__name__)
 
 #: The newest migration; checked against the scripts by a test, so opening an up-to-date
 #: database needs no Alembic import at all.
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 BUSY_TIMEOUT_MS = 30_000
 #: Key of the PostgreSQL advisory lock taken while migrating.
 _MIGRATION_LOCK = 0x646F736570  # "dosep"
@@ -86,6 +94,7 @@ class Store:
         self.dialect = engine.dialect.name
         #: Write signed checkpoints of the audit head outside the database after each write.
         self.checkpoints = True
+        self._identity: str | None = None
 
     @property
     def url(self) -> str:
@@ -112,17 +121,49 @@ class Store:
                     lock = " FOR UPDATE" if self.dialect == "postgresql" else ""
                     before = conn.exec_driver_sql(
                         f"SELECT seq FROM audit_head WHERE id = 1{lock}").scalar()
+                    self._hold_against_what_was_seen(conn, before)
                 yield conn
                 if _lock_head:
                     head = conn.exec_driver_sql(
                         "SELECT seq, hash FROM audit_head WHERE id = 1").first()
                     if head is not None and head[0] == before:
                         head = None
-        if head is not None and self.checkpoints:
+        if head is not None and self.checkpoints and self._identity is not None:
             from doseprep.store.checkpoints import write_checkpoint
 
             write_checkpoint(str(self.engine.url.render_as_string(hide_password=True)),
-                             head[0], head[1])
+                             self._identity, head[0], head[1])
+
+    def _hold_against_what_was_seen(self, conn: Connection, head: int | None) -> None:
+        """Refuse to write on a trail that was moved back (see the module docstring)."""
+        if head is None:
+            return
+        beyond = conn.exec_driver_sql("SELECT max(seq) FROM audit_log").scalar()
+        if beyond is not None and beyond > head:
+            raise TrailRolledBackError(
+                f"the audit trail holds rows up to {beyond} but its head says row {head}: it "
+                "was altered outside doseprep (rows cut off and the head moved back). Nothing "
+                "was saved; run doseprep audit verify and tell the lab's administrator.")
+        if self._identity is None:
+            self._identity = conn.exec_driver_sql(
+                "SELECT identity FROM store_identity WHERE id = 1").scalar()
+        if not self.checkpoints or self._identity is None:
+            return
+        from doseprep.store.checkpoints import last_seen
+
+        seen = last_seen(self._identity)
+        if seen is None:
+            return
+        kept = conn.exec_driver_sql(f"SELECT hash FROM audit_log WHERE seq = {int(seen[0])}"
+                                    ).scalar()
+        if kept != seen[1]:
+            what = (f"ends at row {head}" if head < seen[0]
+                    else f"differs at row {seen[0]}")
+            raise TrailRolledBackError(
+                f"the audit trail of this database {what}, but this workstation saw row "
+                f"{seen[0]} as it was: the database was rolled back, restored from an old copy "
+                "or rewritten. Nothing was saved; run doseprep audit verify and tell the lab's "
+                "administrator.")
 
     def close(self) -> None:
         self.engine.dispose()
@@ -217,10 +258,14 @@ def migrate(store: Store) -> None:
         fresh = current_revision(conn) is None
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
-    if fresh:
-        from doseprep.store.checkpoints import retire_checkpoints
+    if fresh and store.checkpoints:
+        from doseprep.store.checkpoints import register_new_store
 
-        retire_checkpoints(str(store.engine.url.render_as_string(hide_password=True)))
+        with store.read() as conn:
+            identity = conn.exec_driver_sql(
+                "SELECT identity FROM store_identity WHERE id = 1").scalar_one()
+        register_new_store(str(store.engine.url.render_as_string(hide_password=True)),
+                           identity)
 
 
 def open_store(url: str | None = None, *, upgrade: bool = True) -> Store:

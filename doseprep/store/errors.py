@@ -58,6 +58,11 @@ class InfusionExpiredError(WorkflowError):
     code = "INFUSION_EXPIRED"
 
 
+class TrailRolledBackError(StoreError):
+    """The audit trail is behind what it was: its head moved back, or this workstation saw
+    later rows (issue 25); nothing is written until the lab looks into it."""
+
+
 class ValueRefusedError(StoreError):
     """The database refused a value (too long, too large, a NUL character); nothing was written."""
 

@@ -1,29 +1,32 @@
-"""Per-user signing keys: a signature that needs the signer's secret (issue 10).
+"""Per-user signing keys: a signature that needs the signer's secret (issues 10 and 25).
 
 Each account has an Ed25519 key pair. The private key is stored sealed: AES-256-GCM under a key
 derived from the user's password with Argon2id (the password-hashing cost in force, its own salt),
 so only someone who knows the password can use it; the stored password hash does not help. The
-public key is certified by the lab's signing key (:mod:`doseprep.labkey`): a certificate is the
-lab key's signature of the canonical JSON of the key's user, public key and creation time.
+public key is certified by the lab's certifying key with an X.509 certificate
+(:mod:`doseprep.store.labca`), which needs an administrator's password at that moment; a key made
+without one (an account from before revision 0003, at its first sign-in) signs nothing until an
+administrator certifies it (``doseprep users certify``). Keys certified before revision 0005 by an
+installation key (a signature of the canonical JSON of the key's user, public key and creation
+time) stay valid for the signatures they made, only if they were made before the store's upgrade.
 
 Every electronic signature (:func:`doseprep.store.records.sign_record`) is also signed with the
 signer's private key over its ``signature_hash`` — which covers the record hash, the meaning, the
 signer and the time — and ``audit verify`` checks each one against a certified key of that user.
 A password set by an administrator or a recovery makes a new key (the old private key cannot be
 unsealed without the old password); old keys stay in the append-only table, so old signatures stay
-verifiable. An account made before revision 0003 gets its key at its next successful sign-in.
+verifiable.
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from doseprep.jsonread import load_stored
 from doseprep.store.canonical import canonical_json, utc_now, utc_text
 from doseprep.store.errors import SignatureRefusedError
 from doseprep.store.schema import user_keys
@@ -51,55 +54,35 @@ def certificate_content(user_id: str, public_key: str, created_at: str) -> bytes
         {"created_at": created_at, "public_key": public_key, "user_id": user_id}).encode("utf-8")
 
 
-def _derive(password: str, salt: bytes, time_cost: int, memory_cost: int,
-            parallelism: int) -> bytes:
-    from argon2.low_level import Type, hash_secret_raw
-
-    return hash_secret_raw(password.encode("utf-8"), salt, time_cost=time_cost,
-                           memory_cost=memory_cost, parallelism=parallelism, hash_len=32,
-                           type=Type.ID)
-
-
 def seal(private_raw: bytes, password: str, user_id: str) -> str:
-    """The private key sealed by the password (JSON text)."""
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    """The private key sealed by the password (JSON text), bound to the user id."""
+    from doseprep.store.sealing import seal as seal_secret
 
-    from doseprep.store.hashing import HASH_PROFILES, hash_profile
-
-    time_cost, memory_cost, parallelism = HASH_PROFILES[hash_profile()]
-    salt, nonce = os.urandom(16), os.urandom(12)
-    kek = _derive(password, salt, time_cost, memory_cost, parallelism)
-    sealed = AESGCM(kek).encrypt(nonce, private_raw, user_id.encode("utf-8"))
-    return canonical_json({"kdf": "argon2id", "t": time_cost, "m": memory_cost,
-                           "p": parallelism, "salt": salt.hex(), "nonce": nonce.hex(),
-                           "sealed": sealed.hex(), "aead": "aes-256-gcm"})
+    return seal_secret(private_raw, password, user_id)
 
 
 def unseal(sealed_text: str, password: str, user_id: str) -> Any:
     """The Ed25519 private key, or :class:`SignatureRefusedError` for a wrong password."""
-    from cryptography.exceptions import InvalidTag
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+    from doseprep.store.sealing import unseal as unseal_secret
+
+    raw = unseal_secret(sealed_text, password, user_id,
+                        f"the signing key of {user_id} cannot be unlocked with this password; "
+                        "ask an administrator to reset the password (which makes a new key).")
     try:
-        box = load_stored(sealed_text)
-        kek = _derive(password, bytes.fromhex(box["salt"]), int(box["t"]), int(box["m"]),
-                      int(box["p"]))
-        raw = AESGCM(kek).decrypt(bytes.fromhex(box["nonce"]), bytes.fromhex(box["sealed"]),
-                                  user_id.encode("utf-8"))
         return Ed25519PrivateKey.from_private_bytes(raw)
-    except (InvalidTag, ValueError, KeyError, TypeError) as exc:
-        raise SignatureRefusedError(f"the signing key of {user_id} cannot be unlocked with this "
-                                    "password; ask an administrator to reset the password "
-                                    "(which makes a new key).") from exc
+    except ValueError as exc:
+        raise SignatureRefusedError(f"the signing key of {user_id} is damaged; ask an "
+                                    "administrator to reset the password.") from exc
 
 
-def create_key(conn: Connection, user_id: str, password: str) -> UserKey:
-    """Make, seal, certify and store a new key for ``user_id`` (inside a write transaction)."""
+def create_key(conn: Connection, user_id: str, password: str) -> tuple[UserKey, Any]:
+    """Make, seal and store a new key for ``user_id`` (inside a write transaction); returns it
+    and its private key. It is not certified: an administrator's unsealed lab key does that
+    (:func:`doseprep.store.labca.certify`), never the workstation (issue 25)."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    from doseprep.labkey import lab_key
 
     private = Ed25519PrivateKey.generate()
     raw = private.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
@@ -107,13 +90,11 @@ def create_key(conn: Connection, user_id: str, password: str) -> UserKey:
     public = private.public_key().public_bytes(serialization.Encoding.Raw,
                                                serialization.PublicFormat.Raw).hex()
     created_at = utc_text(utc_now())
-    lab = lab_key()
-    certificate = lab.sign(certificate_content(user_id, public, created_at)).hex()
     key_id = conn.execute(user_keys.insert().values(
         user_id=user_id, created_at=created_at, public_key=public,
-        sealed_private_key=seal(raw, password, user_id), certified_by=lab.fingerprint,
-        certificate=certificate).returning(user_keys.c.id)).scalar_one()
-    return UserKey(key_id, user_id, created_at, public, lab.fingerprint, certificate)
+        sealed_private_key=seal(raw, password, user_id), certified_by="",
+        certificate="").returning(user_keys.c.id)).scalar_one()
+    return UserKey(key_id, user_id, created_at, public, "", ""), private
 
 
 def _key(row: Any) -> UserKey:
@@ -149,8 +130,15 @@ def check_signature(key: UserKey, signature_hash: str, signature_hex: str) -> bo
     return True
 
 
-def certificate_problem(key: UserKey, trusted: dict[str, Any]) -> str | None:
-    """Why ``key``'s certificate is not acceptable here, or None."""
+def is_legacy(key: UserKey) -> bool:
+    """A key certified the way revisions 0003 and 0004 did: by an installation's key."""
+    return bool(key.certified_by and key.certificate)
+
+
+def legacy_certificate_problem(key: UserKey, trusted: Mapping[str, Any]) -> str | None:
+    """Why ``key``'s old-style certificate (by an installation key, before revision 0005) is not
+    acceptable here, or None. Such a key counts only when it was made before the store's
+    ``security_upgrade`` (checked by the caller): an installation key is on the workstation."""
     from doseprep.labkey import check
 
     public = trusted.get(key.certified_by)

@@ -3,11 +3,13 @@
 - The **owner** role owns the schema, the tables and their triggers; it runs the migrations. No
   workstation uses it.
 - The **application** role is what every workstation connects as. It may read, insert into the
-  append-only tables (audit trail, signatures, user keys, protocol approvals), and update only what
-  the program updates (records, which the triggers guard once signed; account counters and
-  passwords; the audit head; record counters). It owns nothing, so it can neither disable nor drop
-  a trigger, truncate or alter a table; and it is not a superuser, so it cannot set
-  ``session_replication_role`` to switch triggers off.
+  append-only tables (audit trail, signatures, user keys, protocol approvals, and since revision
+  0005 the lab key, its seals and the certificates it issued), and update only what the program
+  updates (records, which the triggers guard once signed; account counters, lock times and
+  passwords; the audit head; record counters). What it can still write outside the program is
+  reported by ``audit verify`` (issue 25: an inserted account, a key, a lock). It owns nothing,
+  so it can neither disable nor drop a trigger, truncate or alter a table; and it is not a
+  superuser, so it cannot set ``session_replication_role`` to switch triggers off.
 
 :func:`setup_sql` is the SQL a database superuser runs around the owner's migration;
 ``doseprep db setup`` applies all of it (roles, schema, migration as the owner, grants) and
@@ -19,12 +21,13 @@ from __future__ import annotations
 import re
 
 #: Tables the application may only read and append to.
-APPEND_ONLY = ("audit_log", "signatures", "user_keys", "protocol_approvals")
+APPEND_ONLY = ("audit_log", "signatures", "user_keys", "protocol_approvals", "lab_keys",
+               "lab_key_seals", "key_certificates")
 #: Table → columns the application may update (None: any column; triggers guard the rest).
 UPDATABLE: dict[str, tuple[str, ...] | None] = {
     "records": None,
     "users": ("failed_attempts", "locked", "disabled", "password_hash", "updated_at",
-              "row_version"),
+              "row_version", "locked_at", "last_failed_at", "terminal_failed_at"),
     "audit_head": ("seq", "hash"),
     "counters": ("value",),
     "aliquots": ("state", "location", "thaw_record", "reason", "updated_at", "updated_by",
@@ -34,7 +37,8 @@ UPDATABLE: dict[str, tuple[str, ...] | None] = {
 INSERTABLE = ("records", "users", "counters", "aliquots")
 #: Sequences behind the tables' integer keys.
 SEQUENCES = ("records_id_seq", "signatures_id_seq", "user_keys_id_seq",
-             "protocol_approvals_id_seq", "aliquots_id_seq")
+             "protocol_approvals_id_seq", "aliquots_id_seq", "lab_keys_id_seq",
+             "lab_key_seals_id_seq", "key_certificates_id_seq")
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -72,7 +76,8 @@ def grants_sql(owner: str, app: str, schema: str) -> list[str]:
     """After the migration: exactly the privileges the application needs, nothing else."""
     owner, app, schema = (check_name(owner, "owner role"), check_name(app, "application role"),
                           check_name(schema, "schema"))
-    tables = sorted({*APPEND_ONLY, *UPDATABLE, *INSERTABLE, "alembic_version"})
+    tables = sorted({*APPEND_ONLY, *UPDATABLE, *INSERTABLE, "alembic_version",
+                     "store_identity"})
     out = [f"REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {app}",
            f"REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM PUBLIC"]
     out += [f"GRANT SELECT ON {schema}.{table} TO {app}" for table in tables]

@@ -15,8 +15,12 @@ bytes that were hashed.
 - ``protocol_approvals``: an administrator's signed approval of a protocol file's fingerprint.
 - ``aliquots``: the freezer inventory, one row per bag of a released freeze record, its state and
   location (revision 0004, :mod:`doseprep.store.inventory`).
-- ``user_keys``: each user's signing keys (public key, private key sealed by the password, the lab
-  key's certificate); append-only, a password change adds one (:mod:`doseprep.store.keys`).
+- ``user_keys``: each user's signing keys (public key, private key sealed by the password);
+  append-only, a password change adds one (:mod:`doseprep.store.keys`).
+- ``store_identity``, ``lab_keys``, ``lab_key_seals``, ``key_certificates`` (revision 0005,
+  issue 25): the store's identity, the lab's certifying key (its certificate; the private key
+  sealed per administrator and under the recovery code) and the certificates it issued for
+  users' keys (:mod:`doseprep.store.labca`).
 """
 
 from __future__ import annotations
@@ -48,6 +52,11 @@ users = Table(
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
     Column("row_version", Integer, nullable=False, server_default="1"),
+    # Revision 0005: when the lock began, the last wrong password, the last one typed at the
+    # workstation's own terminal (:func:`doseprep.store.lockout.locked_until`).
+    Column("locked_at", String(32), nullable=True),
+    Column("last_failed_at", String(32), nullable=True),
+    Column("terminal_failed_at", String(32), nullable=True),
 )
 
 records = Table(
@@ -184,4 +193,42 @@ aliquots = Table(
     Column("row_version", Integer, nullable=False),
     Index("ix_aliquots_patient", "patient_mrn", "id"),
     Index("ix_aliquots_din", "din", "division"),
+)
+
+
+store_identity = Table(
+    "store_identity", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("identity", String(36), nullable=False),
+    Column("created_at", String(32), nullable=False),
+)
+
+lab_keys = Table(
+    "lab_keys", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("fingerprint", String(64), nullable=False, unique=True),
+    Column("certificate", Text, nullable=False),  # PEM
+    Column("created_at", String(32), nullable=False),
+    Column("created_by", String(64), ForeignKey("users.user_id"), nullable=False),
+)
+
+lab_key_seals = Table(
+    "lab_key_seals", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("lab_key_id", Integer, ForeignKey("lab_keys.id"), nullable=False),
+    Column("holder", String(64), nullable=False),  # an administrator's user id; "" = recovery
+    Column("sealed", Text, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Index("ix_lab_key_seals_holder", "holder", "id"),
+)
+
+key_certificates = Table(
+    "key_certificates", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key_id", Integer, ForeignKey("user_keys.id"), nullable=False),
+    Column("lab_key_id", Integer, ForeignKey("lab_keys.id"), nullable=False),
+    Column("certificate", Text, nullable=False),  # PEM, issued by the lab key
+    Column("issued_at", String(32), nullable=False),
+    Column("issued_by", String(64), ForeignKey("users.user_id"), nullable=False),
+    Index("ix_key_certificates_key", "key_id", "id"),
 )

@@ -143,11 +143,17 @@ def _wrong_state(ref: str, state: State, spec: SigningStep) -> str:
 
 
 def _unlock_key(store: Store, user_id: str, password: str) -> tuple[UserKey, Any]:
-    """The signer's newest key, unsealed with the password just checked (issue 10)."""
+    """The signer's newest key, unsealed with the password just checked (issue 10); refused when
+    the lab key does not certify it (issue 25: a key made at a sign-in waits for an
+    administrator)."""
+    from doseprep.store.labca import require_certified
+
     with store.read() as conn:
         found = current_key(conn, user_id)
-    if found is None:  # pragma: no cover - authenticate() makes a missing key
-        raise SignatureRefusedError(f"{user_id} has no signing key; sign in once to make it.")
+        if found is None:  # pragma: no cover - authenticate() makes a missing key
+            raise SignatureRefusedError(f"{user_id} has no signing key; sign in once to make "
+                                        "it.")
+        require_certified(conn, found[0])
     key, sealed = found
     return key, unseal(sealed, password, user_id)
 

@@ -2,18 +2,18 @@
 
 Three roles: a **technician** prepares, a **supervisor** (the verifier role) verifies and releases,
 an **administrator** manages accounts and signs nothing. Passwords are hashed with Argon2id
-(argon2-cffi); the hash string records its own parameters. Five wrong passwords in a row lock the
-account for a period (15 minutes, doubling with each further wrong password, at most 24 hours) —
-never for good, so five wrong guesses cannot lock a lab out of its only administrator; an
-administrator's reset unlocks at once, and :func:`recover_account` unlocks at the workstation
-itself. A disabled account cannot sign. Every change and every refused attempt goes into the
-audit trail.
+(argon2-cffi); the hash string records its own parameters. Wrong passwords lock an account for a
+period that grows while they continue, never for good (:mod:`doseprep.store.lockout`); an
+administrator's reset unlocks at once, and the last administrator is recovered with the recovery
+code (:func:`doseprep.store.accounts.recover_account`). A disabled account cannot sign. Every change
+and every refused attempt goes into the audit trail; every change a person makes is signed with
+their key (:mod:`doseprep.store.account_sign`) — a right password clears the wrong-password count
+with the account's own signature, so no one can clear it unseen.
 
 Hashing profile: the default is RFC 9106's "low memory" recommendation (argon2-cffi's default:
-64 MiB, 3 passes, 4 lanes; about 0.1 s per check). ``DOSEPREP_PASSWORD_HASH_PROFILE=test`` selects
-a deliberately cheap profile (8 KiB, 1 pass) **for the test suite only**; a hash weaker than the
-running profile is upgraded at the next successful sign-in, so such a hash never survives in
-production use.
+64 MiB, 3 passes, 4 lanes; about 0.1 s per check). The cheap ``test`` profile is refused outside
+the test suite (:mod:`doseprep.store.hashing`); a hash weaker than the running profile is
+upgraded at the next successful sign-in.
 
 The first administrator can be created without credentials while no administrator exists; from
 then on every account change needs an administrator's user id and password.
@@ -25,7 +25,7 @@ import contextlib
 import logging
 import platform
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -36,7 +36,8 @@ from sqlalchemy.engine import Connection
 
 from doseprep.signing import Role
 from doseprep.store import audit
-from doseprep.store.canonical import content_hash, parse_utc_text, utc_now, utc_text
+from doseprep.store.account_sign import Signer, account_event
+from doseprep.store.canonical import utc_now, utc_text
 from doseprep.store.engine import Store
 from doseprep.store.errors import (
     AccountDisabledError,
@@ -46,15 +47,17 @@ from doseprep.store.errors import (
     UserError,
 )
 from doseprep.store.hashing import HASH_PROFILES, hash_profile
-from doseprep.store.keys import create_key
+from doseprep.store.lockout import (
+    MAX_FAILED_ATTEMPTS,
+    after_wrong_password,
+    cleared,
+    counters,
+    locked_until,
+)
 from doseprep.store.schema import users
 
 log = logging.getLogger(__name__)
 
-MAX_FAILED_ATTEMPTS = 5
-#: How long five wrong passwords lock an account; each further wrong password doubles it.
-LOCK_PERIOD = timedelta(minutes=15)
-MAX_LOCK_PERIOD = timedelta(hours=24)
 MIN_PASSWORD_LENGTH = 8
 
 
@@ -117,45 +120,17 @@ def check_user_id(user_id: str) -> str:
     return cleaned
 
 
-def locked_until(row: sa.Row | sa.RowMapping) -> datetime | None:
-    """When the lock of an account ends (None when it is not locked).
-
-    The lock starts at ``updated_at`` (set when it was locked) and lasts :data:`LOCK_PERIOD`,
-    doubled for every wrong password after the fifth, at most :data:`MAX_LOCK_PERIOD`.
-    """
-    if not row.locked:
-        return None
-    extra = max(0, min(int(row.failed_attempts) - MAX_FAILED_ATTEMPTS, 16))
-    period = min(LOCK_PERIOD * (2 ** extra), MAX_LOCK_PERIOD)
-    try:
-        return parse_utc_text(row.updated_at) + period
-    except (TypeError, ValueError):
-        return utc_now() + period
+def _is_last_administrator(conn: Connection, row: Any) -> bool:
+    if row.role != Role.ADMINISTRATOR.value or row.disabled:
+        return False
+    return conn.execute(sa.select(sa.func.count()).select_from(users).where(
+        users.c.role == Role.ADMINISTRATOR.value, users.c.disabled == sa.false(),
+        users.c.user_id != row.user_id)).scalar_one() == 0
 
 
 def _locked_now(row: sa.Row | sa.RowMapping) -> bool:
-    until = locked_until(row)
+    until = locked_until(row, utc_now())
     return until is not None and utc_now() < until
-
-
-#: The columns of a users row that ``audit verify`` holds against the audit trail: a changed
-#: password hash, role, name or disabled flag outside the program is reported (issue 10). The
-#: failure counter and lock follow wrong passwords and are audited as events instead.
-ACCOUNT_FIELDS = ("user_id", "printed_name", "role", "password_hash", "disabled", "created_at")
-#: Audit actions whose new value carries the account's ``account_hash`` after the change.
-ACCOUNT_ACTIONS = frozenset({"user_add", "user_disable", "user_password_reset",
-                             "account_recovered", "password_rehash", "user_key_create"})
-
-
-def account_hash(row: Any) -> str:
-    """The hash of a users row's audited columns."""
-    values = row._mapping if hasattr(row, "_mapping") else row
-    return content_hash({name: (bool(values[name]) if name == "disabled" else values[name])
-                         for name in ACCOUNT_FIELDS})
-
-
-def _account_state(conn: Connection, user_id: str) -> str:
-    return account_hash(conn.execute(sa.select(users).where(users.c.user_id == user_id)).one())
 
 
 def _user(row: sa.Row) -> User:
@@ -187,18 +162,22 @@ def list_users(store: Store) -> tuple[User, ...]:
         return tuple(_user(r) for r in conn.execute(sa.select(users).order_by(users.c.user_id)))
 
 
-def authenticate(store: Store, user_id: str, password: str, *, purpose: str = "signature") -> User:
+def authenticate(store: Store, user_id: str, password: str, *, purpose: str = "signature",
+                 at_terminal: bool = False) -> User:
     """Check a user id and password now (every signature re-authenticates).
 
-    A wrong password is counted (five in a row lock the account) and audited, and the message never
-    says whether the user id or the password was wrong. Raises :class:`SignatureRefusedError`,
-    :class:`AccountLockedError` or :class:`AccountDisabledError`.
+    A wrong password is counted and audited — also while the account is locked, which extends the
+    lock — and the message never says whether the user id or the password was wrong.
+    ``at_terminal``: typed by a person at the workstation (the window, a terminal prompt), which
+    caps the last administrator's lock (:mod:`doseprep.store.lockout`). Raises
+    :class:`SignatureRefusedError`, :class:`AccountLockedError` or :class:`AccountDisabledError`.
     """
     profile = hash_profile()
     hasher = _hasher(profile)
     user_id = user_id.strip()[:64]  # what was typed is audited; ids are never longer
     with store.read() as conn:
         row = conn.execute(sa.select(users).where(users.c.user_id == user_id)).first()
+        capped = at_terminal and row is not None and _is_last_administrator(conn, row)
     refused = SignatureRefusedError(f"{purpose} refused: wrong user id or password.")
     if row is None:
         # The same work as for a real account, so the time taken does not tell either.
@@ -208,35 +187,23 @@ def authenticate(store: Store, user_id: str, password: str, *, purpose: str = "s
             audit.append(conn, "auth_failed", user_id, new={"purpose": purpose,
                                                             "known_user": False})
         raise refused
-    if _locked_now(row):
-        with store.write() as conn:
-            audit.append(conn, "auth_refused", user_id,
-                         new={"purpose": purpose, "why": "account locked"})
-        raise AccountLockedError(_locked_message(purpose, user_id, locked_until(row)))
     try:
         hasher.verify(row.password_hash, password)
         ok = True
     except (VerificationError, InvalidHashError):
         ok = False
+    now = utc_now()
+    until = locked_until(row, now, last_admin_at_terminal=capped)
+    if until is not None and now < until:
+        if not ok:
+            until = _count_wrong_password(store, user_id, purpose, now, at_terminal, capped)
+        else:
+            with store.write() as conn:
+                audit.append(conn, "auth_refused", user_id,
+                             new={"purpose": purpose, "why": "account locked"})
+        raise AccountLockedError(_locked_message(purpose, user_id, until))
     if not ok:
-        with store.write() as conn:
-            failed = conn.execute(
-                users.update().where(users.c.user_id == user_id)
-                .values(failed_attempts=users.c.failed_attempts + 1,
-                        row_version=users.c.row_version + 1)
-                .returning(users.c.failed_attempts)).scalar_one()
-            audit.append(conn, "auth_failed", user_id,
-                         new={"purpose": purpose, "consecutive_failures": failed})
-            until = None
-            if failed >= MAX_FAILED_ATTEMPTS:
-                conn.execute(users.update().where(users.c.user_id == user_id)
-                             .values(locked=True, updated_at=utc_text(utc_now())))
-                locked_row = conn.execute(sa.select(users)
-                                          .where(users.c.user_id == user_id)).one()
-                until = locked_until(locked_row)
-                audit.append(conn, "account_locked", user_id,
-                             new={"consecutive_failures": failed,
-                                  "until": utc_text(until) if until else None})
+        until = _count_wrong_password(store, user_id, purpose, now, at_terminal, capped)
         if until is not None:
             raise AccountLockedError(_locked_message(purpose, user_id, until))
         raise refused
@@ -250,40 +217,82 @@ def authenticate(store: Store, user_id: str, password: str, *, purpose: str = "s
 
     with store.read() as conn:
         has_key = current_key(conn, user_id) is not None
-    weaker = _weaker_than(row.password_hash, profile)
-    if row.failed_attempts or row.locked or weaker or not has_key:
-        with store.write() as conn:
-            values: dict = {"failed_attempts": 0, "locked": False,
-                            "row_version": users.c.row_version + 1}
-            if row.locked:
-                audit.append(conn, "account_unlocked", user_id,
-                             old={"locked": True, "failed_attempts": row.failed_attempts},
-                             new={"why": "the lock period ended and the password was right"})
-            if weaker:
-                values["password_hash"] = hasher.hash(password)
-            conn.execute(users.update().where(users.c.user_id == user_id).values(**values))
-            if weaker:
-                audit.append(conn, "password_rehash", user_id,
-                             new={"user_id": user_id, "why": "stronger hashing parameters",
-                                  "account_hash": _account_state(conn, user_id)})
-            if current_key(conn, user_id) is None:  # an account from before revision 0003
-                key = create_key(conn, user_id, password)
-                audit.append(conn, "user_key_create", user_id,
-                             new={"user_id": user_id, "key_id": key.key_id,
-                                  "public_key": key.public_key,
-                                  "certified_by": key.certified_by,
-                                  "account_hash": _account_state(conn, user_id)})
-            row = conn.execute(sa.select(users).where(users.c.user_id == user_id)).one()
+    if counters(row) != cleared() or _weaker_than(row.password_hash, profile) or not has_key:
+        row = _after_right_password(store, row, password, profile)
     return _user(row)
+
+
+def _count_wrong_password(store: Store, user_id: str, purpose: str, now: datetime,
+                          at_terminal: bool, capped: bool) -> datetime | None:
+    """Count one wrong password (audited, not signed); the end of the lock it causes or extends,
+    or None."""
+    at = utc_text(now)
+    with store.write() as conn:
+        row = conn.execute(sa.select(users).where(users.c.user_id == user_id)).one()
+        before = counters(row)
+        after = after_wrong_password(before, at, at_terminal=at_terminal)
+        conn.execute(users.update().where(users.c.user_id == user_id)
+                     .values(row_version=users.c.row_version + 1, **after))
+        account_event(conn, "auth_failed", user_id, user_id, signer=None, at=now,
+                      extra={"purpose": purpose,
+                             "consecutive_failures": after["failed_attempts"],
+                             "terminal": at_terminal})
+        row = conn.execute(sa.select(users).where(users.c.user_id == user_id)).one()
+        until = locked_until(row, now, last_admin_at_terminal=capped)
+        if after["locked"] and not before["locked"]:
+            account_event(conn, "account_locked", user_id, user_id, signer=None, at=now,
+                          extra={"consecutive_failures": after["failed_attempts"],
+                                 "until": utc_text(until) if until else None})
+    return until
+
+
+def _after_right_password(store: Store, row: Any, password: str, profile: str) -> Any:
+    """A right password: clear the wrong-password count and re-hash a weak hash, signed with
+    the account's own certified key; make a key for an account that has none (it signs nothing
+    until an administrator certifies it)."""
+    from doseprep.store.keys import create_key, current_key, unseal
+    from doseprep.store.labca import certified_since
+
+    user_id = row.user_id
+    with store.write() as conn:
+        found = current_key(conn, user_id)
+        if found is None:  # an account from before revision 0003
+            key, private = create_key(conn, user_id, password)
+            account_event(conn, "user_key_create", user_id, user_id, signer=None,
+                          extra={"key_id": key.key_id, "public_key": key.public_key,
+                                 "key_created_at": key.created_at})
+        else:
+            key, private = found[0], unseal(found[1], password, user_id)
+        if certified_since(conn, key) is None:
+            log.warning("%s has no certified key: the wrong-password count is kept until an "
+                        "administrator certifies it", user_id)
+        else:
+            signer = Signer(user_id, key, private)
+            if _weaker_than(row.password_hash, profile):
+                conn.execute(users.update().where(users.c.user_id == user_id).values(
+                    password_hash=_hasher(profile).hash(password),
+                    row_version=users.c.row_version + 1))
+                account_event(conn, "password_rehash", user_id, user_id, signer=signer,
+                              extra={"why": "stronger hashing parameters"})
+            if counters(row) != cleared():
+                conn.execute(users.update().where(users.c.user_id == user_id).values(
+                    row_version=users.c.row_version + 1, **cleared()))
+                account_event(conn, "account_unlocked" if row.locked else "auth_reset",
+                              user_id, user_id, signer=signer,
+                              old={"locked": bool(row.locked),
+                                   "failed_attempts": row.failed_attempts},
+                              extra={"why": "the password was right"
+                                     + (" after the lock period" if row.locked else "")})
+        return conn.execute(sa.select(users).where(users.c.user_id == user_id)).one()
 
 
 def _locked_message(purpose: str, user_id: str, until: datetime | None) -> str:
     when = f", until {until:%Y-%m-%d %H:%M} UTC" if until else ""
     return (f"{purpose} refused: the account {user_id} is locked after {MAX_FAILED_ATTEMPTS} "
-            f"wrong passwords in a row{when}. Wait, or ask an "
-            f"administrator to reset its password (doseprep users reset-password {user_id}); a "
-            "locked administrator can be recovered at the workstation (doseprep users recover "
-            f"{user_id}).")
+            f"wrong passwords in a row{when}; every further wrong password extends the lock. "
+            f"Wait, or ask an administrator to reset its password (doseprep users "
+            f"reset-password {user_id}); the last administrator can be recovered at the "
+            f"workstation with the recovery code (doseprep users recover {user_id}).")
 
 
 def _weaker_than(password_hash: str, profile: str) -> bool:

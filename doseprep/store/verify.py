@@ -15,7 +15,6 @@ The first problem found is reported with the table, the row and what is wrong.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,19 +27,23 @@ from sqlalchemy.engine import Connection
 from doseprep.jsonread import load_stored
 from doseprep.store.audit import iter_rows, row_hash
 from doseprep.store.canonical import GENESIS_HASH, canonical_json, content_hash
-from doseprep.store.checkpoints import (
-    Checkpoint,
-    read_attestation,
-    read_checkpoints,
-    write_attestation,
-)
+from doseprep.store.checkpoints import Checkpoint, read_checkpoints
 from doseprep.store.content import SIGNATURE_FIELDS, RecordHasher, signature_content
 from doseprep.store.engine import Store
 from doseprep.store.inventory import ALIQUOT_ACTIONS, aliquot_hash
-from doseprep.store.keys import UserKey, all_keys, certificate_problem, check_signature
+from doseprep.store.keys import UserKey
 from doseprep.store.records import State, version_ref
-from doseprep.store.schema import aliquots, audit_head, audit_log, records, signatures, users
-from doseprep.store.users import ACCOUNT_ACTIONS, account_hash
+from doseprep.store.schema import aliquots, audit_head, audit_log, records, signatures
+from doseprep.store.signature_checks import SignatureChecks
+from doseprep.store.verify_accounts import (
+    TRACKED,
+    AccountTrail,
+    check_account_events,
+    check_account_signatures,
+    check_keys,
+    check_lab_key,
+    check_users,
+)
 
 log = logging.getLogger(__name__)
 
@@ -92,69 +95,47 @@ class _Trail:
     rows: int = 0
     content: dict[str, str] | None = None  # record ref -> content hash of its last save
     signed: dict[str, set[str]] | None = None  # record ref -> signature hashes audited
-    accounts: dict[str, str] = field(default_factory=dict)  # user id -> last audited hash
-    keys: dict[int, str] = field(default_factory=dict)  # user key id -> audited public key
+    account: AccountTrail = field(default_factory=AccountTrail)  # accounts, keys, the lab key
     aliquots: dict[str, str] = field(default_factory=dict)  # bag ref -> last audited row hash
     witnessed: int = 0  # checkpoints the chain was held against
-    checked_through: int = 0  # signatures with ids up to this verified before, unchanged since
 
 
 def verify_store(store: Store, trust: Sequence[Path] = (),
                  against: Sequence[Checkpoint] = ()) -> VerifyReport:
     """Check the chain (against this workstation's checkpoints and ``against``), every
-    account and key, and every signed record; never changes anything. ``trust``: certificate
-    files trusted besides this computer's own."""
-    from doseprep.labkey import trusted_keys
+    account and key, and every signed record; never changes anything in the database.
+    ``trust``: the lab certificates to trust, instead of those this workstation knows (issue 25:
+    ``--trust`` restricts); a file that cannot be read is an input error."""
+    from doseprep.labkey import workstation_keys
 
-    trusted = trusted_keys(list(trust))
+    workstation = workstation_keys(list(trust))
     url = store.engine.url.render_as_string(hide_password=True)
-    witnessed, file_problem = read_checkpoints(url, trusted)
-    if file_problem is not None:
-        return VerifyReport(0, 0, 0, Problem("checkpoints", file_problem.split(" ")[0],
-                                             file_problem))
     with store.read() as conn:
-        report = verify_connection(conn, trust, [*witnessed, *against], trusted=trusted,
-                                   attested=read_attestation(url, trusted))
-        if report.ok and report.signatures:
-            through = conn.execute(sa.select(sa.func.max(signatures.c.id))).scalar_one()
-            write_attestation(url, through, signature_digest(conn, through))
-    return report
-
-
-def signature_digest(conn: Connection, through_id: int) -> str:
-    """SHA-256 over what a digital signature check covers, for every signature row up to
-    ``through_id`` in id order: if it is unchanged, so are the checks' results."""
-    digest = hashlib.sha256()
-    result = conn.execution_options(yield_per=20_000).execute(
-        sa.select(signatures.c.id, signatures.c.user_id, signatures.c.key_id,
-                  signatures.c.signed_at_utc, signatures.c.signature_hash,
-                  signatures.c.digital_signature)
-        .where(signatures.c.id <= through_id).order_by(signatures.c.id))
-    for row in result:
-        digest.update("\x1f".join("" if v is None else str(v) for v in row).encode("utf-8"))
-        digest.update(b"\n")
-    return digest.hexdigest()
+        witnessed, file_problem = read_checkpoints(conn, url)
+        if file_problem is not None:
+            return VerifyReport(0, 0, 0, Problem("checkpoints", file_problem.split(" ")[0],
+                                                 file_problem))
+        return verify_connection(conn, trust, [*witnessed, *against], workstation=workstation)
 
 
 def verify_connection(conn: Connection, trust: Sequence[Path] = (),
                       witnessed: Sequence[Checkpoint] = (), *,
-                      trusted: Mapping[str, Any] | None = None,
-                      attested: tuple[int, str] | None = None) -> VerifyReport:
-    """:func:`verify_store` on an open connection (what it sees in its transaction).
-    ``attested``: signatures verified before (through id, digest); when their rows are
-    unchanged their Ed25519 signatures are not checked again."""
-    from doseprep.labkey import trusted_keys
+                      workstation: Mapping[str, Any] | None = None) -> VerifyReport:
+    """:func:`verify_store` on an open connection (what it sees in its transaction)."""
+    from doseprep.labkey import workstation_keys
 
     trail = _Trail(content={}, signed={}, witnessed=len(witnessed))
-    if attested is not None and signature_digest(conn, attested[0]) == attested[1]:
-        trail.checked_through = attested[0]
     counts = [0, 0]
     try:
         _check_chain(conn, trail, witnessed)
-        keys = _check_keys(conn, trail,
-                           trusted if trusted is not None else trusted_keys(list(trust)))
-        _check_accounts(conn, trail)
-        _check_records(conn, trail, counts, keys)
+        check_account_events(trail.account, _fail)
+        lab_certificate = check_lab_key(conn, trail.account, trust, _fail)
+        keys, since = check_keys(conn, trail.account, lab_certificate,
+                                 workstation if workstation is not None
+                                 else workstation_keys(list(trust)), _fail)
+        check_account_signatures(trail.account, keys, since, _fail)
+        check_users(conn, trail.account, _fail)
+        _check_records(conn, trail, counts, keys, since)
         _check_approvals(conn)
         _check_inventory(conn, trail)
     except _FoundError as found:
@@ -260,8 +241,8 @@ def _check_chain(conn: Connection, trail: _Trail, witnessed: Sequence[Checkpoint
             signed.setdefault(ref, set()).add(_top_level_hash(new, "signature_hash", seq))
         elif action in _CONTENT_ACTIONS:
             content[ref] = _top_level_hash(new, "content_hash", seq)
-        elif action in ACCOUNT_ACTIONS:
-            _account_event(trail, seq, new)
+        elif action in TRACKED:
+            trail.account.add(seq, at, user_id, action, new, prev_hash)
         elif action in ALIQUOT_ACTIONS:
             trail.aliquots[ref] = _top_level_hash(new, "aliquot_hash", seq)
         previous_hash = stored_hash
@@ -282,44 +263,9 @@ def _check_chain(conn: Connection, trail: _Trail, witnessed: Sequence[Checkpoint
               "end or the head was altered.")
 
 
-def _account_event(trail: _Trail, seq: int, new: str | None) -> None:
-    try:
-        value = load_stored(new or "")
-        user_id = value["user_id"]
-    except (TypeError, ValueError, KeyError):
-        _fail("audit_log", str(seq), "its new value is not what the program writes.")
-    if "account_hash" in value:
-        trail.accounts[user_id] = value["account_hash"]
-    if "key_id" in value and "public_key" in value:
-        trail.keys[int(value["key_id"])] = value["public_key"]
-
-
-def _check_keys(conn: Connection, trail: _Trail, trusted: Mapping[str, Any]) -> dict[int, UserKey]:
-    """Every user key was made by the program (audited) and certified by a trusted lab key."""
-    keys = all_keys(conn)
-    for key_id in sorted(keys):
-        key = keys[key_id]
-        where = f"{key_id} ({key.user_id})"
-        if trail.keys.get(key_id) != key.public_key:
-            _fail("user_keys", where, "the audit trail holds no such key (inserted or altered).")
-        problem = certificate_problem(key, trusted)
-        if problem:
-            _fail("user_keys", where, problem)
-    return keys
-
-
-def _check_accounts(conn: Connection, trail: _Trail) -> None:
-    """Every account is as its last audited change left it (password hash, role, name,
-    disabled)."""
-    for row in conn.execute(sa.select(users).order_by(users.c.user_id)):
-        if trail.accounts.get(row.user_id) != account_hash(row):
-            _fail("users", row.user_id, "the account is not as its last audited change left it "
-                  "(its password hash, role, name or disabled flag was changed outside "
-                  "doseprep, or the account was inserted).")
-
-
 def _check_digital_signature(sig: Mapping[str, Any], where: str,
-                             keys: Mapping[int, UserKey], checked_before: bool) -> None:
+                             keys: Mapping[int, UserKey], since: Mapping[int, str],
+                             checks: SignatureChecks) -> None:
     key = keys.get(sig["key_id"]) if sig["key_id"] is not None else None
     if key is None or not sig["digital_signature"]:
         _fail("signatures", where, "it carries no digital signature by a key of its signer "
@@ -327,10 +273,14 @@ def _check_digital_signature(sig: Mapping[str, Any], where: str,
     if key.user_id != sig["user_id"] or key.created_at > sig["signed_at_utc"]:
         _fail("signatures", where, f"it is signed with key {key.key_id}, which is not "
               f"{sig['user_id']}'s key at that time (forged).")
-    if not checked_before and not check_signature(key, sig["signature_hash"],
-                                                  sig["digital_signature"]):
-        _fail("signatures", where, f"its digital signature does not verify with "
-              f"{sig['user_id']}'s key {key.key_id} (the signature or the record was altered).")
+    certified = since.get(key.key_id)
+    if certified is None or certified > sig["signed_at_utc"]:
+        _fail("signatures", where, f"it is signed with {sig['user_id']}'s key {key.key_id}, "
+              "which the lab key had not certified then (a key made or certified without an "
+              "administrator: forged).")
+    checks.add(where, f"its digital signature does not verify with {sig['user_id']}'s key "
+               f"{key.key_id} (the signature or the record was altered).", key.public_key,
+               sig["signature_hash"], sig["digital_signature"])
 
 
 def _signatures_by_record(conn: Connection) -> dict[int, list[Mapping[str, Any]]]:
@@ -354,9 +304,24 @@ def _check_json(row: Mapping[str, Any], where: str) -> None:
 
 
 def _check_records(conn: Connection, trail: _Trail, counts: list[int],
-                   keys: Mapping[int, UserKey]) -> None:
+                   keys: Mapping[int, UserKey], since: Mapping[int, str]) -> None:
     assert trail.content is not None and trail.signed is not None
     sigs_by_record = _signatures_by_record(conn)
+    checks = SignatureChecks(sum(len(v) for v in sigs_by_record.values()))
+    try:
+        _record_pass(conn, trail, counts, keys, since, sigs_by_record, checks)
+        failure = checks.first_failure()
+    finally:
+        checks.close()
+    if failure is not None:
+        _fail("signatures", *failure)
+
+
+def _record_pass(conn: Connection, trail: _Trail, counts: list[int],
+                 keys: Mapping[int, UserKey], since: Mapping[int, str],
+                 sigs_by_record: Mapping[int, list[Mapping[str, Any]]],
+                 checks: SignatureChecks) -> None:
+    assert trail.content is not None and trail.signed is not None
     refs = {row.id: version_ref(row.record_id, row.version) for row in
             conn.execute(sa.select(records.c.id, records.c.record_id, records.c.version))}
     query = sa.select(records).order_by(records.c.id).execution_options(yield_per=2000)
@@ -382,8 +347,7 @@ def _check_records(conn: Connection, trail: _Trail, counts: list[int],
             if sig["signature_hash"] not in trail.signed.get(ref, ()):
                 _fail("signatures", sig_where, "the audit trail holds no such "
                       "signature (altered or inserted).")
-            _check_digital_signature(sig, sig_where, keys,
-                                     sig["id"] <= trail.checked_through)
+            _check_digital_signature(sig, sig_where, keys, since, checks)
             expected = record_hash(sig["state"], prior)
             if expected != sig["record_hash"]:
                 _check_json(row, where)

@@ -111,7 +111,14 @@ def test_the_whole_life_of_a_preparation_in_the_window(
     # First start: no administrator yet. Create one, then a wrong password, then log in.
     stub.handlers += [create_first_administrator(qtbot),
                       log_in_as(qtbot, ADMIN, password="not-the-password", expect=REFUSED)]
+    stub.allow_messages = True
     assert window.begin_session(lock_ms=60_000) is False
+    stub.allow_messages = False
+    (shown,) = stub.messages  # issue 25: the recovery code, once, and the lab key's fingerprint
+    assert shown["title"] == "Recovery code"
+    assert re.search(r"([A-Z2-7]{4}-){7}[A-Z2-7]{4}", shown["text"])
+    assert re.search(r"[0-9a-f]{64}", shown["informative"])
+    stub.messages.clear()
     assert window.cover_mode == "signed-out" and not window.content.isVisible()
     assert not records.strip.save_button.isEnabled()
     stub.handlers.append(log_in_as(qtbot, ADMIN))
@@ -317,10 +324,11 @@ def test_a_wrong_password_never_says_which_and_five_lock_the_account(
                                               expect=REFUSED))
         assert window.records.log_in() is False
     locked = re.compile(r"Login refused: the account tech is locked after 5 wrong passwords in a "
-                        r"row, until \d{4}-\d\d-\d\d \d\d:\d\d UTC\. Wait, or ask an "
-                        r"administrator to reset its password \(doseprep users reset-password "
-                        r"tech\); a locked administrator can be recovered at the workstation "
-                        r"\(doseprep users recover tech\)\.")
+                        r"row, until \d{4}-\d\d-\d\d \d\d:\d\d UTC; every further wrong "
+                        r"password extends the lock\. Wait, or ask an administrator to reset its "
+                        r"password \(doseprep users reset-password tech\); the last "
+                        r"administrator can be recovered at the workstation with the recovery "
+                        r"code \(doseprep users recover tech\)\.")
     dialog_stub.handlers.append(log_in_as(qtbot, TECH, password="wrong-password", expect=locked))
     assert window.records.log_in() is False
     dialog_stub.handlers.append(log_in_as(qtbot, TECH, expect=locked))  # the right one, too late
@@ -348,8 +356,10 @@ def test_the_first_administrator_types_the_password_twice_and_meets_the_policy(
         log_in_as(qtbot, ADMIN)(dialog)
 
     dialog_stub.handlers += [refused_then_created, prefilled]
+    dialog_stub.allow_messages = True  # the recovery code
     assert window.begin_session(lock_ms=60_000) is True
     assert window.records.user.role.value == "administrator"
+    assert [m["title"] for m in dialog_stub.messages] == ["Recovery code"]
 
 
 # --- lock ---------------------------------------------------------------------------------------
@@ -661,6 +671,53 @@ def test_a_preview_is_not_a_print_and_the_first_real_print_is_not_a_reprint(
     again = records.print_record()
     qtbot.addWidget(again)
     assert "REPRINT" in again.windowTitle()
+
+
+@SHOWS_WINDOW
+def test_a_released_worksheet_printed_later_is_signed_by_the_releaser(
+        qtbot, session, dialog_stub: DialogStub) -> None:
+    """Issue 25: a released worksheet is signed with the releaser's own key. Printed right after
+    the release it needs nothing more; after a lock (or in another session) the releaser types
+    their password in the print dialog, which counts a wrong one like any sign-in."""
+    from tests.ui.records_helpers import SUP2
+
+    window = session(TECH, SUP, SUP2)
+    records = window.records
+    prepared_v01(qtbot, window, dialog_stub, TECH)
+    dialog_stub.handlers.append(verify_as(qtbot, SUP, V01_REENTRY))
+    records.sign("verify")
+    dialog_stub.handlers.append(sign_as(qtbot, SUP2, meaning="Released by"))
+    records.sign("release")
+    right_away = records.print_record()  # the releaser's key was kept from the release
+    qtbot.addWidget(right_away)
+    first = verify_pdf(right_away.pdf)
+    assert first.valid and not first.draft and first.signer_user_id == "sup2", first
+    right_away.close()
+
+    records.lock()
+    assert records.unlock(TECH.password)
+
+    def wrong_then_right(dialog: QDialog) -> None:
+        assert dialog.objectName() == "worksheet-sign-dialog"
+        assert "VERIFIER, VIC (sup2)" in visible_texts(dialog)
+        type_text(qtbot, dialog.password, "not-the-password")
+        qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+        assert dialog.result() != QDialog.DialogCode.Accepted.value
+        assert "refused" in dialog.error_label.text(), dialog.error_label.text()
+        type_text(qtbot, dialog.password, SUP2.password)
+        qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+
+    dialog_stub.handlers.append(wrong_then_right)
+    later = records.print_record()
+    qtbot.addWidget(later)
+    checked = verify_pdf(later.pdf)
+    assert checked.valid and not checked.draft and checked.signer_user_id == "sup2", checked
+    later.close()
+
+    records.lock()
+    assert records.unlock(TECH.password)
+    dialog_stub.handlers.append(lambda dialog: dialog.reject())  # the releaser is not here
+    assert records.print_record() is None
 
 
 @SHOWS_WINDOW

@@ -1,7 +1,8 @@
 """doseprep's own PAdES signer (doseprep/pades.py), held to the standard by pyHanko's validator:
 an ETSI.CAdES.detached SignedData with the ESS signing-certificate-v2 attribute and no
 signing-time, over the whole file but /Contents; RSA (an organisation's chain) and ECDSA keys,
-an Ed25519 key refused by name; and what it refuses to append to. Signing a worksheet never
+a person's Ed25519 key certified by a lab key (issue 25: SHA-512, RFC 8419), another kind of key
+refused by name; and what it refuses to append to. Signing a worksheet never
 imports pyHanko or aiohttp (issue 13: they were 200 ms of every worksheet)."""
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def _certificate(key, name: str, issuer_key=None, issuer_name: str | None = None
                  ca: bool = False):
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ed25519
+    from cryptography.hazmat.primitives.asymmetric import ed448, ed25519
     from cryptography.x509.oid import NameOID
 
     def subject(text: str) -> x509.Name:
@@ -33,7 +34,8 @@ def _certificate(key, name: str, issuer_key=None, issuer_name: str | None = None
 
     now = datetime.now(UTC)
     signer = issuer_key or key
-    algorithm = None if isinstance(signer, ed25519.Ed25519PrivateKey) else hashes.SHA256()
+    algorithm = None if isinstance(signer, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey) \
+        else hashes.SHA256()
     return (x509.CertificateBuilder().subject_name(subject(name))
             .issuer_name(subject(issuer_name or name)).public_key(key.public_key())
             .serial_number(x509.random_serial_number())
@@ -108,12 +110,30 @@ def test_an_organisations_rsa_key_with_its_chain(worksheet: bytes) -> None:
     assert status.signing_cert.subject.human_friendly == "Common Name: Example Hospital Cell Lab"
 
 
-def test_a_key_it_cannot_sign_with_is_refused_by_name(worksheet: bytes) -> None:
-    from cryptography.hazmat.primitives.asymmetric import ed25519
+def test_a_persons_ed25519_key_certified_by_a_lab_key(worksheet: bytes) -> None:
+    """Issue 25: a released worksheet is signed with the releaser's own Ed25519 key; PAdES with
+    Ed25519 digests with SHA-512 (RFC 8419), and pyHanko validates it through the lab's EC
+    certificate."""
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-    key = ed25519.Ed25519PrivateKey.generate()  # PAdES with Ed25519 needs SHA-512: not offered
-    with pytest.raises(PdfStructureError, match="Ed25519PrivateKey cannot sign a worksheet"):
-        sign(worksheet, SigningMaterial(key, _der(_certificate(key, "Ed25519 signer"))),
+    lab_key = ec.generate_private_key(ec.SECP256R1())
+    lab = _certificate(lab_key, "doseprep lab key", ca=True)
+    key = ed25519.Ed25519PrivateKey.generate()
+    person = _certificate(key, "SUPERVISOR, SUE", lab_key, "doseprep lab key")
+    pdf = sign(worksheet, SigningMaterial(key, _der(person), (_der(lab),)),
+               field_name="doseprep", reason="Preparation worksheet X RELEASED", location="Lab")
+    embedded, status = _validate(pdf, lab)
+    assert embedded.signer_info["digest_algorithm"]["algorithm"].native == "sha512"
+    assert embedded.signer_info["signature_algorithm"]["algorithm"].native == "ed25519"
+    assert status.signing_cert.subject.human_friendly == "Common Name: SUPERVISOR, SUE"
+
+
+def test_a_key_it_cannot_sign_with_is_refused_by_name(worksheet: bytes) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ed448
+
+    key = ed448.Ed448PrivateKey.generate()  # no lab key or person has one
+    with pytest.raises(PdfStructureError, match="Ed448PrivateKey cannot sign a worksheet"):
+        sign(worksheet, SigningMaterial(key, _der(_certificate(key, "Ed448 signer"))),
              field_name="doseprep", reason="r", location="l")
 
 

@@ -56,8 +56,9 @@ def test_freeze_thaw_and_infuse_from_the_command_line(people, tmp_path):
 
     # The freezing worksheet and one label per bag, decoded back.
     worksheet, labels, zpl = tmp_path / "w.pdf", tmp_path / "l.pdf", tmp_path / "l.zpl"
+    # sup prints; sup2 released it and types their password to sign it (issue 25).
     ok(run_cli("record", "print", record_id, "-o", str(worksheet), "--labels", str(labels),
-               "--zpl", str(zpl), user=people.sup))
+               "--zpl", str(zpl), user=people.sup, stdin=people.password(people.sup2) + "\n"))
     text = " ".join(page_texts(worksheet.read_bytes()))
     for value in ("HMCT freezing worksheet", "RELEASED", "Prepared by", "Verified by",
                   "Released by", "A0", "B0", "Frozen expiry", "Store at or below"):
@@ -103,7 +104,7 @@ def test_freeze_thaw_and_infuse_from_the_command_line(people, tmp_path):
     sign(thaw_id, "release", people.sup2)
     thaw_labels = tmp_path / "thawed.pdf"
     ok(run_cli("record", "print", thaw_id, "-o", str(tmp_path / "tw.pdf"), "--labels",
-               str(thaw_labels), user=people.sup))
+               str(thaw_labels), user=people.sup, stdin=people.password(people.sup2) + "\n"))
     [codes] = decode_barcodes(thaw_labels.read_bytes())
     assert "=<S12362B0" in codes  # the thawed product's code, with the division
     assert "INFUSE BY" in page_texts(thaw_labels.read_bytes())[0]

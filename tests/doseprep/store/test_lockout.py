@@ -4,6 +4,10 @@ Issue 10: five wrong passwords given as ``--admin admin`` locked the only admini
 the right password was refused even for its own reset, and no new first administrator could be
 made. Now the lock lasts 15 minutes (doubling with each further wrong password, at most a day),
 and a locked administrator can be recovered at the workstation's terminal, audited.
+
+Issue 25: wrong passwords during the lock extend it; the last administrator typing at the
+workstation waits at most 15 minutes whatever others send; recovery needs the recovery code
+printed at set-up and is only for the last administrator.
 """
 
 from __future__ import annotations
@@ -14,19 +18,27 @@ import pytest
 
 from doseprep.store import AccountLockedError, SignatureRefusedError, authenticate, events
 from doseprep.store import users as users_module
-from doseprep.store.accounts import recover_account
+from doseprep.store.accounts import create_first_administrator, recover_account
 from doseprep.store.canonical import utc_now
-from doseprep.store.users import LOCK_PERIOD, list_users
-from tests.doseprep.store.helpers import converse, run_cli
+from doseprep.store.errors import PermissionDeniedError
+from doseprep.store.lockout import LOCK_PERIOD
+from doseprep.store.users import list_users
+from tests.doseprep.store.helpers import People, converse, run_cli
 
 
-def lock(store, user_id: str) -> None:
+def lock(store, user_id: str, **kw) -> None:
     for _ in range(4):
         with pytest.raises(SignatureRefusedError):
-            authenticate(store, user_id, "wrong-password")
+            authenticate(store, user_id, "wrong-password", **kw)
     with pytest.raises(AccountLockedError) as info:
-        authenticate(store, user_id, "wrong-password")
+        authenticate(store, user_id, "wrong-password", **kw)
     assert "until" in info.value.message and "users recover" in info.value.message
+
+
+@pytest.fixture
+def alone(store):
+    """A store whose only administrator was set up as a person does: with the recovery code."""
+    return create_first_administrator(store, "admin", "ADMIN, ANN", People.password("admin"))
 
 
 def later(monkeypatch: pytest.MonkeyPatch, delta: timedelta) -> None:
@@ -60,38 +72,116 @@ def test_a_wrong_password_after_the_lock_locks_again_for_longer(
     assert "until" in info.value.message
 
 
-def test_recovery_at_the_workstation_unlocks_and_is_audited(store, people) -> None:
+def test_wrong_passwords_during_the_lock_extend_it(store, people,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 25: guessing on through the lock used to cost nothing; now each wrong password
+    restarts the lock and doubles it."""
+    lock(store, people.tech)
+    later(monkeypatch, LOCK_PERIOD - timedelta(minutes=1))
+    with pytest.raises(AccountLockedError):  # still locked, and counted
+        authenticate(store, people.tech, "still-guessing")
+    later(monkeypatch, LOCK_PERIOD + timedelta(seconds=1))  # the first lock would have ended
+    with pytest.raises(AccountLockedError) as info:
+        authenticate(store, people.tech, people.password(people.tech))
+    assert "extends the lock" in info.value.message
+    failures = [e for e in events(store) if e.action == "auth_failed"]
+    assert failures[-1].new_value["consecutive_failures"] == 6
+
+
+def test_the_last_administrator_at_the_terminal_waits_at_most_15_minutes(
+        store, people, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Someone scripting wrong passwords keeps the lock going for them; the last administrator
+    typing at the workstation gets in 15 minutes after the lock began."""
     lock(store, people.admin)
-    recover_account(store, people.admin, "a-brand-new-password")
-    assert authenticate(store, people.admin, "a-brand-new-password").role.value == "administrator"
+    for _ in range(6):  # a script goes on guessing: the lock doubles each time
+        with pytest.raises(AccountLockedError):
+            authenticate(store, people.admin, "scripted-guess")
+    later(monkeypatch, LOCK_PERIOD + timedelta(seconds=1))
+    with pytest.raises(AccountLockedError):  # not for a script
+        authenticate(store, people.admin, people.password(people.admin))
+    user = authenticate(store, people.admin, people.password(people.admin), at_terminal=True)
+    assert user.user_id == people.admin and not user.locked
+    assert [e.action for e in events(store)][-1] == "account_unlocked"
+
+
+def test_the_terminal_cap_is_only_for_the_last_administrator(
+        store, people, monkeypatch: pytest.MonkeyPatch) -> None:
+    lock(store, people.tech)
+    for _ in range(3):
+        with pytest.raises(AccountLockedError):
+            authenticate(store, people.tech, "scripted-guess")
+    later(monkeypatch, LOCK_PERIOD + timedelta(seconds=1))
+    with pytest.raises(AccountLockedError):
+        authenticate(store, people.tech, people.password(people.tech), at_terminal=True)
+
+
+def test_recovery_with_the_code_unlocks_and_is_audited(store, alone) -> None:
+    lock(store, "admin")
+    _, new_code = recover_account(store, "admin", alone.recovery_code.lower(),
+                                  "a-brand-new-password")
+    assert authenticate(store, "admin", "a-brand-new-password").role.value == "administrator"
     recovered = [e for e in events(store) if e.action == "account_recovered"]
-    assert len(recovered) == 1 and recovered[0].new_value["user_id"] == people.admin
+    assert len(recovered) == 1 and recovered[0].new_value["user_id"] == "admin"
     assert recovered[0].new_value["os_user"] and "host" in recovered[0].new_value
-    assert not next(u for u in list_users(store) if u.user_id == people.admin).locked
+    assert not next(u for u in list_users(store) if u.user_id == "admin").locked
+    assert new_code != alone.recovery_code
+    with pytest.raises(SignatureRefusedError):  # the old code is used up
+        recover_account(store, "admin", alone.recovery_code, "another-new-password")
+    from doseprep.store import verify_store
+
+    assert verify_store(store).ok
 
 
-def test_recovery_cannot_be_scripted(store, people) -> None:
-    done = run_cli("users", "recover", people.admin, stdin="admin\nnew-password-1\n"
-                                                             "new-password-1\n")
+def test_recovery_needs_the_code(store, alone) -> None:
+    lock(store, "admin")
+    with pytest.raises(SignatureRefusedError, match="recovery code"):
+        recover_account(store, "admin", "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGG-HHHH",
+                        "a-brand-new-password")
+    assert [e.action for e in events(store)][-1] == "recovery_refused"
+    with pytest.raises(AccountLockedError):
+        authenticate(store, "admin", People.password("admin"))
+
+
+def test_recovery_is_only_for_the_last_administrator(store, alone) -> None:
+    """Issue 25: ``users recover`` reset any account; now a technician, or an administrator
+    while another can reset them, is refused, code or not."""
+    from doseprep.store import add_user
+
+    add_user(store, "tech", "TECH, TOM", "technician", People.password("tech"),
+             admin_id="admin", admin_password=People.password("admin"))
+    with pytest.raises(PermissionDeniedError, match="not an administrator"):
+        recover_account(store, "tech", alone.recovery_code, "taken-over-password")
+    add_user(store, "admin2", "ADMIN, BOB", "administrator", People.password("admin2"),
+             admin_id="admin", admin_password=People.password("admin"))
+    with pytest.raises(PermissionDeniedError, match="not the last administrator"):
+        recover_account(store, "admin", alone.recovery_code, "taken-over-password")
+    assert authenticate(store, "tech", People.password("tech")).user_id == "tech"
+
+
+def test_recovery_cannot_be_scripted(store, alone) -> None:
+    done = run_cli("users", "recover", "admin", stdin=f"admin\n{alone.recovery_code}\n"
+                                                      "new-password-1\nnew-password-1\n")
     assert done.returncode == 2, done.stderr
     assert "terminal" in done.stderr and "Traceback" not in done.stderr
     assert not [e for e in events(store) if e.action == "account_recovered"]
 
 
-def test_a_locked_out_administrator_is_recovered_at_the_terminal(store, people) -> None:
-    lock(store, people.admin)
-    code, out = converse(["users", "recover", people.admin],
-                          [("again to go on:", people.admin),
-                           ("New password for", "recovered-password-1"),
-                           ("Type it again:", "recovered-password-1")])
+def test_a_locked_out_administrator_is_recovered_at_the_terminal(store, alone) -> None:
+    lock(store, "admin")
+    code, out = converse(["users", "recover", "admin"],
+                         [("again to go on:", "admin"),
+                          ("Recovery code:", alone.recovery_code),
+                          ("New password for", "recovered-password-1"),
+                          ("Type it again:", "recovered-password-1")])
     assert code == 0, out
-    assert "recovered" in out
-    assert authenticate(store, people.admin, "recovered-password-1").user_id == people.admin
+    assert "recovered" in out and "RECOVERY CODE" in out
+    assert alone.recovery_code not in out  # a new one is shown
+    assert authenticate(store, "admin", "recovered-password-1").user_id == "admin"
 
 
-def test_a_mistyped_user_id_changes_nothing(store, people) -> None:
-    lock(store, people.admin)
-    code, out = converse(["users", "recover", people.admin], [("again to go on:", "admn")])
+def test_a_mistyped_user_id_changes_nothing(store, alone) -> None:
+    lock(store, "admin")
+    code, out = converse(["users", "recover", "admin"], [("again to go on:", "admn")])
     assert code == 2, out
     assert not [e for e in events(store) if e.action == "account_recovered"]
 

@@ -51,9 +51,12 @@ def test_save_sign_release_print_and_verify(people: People, tmp_path: Path) -> N
     checked = run_cli("verify", str(worksheet), "--json")
     assert checked.returncode == 0, checked.stdout
     assert json.loads(checked.stdout)["document_id"] == f"{record_id}/v1"
+    assert json.loads(checked.stdout)["signer_user_id"] == people.sup  # the releaser's own key
 
     again = tmp_path / "w2.pdf"
-    second = run_cli("record", "print", record_id, "-o", str(again), user=people.tech)
+    # Someone else prints: the releaser types their password to sign it (issue 25).
+    second = run_cli("record", "print", record_id, "-o", str(again), user=people.tech,
+                     stdin=people.password(people.sup) + "\n")
     assert second.returncode == 0, second.stderr
     assert "REPRINT" in second.stdout
     assert "REPRINT" in page_texts(again.read_bytes())[0]

@@ -53,11 +53,20 @@ def _drop_all_guards(conn: sa.Connection) -> None:
         conn.exec_driver_sql("ALTER TABLE user_keys DISABLE TRIGGER USER")
 
 
-def _remove_checkpoints(store) -> None:
-    from doseprep.store.checkpoints import checkpoint_file, database_identity
+def checkpoint_path(store):
+    from doseprep.store.checkpoints import checkpoint_file
+    from doseprep.store.labca import identity_of
 
-    checkpoint_file(database_identity(
-        store.engine.url.render_as_string(hide_password=True))).unlink()
+    with store.read() as conn:
+        return checkpoint_file(identity_of(conn))
+
+
+def _remove_checkpoints(store) -> None:
+    """The attacker also controls this workstation's files: the checkpoints and their
+    register go (issue 25: the file alone gone is reported)."""
+    path = checkpoint_path(store)
+    path.unlink()
+    (path.parent / "witnessed.json").unlink()
 
 
 def _rechain(conn: sa.Connection, fix: Any = None) -> None:
@@ -276,10 +285,7 @@ def test_rows_cut_off_the_end_with_the_head_moved_back_are_detected(store, relea
 
 
 def test_a_checkpoint_file_edited_to_match_is_detected(store, released) -> None:
-    from doseprep.store.checkpoints import checkpoint_file, database_identity
-
-    path = checkpoint_file(database_identity(
-        store.engine.url.render_as_string(hide_password=True)))
+    path = checkpoint_path(store)
     lines = path.read_text(encoding="utf-8").splitlines()
     assert len(lines) >= 4 and verify_store(store).checkpoints == len(lines)
     path.write_text("\n".join(lines[:2] + lines[3:]) + "\n", encoding="utf-8")  # one removed
@@ -293,20 +299,28 @@ def test_a_checkpoint_file_edited_to_match_is_detected(store, released) -> None:
         report.problem.message
 
 
-def test_a_new_database_in_the_same_place_sets_old_checkpoints_aside(tmp_path, monkeypatch):
+def test_a_new_database_in_the_same_place_keeps_the_old_ones_checkpoints(tmp_path,
+                                                                         monkeypatch):
+    """Issue 25: checkpoints are kept by the store's identity. A new database made where one was
+    has its own; the old one's stay (never renamed, never replaced), so the old one put back is
+    still held against them (``test_red_team_25.py`` does the rollback)."""
     from doseprep.store import add_user, open_store
-    from doseprep.store.checkpoints import checkpoint_file, database_identity
+    from doseprep.store.checkpoints import checkpoint_file
+    from doseprep.store.labca import identity_of
 
-    monkeypatch.setenv("DOSEPREP_PASSWORD_HASH_PROFILE", "test")
     url = f"sqlite:///{tmp_path / 'records.db'}"
     with open_store(url) as first:
         add_user(first, "admin", "ADMIN, ANN", "administrator", pw("admin"))
+        with first.read() as conn:
+            old = identity_of(conn)
     (tmp_path / "records.db").unlink()
     with open_store(url) as second:
-        assert not checkpoint_file(database_identity(url)).exists()
         add_user(second, "admin", "ADMIN, ANN", "administrator", pw("admin"))
         assert verify_store(second).ok
-    assert list(checkpoint_file(database_identity(url)).parent.glob("*.retired-*.jsonl"))
+        with second.read() as conn:
+            new = identity_of(conn)
+    assert new != old
+    assert checkpoint_file(old).is_file() and checkpoint_file(new).is_file()
 
 
 def test_a_printed_worksheet_witnesses_the_trail(store, people, released, tmp_path) -> None:
@@ -316,7 +330,8 @@ def test_a_printed_worksheet_witnesses_the_trail(store, people, released, tmp_pa
     from doseprep.workflow import render_record
     from tests.doseprep.store.helpers import run_cli
 
-    printed = render_record(store, released.ref, people.tech, labels=False)
+    printed = render_record(store, released.ref, people.tech, labels=False,
+                            releaser_password=pw(people.sup2))
     seq, head = printed.info.audit_checkpoint
     worksheet = tmp_path / "worksheet.pdf"
     worksheet.write_bytes(printed.worksheet)
@@ -324,12 +339,14 @@ def test_a_printed_worksheet_witnesses_the_trail(store, people, released, tmp_pa
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "checkpoints kept outside the database" in ok.stdout
 
-    with store.write() as conn:  # rename who an early account was made for, and rechain
+    with store.write() as conn:  # rename who released it in the trail, and rechain
         _drop_all_guards(conn)
 
         def fix(action: str, ref: str | None, new: str | None) -> str | None:
-            if action == "user_add" and new and '"TECHNICIAN, TINA"' in new:
-                return new.replace("TECHNICIAN, TINA", "SOMEONE, ELSE")
+            # (An account change rewritten so would show: each is signed together with the
+            # row before it, issue 25.)
+            if action == "record_sign" and new and '"VERIFIER, VIC"' in new:
+                return new.replace("VERIFIER, VIC", "SOMEONE, ELSE")
             return new
 
         _rechain(conn, fix)
@@ -346,36 +363,11 @@ def test_a_printed_worksheet_witnesses_the_trail(store, people, released, tmp_pa
     assert len(head) == 64
 
 
-def test_signatures_checked_before_are_not_checked_again_unless_changed(
-        store, people, released, monkeypatch) -> None:
-    """``audit verify`` remembers (signed by the lab key) which signature rows it verified, and
-    checks only the Ed25519 signatures of rows that are new or changed since; a changed row, or
-    an edited record of what was checked, means everything is checked again."""
-    import doseprep.store.verify as verify_module
-    from doseprep.store.checkpoints import _attestation_file, database_identity
-
-    calls: list[str] = []
-    real = verify_module.check_signature
-
-    def counting(key, signature_hash, signature_hex):
-        calls.append(signature_hash)
-        return real(key, signature_hash, signature_hex)
-
-    monkeypatch.setattr(verify_module, "check_signature", counting)
-    assert verify_store(store).ok and calls == []  # the fixture's verify checked all three
-    record = save_draft(store, compute_plan(json.loads(canonical_json(released.request))),
-                        people.tech)
-    prepare_record(store, record.record_id, people.tech, pw(people.tech))
-    assert verify_store(store).ok and len(calls) == 1  # only the new one
-
-    path = _attestation_file(database_identity(
-        store.engine.url.render_as_string(hide_password=True)))
-    body = json.loads(path.read_text(encoding="utf-8"))
-    body["through_id"] += 5  # claims more than was checked: its signature no longer matches
-    path.write_text(canonical_json(body), encoding="utf-8")
-    calls.clear()
-    assert verify_store(store).ok and len(calls) == 4  # all checked again
-    calls.clear()
+def test_a_signature_changed_after_a_run_that_passed_is_found(store, people, released) -> None:
+    """Issue 25: ``audit verify`` kept, signed with the workstation's own key, a list of the
+    signatures it had checked and skipped them next time — anyone with the workstation's files
+    could write that list for forged rows. Every signature is checked on every run."""
+    assert verify_store(store).ok
     with store.write() as conn:
         _drop_all_guards(conn)
         conn.exec_driver_sql("UPDATE signatures SET digital_signature = "

@@ -29,7 +29,10 @@ pw = People.password
 
 SQLITE_TRIGGERS = ("audit_log_no_update", "audit_log_no_delete", "signatures_no_update",
                    "signatures_no_delete", "records_no_delete", "records_signed_immutable",
-                   "audit_head_no_delete", "user_keys_no_update", "user_keys_no_delete")
+                   "audit_head_no_delete", "user_keys_no_update", "user_keys_no_delete",
+                   *(f"{table}_no_{event}" for table in ("lab_keys", "lab_key_seals",
+                                                         "key_certificates", "store_identity")
+                     for event in ("update", "delete")))
 
 
 def drop_guards(conn: sa.Connection) -> None:
@@ -38,7 +41,8 @@ def drop_guards(conn: sa.Connection) -> None:
         for name in SQLITE_TRIGGERS:
             conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
     else:
-        for table in ("audit_log", "signatures", "records", "audit_head", "user_keys"):
+        for table in ("audit_log", "signatures", "records", "audit_head", "user_keys",
+                      "lab_keys", "lab_key_seals", "key_certificates", "store_identity"):
             conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER USER")
 
 
@@ -60,8 +64,10 @@ def signed(store, people, base_request):
         key_ids = conn.exec_driver_sql("SELECT id FROM user_keys ORDER BY id").scalars().all()
         user_ids = conn.exec_driver_sql("SELECT user_id FROM users ORDER BY user_id"
                                         ).scalars().all()
+        certificate_ids = conn.exec_driver_sql("SELECT id FROM key_certificates ORDER BY id"
+                                               ).scalars().all()
     return {"record": released, "draft": draft, "audit_rows": audit_rows, "sig_ids": sig_ids,
-            "key_ids": key_ids, "user_ids": user_ids}
+            "key_ids": key_ids, "user_ids": user_ids, "certificate_ids": certificate_ids}
 
 
 def _change_one_character(text: str, position: int, replacement: str) -> str:
@@ -83,6 +89,10 @@ TARGETS = [
     ("signatures", "digital_signature"), ("user_keys", "public_key"),
     ("user_keys", "certificate"), ("user_keys", "certified_by"), ("user_keys", "created_at"),
     ("users", "password_hash"), ("users", "role"), ("users", "printed_name"),
+    # issue 25: the lab key, the certificates it issued, the lock times, the store's identity
+    ("users", "locked_at"), ("users", "last_failed_at"), ("users", "terminal_failed_at"),
+    ("key_certificates", "certificate"), ("lab_keys", "certificate"),
+    ("lab_keys", "fingerprint"), ("store_identity", "identity"),
 ]
 
 
@@ -102,6 +112,10 @@ def test_any_changed_character_is_found_and_the_row_named(store, signed, target,
         key, row = "id", signed["key_ids"][which % len(signed["key_ids"])]
     elif table == "users":
         key, row = "user_id", signed["user_ids"][which % len(signed["user_ids"])]
+    elif table == "key_certificates":
+        key, row = "id", signed["certificate_ids"][which % len(signed["certificate_ids"])]
+    elif table in ("lab_keys", "store_identity"):
+        key, row = "id", 1
     else:
         key, row = "seq", 1 + which % signed["audit_rows"]
     with store.engine.connect() as conn:

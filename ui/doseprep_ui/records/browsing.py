@@ -139,13 +139,16 @@ class BrowsingActions:
         if record is None or user is None or self.blind_hold or (record.kind == "fresh" and (
                 plan is None or self.is_dirty(plan))):
             return None
+        signer = self._worksheet_signer(record)
+        if signer is False:
+            return None
         # Past its expiry a record's worksheet still prints for the file; its bag labels never
         # do (the domain refuses them; the window does not offer them).
         expiry = self.expiry
         try:
             printed = render_record(self.session.store, record.ref, user.user_id,
                                     page_size=default_paper(), lab=window.lab_path or None,
-                                    labels=expiry is None)
+                                    labels=expiry is None, signer=signer or None)
         except DoseprepError as exc:
             dialogs.inform(window, icon=dialogs.Icon.Warning, title="Record not printed",
                            text=sentence(exc.message))
@@ -180,6 +183,27 @@ class BrowsingActions:
             reasons=reasons, on_output=audit_output,
             companions=() if expiry is not None else (
                 (f"Labels {ref}{suffix['labels']}", printed.labels, f"labels-{stem}"),))
+
+    def _worksheet_signer(self, record: Any) -> Any:
+        """A released record's worksheet is signed with its releaser's key (issue 25): the one
+        kept since they released it here, else asked for now (False: they did not type it)."""
+        from doseprep.store.worksheet_signer import releaser_of
+        from doseprep.workflow import worksheet_signer_for
+        from doseprep_ui.records.sign_dialogs import WorksheetSignDialog
+
+        releaser = releaser_of(record)
+        if releaser is None or record.ref in self.worksheet_signers:
+            return self.worksheet_signers.get(record.ref)
+        store = self.session.store
+        dialog = WorksheetSignDialog(record.ref, releaser, self.window)
+        dialog.action = lambda d: worksheet_signer_for(store, record.ref, d.password.text())
+        signed = dialogs.run_dialog(dialog)
+        signer = dialog.result_value
+        dialog.deleteLater()
+        if not signed:
+            return False
+        self.worksheet_signers[record.ref] = signer
+        return signer
 
     # --- drafts --------------------------------------------------------------------------------
 

@@ -55,6 +55,9 @@ class RecordWorkflow(SessionActions, EditingActions, BrowsingActions, QObject):
         self.record: StoredRecord | None = None
         self.correction_reason: str | None = None
         self.blind_hold = False  # the open record's values are withheld (see blind_for)
+        #: Record ref → its releaser's key, unsealed when they released it here (issue 25): a
+        #: released worksheet is signed with it. Forgotten at lock and sign-out.
+        self.worksheet_signers: dict[str, Any] = {}
         self.idle = IdleWatch(lock_timeout_ms_default(), self)
         self.idle.idle.connect(lambda: self.lock(idle=True))
         self._drafts_offered = False

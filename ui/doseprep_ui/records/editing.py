@@ -6,7 +6,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from doseprep.errors import DoseprepError
-from doseprep.signing import Step, step_named
+from doseprep.signing import State, Step, step_named
 from doseprep.workflow import signing_hash
 from doseprep_ui.records.words import (
     join_names,
@@ -72,6 +72,19 @@ class EditingActions:
 
     # --- signatures ----------------------------------------------------------------------------
 
+    def _signed_and_kept(self, signed: StoredRecord, password: str) -> StoredRecord:
+        """After "Released by": keep the releaser's key, unsealed with the password just typed,
+        to sign the worksheet printed next (issue 25) — never the password itself."""
+        from doseprep.workflow import worksheet_signer_for
+
+        if signed.state is State.RELEASED:
+            try:
+                self.worksheet_signers[signed.ref] = worksheet_signer_for(
+                    self.session.store, signed.ref, password)
+            except DoseprepError as exc:  # printing will ask, and say why
+                log.warning("the releaser's key for %s is not kept: %s", signed.ref, exc)
+        return signed
+
     def sign(self, step: str) -> StoredRecord | None:
         """Ask for the signature ``step`` (prepare, verify, release); sign if the store agrees."""
         from doseprep.store import (
@@ -119,10 +132,10 @@ class EditingActions:
             dialog = SignDialog(spec.meaning, record.ref, signed_hash, details, window,
                                 clock=clock, deadlines=found, status=status)
             sign = prepare_record if spec.name is Step.PREPARE else release_record
-            dialog.action = lambda d: sign(store, record.ref, d.user_id.text().strip(),
-                                           d.password.text(),
-                                           expected_row_version=record.row_version,
-                                           expected_hash=signed_hash, now=clock.now())
+            dialog.action = lambda d: self._signed_and_kept(sign(
+                store, record.ref, d.user_id.text().strip(), d.password.text(),
+                expected_row_version=record.row_version, expected_hash=signed_hash,
+                now=clock.now()), d.password.text())
         # A mismatch keeps the dialog open with the typed values, the differing fields marked
         # (issue 9: it closed, lost the eight values and put the preparer's back on screen).
         dialog.closing_errors = (StaleRecordError,)

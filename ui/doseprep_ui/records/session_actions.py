@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QDialog
 
 from doseprep.errors import DoseprepError
-from doseprep.signing import Role
 from doseprep_ui.records.session import lock_timeout_ms
 from doseprep_ui.records.words import (
     duration,
@@ -38,7 +37,8 @@ class SessionActions:
 
     def log_in(self) -> bool:
         """Ask who is at the workstation; True once someone logged in."""
-        from doseprep.store import add_user, administrator_exists, authenticate
+        from doseprep.store import administrator_exists, authenticate
+        from doseprep.store.accounts import create_first_administrator
 
         window = self.window
         try:
@@ -58,22 +58,31 @@ class SessionActions:
             from doseprep_ui.records.account_dialogs import FirstAdministratorDialog
 
             first = FirstAdministratorDialog(window)
-            first.action = lambda d: add_user(store, d.user_id.text(),
-                                          d.printed_name.text(), Role.ADMINISTRATOR,
-                                          d.password.text())
+            first.action = lambda d: create_first_administrator(
+                store, d.user_id.text(), d.printed_name.text(), d.password.text())
             created = dialogs.run_dialog(first)
-            admin = first.result_value
+            setup = first.result_value
             first.deleteLater()
             if not created:
                 return False
+            admin = setup.user
             user_id = admin.user_id
+            dialogs.inform(  # issue 25: the only way back in for a lone, locked-out administrator
+                window, title="Recovery code",
+                text=f"Write down this recovery code now; it is shown only once:\n\n"
+                     f"{setup.recovery_code}",
+                informative="Keep it locked away from this workstation. With it, the last "
+                            "administrator can get back in at this workstation when locked out "
+                            "or when the password is lost (doseprep users recover). Write down "
+                            "the lab key's certificate fingerprint too; inspectors check "
+                            f"worksheets against it:\n{setup.lab_fingerprint}")
             window.statusBar().showMessage(f"Administrator {admin.user_id} created; log in.",
                                            8000)
         from doseprep_ui.records.account_dialogs import LoginDialog
 
         dialog = LoginDialog(window, user_id=user_id)
         dialog.action = lambda d: authenticate(store, d.user_id.text(), d.password.text(),
-                                       purpose="login")
+                                       purpose="login", at_terminal=True)
         accepted = dialogs.run_dialog(dialog)
         user = dialog.result_value
         dialog.deleteLater()
@@ -102,6 +111,7 @@ class SessionActions:
         if user is None or self.window.cover_mode in ("locked", "signed-out"):
             return
         self._close_dialogs()
+        self.worksheet_signers.clear()
         self.idle.stop()
         self.window.show_cover("locked")
         why = (f"doseprep locked itself after {duration(self.idle.timeout_ms)} without input."
@@ -118,7 +128,8 @@ class SessionActions:
         if user is None:
             return False
         try:
-            authenticate(self.session.store, user.user_id, password, purpose="unlock")
+            authenticate(self.session.store, user.user_id, password, purpose="unlock",
+                         at_terminal=True)
         except DoseprepError as exc:
             self.cover.show_error(sentence(exc.message, [user.user_id]))
             return False
@@ -135,6 +146,7 @@ class SessionActions:
             log.info("%s signed out", self.session.user.user_id)
             self._audit_session("logout", self.session.user.user_id)
         self._close_dialogs()
+        self.worksheet_signers.clear()
         self.session.user = None
         self.idle.stop()
         self.window.show_cover("signed-out")
@@ -168,7 +180,8 @@ class SessionActions:
         dialog = AddUserDialog(f"{admin.printed_name} ({admin.user_id})", self.window)
         dialog.action = lambda d: add_user(
             store, d.user_id.text(), d.printed_name.text(), d.role.currentData(),
-            d.password.text(), admin_id=admin.user_id, admin_password=d.admin_password.text())
+            d.password.text(), admin_id=admin.user_id, admin_password=d.admin_password.text(),
+            at_terminal=True)
         added = dialogs.run_dialog(dialog)
         user = dialog.result_value
         dialog.deleteLater()

@@ -12,6 +12,9 @@ hides its form and plan while it is open. The store compares the values; a misma
 dialog (nothing signed) and the window names the fields.
 
 :class:`ReasonDialog` asks why a signed record is corrected; it cannot be accepted empty.
+
+:class:`WorksheetSignDialog` asks the person who released a record for their password, to sign
+its worksheet with their own key (issue 25), when it is printed in a later session.
 """
 
 from __future__ import annotations
@@ -288,6 +291,26 @@ class VerifyDialog(SignDialog):
             self.show_error(f"The {self._labels[key]} cannot be read; see beside the field.")
             return
         super().refused(error)
+
+
+class WorksheetSignDialog(ActionDialog):
+    """The releaser's password, to sign a released record's worksheet with their own key."""
+
+    def __init__(self, record_ref: str, releaser: tuple[str, str],
+                 parent: QWidget | None = None) -> None:
+        super().__init__("Sign the released worksheet", "&Sign worksheet", parent)
+        self.setObjectName("worksheet-sign-dialog")
+        self.set_icon(record_pixmap(State.RELEASED.value, 40))
+        self.releaser = releaser
+        self.add_text(f"The worksheet of {record_ref} is signed with the key of the person who "
+                      f"released it, {releaser[1]} ({releaser[0]}), so that it cannot be made "
+                      f"without them. {releaser[1]} types their password.")
+        self.password = self.add_field(f"Password of {releaser[0]}", password=True,
+                                       name="password")
+        self.password.setFocus()
+
+    def check(self) -> str:
+        return "" if self.password.text() else "Type the password."
 
 
 class _WhyDialog(QDialog):
