@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from doseprep import __version__
+from doseprep.calc.checks import lab_dict, protocol_dict
 from doseprep.plan import Finding, PreparationPlan, Severity, Status, Step, instruction
 from doseprep.units import CELLS, CELLS_PER_KG, CELLS_PER_ML, KG, ML, fmt_dose, fmt_mass
 
@@ -27,6 +28,15 @@ def approval_line(protocol) -> str:
         return (f"approved for clinical use by {a.printed_name or a.approved_by} at "
                 f"{a.approved_at.replace('T', ' ')[:16]} UTC; {author}")
     return f"not approved in the record store; {author}"
+
+
+def lab_approval_line(lab) -> str:
+    """Who approved the lab settings file in the record store, or that nobody did."""
+    if lab.approved:
+        a = lab.approval
+        return (f"approved for clinical use by {a.printed_name or a.approved_by} at "
+                f"{a.approved_at.replace('T', ' ')[:16]} UTC")
+    return "NOT APPROVED in the record store (doseprep lab approve)"
 
 
 def _num(quantity, unit) -> float:
@@ -73,17 +83,8 @@ def plan_to_dict(p: PreparationPlan) -> dict[str, Any]:
                        for f in p.findings]
     out["steps"] = [{"name": s.name, "formula": s.formula, "substituted": s.substituted,
                      "result": s.result} for s in p.steps]
-    approval = p.protocol.approval if p.protocol.approved else None
-    out["protocol"] = {"id": p.protocol.id, "title": p.protocol.title,
-                       "version": p.protocol.version, "approved": p.protocol.approved,
-                       "author_approved": p.protocol.author_approved,
-                       "approval": None if approval is None else {
-                           "approved_by": approval.approved_by,
-                           "printed_name": approval.printed_name,
-                           "approved_at": approval.approved_at},
-                       "fingerprint": p.protocol.fingerprint}
-    out["lab"] = {"name": p.lab.name, "fingerprint": p.lab.fingerprint,
-                  "example_facility": p.lab.example_facility}
+    out["protocol"] = protocol_dict(p.protocol)
+    out["lab"] = lab_dict(p.lab)
     out["doseprep_version"] = __version__
     return out
 
@@ -133,6 +134,8 @@ def render_text(p: PreparationPlan) -> str:
         f"          {approval_line(p.protocol)}",
         f"          fingerprint {p.protocol.fingerprint[:16]}…",
         f"Lab       {p.lab.name}{_EXAMPLE if p.lab.example_facility else ''}",
+        f"          {lab_approval_line(p.lab)}",
+        f"          fingerprint {p.lab.fingerprint[:16]}…",
         "",
     ]
     lines += steps_and_findings(p.steps, p.findings)

@@ -48,9 +48,10 @@ def compute_plan(request: Mapping[str, Any], protocol: str | None = None,
     chosen = load_protocol(protocol or (named if isinstance(named, str) and named.strip()
                                         else DEFAULT_PROTOCOL))
     if store is not None:
-        from doseprep.store.protocols import with_approval
+        from doseprep.store.protocols import with_approval, with_lab_approval
 
         chosen = with_approval(store, chosen)
+        settings = with_lab_approval(store, settings)
     if kind == "freeze":
         return freeze_plan(parse_freeze_request(request, zone=settings.time_zone,
                                                 protocol=chosen), chosen, settings)
@@ -127,6 +128,7 @@ def stored_plan(record: StoredRecord, protocol: str | None = None,
     stored ones, as signed, so a later release that rewords a message never makes an old
     record unprintable (issues 9 and 11).
     """
+    from doseprep.calc.checks import APPROVAL_NOTES
     from doseprep.plan import Finding, PreparationPlan, Severity
     from doseprep.plan import Step as PlanStep
     from doseprep.store.errors import WorkflowError
@@ -141,9 +143,9 @@ def stored_plan(record: StoredRecord, protocol: str | None = None,
                             "names, or correct it.")
     stored = record.plan
     findings = tuple(Finding(f["code"], Severity(f["severity"]), f["message"])
-                     for f in stored["findings"] if f["code"] != "PROTOCOL_NOT_APPROVED")
-    # The approval note follows the store's approval now, not at saving (see signed_content).
-    findings += tuple(f for f in plan.findings if f.code == "PROTOCOL_NOT_APPROVED")
+                     for f in stored["findings"] if f["code"] not in APPROVAL_NOTES)
+    # The approval notes follow the store's approvals now, not at saving (see signed_content).
+    findings += tuple(f for f in plan.findings if f.code in APPROVAL_NOTES)
     steps = tuple(PlanStep(s["name"], s["formula"], s["substituted"], s["result"])
                   for s in stored["steps"])
     if isinstance(plan, PreparationPlan):
@@ -160,8 +162,10 @@ def signed_content(plan: Mapping[str, Any]) -> dict[str, Any]:
     """A plan's JSON reduced to what a document must reproduce exactly: every number, the
     status, the dose level, the protocol and lab identities, and the finding codes with their
     severities. Left out: wording (instruction, messages, step texts), the program version, and
-    the protocol's approval state with the PROTOCOL_NOT_APPROVED note that follows it (an
-    approval may be granted after saving)."""
+    the protocol's and lab file's approval states with the PROTOCOL_NOT_APPROVED and
+    LAB_NOT_APPROVED notes that follow them (an approval may be granted after saving)."""
+    from doseprep.calc.checks import APPROVAL_NOTES
+
     out = {k: v for k, v in plan.items() if k not in _WORDING}
     if isinstance(out.get("protocol"), dict):
         out["protocol"] = {k: v for k, v in out["protocol"].items()
@@ -170,7 +174,7 @@ def signed_content(plan: Mapping[str, Any]) -> dict[str, Any]:
         out["lab"] = {k: v for k, v in out["lab"].items() if k == "fingerprint"}
     if isinstance(out.get("findings"), list):
         out["findings"] = [(f.get("code"), f.get("severity")) for f in out["findings"]
-                           if isinstance(f, dict) and f.get("code") != "PROTOCOL_NOT_APPROVED"]
+                           if isinstance(f, dict) and f.get("code") not in APPROVAL_NOTES]
     return out
 
 

@@ -50,6 +50,7 @@ from doseprep.documents.worksheet import (
     din_block,
     findings_table,
     page_dimensions,
+    settings_rows,
     status_and_reasons,
     steps_table,
 )
@@ -125,6 +126,9 @@ def _freeze_story(plan: FreezePlan, record: RecordInfo | None, s: dict, width: f
                              f"{fmt_percent(p.viability_percent)}"),
         ("Donor ABO/Rh", p.abo_rh or "not given"),
     ], s, width))
+    story.append(_p("Settings", s["h2"]))
+    story.append(_pairs([*settings_rows(plan),
+                         ("Dose basis", plan.protocol.cryo.basis_words())], s, width))
     story.append(_p("Aliquots", s["h2"]))
     header = ["Bag", "Planned", "Draw", "Bag and fill", "DMSO", "Expected after thaw"]
     rows = [[_p(h, s["bold"]) for h in header]]
@@ -174,6 +178,9 @@ def _thaw_story(plan: ThawPlan, record: RecordInfo | None, s: dict, width: float
         ("Frozen expiry", stamp(a.frozen_expires_at)),
         ("Thawed", stamp(r.thawed_at)),
     ], s, width))
+    story.append(_p("Settings", s["h2"]))
+    story.append(_pairs([*settings_rows(plan),
+                         ("Dose basis", plan.protocol.cryo.basis_words())], s, width))
     story.append(_p("Results", s["h2"]))
     counts = r.post_thaw
     story.append(_pairs([

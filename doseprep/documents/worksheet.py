@@ -55,7 +55,7 @@ from doseprep.isbt128 import din_structure, parse_din
 from doseprep.manifest import RecordInfo, checkpoint_keyword
 from doseprep.plan import PreparationPlan, Severity, instruction, not_for_clinical_use
 from doseprep.protocol import EXAMPLE_MARK
-from doseprep.report import STATUS_LINE, approval_line
+from doseprep.report import STATUS_LINE, approval_line, lab_approval_line
 from doseprep.signing import MEANINGS
 from doseprep.units import (
     fixed,
@@ -226,9 +226,12 @@ def build_document(plan: Any, record: RecordInfo | None, story: list, *, title: 
         canvas.drawRightString(size[0] - MARGIN, top - 20, state_words(record))
         canvas.setFont(SANS, 7.5)
         canvas.drawString(MARGIN, top - 10, f"{protocol.title}")
-        approval = "approved" if protocol.approved else "NOT APPROVED in the record store"
+        approval = "approved" if protocol.approved else "NOT APPROVED"
+        lab_approval = "approved" if lab.approved else "NOT APPROVED"
         canvas.drawString(MARGIN, top - 19, f"Protocol version {protocol.version} · "
-                                            f"fingerprint {protocol.fingerprint[:16]} · {approval}")
+                                            f"fingerprint {protocol.fingerprint[:16]} · {approval}"
+                                            f"  |  Lab file fingerprint {lab.fingerprint[:16]} · "
+                                            f"{lab_approval}")
         if record is not None and record.reprint_at is not None:
             canvas.setFont(SANS_BOLD, 9)
             canvas.drawRightString(size[0] - MARGIN, top - 12,
@@ -256,6 +259,19 @@ def build_document(plan: Any, record: RecordInfo | None, story: list, *, title: 
     doc.build(story, canvasmaker=lambda *a, **k: _NumberedCanvas(
         *a, footer=footer, watermark=mark, **k))
     return buffer.getvalue()
+
+
+def settings_rows(plan: Any) -> list[tuple[str, str]]:
+    """The two settings files a plan was computed with, each with its whole fingerprint and who
+    approved it in the record store (a document is clinical only when both are approved)."""
+    protocol, lab = plan.protocol, plan.lab
+    return [
+        ("Protocol", f"{protocol.id} version {protocol.version}, fingerprint "
+                     f"{protocol.fingerprint}"),
+        ("Approval", approval_line(protocol)),
+        ("Lab settings", f"{lab.name}, fingerprint {lab.fingerprint}"),
+        ("Lab approval", lab_approval_line(lab)),
+    ]
 
 
 def status_and_reasons(status_line: str, reasons: tuple[str, ...], s: dict,
@@ -368,8 +384,7 @@ def _story(plan: PreparationPlan, record: RecordInfo | None, s: dict, width: flo
     # Order.
     story.append(_p("Physician order", s["h2"]))
     story.append(_pairs([
-        ("Protocol", f"{plan.protocol.id} version {plan.protocol.version}"),
-        ("Approval", approval_line(plan.protocol)),
+        *settings_rows(plan),
         ("Cycle / infusion", f"cycle {r.order.cycle}, infusion {r.order.infusion}"),
         ("Dose level", r.order.dose_level),
         ("Target dose", fmt_dose(plan.target_dose)),

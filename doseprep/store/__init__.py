@@ -29,10 +29,14 @@ from doseprep.store.errors import (
 )
 from doseprep.store.history import earlier_print, list_records, print_history, register_print
 from doseprep.store.protocols import (
+    approve_lab,
     approve_protocol,
+    lab_approval,
     list_approvals,
+    list_lab_approvals,
     protocol_approval,
     with_approval,
+    with_lab_approval,
 )
 from doseprep.store.records import (
     PrintEvent,
@@ -77,6 +81,7 @@ __all__ = [
     "WorkflowError",
     "add_user",
     "administrator_exists",
+    "approve_lab",
     "approve_protocol",
     "audit_head",
     "authenticate",
@@ -89,7 +94,9 @@ __all__ = [
     "events",
     "export_csv",
     "get_record",
+    "lab_approval",
     "list_approvals",
+    "list_lab_approvals",
     "list_records",
     "list_users",
     "open_store",
@@ -105,4 +112,5 @@ __all__ = [
     "verify_record",
     "verify_store",
     "with_approval",
+    "with_lab_approval",
 ]

@@ -19,7 +19,8 @@ from __future__ import annotations
 import re
 
 #: Tables the application may only read and append to.
-APPEND_ONLY = ("audit_log", "signatures", "user_keys", "protocol_approvals")
+APPEND_ONLY = ("audit_log", "signatures", "user_keys", "protocol_approvals", "lab_approvals",
+               "settings_texts", "product_samples")
 #: Table → columns the application may update (None: any column; triggers guard the rest).
 UPDATABLE: dict[str, tuple[str, ...] | None] = {
     "records": None,
@@ -34,7 +35,8 @@ UPDATABLE: dict[str, tuple[str, ...] | None] = {
 INSERTABLE = ("records", "users", "counters", "aliquots")
 #: Sequences behind the tables' integer keys.
 SEQUENCES = ("records_id_seq", "signatures_id_seq", "user_keys_id_seq",
-             "protocol_approvals_id_seq", "aliquots_id_seq")
+             "protocol_approvals_id_seq", "aliquots_id_seq", "lab_approvals_id_seq",
+             "product_samples_id_seq")
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 

@@ -188,12 +188,14 @@ def _check_inventory(conn: Connection, trail: _Trail) -> None:
 
 
 def _check_approvals(conn: Connection) -> None:
-    """Every protocol approval matches its hash and its audit event (issue 8)."""
-    from doseprep.store.protocols import approval_problems
+    """Every protocol and lab file approval matches its hash and its audit event (issues 8,
+    22)."""
+    from doseprep.store.protocols import approval_problems, lab_approval_problems
 
-    problems = approval_problems(conn)
-    if problems:
-        _fail("protocol_approvals", problems[0].split(" (")[0].rsplit(" ", 1)[-1], problems[0])
+    for table, problems in (("protocol_approvals", approval_problems(conn)),
+                            ("lab_approvals", lab_approval_problems(conn))):
+        if problems:
+            _fail(table, problems[0].split(" (")[0].rsplit(" ", 1)[-1], problems[0])
 
 
 def _undecodable_row(conn: Connection) -> Problem | None:

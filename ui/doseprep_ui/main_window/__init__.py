@@ -397,7 +397,8 @@ class MainWindow(SettingsActions, DocumentActions, DraftActions, FreezeActions, 
         problem = evaluation.errors.get("protocol", "") if protocol is None else ""
         key = (protocol and protocol.fingerprint, protocol and protocol.source,
                protocol and protocol.approved,
-               self.lab and self.lab.fingerprint, self.lab and self.lab.source, problem)
+               self.lab and self.lab.fingerprint, self.lab and self.lab.source,
+               self.lab and self.lab.approved, problem)
         if key != self._shown_settings:
             self._shown_settings = key
             self.settings_panel.show_settings(protocol, self.lab, problem)

@@ -10,7 +10,7 @@ from doseprep.errors import DoseprepError, SettingsError
 from doseprep_ui.widgets import dialogs
 
 if TYPE_CHECKING:
-    from doseprep.protocol import Protocol
+    from doseprep.protocol import LabSettings, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +43,26 @@ class SettingsActions:
             log.error("protocol approval not read: %s", exc)
             return protocol
 
+    def _with_lab_approval(self, lab: LabSettings) -> LabSettings:
+        """The lab settings with the store's approval of their fingerprint once the store is
+        open (a document is clinical only when the lab file is approved too, issue 22)."""
+        session = self.records.session
+        if not session.is_open:
+            return lab
+        from doseprep.store import with_lab_approval
+
+        try:
+            return with_lab_approval(session.store, lab)
+        except DoseprepError as exc:
+            log.error("lab approval not read: %s", exc)
+            return lab
+
     def reload_approvals(self) -> None:
-        """Read the protocols' approvals again (the store opened, or an approval was made)."""
+        """Read the protocols' and the lab file's approvals again (the store opened, or an
+        approval was made)."""
         self._protocols.clear()
+        if self.lab is not None:
+            self.lab = self._with_lab_approval(self.lab)
         self.recompute()
 
     def _add_protocol_choice(self, ref: str) -> None:
@@ -66,7 +83,7 @@ class SettingsActions:
             else:
                 self._lab_problem = str(exc)
             return False
-        self.lab, self.lab_path = lab, str(path or "")
+        self.lab, self.lab_path = self._with_lab_approval(lab), str(path or "")
         return True
 
     def use_lab(self, path: str | None) -> None:
