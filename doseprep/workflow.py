@@ -35,29 +35,49 @@ def compute_plan(request: Mapping[str, Any], protocol: str | None = None,
                  lab: str | None = None, *, store: Store | None = None) -> AnyPlan:
     """Parse a request (JSON shape) and compute its plan with the domain, as ``doseprep plan``
     (or ``freeze`` / ``thaw`` when the request says ``"kind"``); with ``store``, the protocol
-    carries the store's approval of its fingerprint."""
-    from doseprep.cryo.freeze import freeze_plan, parse_freeze_request
-    from doseprep.cryo.thaw import parse_thaw_request, thaw_plan
-    from doseprep.plan import plan
+    and the lab file carry the store's approvals of their fingerprints."""
     from doseprep.protocol import load_lab, load_protocol
-    from doseprep.request import DEFAULT_PROTOCOL, parse_request
+    from doseprep.request import DEFAULT_PROTOCOL
 
-    settings = load_lab(lab)
-    kind = request_kind(request)
     named = request.get("protocol") if isinstance(request, Mapping) else None
     chosen = load_protocol(protocol or (named if isinstance(named, str) and named.strip()
                                         else DEFAULT_PROTOCOL))
+    return plan_with(request, chosen, load_lab(lab), store=store)
+
+
+def plan_with(request: Mapping[str, Any], protocol: Any, lab: Any, *,
+              store: Store | None = None) -> AnyPlan:
+    """The plan of a request with these loaded settings (a :class:`~doseprep.protocol.Protocol`
+    and :class:`~doseprep.protocol.LabSettings`), with the store's approvals when given."""
+    from doseprep.cryo.freeze import freeze_plan, parse_freeze_request
+    from doseprep.cryo.thaw import parse_thaw_request, thaw_plan
+    from doseprep.plan import plan
+    from doseprep.request import parse_request
+
     if store is not None:
         from doseprep.store.protocols import with_approval, with_lab_approval
 
-        chosen = with_approval(store, chosen)
-        settings = with_lab_approval(store, settings)
+        protocol = with_approval(store, protocol)
+        lab = with_lab_approval(store, lab)
+    kind = request_kind(request)
     if kind == "freeze":
-        return freeze_plan(parse_freeze_request(request, zone=settings.time_zone,
-                                                protocol=chosen), chosen, settings)
+        return freeze_plan(parse_freeze_request(request, zone=lab.time_zone,
+                                                protocol=protocol), protocol, lab)
     if kind == "thaw":
-        return thaw_plan(parse_thaw_request(request, zone=settings.time_zone), chosen, settings)
-    return plan(parse_request(request, zone=settings.time_zone), chosen, settings)
+        return thaw_plan(parse_thaw_request(request, zone=lab.time_zone), protocol, lab)
+    return plan(parse_request(request, zone=lab.time_zone), protocol, lab)
+
+
+def kept_settings(record: StoredRecord) -> tuple[Any, Any] | None:
+    """The protocol and lab settings a record was computed with, from the exact texts it keeps
+    (None for a record saved before they were kept: its files are read from disk)."""
+    if record.protocol_text is None or record.lab_text is None:
+        return None
+    from doseprep.protocol import lab_from_text, protocol_from_text
+
+    return (protocol_from_text(record.protocol_text, f"the protocol kept with {record.ref}"),
+            lab_from_text(record.lab_text, f"the lab settings kept with {record.ref}",
+                          kept_before_r3=record.lab_text_sha256 is None))
 
 
 def request_kind(request: Any) -> str:
@@ -121,19 +141,24 @@ def stored_plan(record: StoredRecord, protocol: str | None = None,
                 lab: str | None = None, *, store: Store | None = None) -> AnyPlan:
     """The record's plan as it was signed, for documents.
 
-    The stored request is computed again and every number, the status, the dose level and the
-    finding codes must equal the stored plan's (else :class:`WorkflowError`: other protocol or
-    lab settings, or another calculation — a document never prints numbers that are not the
-    record's). Wording is not compared: the instruction, findings and steps printed are the
-    stored ones, as signed, so a later release that rewords a message never makes an old
-    record unprintable (issues 9 and 11).
+    The stored request is computed again — with the exact protocol and lab file texts the record
+    keeps (issue 22; ``protocol`` and ``lab`` only for a record saved before they were kept) —
+    and every number, the status, the dose level and the finding codes must equal the stored
+    plan's (else :class:`WorkflowError`: other protocol or lab settings, or another calculation
+    — a document never prints numbers that are not the record's). Wording is not compared: the
+    instruction, findings and steps printed are the stored ones, as signed, so a later release
+    that rewords a message never makes an old record unprintable (issues 9 and 11).
     """
     from doseprep.calc.checks import APPROVAL_NOTES
     from doseprep.plan import Finding, PreparationPlan, Severity
     from doseprep.plan import Step as PlanStep
     from doseprep.store.errors import WorkflowError
 
-    plan = compute_plan(record.request, protocol, lab, store=store)
+    kept = kept_settings(record)
+    if kept is not None:  # the exact files it was signed with, whatever is on disk now
+        plan = plan_with(record.request, *kept, store=store)
+    else:
+        plan = compute_plan(record.request, protocol, lab, store=store)
     now, saved = signed_content(plan_to_json(plan)), signed_content(record.plan)
     if now != saved:
         differing = sorted(k for k in now.keys() | saved.keys() if now.get(k) != saved.get(k))

@@ -103,6 +103,50 @@ def _load_reentry(args: argparse.Namespace, fields: tuple[str, ...]) -> dict[str
     return values
 
 
+def _settings_kept(store: Any, record: StoredRecord) -> dict[str, Any]:
+    """The protocol and lab files a record was computed with: fingerprint, the text kept with it
+    (issue 22) and the store's approval of that fingerprint now."""
+    from doseprep.store import lab_approval, protocol_approval
+
+    out: dict[str, Any] = {}
+    for kind, fingerprint, sha, text, look_up in (
+            ("protocol", record.protocol_fingerprint, record.protocol_text_sha256,
+             record.protocol_text, protocol_approval),
+            ("lab", record.lab_fingerprint, record.lab_text_sha256, record.lab_text,
+             lab_approval)):
+        approval = look_up(store, fingerprint)
+        out[kind] = {"fingerprint": fingerprint, "text_sha256": sha, "text": text,
+                     "approved": approval is not None,
+                     "approval": None if approval is None else {
+                         "approved_by": approval.approved_by,
+                         "printed_name": approval.printed_name,
+                         "approved_at": approval.approved_at}}
+    return out
+
+
+def _settings_lines(settings: dict[str, Any], record: StoredRecord) -> list[str]:
+    lines = []
+    for kind, caption, name in (("protocol", "Protocol", f"{record.protocol_id} version "
+                                                         f"{record.protocol_version}"),
+                                ("lab", "Lab file", "")):
+        entry = settings[kind]
+        a = entry["approval"]
+        approval = (f"approved by {a['printed_name']} ({a['approved_by']}) at "
+                    f"{a['approved_at'][:16].replace('T', ' ')} UTC" if a else "NOT APPROVED")
+        if entry["text_sha256"] is not None:
+            kept = f"text kept with the record (SHA-256 {entry['text_sha256'][:16]}…)"
+        elif entry["text"] is not None:
+            kept = ("saved before texts were kept; the file of that fingerprint doseprep "
+                    "bundled then is kept")
+        else:
+            kept = "saved before texts were kept: reprinted from the file named"
+        if entry["text"] is None and entry["text_sha256"] is not None:
+            kept = "its kept text is MISSING or altered (run doseprep audit verify)"
+        lines.append(f"{caption:<10}{name + ', ' if name else ''}fingerprint "
+                     f"{entry['fingerprint'][:16]}…, {approval}; {kept}")
+    return lines
+
+
 def _record_dict(record: StoredRecord, prints: tuple) -> dict[str, Any]:
     return {
         "record_id": record.record_id, "version": record.version, "ref": record.ref,
@@ -206,8 +250,10 @@ def _cmd_show(args: argparse.Namespace) -> int:
     sign_in(args, "showing a record")
     record = get_record(args.store, args.id)
     prints = print_history(args.store, record.ref)
+    settings = _settings_kept(args.store, record)
     if args.json:
-        json.dump(_record_dict(record, prints), sys.stdout, indent=2, ensure_ascii=False)
+        json.dump(_record_dict(record, prints) | {"settings": settings}, sys.stdout, indent=2,
+                  ensure_ascii=False)
         sys.stdout.write("\n")
         return EXIT_OK
     lines = [
@@ -216,8 +262,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
         f"Patient   {record.patient_name}  MRN {record.patient_mrn}",
         f"Product   DIN {record.din}   dose level {record.dose_level}   plan "
         f"{record.plan_status}",
-        f"Protocol  {record.protocol_id} version {record.protocol_version}, fingerprint "
-        f"{record.protocol_fingerprint[:16]}…",
+        *_settings_lines(settings, record),
         f"Plan      {record.plan.get('instruction', '')}",
         f"Created   {record.created_at} by {record.created_by}; updated {record.updated_at} by "
         f"{record.updated_by} (row version {record.row_version})",

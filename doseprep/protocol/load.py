@@ -178,10 +178,16 @@ def load_lab(path: str | Path | None = None) -> LabSettings:
     return lab_from_text(_read_text(path), str(path))
 
 
-def lab_from_text(text: str, source: str) -> LabSettings:
+def lab_from_text(text: str, source: str, *, kept_before_r3: bool = False) -> LabSettings:
     """Check lab settings from the file's exact text (a record keeps it); ``source`` names it in
-    every message."""
+    every message. ``kept_before_r3``: a file kept for a record saved before the post-thaw
+    recovery moved to the protocol, whose ``[cryo]`` table may still hold it; it is set aside
+    (the plan computed again with the protocol's R must still equal the one signed)."""
     data = _parse_toml(text, source)
+    printed = fingerprint(data)
+    if kept_before_r3 and isinstance(data.get("cryo"), dict):
+        data = {**data, "cryo": {k: v for k, v in data["cryo"].items()
+                                 if k != "post_thaw_recovery_percent"}}
     r = _Reader(source, data)
     r.known_keys(LAB_KEYS)
     syringes = []
@@ -236,7 +242,7 @@ def lab_from_text(text: str, source: str) -> LabSettings:
                             ureg.g / ureg.mL),
         dilution_factors=tuple(factors),
         dilution_aliquot=Q_(aliquot, ML),
-        fingerprint=fingerprint(data),
+        fingerprint=printed,
         source=source,
         facility=facility,
         plausible=_plausible(r, data.get("plausible", {})),

@@ -42,7 +42,9 @@ from doseprep.store.content import (
     SIGNATURE_FIELDS,
     content_columns,
     record_content,
+    settings_texts,
     signature_content,
+    text_sha256,
 )
 from doseprep.store.engine import Store
 from doseprep.store.errors import (
@@ -52,6 +54,7 @@ from doseprep.store.errors import (
 )
 from doseprep.store.refs import ID_PREFIX, find_row, version_ref
 from doseprep.store.schema import counters, records, signatures
+from doseprep.store.schema import settings_texts as settings_texts_table
 from doseprep.store.users import require_active_user
 
 if TYPE_CHECKING:
@@ -124,6 +127,12 @@ class StoredRecord:
     signatures: tuple[Signature, ...]
     record_hash: str  # the hash last signed, or for a draft the hash of its current content
     kind: str = "fresh"  # fresh, freeze or thaw: which plan the record holds
+    #: The SHA-256 of the exact protocol and lab file texts the plan was computed with (kept in
+    #: ``settings_texts``; None for a record saved before revision 0005), and the texts.
+    protocol_text_sha256: str | None = None
+    lab_text_sha256: str | None = None
+    protocol_text: str | None = None
+    lab_text: str | None = None
 
     @property
     def ref(self) -> str:
@@ -207,7 +216,42 @@ def stored_record(conn: Connection, row: Mapping[str, Any]) -> StoredRecord:
         updated_at=row["updated_at"], updated_by=row["updated_by"],
         supersedes=row["supersedes_ref"], correction_reason=row["correction_reason"],
         superseded_by=row["superseded_by_ref"], signatures=sigs, record_hash=record_hash,
-        kind=row["kind"])
+        kind=row["kind"], protocol_text_sha256=row["protocol_text_sha256"],
+        lab_text_sha256=row["lab_text_sha256"],
+        protocol_text=_settings_text(conn, row["protocol_text_sha256"], "protocol",
+                                     row["protocol_fingerprint"]),
+        lab_text=_settings_text(conn, row["lab_text_sha256"], "lab", row["lab_fingerprint"]))
+
+
+def _settings_text(conn: Connection, sha256: str | None, kind: str,
+                   fingerprint: str) -> str | None:
+    """A kept settings file text by its SHA-256 (None when it is not what its key says:
+    ``audit verify`` names that). A record saved before texts were kept (no SHA-256) gets a kept
+    text of the fingerprint it names, if there is one: the files doseprep bundled before are
+    kept by migration 0005, so such a record still reprints after an upgrade."""
+    table = settings_texts_table
+    if sha256 is None:
+        query = (sa.select(table.c.sha256, table.c.text)
+                 .where(table.c.kind == kind, table.c.fingerprint == fingerprint)
+                 .order_by(table.c.sha256).limit(1))
+    else:
+        query = sa.select(table.c.sha256, table.c.text).where(table.c.sha256 == sha256)
+    found = conn.execute(query).first()
+    if found is None or text_sha256(found.text) != found.sha256:
+        return None
+    return found.text
+
+
+def keep_settings(conn: Connection, plan: AnyPlan, now: datetime) -> None:
+    """Keep the exact protocol and lab file texts ``plan`` was computed with (once per text), in
+    the saving transaction: the record points at them, so a reprint never depends on files on
+    disk, an upgrade or a workstation's settings (issue 22)."""
+    table = settings_texts_table
+    for text in settings_texts(plan):
+        exists = conn.execute(sa.select(table.c.sha256)
+                              .where(table.c.sha256 == text["sha256"])).first()
+        if exists is None:
+            conn.execute(table.insert().values(**text, created_at=utc_text(now)))
 
 
 def get_record(store: Store, ref: str) -> StoredRecord:
@@ -251,6 +295,7 @@ def save_draft(store: Store, plan: AnyPlan, user_id: str) -> StoredRecord:
         _check_kind(conn, None, columns)
         now = utc_now()
         stamp = utc_text(now)
+        keep_settings(conn, plan, now)
         values = {**columns, "record_id": _next_record_id(conn, now), "version": 1,
                   "supersedes_id": None, "correction_reason": None, "state": State.DRAFT.value,
                   "created_at": stamp, "created_by": user_id, "updated_at": stamp,
@@ -305,6 +350,7 @@ def edit_draft(store: Store, ref: str, plan: AnyPlan, user_id: str, *,
         check_row_version(row, expected_row_version)
         _check_kind(conn, row, columns)
         now = utc_now()
+        keep_settings(conn, plan, now)
         result = conn.execute(records.update().where(
             records.c.id == row["id"], records.c.row_version == row["row_version"],
             records.c.state == State.DRAFT.value).values(
@@ -374,6 +420,7 @@ def correct_record(store: Store, ref: str, plan: AnyPlan, user_id: str, reason: 
         _check_kind(conn, row, columns)
         now = utc_now()
         stamp = utc_text(now)
+        keep_settings(conn, plan, now)
         old_ref = version_ref(row["record_id"], row["version"])
         values = {**columns, "record_id": row["record_id"], "version": row["version"] + 1,
                   "supersedes_id": row["id"], "correction_reason": reason,

@@ -213,6 +213,7 @@ settings_texts = Table(
     Column("fingerprint", String(64), nullable=False),
     Column("text", Text, nullable=False),
     Column("created_at", String(32), nullable=False),
+    Index("ix_settings_texts_fingerprint", "kind", "fingerprint"),
 )
 
 

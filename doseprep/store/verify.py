@@ -156,6 +156,7 @@ def verify_connection(conn: Connection, trust: Sequence[Path] = (),
         _check_accounts(conn, trail)
         _check_records(conn, trail, counts, keys)
         _check_approvals(conn)
+        _check_settings_texts(conn)
         _check_inventory(conn, trail)
     except _FoundError as found:
         log.warning("audit verify: %s", found.problem)
@@ -185,6 +186,45 @@ def _check_inventory(conn: Connection, trail: _Trail) -> None:
     if missing:
         _fail("aliquots", missing[0], "the audit trail holds this bag but the inventory does "
                                       "not (removed).")
+
+
+def _check_settings_texts(conn: Connection) -> None:
+    """Every kept settings file text is what its key says and has the fingerprint stored beside
+    it; every record's kept texts are there and have the fingerprints the record names (issue
+    22: a reprint uses them, so they must be what was signed)."""
+    from doseprep.errors import SettingsError
+    from doseprep.protocol import fingerprint
+    from doseprep.protocol.reader import _parse_toml
+    from doseprep.store.content import text_sha256
+    from doseprep.store.schema import settings_texts
+
+    kept: dict[str, str] = {}
+    for row in conn.execute(sa.select(settings_texts).order_by(settings_texts.c.sha256)):
+        where = f"{row.sha256[:16]}… ({row.kind})"
+        if text_sha256(row.text) != row.sha256:
+            _fail("settings_texts", where, "the kept settings file text is not the text its "
+                                           "SHA-256 names (altered).")
+        try:
+            found = fingerprint(_parse_toml(row.text, row.kind))
+        except SettingsError:  # a text that does not parse was not kept by doseprep
+            found = ""
+        if found != row.fingerprint:
+            _fail("settings_texts", where, "the kept settings file does not have the "
+                                           "fingerprint stored with it (altered).")
+        kept[row.sha256] = row.fingerprint
+    query = sa.select(records.c.id, records.c.record_id, records.c.version,
+                      records.c.protocol_fingerprint, records.c.lab_fingerprint,
+                      records.c.protocol_text_sha256, records.c.lab_text_sha256).where(
+        sa.or_(records.c.protocol_text_sha256.is_not(None),
+               records.c.lab_text_sha256.is_not(None)))
+    for row in conn.execute(query):
+        for what, sha, wanted in (("protocol", row.protocol_text_sha256,
+                                   row.protocol_fingerprint),
+                                  ("lab", row.lab_text_sha256, row.lab_fingerprint)):
+            if kept.get(sha or "") != wanted:
+                _fail("records", f"{row.id} ({version_ref(row.record_id, row.version)})",
+                      f"the {what} file text kept with it is missing or is not the file of "
+                      f"fingerprint {wanted[:16]}… it names (removed or altered).")
 
 
 def _check_approvals(conn: Connection) -> None:

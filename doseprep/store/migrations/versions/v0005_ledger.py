@@ -11,13 +11,20 @@ Create Date: 2026-11-25
   keyed by the SHA-256 of the text (append-only; many records share one text). ``records`` gains
   ``protocol_text_sha256`` and ``lab_text_sha256``; they are part of a signed record's content, so
   the immutability guard covers them. Records saved before this revision have none (NULL) and keep
-  the hashes they were signed with.
+  the hashes they were signed with; the files doseprep bundled until now (``../legacy/``) are
+  kept here, so such a record made with them is found by its fingerprint and still reprints.
 - ``signatures.exception_json``: an exceptional release's findings, reason and physician, covered
   by the signature's hash (NULL for every other signature, whose hashes are unchanged).
 - ``product_samples``: QC samples taken from a collection (a DIN), for its ledger (append-only).
 """
 
 from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from datetime import UTC, datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
@@ -56,6 +63,8 @@ def upgrade() -> None:
         sa.Column("created_at", sa.String(32), nullable=False),
         sa.CheckConstraint("kind IN ('protocol', 'lab')", name="ck_settings_texts_kind"),
     )
+    op.create_index("ix_settings_texts_fingerprint", "settings_texts", ["kind", "fingerprint"])
+    _keep_legacy_texts()
     op.create_table(
         "product_samples",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -75,6 +84,28 @@ def upgrade() -> None:
     if not postgres:
         op.execute("DROP TRIGGER records_signed_immutable")
     op.execute(_records_guard(CONTENT_COLUMNS, postgres))
+
+
+#: The files bundled before this revision, by kind.
+LEGACY = (("protocol", "protocol-hmct-blinatumomab.toml"), ("lab", "lab.toml"))
+
+
+def _keep_legacy_texts() -> None:
+    """The settings files doseprep bundled until now, so that records saved with them (which
+    keep no text) are found by fingerprint and reprint after the upgrade."""
+    folder = Path(__file__).resolve().parent.parent / "legacy"
+    table = sa.table("settings_texts", sa.column("sha256"), sa.column("kind"),
+                     sa.column("fingerprint"), sa.column("text"), sa.column("created_at"))
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    rows = []
+    for kind, name in LEGACY:
+        text = (folder / name).read_bytes().decode("utf-8")
+        canonical = json.dumps(tomllib.loads(text), sort_keys=True, separators=(",", ":"),
+                               ensure_ascii=False)
+        rows.append({"sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(), "kind": kind,
+                     "fingerprint": hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
+                     "text": text, "created_at": now})
+    op.bulk_insert(table, rows)
 
 
 def _append_only(postgres: bool) -> None:
@@ -109,5 +140,6 @@ def downgrade() -> None:
     op.drop_column("records", "protocol_text_sha256")
     op.execute(_records_guard(CONTENT_COLUMNS[:-2], postgres))
     op.drop_index("ix_product_samples_din", "product_samples")
+    op.drop_index("ix_settings_texts_fingerprint", "settings_texts")
     for table in APPEND_ONLY:
         op.drop_table(table)
