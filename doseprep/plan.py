@@ -10,6 +10,7 @@ does not have is an :class:`InputError`, not a plan.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
@@ -283,9 +284,13 @@ def _best_step(vp: pint.Quantity, lab: LabSettings, c: pint.Quantity, w: pint.Qu
                 fmt_dose(best))
 
 
-def not_for_clinical_use(p: PreparationPlan) -> tuple[str, ...]:
-    """Why documents of this plan must carry NOT FOR CLINICAL USE (empty when they need not)."""
-    reasons = [f"{f.code}: {f.message}" for f in p.findings if f.severity is Severity.BLOCK]
+def not_for_clinical_use(p: PreparationPlan,
+                         released: Collection[str] = ()) -> tuple[str, ...]:
+    """Why documents of this plan must carry NOT FOR CLINICAL USE (empty when they need not).
+    ``released``: the blocking findings the medical director released by exception (they are
+    printed as such, not as a reason against clinical use)."""
+    reasons = [f"{f.code}: {f.message}" for f in p.findings
+               if f.severity is Severity.BLOCK and f.code not in released]
     reasons += settings_not_approved(p.protocol, p.lab)
     return tuple(reasons)
 

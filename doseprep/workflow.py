@@ -235,8 +235,46 @@ def why_not_sign(record: StoredRecord, step: Step | str, user: User | None,
         if preparer == user.user_id:
             return (f"You prepared {record.ref}; a different person must sign "
                     f"\"{spec.meaning}\".")
-    if spec.name is Step.PREPARE and record.plan_status == "blocked":
-        return "The plan is blocked: it cannot be signed; correct the request or the product."
+    refusal = _blocked_refusal(record, spec, exceptional=False)
+    if refusal is not None:
+        return refusal
+    expired = infusion_expired_at(record.plan, now)
+    if expired is not None:
+        return (f"INFUSION_EXPIRED: the infusion expired at {expired:%Y-%m-%d %H:%M}; it cannot "
+                "be signed.")
+    return None
+
+
+def _blocked_refusal(record: StoredRecord, spec: Any, *, exceptional: bool) -> str | None:
+    from doseprep.release import blocked_refusal
+
+    refusal = blocked_refusal(record.plan, record.kind, spec, exceptional)
+    return None if refusal is None else refusal[0].upper() + refusal[1:]
+
+
+def why_not_release_exceptionally(record: StoredRecord | None, user: User | None,
+                                  now: datetime | None = None) -> str | None:
+    """Why the store would refuse ``user`` an exceptional release of ``record`` now (None when
+    it would not): the medical director's, for a verified record blocked only by findings its
+    protocol lists, by someone other than its preparer, before its infusion expires."""
+    from doseprep.signing import EXCEPTIONAL_RELEASERS
+    from doseprep.store.expiry import infusion_expired_at
+
+    spec = step_named(Step.RELEASE)
+    if user is None:
+        return "Log in first."
+    if record is None:
+        return "Open a record first."
+    if record.state is not spec.before or record.superseded_by is not None:
+        return (f"{record.ref} is {record.state.words}; an exceptional release signs a newest "
+                "VERIFIED record.")
+    if user.role not in EXCEPTIONAL_RELEASERS:
+        return f"You are a {user.role.value}; only the medical director releases by exception."
+    if preparer_of(record) == user.user_id:
+        return f"You prepared {record.ref}; a different person must release it."
+    refusal = _blocked_refusal(record, spec, exceptional=True)
+    if refusal is not None:
+        return refusal
     expired = infusion_expired_at(record.plan, now)
     if expired is not None:
         return (f"INFUSION_EXPIRED: the infusion expired at {expired:%Y-%m-%d %H:%M}; it cannot "
@@ -308,6 +346,15 @@ def allowed_actions(record: StoredRecord | None, user: User | None, *, has_plan:
 
 # --- printing --------------------------------------------------------------------------------
 
+def _ledger_line(store: Store, record: StoredRecord) -> str | None:
+    """The ledger line a fresh or freeze record's worksheet prints."""
+    from doseprep.store.ledger import DRAWING_KINDS, ledger_line, product_ledger
+
+    if record.kind not in DRAWING_KINDS:
+        return None
+    return ledger_line(product_ledger(store, record.din), record.ref)
+
+
 @dataclass(frozen=True)
 class PrintedRecord:
     """The documents of one print of a record version (not yet registered as printed)."""
@@ -341,7 +388,7 @@ def render_record(store: Store, ref: str, user_id: str, *, page_size: str = "let
     plan = stored_plan(record, protocol, lab, store=store)
     reprint = earlier_print(store, record.ref) is not None
     info = replace(record.info(reprint_at=datetime.now(UTC) if reprint else None),
-                   audit_checkpoint=audit_head(store))
+                   audit_checkpoint=audit_head(store), ledger_line=_ledger_line(store, record))
     worksheet, label_pdf, zpl = render_documents(plan, info, page_size=page_size,
                                                  zpl_dpi=zpl_dpi)
     return PrintedRecord(info=info, plan=plan, worksheet=worksheet, labels=label_pdf, zpl=zpl)

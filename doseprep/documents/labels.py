@@ -36,7 +36,9 @@ from doseprep.documents.style import (
     document_id,
     draft_reason,
     draw_watermark,
+    exceptional_words,
     register_fonts,
+    released_codes,
     stamp,
     state_words,
 )
@@ -98,6 +100,9 @@ class LabelData:
     collected_caption: str = "Collected"  # a thawed bag: "Thawed"
     dose_suffix: str = " recipient weight"
     expires_caption: str = "EXPIRES"  # a thawed bag: "INFUSE BY"
+    #: The medical director's exceptional release, in words (the findings, the reason, the
+    #: physician told), printed across the label above the recipient; None for every other.
+    exceptional: str | None = None
 
 
 def label_data(plan: PreparationPlan, record: RecordInfo | None = None) -> LabelData:
@@ -105,7 +110,9 @@ def label_data(plan: PreparationPlan, record: RecordInfo | None = None) -> Label
     facility = plan.lab.facility
     product = plan.request.product
     din = parse_din(product.din)
-    blocking = [f for f in plan.findings if f.severity is Severity.BLOCK]
+    released = released_codes(record)
+    blocking = [f for f in plan.findings if f.severity is Severity.BLOCK
+                and f.code not in released]
     abo_rh = abo_text = None
     if product.abo_rh:
         abo, rh = parse_abo_rh(product.abo_rh)
@@ -153,10 +160,11 @@ def label_data(plan: PreparationPlan, record: RecordInfo | None = None) -> Label
                    *plan.lab.address),
         investigational=str(facility.get("investigational_statement", DEFAULT_INVESTIGATIONAL)),
         blocked_reason=("; ".join(f.code for f in blocking) if blocking else None),
-        watermark=bool(not_for_clinical_use(plan)),
+        watermark=bool(not_for_clinical_use(plan, released)),
         document_id=document_id(plan, record),
         draft=draft,
         state=state_words(record),
+        exceptional=exceptional_words(record),
     )
 
 
@@ -282,8 +290,17 @@ def _draw_label(c: Canvas, d: LabelData, width: float, height: float) -> None:
     for n, line in enumerate(_wrap(d.storage, CONDENSED, 6.2, half)[:2]):
         c.drawString(mid + 2 * mm, y - (15 + 2.8 * n) * mm, line)
 
+    # An exceptional release, in bold across the label just above the recipient.
+    lines: list[str] = []
+    if d.exceptional:
+        c.setFont(CONDENSED_BOLD, 5.8)
+        lines = _wrap(d.exceptional, CONDENSED_BOLD, 5.8, right - left)
+        if len(lines) > 2:  # the reason is last; the worksheet carries it in full
+            lines = [lines[0], _clip(" ".join(lines[1:]), CONDENSED_BOLD, 5.8, right - left)]
+        for n, line in enumerate(lines):
+            c.drawString(left, height - (64.4 + 2.2 * n) * mm, line)
     # Bottom band: the intended recipient, statements, lab.
-    top = height - 62 * mm
+    top = height - (62 + (2.2 * len(lines) + 0.8 if lines else 0)) * mm
     c.setLineWidth(1.2)
     c.rect(left, top - 11.5 * mm, right - left, 10 * mm)
     # MRN and date of birth are always complete, on the first line; the name has the second line

@@ -85,6 +85,8 @@ def label_zpl(d: LabelData, size: tuple[float, float], dpi: int = 203,
     for statement in (*STATEMENTS, d.investigational, " / ".join(d.lab_lines)):
         lines.append(text(3, y, 1.9, statement))
         y += 2.6
+    if d.exceptional:  # the medical director's exceptional release, above the recipient
+        lines.append(text(3, 59.5, 1.9, d.exceptional[:110]))
     if d.draft:
         lines.append(text(3, 97, 2.2, "DRAFT - NOT FOR USE"))
     elif d.watermark:

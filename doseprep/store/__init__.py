@@ -51,7 +51,13 @@ from doseprep.store.records import (
     save_draft,
 )
 from doseprep.store.reentry import compare_reentry
-from doseprep.store.sign import prepare_record, release_record, sign_record, verify_record
+from doseprep.store.sign import (
+    prepare_record,
+    release_exceptionally,
+    release_record,
+    sign_record,
+    verify_record,
+)
 from doseprep.store.users import Role, User, administrator_exists, authenticate, list_users
 from doseprep.store.verify import VerifyReport, verify_store
 
@@ -105,6 +111,7 @@ __all__ = [
     "protocol_approval",
     "record_info",
     "register_print",
+    "release_exceptionally",
     "release_record",
     "reset_password",
     "save_draft",

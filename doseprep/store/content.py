@@ -28,9 +28,14 @@ SIGNATURE_FIELDS = ("seq", "meaning", "state", "user_id", "printed_name", "role"
 
 
 def signature_content(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The canonical content of a signature (what its ``signature_hash`` covers)."""
+    """The canonical content of a signature (what its ``signature_hash`` covers): an exceptional
+    release's findings, reason and physician too (revision 0005; every other signature's content,
+    and hash, is unchanged)."""
     out = {name: values[name] for name in SIGNATURE_FIELDS}
     out["state"] = str(out["state"])
+    exception = values.get("exception_json")
+    if exception is not None:
+        out["exception"] = exception
     return out
 
 

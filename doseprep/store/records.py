@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from doseprep.manifest import RecordInfo, SignatureManifest
+from doseprep.manifest import ExceptionalRelease, RecordInfo, SignatureManifest
 from doseprep.signing import EDITORS, State
-from doseprep.store import audit
+from doseprep.store import audit, ledger
 from doseprep.store.canonical import (
     content_hash,
     local_zone,
@@ -42,9 +42,7 @@ from doseprep.store.content import (
     SIGNATURE_FIELDS,
     content_columns,
     record_content,
-    settings_texts,
     signature_content,
-    text_sha256,
 )
 from doseprep.store.engine import Store
 from doseprep.store.errors import (
@@ -52,9 +50,9 @@ from doseprep.store.errors import (
     StaleRecordError,
     WorkflowError,
 )
+from doseprep.store.kept import keep_settings, kept_text
 from doseprep.store.refs import ID_PREFIX, find_row, version_ref
 from doseprep.store.schema import counters, records, signatures
-from doseprep.store.schema import settings_texts as settings_texts_table
 from doseprep.store.users import require_active_user
 
 if TYPE_CHECKING:
@@ -80,6 +78,14 @@ class Signature:
     utc_offset: str
     record_hash: str
     signature_hash: str
+    #: An exceptional release's findings, reason and physician (canonical JSON), or None.
+    exception_json: str | None = None
+
+    @property
+    def exception(self) -> dict[str, Any] | None:
+        """The exceptional release this signature authorised: {"findings": [{code, message}],
+        "reason", "physician"} — None for every ordinary signature."""
+        return None if self.exception_json is None else json.loads(self.exception_json)
 
     @property
     def signed_at(self) -> datetime:
@@ -141,14 +147,22 @@ class StoredRecord:
     def signature(self, meaning: str) -> Signature | None:
         return next((s for s in self.signatures if s.meaning == meaning), None)
 
+    @property
+    def exceptional_release(self) -> Signature | None:
+        """The medical director's exceptional release signature, if the record has one."""
+        return next((s for s in self.signatures if s.exception_json is not None), None)
+
     def info(self, reprint_at: datetime | None = None) -> RecordInfo:
         """What a printed document says about this record."""
+        exceptional = self.exceptional_release
         return RecordInfo(record_id=self.record_id, version=self.version, state=self.state.value,
                           record_hash=self.record_hash,
                           signatures=tuple(s.manifest() for s in self.signatures),
                           reprint_at=reprint_at, supersedes=self.supersedes,
                           correction_reason=self.correction_reason,
-                          superseded_by=self.superseded_by)
+                          superseded_by=self.superseded_by,
+                          exceptional_release=None if exceptional is None else
+                          exceptional_manifest(exceptional))
 
 
 @dataclass(frozen=True)
@@ -188,11 +202,23 @@ class PrintEvent:
 
 # --- loading -------------------------------------------------------------------------------
 
+def exceptional_manifest(signature: Signature) -> ExceptionalRelease:
+    """What documents print of an exceptional release."""
+    exception = signature.exception or {}
+    return ExceptionalRelease(
+        findings=tuple((str(f.get("code")), str(f.get("message", "")))
+                       for f in exception.get("findings", [])),
+        reason=str(exception.get("reason", "")), physician=str(exception.get("physician", "")),
+        printed_name=signature.printed_name, user_id=signature.user_id,
+        signed_at=signature.signed_at)
+
+
 def load_signatures(conn: Connection, record_pk: int) -> tuple[Signature, ...]:
     rows = conn.execute(sa.select(signatures).where(signatures.c.record_pk == record_pk)
                         .order_by(signatures.c.seq)).mappings()
     return tuple(Signature(**{**{k: r[k] for k in SIGNATURE_FIELDS}, "state": State(r["state"]),
-                              "signature_hash": r["signature_hash"]}) for r in rows)
+                              "signature_hash": r["signature_hash"],
+                              "exception_json": r["exception_json"]}) for r in rows)
 
 
 def stored_record(conn: Connection, row: Mapping[str, Any]) -> StoredRecord:
@@ -218,40 +244,9 @@ def stored_record(conn: Connection, row: Mapping[str, Any]) -> StoredRecord:
         superseded_by=row["superseded_by_ref"], signatures=sigs, record_hash=record_hash,
         kind=row["kind"], protocol_text_sha256=row["protocol_text_sha256"],
         lab_text_sha256=row["lab_text_sha256"],
-        protocol_text=_settings_text(conn, row["protocol_text_sha256"], "protocol",
+        protocol_text=kept_text(conn, row["protocol_text_sha256"], "protocol",
                                      row["protocol_fingerprint"]),
-        lab_text=_settings_text(conn, row["lab_text_sha256"], "lab", row["lab_fingerprint"]))
-
-
-def _settings_text(conn: Connection, sha256: str | None, kind: str,
-                   fingerprint: str) -> str | None:
-    """A kept settings file text by its SHA-256 (None when it is not what its key says:
-    ``audit verify`` names that). A record saved before texts were kept (no SHA-256) gets a kept
-    text of the fingerprint it names, if there is one: the files doseprep bundled before are
-    kept by migration 0005, so such a record still reprints after an upgrade."""
-    table = settings_texts_table
-    if sha256 is None:
-        query = (sa.select(table.c.sha256, table.c.text)
-                 .where(table.c.kind == kind, table.c.fingerprint == fingerprint)
-                 .order_by(table.c.sha256).limit(1))
-    else:
-        query = sa.select(table.c.sha256, table.c.text).where(table.c.sha256 == sha256)
-    found = conn.execute(query).first()
-    if found is None or text_sha256(found.text) != found.sha256:
-        return None
-    return found.text
-
-
-def keep_settings(conn: Connection, plan: AnyPlan, now: datetime) -> None:
-    """Keep the exact protocol and lab file texts ``plan`` was computed with (once per text), in
-    the saving transaction: the record points at them, so a reprint never depends on files on
-    disk, an upgrade or a workstation's settings (issue 22)."""
-    table = settings_texts_table
-    for text in settings_texts(plan):
-        exists = conn.execute(sa.select(table.c.sha256)
-                              .where(table.c.sha256 == text["sha256"])).first()
-        if exists is None:
-            conn.execute(table.insert().values(**text, created_at=utc_text(now)))
+        lab_text=kept_text(conn, row["lab_text_sha256"], "lab", row["lab_fingerprint"]))
 
 
 def get_record(store: Store, ref: str) -> StoredRecord:
@@ -375,7 +370,8 @@ def _check_kind(conn: Connection, row: Mapping[str, Any] | None,
                 columns: Mapping[str, Any]) -> None:
     """A record keeps its kind (fresh, freeze or thaw) through edits and corrections; a thaw
     record's bag must be one it may thaw; a freeze record whose bags are in the inventory is not
-    corrected (the same bags would be stocked twice)."""
+    corrected (the same bags would be stocked twice); a fresh or freeze record claims no more
+    product than the ledger of its DIN has left (:mod:`doseprep.store.ledger`)."""
     from doseprep.store import inventory
 
     if row is not None and row["kind"] != columns["kind"]:
@@ -390,6 +386,8 @@ def _check_kind(conn: Connection, row: Mapping[str, Any] | None,
                             "in the freezer inventory; a correction would stock them twice. "
                             "Record a deviation, and discard bags that must not be used "
                             "(doseprep inventory discard) with the reason.")
+    # The product ledger of the DIN: a draw enters it when the record is saved (issue 22).
+    ledger.check_claim(conn, columns, None if row is None else row["record_id"])
 
 
 def check_latest(row: Mapping[str, Any]) -> None:

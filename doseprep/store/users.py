@@ -1,7 +1,8 @@
 """User accounts, roles and re-authentication for electronic signatures.
 
-Three roles: a **technician** prepares, a **supervisor** (the verifier role) verifies and releases,
-an **administrator** manages accounts and signs nothing. Passwords are hashed with Argon2id
+Four roles: a **technician** prepares, a **supervisor** (the verifier role) verifies and releases,
+the **medical director** authorises an exceptional release (and signs nothing else), an
+**administrator** manages accounts and signs nothing. Passwords are hashed with Argon2id
 (argon2-cffi); the hash string records its own parameters. Five wrong passwords in a row lock the
 account for a period (15 minutes, doubling with each further wrong password, at most 24 hours) —
 never for good, so five wrong guesses cannot lock a lab out of its only administrator; an
@@ -60,7 +61,10 @@ MIN_PASSWORD_LENGTH = 8
 
 _ROLE_NAMES = {"technician": Role.TECHNICIAN, "tech": Role.TECHNICIAN,
                "supervisor": Role.SUPERVISOR, "verifier": Role.SUPERVISOR,
-               "administrator": Role.ADMINISTRATOR, "admin": Role.ADMINISTRATOR}
+               "administrator": Role.ADMINISTRATOR, "admin": Role.ADMINISTRATOR,
+               "medical_director": Role.MEDICAL_DIRECTOR,
+               "medical-director": Role.MEDICAL_DIRECTOR,
+               "medical director": Role.MEDICAL_DIRECTOR}
 
 
 @dataclass(frozen=True)
@@ -81,8 +85,8 @@ def parse_role(text: str) -> Role:
     """The role called ``text`` (``verifier`` is the supervisor role)."""
     role = _ROLE_NAMES.get(text.strip().lower())
     if role is None:
-        raise UserError(f"\"{text}\" is not a role; use technician, supervisor (verifier) or "
-                        "administrator.")
+        raise UserError(f"\"{text}\" is not a role; use technician, supervisor (verifier), "
+                        "medical_director or administrator.")
     return role
 
 

@@ -189,51 +189,23 @@ def _check_inventory(conn: Connection, trail: _Trail) -> None:
 
 
 def _check_settings_texts(conn: Connection) -> None:
-    """Every kept settings file text is what its key says and has the fingerprint stored beside
-    it; every record's kept texts are there and have the fingerprints the record names (issue
-    22: a reprint uses them, so they must be what was signed)."""
-    from doseprep.errors import SettingsError
-    from doseprep.protocol import fingerprint
-    from doseprep.protocol.reader import _parse_toml
-    from doseprep.store.content import text_sha256
-    from doseprep.store.schema import settings_texts
+    """Every kept settings file text, and every record's pointers to them (issue 22)."""
+    from doseprep.store.kept import settings_text_problems
 
-    kept: dict[str, str] = {}
-    for row in conn.execute(sa.select(settings_texts).order_by(settings_texts.c.sha256)):
-        where = f"{row.sha256[:16]}… ({row.kind})"
-        if text_sha256(row.text) != row.sha256:
-            _fail("settings_texts", where, "the kept settings file text is not the text its "
-                                           "SHA-256 names (altered).")
-        try:
-            found = fingerprint(_parse_toml(row.text, row.kind))
-        except SettingsError:  # a text that does not parse was not kept by doseprep
-            found = ""
-        if found != row.fingerprint:
-            _fail("settings_texts", where, "the kept settings file does not have the "
-                                           "fingerprint stored with it (altered).")
-        kept[row.sha256] = row.fingerprint
-    query = sa.select(records.c.id, records.c.record_id, records.c.version,
-                      records.c.protocol_fingerprint, records.c.lab_fingerprint,
-                      records.c.protocol_text_sha256, records.c.lab_text_sha256).where(
-        sa.or_(records.c.protocol_text_sha256.is_not(None),
-               records.c.lab_text_sha256.is_not(None)))
-    for row in conn.execute(query):
-        for what, sha, wanted in (("protocol", row.protocol_text_sha256,
-                                   row.protocol_fingerprint),
-                                  ("lab", row.lab_text_sha256, row.lab_fingerprint)):
-            if kept.get(sha or "") != wanted:
-                _fail("records", f"{row.id} ({version_ref(row.record_id, row.version)})",
-                      f"the {what} file text kept with it is missing or is not the file of "
-                      f"fingerprint {wanted[:16]}… it names (removed or altered).")
+    problems = settings_text_problems(conn)
+    if problems:
+        _fail(*problems[0])
 
 
 def _check_approvals(conn: Connection) -> None:
     """Every protocol and lab file approval matches its hash and its audit event (issues 8,
     22)."""
+    from doseprep.store.ledger import sample_problems
     from doseprep.store.protocols import approval_problems, lab_approval_problems
 
     for table, problems in (("protocol_approvals", approval_problems(conn)),
-                            ("lab_approvals", lab_approval_problems(conn))):
+                            ("lab_approvals", lab_approval_problems(conn)),
+                            ("product_samples", sample_problems(conn))):
         if problems:
             _fail(table, problems[0].split(" (")[0].rsplit(" ", 1)[-1], problems[0])
 
@@ -433,7 +405,8 @@ def _check_records(conn: Connection, trail: _Trail, counts: list[int],
                       f"the stored record does not match the hash signed "
                       f"\"{sig['meaning']}\" by {sig['user_id']} (the record or "
                       "its signature was altered).")
-            prior.append({k: sig[k] for k in SIGNATURE_FIELDS})
+            prior.append({**{k: sig[k] for k in SIGNATURE_FIELDS},
+                          "exception_json": sig["exception_json"]})
         state = sigs[-1]["state"] if sigs else State.DRAFT.value
         if row["state"] != state:
             _fail("records", where, f"its state says {row['state']} but its "

@@ -24,6 +24,17 @@ class People:
         return f"{user_id}-secret-pw"
 
 
+def unique_din(number: int) -> str:
+    """A DIN of its own for the ``number``-th product of a test: one collection has one ledger,
+    so records that are not about the same bag must not share a DIN (issue 22)."""
+    return f"G123417{number % 1_000_000:06d}"
+
+
+def with_din(request: dict, number: int) -> dict:
+    """``request`` for its own collection (see :func:`unique_din`)."""
+    return request | {"product": request["product"] | {"din": unique_din(number)}}
+
+
 def reentry_of(request: dict) -> dict:
     """A correct blind re-entry of ``request`` (the values exactly as typed): a fresh or freeze
     request's counts, or a thaw request's bag and post-thaw counts."""

@@ -28,7 +28,7 @@ from doseprep.store.audit import row_hash
 from doseprep.store.canonical import GENESIS_HASH, canonical_json, content_hash
 from doseprep.store.content import SIGNATURE_FIELDS, record_content, signature_content
 from doseprep.workflow import compute_plan
-from tests.doseprep.store.helpers import People, reentry_of
+from tests.doseprep.store.helpers import People, reentry_of, with_din
 from tests.doseprep.store.test_tamper import drop_guards
 
 pw = People.password
@@ -363,8 +363,8 @@ def test_signatures_checked_before_are_not_checked_again_unless_changed(
 
     monkeypatch.setattr(verify_module, "check_signature", counting)
     assert verify_store(store).ok and calls == []  # the fixture's verify checked all three
-    record = save_draft(store, compute_plan(json.loads(canonical_json(released.request))),
-                        people.tech)
+    record = save_draft(store, compute_plan(with_din(json.loads(
+        canonical_json(released.request)), 2)), people.tech)
     prepare_record(store, record.record_id, people.tech, pw(people.tech))
     assert verify_store(store).ok and len(calls) == 1  # only the new one
 
