@@ -556,12 +556,15 @@ def test_a_correction_needs_a_reason_and_can_be_cancelled(qtbot, session,
 
 def test_a_blocked_plan_is_saved_but_the_store_refuses_to_sign_it(
         qtbot, session, dialog_stub: DialogStub) -> None:
+    # Insufficient product: a block the protocol does not allow to be released by exception
+    # (LOW_VIABILITY may be: tests/ui/test_exceptional_release_gui.py).
     window = session(TECH)
-    type_request(qtbot, window, load_case("v06-low-viability-blocks")["request"])
+    type_request(qtbot, window, load_case("v05-insufficient-product")["request"])
     record = window.records.save()
     assert record.plan_status == "blocked"
     assert "cannot be signed" in window.statusBar().currentMessage()
-    dialog_stub.handlers.append(sign_as(qtbot, TECH, expect="its plan is blocked (LOW_VIABILITY)"))
+    dialog_stub.handlers.append(sign_as(
+        qtbot, TECH, expect="its plan is blocked by INSUFFICIENT_PRODUCT, which the protocol"))
     assert window.records.sign("prepare") is None
 
 
