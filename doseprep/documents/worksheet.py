@@ -234,9 +234,15 @@ def build_document(plan: Any, record: RecordInfo | None, story: list, *, title: 
         canvas.drawString(MARGIN, top - 10, f"{protocol.title}")
         approval = "approved" if protocol.approved else "NOT APPROVED"
         lab_approval = "approved" if lab.approved else "NOT APPROVED"
-        canvas.drawString(MARGIN, top - 19, f"Protocol {protocol.version} · "
-                                            f"{protocol.fingerprint[:16]} · {approval}  |  "
-                                            f"Lab file {lab.fingerprint[:16]} · {lab_approval}")
+        settings = (f"Protocol {protocol.version} · {protocol.fingerprint[:16]} · {approval}  |  "
+                    f"Lab file {lab.fingerprint[:16]} · {lab_approval}")
+        # Beside the state on the right, never under it: smaller type when both are long.
+        room = (size[0] - 2 * MARGIN - stringWidth(state_words(record), SANS_BOLD, 7.5) - 10)
+        font_size = 7.5
+        while font_size > 5 and stringWidth(settings, SANS, font_size) > room:
+            font_size -= 0.25
+        canvas.setFont(SANS, font_size)
+        canvas.drawString(MARGIN, top - 19, settings)
         if record is not None and record.reprint_at is not None:
             canvas.setFont(SANS_BOLD, 9)
             canvas.drawRightString(size[0] - MARGIN, top - 12,
