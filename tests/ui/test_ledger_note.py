@@ -36,8 +36,8 @@ def test_the_remainder_is_shown_beside_the_volume_once_the_din_is_known(
     window = logged_in(qtbot, make_window, dialog_stub)
     type_request(qtbot, window, V01)
     note = volume_note(window)
-    assert "ledger of DIN G123417654321: 198.2 mL left of 200 mL received" in note, note
-    assert first.ref in note
+    assert "ledger: 198.2 mL left of 200 mL" in note, note
+    assert first.ref in note and "MORE THAN IS LEFT" in note  # the form says 200 mL
     type_text(qtbot, window.form.fields["product.din"].editor, "G123417000001")
     assert "ledger" not in volume_note(window)  # a DIN no record names yet
     type_text(qtbot, window.form.fields["product.din"].editor, "G12341700000")  # cut short
@@ -51,10 +51,12 @@ def test_the_remainder_is_shown_beside_the_volume_once_the_din_is_known(
     assert "198.2 mL" in message["text"] and window.form.fields["product.volume"].text() \
         == "200 mL"
     type_text(qtbot, window.form.fields["product.volume"].editor, "198.2 mL")
+    assert "MORE THAN" not in volume_note(window)
     saved = window.records.save()
     assert saved is not None
     # The open record's own draw is not counted against it.
     assert "198.2 mL left of 200 mL" in volume_note(window)
+    assert "MORE THAN" not in volume_note(window)
 
 
 def test_nothing_is_read_before_a_log_in(qtbot, make_window) -> None:

@@ -1,10 +1,10 @@
 """What remains of a collection, beside the form's volume field (issue 22, item 6).
 
 Once the DIN typed or scanned is known and someone is logged in, the volume field's note says what
-the product ledger of that DIN has left (:mod:`doseprep.store.ledger`): "ledger of DIN …: 198.2 mL
-left of 200 mL (PREP-2026-000001/v1)". The ledger is read once per DIN and kept for a short while,
-so typing costs no database round trip; saving a record forgets it. The store refuses a record
-that claims more anyway; this only says so before the save.
+the product ledger of that DIN has left (:mod:`doseprep.store.ledger`): "ledger: 198.2 mL left of
+200 mL (PREP-2026-000001/v1)", and MORE THAN IS LEFT when the volume typed is. The ledger is read
+once per DIN and kept for a short while, so typing costs no database round trip; saving a record
+forgets it. The store refuses a record that claims more anyway; this only says so before the save.
 """
 
 from __future__ import annotations
@@ -52,9 +52,10 @@ class LedgerNotes:
         self._read[din] = (now, ledger)
         return ledger
 
-    def note(self, raw_din: str, record_id: str | None) -> str:
+    def note(self, raw_din: str, record_id: str | None, volume_ml: Decimal | None = None) -> str:
         """The volume field's ledger note for the DIN typed (empty when there is none to say);
-        ``record_id``: the open record, whose own draw is not counted against it."""
+        ``record_id``: the open record, whose own draw is not counted against it;
+        ``volume_ml``: the volume the form says, pointed out when it is more than is left."""
         if not self.session.is_open or not raw_din.strip():
             return ""
         from doseprep.errors import InputError
@@ -70,12 +71,16 @@ class LedgerNotes:
         own = sum((d.used_ml for d in ledger.draws if d.ref.split("/")[0] == record_id),
                   start=Decimal(0))
         left = ledger.remaining_ml + own
-        return (f"ledger of DIN {din}: {_ml(left)} left of {_ml(ledger.received_ml)} received "
-                f"({ledger.received_ref})")
+        note = f"ledger: {_ml(left)} left of {_ml(ledger.received_ml)} ({ledger.received_ref})"
+        if volume_ml is not None and volume_ml > left:
+            note += " — MORE THAN IS LEFT: saving is refused"
+        return note
 
     def with_note(self, evaluation: Evaluation, record_id: str | None) -> Evaluation:
         """``evaluation`` with the ledger note beside the volume."""
-        note = self.note(evaluation.raw.get("product.din", ""), record_id)
+        plan = evaluation.plan
+        volume = None if plan is None else Decimal(str(plan.product_volume.to("mL").magnitude))
+        note = self.note(evaluation.raw.get("product.din", ""), record_id, volume)
         if not note:
             return evaluation
         volume = evaluation.notes.get("product.volume", "")
