@@ -5,8 +5,9 @@ verify``."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -17,8 +18,7 @@ from doseprep.protocol.reader import _parse_toml
 from doseprep.store.canonical import utc_text
 from doseprep.store.content import settings_texts as texts_of
 from doseprep.store.content import text_sha256
-from doseprep.store.refs import version_ref
-from doseprep.store.schema import records, settings_texts
+from doseprep.store.schema import settings_texts
 
 if TYPE_CHECKING:
     from doseprep.store.content import AnyPlan
@@ -54,13 +54,11 @@ def keep_settings(conn: Connection, plan: AnyPlan, now: datetime) -> None:
             conn.execute(table.insert().values(**text, created_at=utc_text(now)))
 
 
-def settings_text_problems(conn: Connection) -> list[tuple[str, str, str]]:
-    """(table, row, what) for each kept settings file text that is not what its key says or has
-    not the fingerprint stored beside it, and each record whose kept texts are missing or have
-    not the fingerprints the record names (a reprint uses them: they must be what was
-    signed)."""
+def kept_texts(conn: Connection) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
+    """The kept settings file texts that are what their keys say and have the fingerprints
+    stored beside them (SHA-256 → fingerprint), and (table, row, what) for each that is not."""
     problems: list[tuple[str, str, str]] = []
-    kept: dict[str, str] = {}
+    good: dict[str, str] = {}
     for row in conn.execute(sa.select(settings_texts).order_by(settings_texts.c.sha256)):
         where = f"{row.sha256[:16]}… ({row.kind})"
         if text_sha256(row.text) != row.sha256:
@@ -75,19 +73,19 @@ def settings_text_problems(conn: Connection) -> list[tuple[str, str, str]]:
             problems.append(("settings_texts", where, "the kept settings file does not have "
                                                       "the fingerprint stored with it "
                                                       "(altered)."))
-        kept[row.sha256] = row.fingerprint
-    query = sa.select(records.c.id, records.c.record_id, records.c.version,
-                      records.c.protocol_fingerprint, records.c.lab_fingerprint,
-                      records.c.protocol_text_sha256, records.c.lab_text_sha256).where(
-        sa.or_(records.c.protocol_text_sha256.is_not(None),
-               records.c.lab_text_sha256.is_not(None)))
-    for row in conn.execute(query):
-        for what, sha, wanted in (("protocol", row.protocol_text_sha256,
-                                   row.protocol_fingerprint),
-                                  ("lab", row.lab_text_sha256, row.lab_fingerprint)):
-            if kept.get(sha or "") != wanted:
-                problems.append((
-                    "records", f"{row.id} ({version_ref(row.record_id, row.version)})",
-                    f"the {what} file text kept with it is missing or is not the file of "
-                    f"fingerprint {wanted[:16]}… it names (removed or altered)."))
-    return problems
+            continue
+        good[row.sha256] = row.fingerprint
+    return good, problems
+
+
+def record_text_problem(row: Mapping[str, Any], good: Mapping[str, str]) -> str | None:
+    """What is wrong with a record's kept texts (``good`` from :func:`kept_texts`): one it points
+    at is missing or is not the file of the fingerprint it names (a reprint uses them, so they
+    must be what was signed); None when nothing is, or it keeps none (saved before 0005)."""
+    for what, sha, wanted in (("protocol", row["protocol_text_sha256"],
+                               row["protocol_fingerprint"]),
+                              ("lab", row["lab_text_sha256"], row["lab_fingerprint"])):
+        if sha is not None and good.get(sha) != wanted:
+            return (f"the {what} file text kept with it is missing or is not the file of "
+                    f"fingerprint {wanted[:16]}… it names (removed or altered).")
+    return None

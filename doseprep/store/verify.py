@@ -156,7 +156,6 @@ def verify_connection(conn: Connection, trust: Sequence[Path] = (),
         _check_accounts(conn, trail)
         _check_records(conn, trail, counts, keys)
         _check_approvals(conn)
-        _check_settings_texts(conn)
         _check_inventory(conn, trail)
     except _FoundError as found:
         log.warning("audit verify: %s", found.problem)
@@ -186,15 +185,6 @@ def _check_inventory(conn: Connection, trail: _Trail) -> None:
     if missing:
         _fail("aliquots", missing[0], "the audit trail holds this bag but the inventory does "
                                       "not (removed).")
-
-
-def _check_settings_texts(conn: Connection) -> None:
-    """Every kept settings file text, and every record's pointers to them (issue 22)."""
-    from doseprep.store.kept import settings_text_problems
-
-    problems = settings_text_problems(conn)
-    if problems:
-        _fail(*problems[0])
 
 
 def _check_approvals(conn: Connection) -> None:
@@ -369,7 +359,13 @@ def _check_json(row: Mapping[str, Any], where: str) -> None:
 
 def _check_records(conn: Connection, trail: _Trail, counts: list[int],
                    keys: Mapping[int, UserKey]) -> None:
+    from doseprep.store.kept import kept_texts, record_text_problem
+
     assert trail.content is not None and trail.signed is not None
+    # The settings file texts records keep (issue 22): checked once each, then by key per record.
+    texts, problems = kept_texts(conn)
+    if problems:
+        _fail(*problems[0])
     sigs_by_record = _signatures_by_record(conn)
     refs = {row.id: version_ref(row.record_id, row.version) for row in
             conn.execute(sa.select(records.c.id, records.c.record_id, records.c.version))}
@@ -382,6 +378,9 @@ def _check_records(conn: Connection, trail: _Trail, counts: list[int],
         if row["supersedes_id"] is not None and (supersedes is None
                                                  or not (row["correction_reason"] or "").strip()):
             _fail("records", where, "its correction link or reason is broken.")
+        kept = record_text_problem(row, texts)
+        if kept is not None:
+            _fail("records", where, kept)
         sigs = sigs_by_record.get(row["id"], [])
         record_hash = RecordHasher(row, supersedes)
         prior: list[Mapping[str, Any]] = []
