@@ -235,11 +235,13 @@ def test_blind_reentry_compares_values_not_spelling(store, people, base_request)
 
 
 def test_a_blocked_plan_cannot_be_signed(store, people, base_request):
+    """A block the protocol does not let the medical director release (CD3+ typed as a fraction,
+    not confirmed); LOW_VIABILITY may be: test_exceptional_release.py (issue 22)."""
     request = copy.deepcopy(base_request)
-    request["product"]["viability_percent"] = 50
+    request["product"]["cd3_percent"] = 0.4
     record = save_draft(store, compute_plan(request), people.tech)
     assert record.plan_status == "blocked"
-    with pytest.raises(WorkflowError, match="LOW_VIABILITY"):
+    with pytest.raises(WorkflowError, match="IMPLAUSIBLE_INPUT"):
         prepare_record(store, record.record_id, people.tech, pw(people.tech))
 
 
