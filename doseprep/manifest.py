@@ -24,6 +24,31 @@ class SignatureManifest:
 
 
 @dataclass(frozen=True)
+class ExceptionalRelease:
+    """The medical director's release of a product that does not meet its release criteria
+    (FACT-JACIE D11), as every document prints it: the findings released, the reason, the
+    recipient's physician who was told, who authorised it and when."""
+
+    findings: tuple[tuple[str, str], ...]  # (code, message)
+    reason: str
+    physician: str
+    printed_name: str
+    user_id: str
+    signed_at: datetime
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(code for code, _ in self.findings)
+
+    def words(self) -> str:
+        """One paragraph: EXCEPTIONAL RELEASE, the findings, reason, physician, who and when."""
+        return (f"EXCEPTIONAL RELEASE of {', '.join(self.codes)} by {self.printed_name} "
+                f"({self.user_id}, medical director) at "
+                f"{self.signed_at:%Y-%m-%d %H:%M} {self.signed_at.tzname() or ''}; reason: "
+                f"{self.reason}; the recipient's physician {self.physician} was told.")
+
+
+@dataclass(frozen=True)
 class RecordInfo:
     """The saved record behind a document."""
 
@@ -42,6 +67,11 @@ class RecordInfo:
     # The audit trail's head when the document was made (row, SHA-256): a checkpoint outside the
     # database that ``doseprep audit verify --against FILE.pdf`` holds the trail against.
     audit_checkpoint: tuple[int, str] | None = None
+    # The product ledger of the record's DIN as one line (DESIGN.md, "One ledger per
+    # collection"): received, drawn before this record, this record's draw, remaining.
+    ledger_line: str | None = None
+    # The medical director's exceptional release, when the record was released so.
+    exceptional_release: ExceptionalRelease | None = None
 
 
 #: How a document carries its audit checkpoint in the PDF keywords.

@@ -10,6 +10,7 @@ does not have is an :class:`InputError`, not a plan.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
@@ -56,7 +57,8 @@ from doseprep.units import (
 
 # The plan's parts are defined in doseprep.calc and used from here by the documents and shells.
 __all__ = ["DilutionStep", "Finding", "PreparationPlan", "Severity", "Status", "Step",
-           "dilution_recipe", "instruction", "not_for_clinical_use", "plan", "syringe_name"]
+           "dilution_recipe", "instruction", "not_for_clinical_use", "plan",
+           "settings_not_approved", "syringe_name"]
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,7 @@ def plan(request: PreparationRequest, protocol: Protocol, lab: LabSettings) -> P
     _check_order(request, protocol)
     steps: list[Step] = []
     findings: list[Finding] = []
-    approval_note(protocol, findings)
+    approval_note(protocol, findings, lab)
 
     cells, product_steps = product_cells(request.product, lab)  # steps 1-4
     steps += product_steps
@@ -282,13 +284,29 @@ def _best_step(vp: pint.Quantity, lab: LabSettings, c: pint.Quantity, w: pint.Qu
                 fmt_dose(best))
 
 
-def not_for_clinical_use(p: PreparationPlan) -> tuple[str, ...]:
-    """Why documents of this plan must carry NOT FOR CLINICAL USE (empty when they need not)."""
-    reasons = [f"{f.code}: {f.message}" for f in p.findings if f.severity is Severity.BLOCK]
-    if not p.protocol.approved:
-        reasons.append(f"Protocol {p.protocol.id} version {p.protocol.version} is not approved "
-                       "for clinical use.")
+def not_for_clinical_use(p: PreparationPlan,
+                         released: Collection[str] = ()) -> tuple[str, ...]:
+    """Why documents of this plan must carry NOT FOR CLINICAL USE (empty when they need not).
+    ``released``: the blocking findings the medical director released by exception (they are
+    printed as such, not as a reason against clinical use)."""
+    reasons = [f"{f.code}: {f.message}" for f in p.findings
+               if f.severity is Severity.BLOCK and f.code not in released]
+    reasons += settings_not_approved(p.protocol, p.lab)
     return tuple(reasons)
+
+
+def settings_not_approved(protocol: Protocol, lab: LabSettings) -> list[str]:
+    """Which of the two settings files the record store has not approved, in words (a document
+    is for clinical use only when both are)."""
+    reasons = []
+    if not protocol.approved:
+        reasons.append(f"Protocol {protocol.id} version {protocol.version} is not approved "
+                       "for clinical use.")
+    if not lab.approved:
+        reasons.append(f"The lab settings file ({lab.name}, fingerprint "
+                       f"{lab.fingerprint[:16]}) is not approved for clinical use "
+                       "(doseprep lab approve).")
+    return reasons
 
 
 def instruction(p: PreparationPlan) -> str:

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from doseprep import __version__
+from doseprep.calc.checks import lab_dict, protocol_dict
 from doseprep.plan import Finding, PreparationPlan, Severity, Status, Step, instruction
 from doseprep.units import CELLS, CELLS_PER_KG, CELLS_PER_ML, KG, ML, fmt_dose, fmt_mass
 from doseprep.units.instants import show, show_with_utc
@@ -20,21 +21,35 @@ from doseprep.units.instants import show, show_with_utc
 _EXAMPLE = " — facility data (FIN, product code) EXAMPLE — not your lab's"
 
 
+def _approved_when(approved_at: str, zone: str | None) -> str:
+    """An approval's time as a signature's: in the site ``zone`` with UTC beside it (in UTC
+    alone without a zone)."""
+    when = f"{approved_at.replace('T', ' ')[:16]} UTC"
+    if zone is not None:
+        with contextlib.suppress(ValueError):
+            when = show_with_utc(datetime.fromisoformat(approved_at), zone)
+    return when
+
+
 def approval_line(protocol, zone: str | None = None) -> str:
     """Who approved the protocol in the record store, or that nobody did — beside what the file
-    itself says, which is only its author's intention. The approval's time is in the site
-    ``zone`` with UTC beside it, as a signature's (in UTC alone without a zone)."""
+    itself says, which is only its author's intention."""
     author = (f"the file says approved = {str(protocol.author_approved).lower()} (its author's "
               "intention)")
     if protocol.approved:
         a = protocol.approval
-        when = f"{a.approved_at.replace('T', ' ')[:16]} UTC"
-        if zone is not None:
-            with contextlib.suppress(ValueError):
-                when = show_with_utc(datetime.fromisoformat(a.approved_at), zone)
         return (f"approved for clinical use by {a.printed_name or a.approved_by} at "
-                f"{when}; {author}")
+                f"{_approved_when(a.approved_at, zone)}; {author}")
     return f"not approved in the record store; {author}"
+
+
+def lab_approval_line(lab, zone: str | None = None) -> str:
+    """Who approved the lab settings file in the record store, or that nobody did."""
+    if lab.approved:
+        a = lab.approval
+        return (f"approved for clinical use by {a.printed_name or a.approved_by} at "
+                f"{_approved_when(a.approved_at, zone)}")
+    return "NOT APPROVED in the record store (doseprep lab approve)"
 
 
 def _num(quantity, unit) -> float:
@@ -81,17 +96,8 @@ def plan_to_dict(p: PreparationPlan) -> dict[str, Any]:
                        for f in p.findings]
     out["steps"] = [{"name": s.name, "formula": s.formula, "substituted": s.substituted,
                      "result": s.result} for s in p.steps]
-    approval = p.protocol.approval if p.protocol.approved else None
-    out["protocol"] = {"id": p.protocol.id, "title": p.protocol.title,
-                       "version": p.protocol.version, "approved": p.protocol.approved,
-                       "author_approved": p.protocol.author_approved,
-                       "approval": None if approval is None else {
-                           "approved_by": approval.approved_by,
-                           "printed_name": approval.printed_name,
-                           "approved_at": approval.approved_at},
-                       "fingerprint": p.protocol.fingerprint}
-    out["lab"] = {"name": p.lab.name, "fingerprint": p.lab.fingerprint,
-                  "example_facility": p.lab.example_facility}
+    out["protocol"] = protocol_dict(p.protocol)
+    out["lab"] = lab_dict(p.lab)
     out["doseprep_version"] = __version__
     return out
 
@@ -141,6 +147,8 @@ def render_text(p: PreparationPlan) -> str:
         f"          {approval_line(p.protocol, p.lab.time_zone)}",
         f"          fingerprint {p.protocol.fingerprint[:16]}…",
         f"Lab       {p.lab.name}{_EXAMPLE if p.lab.example_facility else ''}",
+        f"          {lab_approval_line(p.lab, p.lab.time_zone)}",
+        f"          fingerprint {p.lab.fingerprint[:16]}…",
         "",
     ]
     lines += steps_and_findings(p.steps, p.findings)

@@ -7,6 +7,11 @@ this module compares a state or a role with a string: they compare these enums.
     DRAFT --prepare--> PREPARED --verify--> VERIFIED --release--> RELEASED
           technician or       supervisor,           supervisor,
           supervisor          not the preparer      not the preparer
+
+A record blocked only by findings its protocol lists for exceptional release (doseprep.release)
+is prepared and verified the same way; its release is signed by the **medical director** (not the
+preparer) with a reason and the name of the recipient's physician who was told — an
+*exceptional release* (FACT-JACIE D11).
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ class Role(StrEnum):
     TECHNICIAN = "technician"
     SUPERVISOR = "supervisor"
     ADMINISTRATOR = "administrator"
+    #: Authorises the release of a product that does not meet its release criteria; signs
+    #: nothing else.
+    MEDICAL_DIRECTOR = "medical_director"
 
 
 class Step(StrEnum):
@@ -81,6 +89,9 @@ EDITORS = frozenset({Role.TECHNICIAN, Role.SUPERVISOR})
 
 #: Who manages accounts (and signs nothing).
 ACCOUNT_MANAGERS = frozenset({Role.ADMINISTRATOR})
+
+#: Who signs an exceptional release (and nothing else).
+EXCEPTIONAL_RELEASERS = frozenset({Role.MEDICAL_DIRECTOR})
 
 #: States in which a record's bag label is a product label (scannable, no watermark).
 USABLE_STATES = frozenset({State.VERIFIED, State.RELEASED})

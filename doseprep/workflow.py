@@ -40,31 +40,52 @@ def compute_plan(request: Mapping[str, Any], protocol: str | None = None,
                  keyboard: bool = False) -> AnyPlan:
     """Parse a request (JSON shape) and compute its plan with the domain, as ``doseprep plan``
     (or ``freeze`` / ``thaw`` when the request says ``"kind"``); with ``store``, the protocol
-    carries the store's approval of its fingerprint. ``keyboard``: the request was typed in a
-    form, so a typed DIN needs its check character (a request file or a record may omit it)."""
-    from doseprep.cryo.freeze import freeze_plan, parse_freeze_request
-    from doseprep.cryo.thaw import parse_thaw_request, thaw_plan
-    from doseprep.plan import plan
+    and the lab file carry the store's approvals of their fingerprints. ``keyboard``: the request
+    was typed in a form, so a typed DIN needs its check character (a request file or a record may
+    omit it)."""
     from doseprep.protocol import load_lab, load_protocol
-    from doseprep.request import DEFAULT_PROTOCOL, parse_request, protocol_reference
+    from doseprep.request import DEFAULT_PROTOCOL, protocol_reference
 
-    settings = load_lab(lab)
-    kind = request_kind(request)
     named = (protocol_reference(request) if isinstance(request, Mapping)
              and request.get("protocol") is not None else None)  # checked before it is opened
     chosen = load_protocol(protocol or named or DEFAULT_PROTOCOL)
-    if store is not None:
-        from doseprep.store.protocols import with_approval
+    return plan_with(request, chosen, load_lab(lab), store=store, keyboard=keyboard)
 
-        chosen = with_approval(store, chosen)
+
+def plan_with(request: Mapping[str, Any], protocol: Any, lab: Any, *,
+              store: Store | None = None, keyboard: bool = False) -> AnyPlan:
+    """The plan of a request with these loaded settings (a :class:`~doseprep.protocol.Protocol`
+    and :class:`~doseprep.protocol.LabSettings`), with the store's approvals when given."""
+    from doseprep.cryo.freeze import freeze_plan, parse_freeze_request
+    from doseprep.cryo.thaw import parse_thaw_request, thaw_plan
+    from doseprep.plan import plan
+    from doseprep.request import parse_request
+
+    if store is not None:
+        from doseprep.store.protocols import with_approval, with_lab_approval
+
+        protocol = with_approval(store, protocol)
+        lab = with_lab_approval(store, lab)
+    kind = request_kind(request)
     if kind == "freeze":
-        return freeze_plan(parse_freeze_request(request, zone=settings.time_zone,
-                                                protocol=chosen, keyboard=keyboard),
-                           chosen, settings)
+        return freeze_plan(parse_freeze_request(request, zone=lab.time_zone,
+                                                protocol=protocol, keyboard=keyboard),
+                           protocol, lab)
     if kind == "thaw":
-        return thaw_plan(parse_thaw_request(request, zone=settings.time_zone), chosen, settings)
-    return plan(parse_request(request, zone=settings.time_zone, keyboard=keyboard), chosen,
-                settings)
+        return thaw_plan(parse_thaw_request(request, zone=lab.time_zone), protocol, lab)
+    return plan(parse_request(request, zone=lab.time_zone, keyboard=keyboard), protocol, lab)
+
+
+def kept_settings(record: StoredRecord) -> tuple[Any, Any] | None:
+    """The protocol and lab settings a record was computed with, from the exact texts it keeps
+    (None for a record saved before they were kept: its files are read from disk)."""
+    if record.protocol_text is None or record.lab_text is None:
+        return None
+    from doseprep.protocol import lab_from_text, protocol_from_text
+
+    return (protocol_from_text(record.protocol_text, f"the protocol kept with {record.ref}"),
+            lab_from_text(record.lab_text, f"the lab settings kept with {record.ref}",
+                          kept_before_r3=record.lab_text_sha256 is None))
 
 
 def request_kind(request: Any) -> str:
@@ -128,18 +149,24 @@ def stored_plan(record: StoredRecord, protocol: str | None = None,
                 lab: str | None = None, *, store: Store | None = None) -> AnyPlan:
     """The record's plan as it was signed, for documents.
 
-    The stored request is computed again and every number, the status, the dose level and the
-    finding codes must equal the stored plan's (else :class:`WorkflowError`: other protocol or
-    lab settings, or another calculation — a document never prints numbers that are not the
-    record's). Wording is not compared: the instruction, findings and steps printed are the
-    stored ones, as signed, so a later release that rewords a message never makes an old
-    record unprintable (issues 9 and 11).
+    The stored request is computed again — with the exact protocol and lab file texts the record
+    keeps (issue 22; ``protocol`` and ``lab`` only for a record saved before they were kept) —
+    and every number, the status, the dose level and the finding codes must equal the stored
+    plan's (else :class:`WorkflowError`: other protocol or lab settings, or another calculation
+    — a document never prints numbers that are not the record's). Wording is not compared: the
+    instruction, findings and steps printed are the stored ones, as signed, so a later release
+    that rewords a message never makes an old record unprintable (issues 9 and 11).
     """
+    from doseprep.calc.checks import APPROVAL_NOTES
     from doseprep.plan import Finding, PreparationPlan, Severity
     from doseprep.plan import Step as PlanStep
     from doseprep.store.errors import WorkflowError
 
-    plan = compute_plan(record.request, protocol, lab, store=store)
+    kept = kept_settings(record)
+    if kept is not None:  # the exact files it was signed with, whatever is on disk now
+        plan = plan_with(record.request, *kept, store=store)
+    else:
+        plan = compute_plan(record.request, protocol, lab, store=store)
     now, saved = signed_content(plan_to_json(plan)), signed_content(record.plan)
     if now != saved:
         differing = sorted(k for k in now.keys() | saved.keys() if now.get(k) != saved.get(k))
@@ -149,9 +176,9 @@ def stored_plan(record: StoredRecord, protocol: str | None = None,
                             "names, or correct it.")
     stored = record.plan
     findings = tuple(Finding(f["code"], Severity(f["severity"]), f["message"])
-                     for f in stored["findings"] if f["code"] != "PROTOCOL_NOT_APPROVED")
-    # The approval note follows the store's approval now, not at saving (see signed_content).
-    findings += tuple(f for f in plan.findings if f.code == "PROTOCOL_NOT_APPROVED")
+                     for f in stored["findings"] if f["code"] not in APPROVAL_NOTES)
+    # The approval notes follow the store's approvals now, not at saving (see signed_content).
+    findings += tuple(f for f in plan.findings if f.code in APPROVAL_NOTES)
     steps = tuple(PlanStep(s["name"], s["formula"], s["substituted"], s["result"])
                   for s in stored["steps"])
     if isinstance(plan, PreparationPlan):
@@ -168,8 +195,10 @@ def signed_content(plan: Mapping[str, Any]) -> dict[str, Any]:
     """A plan's JSON reduced to what a document must reproduce exactly: every number, the
     status, the dose level, the protocol and lab identities, and the finding codes with their
     severities. Left out: wording (instruction, messages, step texts), the program version, and
-    the protocol's approval state with the PROTOCOL_NOT_APPROVED note that follows it (an
-    approval may be granted after saving)."""
+    the protocol's and lab file's approval states with the PROTOCOL_NOT_APPROVED and
+    LAB_NOT_APPROVED notes that follow them (an approval may be granted after saving)."""
+    from doseprep.calc.checks import APPROVAL_NOTES
+
     out = {k: v for k, v in plan.items() if k not in _WORDING}
     if isinstance(out.get("protocol"), dict):
         out["protocol"] = {k: v for k, v in out["protocol"].items()
@@ -178,7 +207,7 @@ def signed_content(plan: Mapping[str, Any]) -> dict[str, Any]:
         out["lab"] = {k: v for k, v in out["lab"].items() if k == "fingerprint"}
     if isinstance(out.get("findings"), list):
         out["findings"] = [(f.get("code"), f.get("severity")) for f in out["findings"]
-                           if isinstance(f, dict) and f.get("code") != "PROTOCOL_NOT_APPROVED"]
+                           if isinstance(f, dict) and f.get("code") not in APPROVAL_NOTES]
     return out
 
 
@@ -259,8 +288,46 @@ def why_not_sign(record: StoredRecord, step: Step | str, user: User | None,
         if preparer == user.user_id:
             return (f"You prepared {record.ref}; a different person must sign "
                     f"\"{spec.meaning}\".")
-    if spec.name is Step.PREPARE and record.plan_status == "blocked":
-        return "The plan is blocked: it cannot be signed; correct the request or the product."
+    refusal = _blocked_refusal(record, spec, exceptional=False)
+    if refusal is not None:
+        return refusal
+    expired = infusion_expired_at(record.plan, now)
+    if expired is not None:
+        return (f"INFUSION_EXPIRED: the infusion expired at {expired:%Y-%m-%d %H:%M}; it cannot "
+                "be signed.")
+    return None
+
+
+def _blocked_refusal(record: StoredRecord, spec: Any, *, exceptional: bool) -> str | None:
+    from doseprep.release import blocked_refusal
+
+    refusal = blocked_refusal(record.plan, record.kind, spec, exceptional)
+    return None if refusal is None else refusal[0].upper() + refusal[1:]
+
+
+def why_not_release_exceptionally(record: StoredRecord | None, user: User | None,
+                                  now: datetime | None = None) -> str | None:
+    """Why the store would refuse ``user`` an exceptional release of ``record`` now (None when
+    it would not): the medical director's, for a verified record blocked only by findings its
+    protocol lists, by someone other than its preparer, before its infusion expires."""
+    from doseprep.signing import EXCEPTIONAL_RELEASERS
+    from doseprep.store.expiry import infusion_expired_at
+
+    spec = step_named(Step.RELEASE)
+    if user is None:
+        return "Log in first."
+    if record is None:
+        return "Open a record first."
+    if record.state is not spec.before or record.superseded_by is not None:
+        return (f"{record.ref} is {record.state.words}; an exceptional release signs a newest "
+                "VERIFIED record.")
+    if user.role not in EXCEPTIONAL_RELEASERS:
+        return f"You are a {user.role.value}; only the medical director releases by exception."
+    if preparer_of(record) == user.user_id:
+        return f"You prepared {record.ref}; a different person must release it."
+    refusal = _blocked_refusal(record, spec, exceptional=True)
+    if refusal is not None:
+        return refusal
     expired = infusion_expired_at(record.plan, now)
     if expired is not None:
         return (f"INFUSION_EXPIRED: the infusion expired at {expired:%Y-%m-%d %H:%M}; it cannot "
@@ -349,6 +416,13 @@ def released_by(store: Store, ref: str) -> tuple[str, str] | None:
     from doseprep.store.worksheet_signer import releaser_of
 
     return releaser_of(get_record(store, ref))
+def _ledger_line(store: Store, record: StoredRecord) -> str | None:
+    """The ledger line a fresh or freeze record's worksheet prints."""
+    from doseprep.store.ledger import DRAWING_KINDS, ledger_line, product_ledger
+
+    if record.kind not in DRAWING_KINDS:
+        return None
+    return ledger_line(product_ledger(store, record.din), record.ref)
 
 
 @dataclass(frozen=True)
@@ -403,7 +477,8 @@ def render_record(store: Store, ref: str, user_id: str, *, page_size: str = "let
     if labels:
         check_not_expired(record.plan, record.ref, "get a bag label")
     plan = stored_plan(record, protocol, lab, store=store)
-    info = replace(record.info(), audit_checkpoint=audit_head(store))
+    info = replace(record.info(), audit_checkpoint=audit_head(store),
+                   ledger_line=_ledger_line(store, record))
     documents = render_documents(plan, info, page_size=page_size, zpl_dpi=zpl_dpi,
                                  earlier=earlier_prints(store, record.ref), now=utc_now(),
                                  labels=labels, signer=signer)

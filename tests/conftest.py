@@ -79,29 +79,44 @@ def unpacked_wheel(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list
 APPROVER = ("approver", "APPROVER, ADA", "approver-secret-pw")
 
 
-def approve_in_store(ref: str | Path):
+def approve_in_store(ref: str | Path, lab: str | Path | None = None):
     """Approve a protocol file the only way there is — an administrator's approval in the record
-    store of this test's data directory — and return it loaded with that approval.
+    store of this test's data directory — and return it loaded with that approval. The lab file
+    (``lab``, or the bundled one) is approved too unless it already is: documents are for
+    clinical use only when both are (issue 22).
 
     The store is the one the program and the window open (``DOSEPREP_DATA_DIR``); the test hash
     profile keeps the administrator's password check fast.
     """
-    from doseprep.protocol import load_protocol
+    from doseprep.protocol import load_lab, load_protocol
     from doseprep.store import (
         add_user,
         administrator_exists,
+        approve_lab,
         approve_protocol,
+        lab_approval,
         open_store,
         with_approval,
     )
 
     os.environ["DOSEPREP_PASSWORD_HASH_PROFILE"] = "test"
     protocol = load_protocol(ref)
+    settings = load_lab(lab)
     with open_store() as store:
         if not administrator_exists(store):
             add_user(store, APPROVER[0], APPROVER[1], "administrator", APPROVER[2])
         approve_protocol(store, protocol, APPROVER[0], APPROVER[2])
+        if lab_approval(store, settings.fingerprint) is None:
+            approve_lab(store, settings, APPROVER[0], APPROVER[2])
         return with_approval(store, protocol)
+
+
+def approved_lab(path: str | Path | None = None):
+    """The lab file (bundled when None) with the store's approval, as the program attaches it."""
+    from doseprep.cli.common import attach_lab_approval
+    from doseprep.protocol import load_lab
+
+    return attach_lab_approval(load_lab(path))
 
 
 #: When the in-process tests sign and print: noon on the day the reference cases were prepared

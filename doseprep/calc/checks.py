@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 from doseprep.calc.model import Finding, Severity
 from doseprep.calc.quantities import quantity
@@ -143,11 +144,46 @@ def stamp(moment: datetime, zone: str) -> str:
     return show(moment, zone)
 
 
-def approval_note(protocol: Protocol, findings: list[Finding]) -> None:
-    """PROTOCOL_NOT_APPROVED (info) while the record store has not approved this protocol's
-    fingerprint: its documents are marked NOT FOR CLINICAL USE."""
+#: The informational findings that follow the store's approvals (not the calculation): a record
+#: saved before an approval prints without them once the approval is made.
+APPROVAL_NOTES = frozenset({"PROTOCOL_NOT_APPROVED", "LAB_NOT_APPROVED"})
+
+
+def approval_note(protocol: Protocol, findings: list[Finding],
+                  lab: LabSettings | None = None) -> None:
+    """PROTOCOL_NOT_APPROVED and LAB_NOT_APPROVED (info) while the record store has not approved
+    the protocol's or the lab file's fingerprint: documents are marked NOT FOR CLINICAL USE."""
     if not protocol.approved:
         findings.append(Finding(
             "PROTOCOL_NOT_APPROVED", Severity.INFO,
             f"Protocol {protocol.id} version {protocol.version} is not approved for clinical "
             "use; documents are marked NOT FOR CLINICAL USE."))
+    if lab is not None and not lab.approved:
+        findings.append(Finding(
+            "LAB_NOT_APPROVED", Severity.INFO,
+            f"The lab settings file of {lab.name} (fingerprint {lab.fingerprint[:16]}) is not "
+            "approved for clinical use; documents are marked NOT FOR CLINICAL USE."))
+
+
+def _approval_dict(approval: Any) -> dict[str, str] | None:
+    return None if approval is None else {"approved_by": approval.approved_by,
+                                          "printed_name": approval.printed_name,
+                                          "approved_at": approval.approved_at}
+
+
+def protocol_dict(protocol: Protocol) -> dict[str, Any]:
+    """The protocol's identity, approval and cycle-2 decisions in a plan's JSON."""
+    return {"id": protocol.id, "title": protocol.title, "version": protocol.version,
+            "approved": protocol.approved, "author_approved": protocol.author_approved,
+            "approval": _approval_dict(protocol.approval if protocol.approved else None),
+            "fingerprint": protocol.fingerprint,
+            "dose_basis": protocol.cryo.dose_basis,
+            "post_thaw_recovery_percent": float(protocol.cryo.post_thaw_recovery_percent),
+            "exceptional_release": list(protocol.exceptional_release)}
+
+
+def lab_dict(lab: LabSettings) -> dict[str, Any]:
+    """The lab file's identity and approval in a plan's JSON."""
+    return {"name": lab.name, "fingerprint": lab.fingerprint,
+            "example_facility": lab.example_facility, "approved": lab.approved,
+            "approval": _approval_dict(lab.approval if lab.approved else None)}

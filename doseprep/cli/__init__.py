@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 _SUBCOMMAND_MODULES: tuple[str, ...] = (
     "doseprep.cli.documents", "doseprep.cli.records", "doseprep.cli.users", "doseprep.cli.audit",
     "doseprep.cli.protocols", "doseprep.cli.info", "doseprep.cli.example", "doseprep.cli.db",
-    "doseprep.cli.cryo", "doseprep.cli.inventory")
+    "doseprep.cli.cryo", "doseprep.cli.inventory", "doseprep.cli.labs", "doseprep.cli.products")
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:

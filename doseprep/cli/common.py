@@ -81,6 +81,7 @@ def compute(args: argparse.Namespace, store: Any = None, *, fresh_only: bool = F
     if protocol is None:
         raise FieldError("protocol", str(problem)) from None
     protocol = attach_approval(protocol)
+    lab = attach_lab_approval(lab)
     if kind == "thaw":
         return thaw_plan(request, protocol, lab)
     if kind == "freeze":
@@ -151,6 +152,24 @@ def attach_approval(protocol):
 
     with open_store(url) as store:
         return with_approval(store, protocol)
+
+
+def attach_lab_approval(lab):
+    """The lab settings with the record store's approval of their fingerprint, if any (as
+    :func:`attach_approval` for the protocol)."""
+    from doseprep.settings import SQLITE_FILENAME, configured_database_url
+
+    url = configured_database_url()
+    if not url:
+        from doseprep.approvals import sqlite_approval
+        from doseprep.paths import data_dir
+
+        return dataclasses.replace(lab, approval=sqlite_approval(
+            data_dir() / SQLITE_FILENAME, lab.fingerprint, "lab"))
+    from doseprep.store import open_store, with_lab_approval
+
+    with open_store(url) as store:
+        return with_lab_approval(store, lab)
 
 
 def add_settings_options(parser: argparse.ArgumentParser) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 from doseprep import __version__
 from doseprep.cli.common import (
     attach_approval,
+    attach_lab_approval,
 )
 from doseprep.errors import DoseprepError, SettingsError
 from doseprep.resources import DEFAULT_PROTOCOL
@@ -91,7 +92,8 @@ def gather() -> dict[str, Any]:
         lab = load_lab(configured_lab(None, settings) if settings else None)
         out["lab"] = {"file": lab.source, "name": lab.name, "fingerprint": lab.fingerprint,
                       "time_zone": lab.time_zone, "example_facility": lab.example_facility}
-    except SettingsError as exc:
+        out["lab"]["approved"] = attach_lab_approval(lab).approved
+    except (DoseprepError, OSError) as exc:  # info reports what it cannot read
         out["problems"].append(str(exc))
     try:
         protocol = attach_approval(load_protocol((settings.protocol if settings else None)
@@ -120,8 +122,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
         lab = info["lab"]
         example = " (facility data: EXAMPLE — not your lab's)" if lab["example_facility"] else ""
         lines.append(f"{'lab file':<30} {lab['file']}")
-        lines.append(f"{'':<30} {lab['name']}{example}, zone {lab['time_zone']}, fingerprint "
-                     f"{lab['fingerprint']}")
+        state = ("APPROVED in the record store" if lab.get("approved") else "not approved")
+        lines.append(f"{'':<30} {lab['name']}{example}, zone {lab['time_zone']}, {state}, "
+                     f"fingerprint {lab['fingerprint']}")
     if "protocol" in info:
         p = info["protocol"]
         state = "APPROVED in the record store" if p["approved"] else "not approved"

@@ -39,30 +39,17 @@ from doseprep.cli.common import (
     user_option,
     write_file,
 )
+from doseprep.cli.record_text import (
+    exceptional_texts,
+    settings_kept,
+    settings_lines,
+    signing_summary,
+)
 from doseprep.errors import InputError
 
 if TYPE_CHECKING:
     from doseprep.signing import SigningStep
     from doseprep.store import StoredRecord
-
-
-def _signing_summary(record: StoredRecord, meaning: str, record_hash: str) -> str:
-    """What a signature binds, shown before the password is asked (issue 10): the signature
-    covers exactly this content, and the store refuses it if the record changed meanwhile."""
-    stored = record.plan
-    codes = ", ".join(f"{f['code']} ({f['severity']})" for f in stored.get("findings", []))
-    lines = [f"You are signing \"{meaning}\" for {record.ref} ({record.state.value.upper()}):",
-             f"  Patient     {record.patient_name}  MRN {record.patient_mrn}",
-             f"  Product     DIN {record.din}   dose level {record.dose_level}",
-             f"  Instruction {stored.get('instruction', '')}",
-             f"  Plan        {str(stored.get('status', '')).upper()}"
-             + (f" — {codes}" if codes else ""),
-             f"  Saved by    {record.created_by} at {record.created_at}"
-             + (f"; last changed by {record.updated_by} at {record.updated_at}"
-                if record.updated_by != record.created_by or record.updated_at
-                != record.created_at else ""),
-             f"  Record SHA-256 {record_hash}"]
-    return "\n".join(lines) + "\n"
 
 
 def _load_reentry(args: argparse.Namespace, fields: tuple[str, ...]) -> dict[str, Any]:
@@ -116,7 +103,8 @@ def _record_dict(record: StoredRecord, prints: tuple) -> dict[str, Any]:
         "signatures": [{"meaning": s.meaning, "printed_name": s.printed_name,
                         "user_id": s.user_id, "signed_at": s.signed_at.isoformat(),
                         "signed_at_utc": s.signed_at_utc, "time_zone": s.time_zone,
-                        "record_hash": s.record_hash} for s in record.signatures],
+                        "record_hash": s.record_hash, "exceptional_release": s.exception}
+                       for s in record.signatures],
         "prints": [{"at": p.at.isoformat(), "user_id": p.user_id, "document": p.document}
                    for p in prints],
         "request": record.request, "plan": record.plan,
@@ -162,8 +150,13 @@ def _cmd_save(args: argparse.Namespace) -> int:
     sign_in(args, "saving a record")
     record = save_draft(args.store, plan, args.user)
     if record.plan_status == "blocked":
+        from doseprep.release import why_not_prepared
+
         sys.stderr.write(f"doseprep: note: the plan of {record.record_id} is blocked; it is saved "
-                         "as a draft but cannot be signed until it is corrected.\n")
+                         + ("as a draft but cannot be signed until it is corrected.\n"
+                            if why_not_prepared(record.plan, record.kind) else
+                            "as a draft; only the medical director can release it, by "
+                            "exception (record release --exceptional).\n"))
     sys.stdout.write(f"{record.record_id}\n")
     return EXIT_OK
 
@@ -180,19 +173,23 @@ def _cmd_sign(step: SigningStep) -> Handler:
         stored = get_record(args.store, args.id)
         if step.blind:  # nothing of the record is shown before the re-entry
             reentry = _load_reentry(args, fields_for(stored.request))
+        exceptional = exceptional_texts(args)
         shown = signing_hash(stored, step.name)
         if args.expect_hash and args.expect_hash.strip().lower() != shown:
             raise InputError("expect-hash", f"{stored.ref} now hashes to {shown}, not the "
                                             f"{args.expect_hash.strip()} you reviewed: it "
                                             "changed; nothing was signed.")
         if not args.password_stdin and sys.stdin.isatty():  # a person reads what they sign
-            sys.stderr.write(_signing_summary(stored, step.meaning, shown))
+            sys.stderr.write(signing_summary(stored, step.meaning, shown, exceptional))
         password = Passwords(args.password_stdin).ask(f"Password for {args.user}: ")
         record = sign_record(args.store, args.id, step.name, args.user, password, reentry=reentry,
-                             expected_row_version=args.row_version, expected_hash=shown)
+                             expected_row_version=args.row_version, expected_hash=shown,
+                             exceptional=exceptional)
         sig = record.signatures[-1]
         sys.stdout.write(f"{record.ref} {record.state.value}: {signature_line(sig)}\n"
                          f"record hash {sig.record_hash}\n")
+        if sig.exception is not None:
+            sys.stdout.write(f"{record.info().exceptional_release.words()}\n")
         return EXIT_OK
 
     return sign
@@ -221,8 +218,10 @@ def _cmd_show(args: argparse.Namespace) -> int:
     sign_in(args, "showing a record")
     record = get_record(args.store, args.id)
     prints = print_history(args.store, record.ref)
+    settings = settings_kept(args.store, record)
     if args.json:
-        json.dump(_record_dict(record, prints), sys.stdout, indent=2, ensure_ascii=False)
+        json.dump(_record_dict(record, prints) | {"settings": settings}, sys.stdout, indent=2,
+                  ensure_ascii=False)
         sys.stdout.write("\n")
         return EXIT_OK
     lines = [
@@ -231,8 +230,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
         f"Patient   {record.patient_name}  MRN {record.patient_mrn}",
         f"Product   DIN {record.din}   dose level {record.dose_level}   plan "
         f"{record.plan_status}",
-        f"Protocol  {record.protocol_id} version {record.protocol_version}, fingerprint "
-        f"{record.protocol_fingerprint[:16]}…",
+        *settings_lines(settings, record),
         f"Plan      {record.plan.get('instruction', '')}",
         f"Created   {record.created_at} by {record.created_by}; updated {record.updated_at} by "
         f"{record.updated_by} (row version {record.row_version})",
@@ -241,6 +239,10 @@ def _cmd_show(args: argparse.Namespace) -> int:
         lines.append(f"Corrects  {record.supersedes}: {record.correction_reason}")
     lines.append("Signatures" if record.signatures else "Signatures: none (draft)")
     lines.extend(f"  {signature_line(s)}" for s in record.signatures)
+    exceptional = record.info().exceptional_release
+    if exceptional is not None:
+        lines.append(f"  {exceptional.words()}")
+        lines.extend(f"    {code}: {message}" for code, message in exceptional.findings)
     lines.append(f"Hash      {record.record_hash}")
     if prints:
         lines.append(f"Printed   {len(prints)} time(s), first {prints[0].at.isoformat()} by "
@@ -373,6 +375,14 @@ def register(subparsers: Any, add_settings_options: Callable[[argparse.ArgumentP
                                 "documents — not a copy of the request; see docs/reentry.md")
         else:
             p.set_defaults(reentry=None)
+        if spec.name == "release":
+            p.add_argument("--exceptional", action="store_true",
+                           help="an exceptional release, by the medical director, of a record "
+                                "blocked only by findings its protocol lists (FACT-JACIE: the "
+                                "release of a product that does not meet its release criteria)")
+            p.add_argument("--reason", help="with --exceptional: why the product is released")
+            p.add_argument("--physician", metavar="NAME",
+                           help="with --exceptional: the recipient's physician who was told")
         p.set_defaults(func=_cmd_sign(spec))
 
     p = rsub.add_parser("correct", help="correct a record: a signed one gets a new version, a "

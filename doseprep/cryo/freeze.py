@@ -16,9 +16,11 @@ from zoneinfo import ZoneInfo
 
 from doseprep.calc.checks import (
     approval_note,
+    lab_dict,
     offset_checks,
     plausibility,
     product_checks,
+    protocol_dict,
     signed,
     stamp,
 )
@@ -182,7 +184,7 @@ def freeze_plan(request: FreezeRequest, protocol: Protocol, lab: LabSettings,
         _check_in_protocol(order, protocol, f"aliquots[{number}]")
     steps: list[Step] = []
     findings: list[Finding] = []
-    approval_note(protocol, findings)
+    approval_note(protocol, findings, lab)
     cells, product_steps = product_cells(request.product, lab)  # F1-F4
     steps += product_steps
     plausibility(request, lab, cells.wbc_x, findings)
@@ -231,13 +233,19 @@ def _aliquot(division: str, order: AliquotOrder, cells: ProductCells, w_x: Fract
     level = protocol.dose_level(order.dose_level)
     assert level is not None
     dose_x = exact_in(level.dose, CELLS_PER_KG)
-    r = cryo.recovery
+    basis = protocol.cryo
+    r = basis.recovery
     nt_x = dose_x * w_x
-    nf_x = nt_x / r
+    # The protocol's dose basis (DESIGN.md, Revision 3): the dose level counts the cells after
+    # thawing (freeze Nt ÷ R) or the cells frozen (freeze Nt; R only predicts).
+    nf_x = nt_x if basis.pre_freeze else nt_x / r
+    nf_formula, nf_values = (("Nf = Nt (dose basis pre-freeze)", "Nf = Nt") if basis.pre_freeze
+                             else ("Nf = Nt ÷ R (dose basis post-thaw)",
+                                   f"Nf = Nt ÷ {float(r):g}"))
     vx_x = nf_x / cells.c_x
-    steps = [Step(f"{name}: cells to freeze", f"Nt = {level.name} × W; Nf = Nt ÷ R",
+    steps = [Step(f"{name}: cells to freeze", f"Nt = {level.name} × W; {nf_formula}",
                   f"Nt = {fmt_dose(quantity(dose_x, CELLS_PER_KG))} × {float(w_x):g} kg = "
-                  f"{fmt_cells(quantity(nt_x, CELLS), digits=4)}; Nf = Nt ÷ {float(r):g}",
+                  f"{fmt_cells(quantity(nt_x, CELLS), digits=4)}; {nf_values}",
                   fmt_cells(quantity(nf_x, CELLS), "viable CD3+ cells", digits=4))]
     drawn, draw_steps, findings = draw(vx_x, lab)
     steps += [Step(f"{name}: {s.name.lower()}", s.formula, s.substituted, s.result)
@@ -245,16 +253,19 @@ def _aliquot(division: str, order: AliquotOrder, cells: ProductCells, w_x: Fract
     findings = [Finding(f.code, f.severity, f"{name}: {f.message}", f.field) for f in findings]
     nd_x = drawn.vr_x * cells.c_x / drawn.factor
     ne_x = nd_x * r
-    deviation_x = (ne_x - nt_x) / nt_x * 100
+    # What the dose level is compared with: the expected post-thaw cells, or the cells frozen.
+    dosed_x = nd_x if basis.pre_freeze else ne_x
+    deviation_x = (dosed_x - nt_x) / nt_x * 100
+    compared = "the frozen" if basis.pre_freeze else "the expected post-thaw"
     steps.append(Step(f"{name}: expected after thaw", "Nd = Vr × C ÷ F; Ne = Nd × R",
                       f"Nd = {fmt_volume(drawn.vr)} × C ÷ {drawn.factor} = "
                       f"{fmt_cells(quantity(nd_x, CELLS), digits=4)}; Ne = Nd × {float(r):g}",
                       f"{fmt_cells(quantity(ne_x, CELLS), digits=4)} "
-                      f"({signed(float(deviation_x))} % from the target)"))
+                      f"({compared} count {signed(float(deviation_x))} % from the target)"))
     if abs(deviation_x) > exact(protocol.tolerance_percent):
         findings.append(Finding(
             "DOSE_OUT_OF_TOLERANCE", Severity.BLOCK,
-            f"{name}: the expected post-thaw dose deviates {signed(float(deviation_x))} % from "
+            f"{name}: {compared} dose deviates {signed(float(deviation_x))} % from "
             f"the target, outside ± {protocol.tolerance_percent:g} %.", None))
     used_x = drawn.vr_x if drawn.factor == 1 else exact_in(lab.dilution_aliquot, ML)
     fill = _bag(drawn, cells, cryo)
@@ -340,9 +351,8 @@ def freeze_to_dict(p: FreezePlan) -> dict[str, Any]:
                        for f in p.findings]
     out["steps"] = [{"name": s.name, "formula": s.formula, "substituted": s.substituted,
                      "result": s.result} for s in p.steps]
-    out["protocol"] = {"id": p.protocol.id, "version": p.protocol.version,
-                       "approved": p.protocol.approved, "fingerprint": p.protocol.fingerprint}
-    out["lab"] = {"name": p.lab.name, "fingerprint": p.lab.fingerprint}
+    out["protocol"] = protocol_dict(p.protocol)
+    out["lab"] = lab_dict(p.lab)
     return out
 
 

@@ -16,7 +16,14 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from doseprep.calc.checks import approval_note, offset_checks, signed, stamp
+from doseprep.calc.checks import (
+    approval_note,
+    lab_dict,
+    offset_checks,
+    protocol_dict,
+    signed,
+    stamp,
+)
 from doseprep.calc.model import Finding, Severity, Status, Step, most_severe_first, status_of
 from doseprep.calc.product import viable_cd3_concentration, wbc_concentration
 from doseprep.calc.quantities import exact_in, quantity
@@ -277,7 +284,7 @@ def thaw_plan(request: ThawRequest, protocol: Protocol, lab: LabSettings,
                                                f"protocol {protocol.id} (it has {known}).")
     steps: list[Step] = []
     findings: list[Finding] = []
-    approval_note(protocol, findings)
+    approval_note(protocol, findings, lab)
     dmso_plausibility(aliquot.final_dmso_percent, request.confirmations, findings)
     vb_x = _infused_volume(request, cryo, steps)
     counts = request.post_thaw
@@ -297,20 +304,26 @@ def thaw_plan(request: ThawRequest, protocol: Protocol, lab: LabSettings,
                 f"protocol minimum of {float(limits.min_post_thaw_viability_percent):g} %. Do "
                 "not infuse; contact the laboratory director.", "post_thaw.viability_percent"))
     else:
-        delivered_x = aliquot.frozen_viable_cd3 * cryo.recovery
+        delivered_x = aliquot.frozen_viable_cd3 * limits.recovery
         steps.append(Step(f"Delivered cells, {ESTIMATED}", "Nd = frozen viable CD3+ × R",
                           f"{fmt_cells(quantity(aliquot.frozen_viable_cd3, CELLS), digits=4)} × "
-                          f"{float(cryo.recovery):g}",
+                          f"{float(limits.recovery):g}",
                           fmt_cells(quantity(delivered_x, CELLS), "viable CD3+ cells", digits=4)))
         findings.append(Finding(
             "POST_THAW_COUNT_NOT_DONE", Severity.INFO,
-            f"No post-thaw count: the dose delivered is {ESTIMATED} with the lab's "
-            f"{float(cryo.post_thaw_recovery_percent):g} % recovery."))
+            f"No post-thaw count: the dose delivered is {ESTIMATED} with the protocol's "
+            f"{float(limits.post_thaw_recovery_percent):g} % recovery."))
     w_x = request.patient.weight.magnitude
     dose_x = exact_in(level.dose, CELLS_PER_KG)
     nt_x = dose_x * w_x
-    deviation_x = (delivered_x - nt_x) / nt_x * 100
-    steps.append(Step("Deviation from target", "Nt = dose level × W; (Nd − Nt) ÷ Nt × 100",
+    # The dose level counts what the protocol's dose basis says: the cells infused after thawing,
+    # or (pre_freeze) the cells frozen in the bag, which today's weight is held against.
+    dosed_x = aliquot.frozen_viable_cd3 if limits.pre_freeze else delivered_x
+    deviation_x = (dosed_x - nt_x) / nt_x * 100
+    formula = ("Nt = dose level × W; (frozen viable CD3+ − Nt) ÷ Nt × 100 (dose basis "
+               "pre-freeze)" if limits.pre_freeze else
+               "Nt = dose level × W; (Nd − Nt) ÷ Nt × 100")
+    steps.append(Step("Deviation from target", formula,
                       f"Nt = {fmt_dose(quantity(dose_x, CELLS_PER_KG))} × "
                       f"{fixed(float(w_x), 2)} kg = {fmt_cells(quantity(nt_x, CELLS), digits=4)}",
                       f"{signed(float(deviation_x))} % (tolerance ± "
@@ -318,7 +331,8 @@ def thaw_plan(request: ThawRequest, protocol: Protocol, lab: LabSettings,
     if abs(deviation_x) > exact(protocol.tolerance_percent):
         findings.append(Finding(
             "DOSE_OUT_OF_TOLERANCE", Severity.BLOCK,
-            f"The dose delivered deviates {signed(float(deviation_x))} % from the target for "
+            f"The {'frozen' if limits.pre_freeze else 'delivered'} dose deviates "
+            f"{signed(float(deviation_x))} % from the target for "
             f"today's weight, outside ± {protocol.tolerance_percent:g} %. Do not infuse; contact "
             "the ordering physician."))
     planned_x = aliquot.planned_weight.magnitude
@@ -379,8 +393,7 @@ def thaw_to_dict(p: ThawPlan) -> dict[str, Any]:
                      for f in p.findings],
         "steps": [{"name": s.name, "formula": s.formula, "substituted": s.substituted,
                    "result": s.result} for s in p.steps],
-        "protocol": {"id": p.protocol.id, "version": p.protocol.version,
-                     "approved": p.protocol.approved, "fingerprint": p.protocol.fingerprint},
-        "lab": {"name": p.lab.name, "fingerprint": p.lab.fingerprint},
+        "protocol": protocol_dict(p.protocol),
+        "lab": lab_dict(p.lab),
     }
 

@@ -31,11 +31,14 @@ from doseprep.documents.labels import (
     label_size,
     reprint_words,
 )
+from doseprep.documents.sections import ledger_rows, settings_rows, status_line
 from doseprep.documents.style import (
     WORKSHEET_FONTS,
     document_id,
     draft_reason,
+    exceptional_words,
     register_fonts,
+    released_codes,
     state_words,
 )
 from doseprep.documents.worksheet import (
@@ -65,7 +68,6 @@ from doseprep.isbt128 import (
 from doseprep.manifest import RecordInfo
 from doseprep.plan import Severity, not_for_clinical_use
 from doseprep.protocol import EXAMPLE_MARK
-from doseprep.report import STATUS_LINE
 from doseprep.units import (
     CELLS,
     CELLS_PER_KG,
@@ -112,7 +114,8 @@ def _freeze_story(plan: FreezePlan, record: RecordInfo | None, s: dict, width: f
     r = plan.request
     zone = plan.lab.time_zone
     story: list = [_p("HMCT freezing worksheet — cycle 2 aliquots", s["h1"]), Spacer(1, 3)]
-    story += status_and_reasons(STATUS_LINE[plan.status], not_for_clinical_use(plan), s, width)
+    story += status_and_reasons(status_line(plan, record),
+                                not_for_clinical_use(plan, released_codes(record)), s, width)
     story.append(_p("Patient", s["h2"]))
     story.append(_pairs([("Name", r.patient.name), ("MRN", r.patient.id),
                          ("Date of birth", r.patient.birth_date.isoformat()),
@@ -127,7 +130,11 @@ def _freeze_story(plan: FreezePlan, record: RecordInfo | None, s: dict, width: f
         ("CD3+ / viability", f"{fmt_percent(p.cd3_percent)} / "
                              f"{fmt_percent(p.viability_percent)}"),
         ("Donor ABO/Rh", p.abo_rh or "not given"),
+        *ledger_rows(record),
     ], s, width))
+    story.append(_p("Settings", s["h2"]))
+    story.append(_pairs([*settings_rows(plan),
+                         ("Dose basis", plan.protocol.cryo.basis_words())], s, width))
     story.append(_p("Aliquots", s["h2"]))
     header = ["Bag", "Planned", "Draw", "Bag and fill", "DMSO", "Expected after thaw"]
     rows = [[_p(h, s["bold"]) for h in header]]
@@ -158,8 +165,10 @@ def _thaw_story(plan: ThawPlan, record: RecordInfo | None, s: dict, width: float
     a = r.aliquot
     zone = plan.lab.time_zone
     story: list = [_p("HMCT thawing worksheet — cycle 2 infusion", s["h1"]), Spacer(1, 3)]
-    story += status_and_reasons(STATUS_LINE[plan.status], not_for_clinical_use(plan), s, width)
-    blocked = plan.status.value == "blocked"
+    released = released_codes(record)
+    story += status_and_reasons(status_line(plan, record),
+                                not_for_clinical_use(plan, released), s, width)
+    blocked = plan.status.value == "blocked" and not released
     counts = r.post_thaw
     sample = ("" if counts is None else
               f", {a.final_volume.text} less the {counts.sample_volume.text} post-thaw sample")
@@ -182,6 +191,9 @@ def _thaw_story(plan: ThawPlan, record: RecordInfo | None, s: dict, width: float
         ("Frozen expiry", show(a.frozen_expires_at, zone)),
         ("Thawed", show(r.thawed_at, zone)),
     ], s, width))
+    story.append(_p("Settings", s["h2"]))
+    story.append(_pairs([*settings_rows(plan),
+                         ("Dose basis", plan.protocol.cryo.basis_words())], s, width))
     story.append(_p("Results", s["h2"]))
     estimated = f" — {ESTIMATED}" if plan.dose_estimated else ""
     story.append(_pairs([
@@ -221,7 +233,9 @@ def render_cryo_worksheet(plan: FreezePlan | ThawPlan, *, page_size: str = "lett
 def _common(plan: Any, record: RecordInfo | None, din_text: str, flags: str) -> dict[str, Any]:
     facility = plan.lab.facility
     din = parse_din(din_text)
-    blocking = [f for f in plan.findings if f.severity is Severity.BLOCK]
+    released = released_codes(record)
+    blocking = [f for f in plan.findings if f.severity is Severity.BLOCK
+                and f.code not in released]
     return {
         "din_structure": din_structure(din, flags), "din_text": din.eye_readable,
         "flags": flags, "check_character": din.check_character,
@@ -232,7 +246,8 @@ def _common(plan: Any, record: RecordInfo | None, din_text: str, flags: str) -> 
         "investigational": str(facility.get("investigational_statement",
                                             DEFAULT_INVESTIGATIONAL)),
         "blocked_reason": "; ".join(f.code for f in blocking) if blocking else None,
-        "watermark": bool(not_for_clinical_use(plan)), "draft": draft_reason(record),
+        "watermark": bool(not_for_clinical_use(plan, released)), "draft": draft_reason(record),
+        "exceptional": exceptional_words(record),
         "state": state_words(record), "reprint": reprint_words(record),
         "recipient": (plan.request.patient.name, plan.request.patient.id,
                       plan.request.patient.birth_date.isoformat()),

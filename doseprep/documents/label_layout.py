@@ -110,6 +110,9 @@ class LabelData:
     dose_suffix: str = " recipient weight"
     expires_caption: str = "EXPIRES"  # a thawed bag: "INFUSE BY"
     reprint: str | None = None  # "REPRINT 1" when printed before in the same signed state
+    #: The medical director's exceptional release, in words (the findings, the reason, the
+    #: physician told), printed in full across the label above the recipient; None otherwise.
+    exceptional: str | None = None
 
 
 # --- the label's parts -----------------------------------------------------------------------
@@ -186,6 +189,9 @@ def _bottom(c: Column, d: LabelData, f: dict[str, str]) -> None:
     cells = f"{d.cells}{JOIN}{d.dose}{d.dose_suffix}" if d.dose else d.cells
     c.text(cells, Style(f["regular"], 7, 6), "cells and dose")
     c.gap(0.8 * mm)
+    if d.exceptional:  # in bold, whole (the worksheet has the same words)
+        c.text(d.exceptional, Style(f["bold"], 6.5, 5.5), "exceptional release")
+        c.gap(0.8 * mm)
 
     def recipient(inner: Column) -> None:
         # MRN and date of birth are always complete; the name follows on lines of its own,

@@ -42,7 +42,9 @@ from doseprep.documents.style import (
     document_id,
     draft_reason,
     draw_watermark,
+    exceptional_words,
     register_fonts,
+    released_codes,
     state_words,
 )
 from doseprep.isbt128 import (
@@ -71,7 +73,9 @@ def label_data(plan: PreparationPlan, record: RecordInfo | None = None) -> Label
     facility = plan.lab.facility
     product = plan.request.product
     din = parse_din(product.din)
-    blocking = [f for f in plan.findings if f.severity is Severity.BLOCK]
+    released = released_codes(record)
+    blocking = [f for f in plan.findings if f.severity is Severity.BLOCK
+                and f.code not in released]
     abo_rh = abo_text = None
     if product.abo_rh:
         abo, rh = parse_abo_rh(product.abo_rh)
@@ -119,11 +123,12 @@ def label_data(plan: PreparationPlan, record: RecordInfo | None = None) -> Label
                    *plan.lab.address),
         investigational=str(facility.get("investigational_statement", DEFAULT_INVESTIGATIONAL)),
         blocked_reason=("; ".join(f.code for f in blocking) if blocking else None),
-        watermark=bool(not_for_clinical_use(plan)),
+        watermark=bool(not_for_clinical_use(plan, released)),
         document_id=document_id(plan, record),
         draft=draft,
         state=state_words(record),
         reprint=reprint_words(record),
+        exceptional=exceptional_words(record),
     )
 
 

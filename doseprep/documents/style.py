@@ -98,11 +98,31 @@ def draft_reason(record: RecordInfo | None) -> str | None:
     return None
 
 
+def released_codes(record: RecordInfo | None) -> tuple[str, ...]:
+    """The blocking findings the medical director released by exception on this record."""
+    if record is None or record.exceptional_release is None:
+        return ()
+    return record.exceptional_release.codes
+
+
+def exceptional_words(record: RecordInfo | None) -> str | None:
+    """A label's line on an exceptional release: the findings released, the physician told and
+    the reason (the worksheet carries each message in full)."""
+    release = None if record is None else record.exceptional_release
+    if release is None:
+        return None
+    return (f"EXCEPTIONAL RELEASE of {', '.join(release.codes)} by {release.printed_name}, "
+            f"medical director; physician told: {release.physician}; reason (in full on the "
+            f"worksheet): {release.reason}")
+
+
 def state_words(record: RecordInfo | None) -> str:
     """The record state a document was made in, as printed on it."""
     if record is None:
         return "FORM — not saved"
     words = record.state.upper()
+    if record.exceptional_release is not None:
+        words += " — EXCEPTIONAL RELEASE"
     if record.superseded_by:
         words += f" — SUPERSEDED by {record.superseded_by}"
     return words

@@ -36,6 +36,12 @@ from reportlab.platypus import (
 )
 
 from doseprep import __version__
+from doseprep.documents.sections import (
+    ledger_rows,
+    record_instruction,
+    settings_rows,
+    status_line,
+)
 from doseprep.documents.style import (
     DRAFT_TEXT,
     MONO,
@@ -48,13 +54,13 @@ from doseprep.documents.style import (
     draft_reason,
     draw_watermark,
     register_fonts,
+    released_codes,
     state_words,
 )
 from doseprep.isbt128 import din_structure, parse_din
-from doseprep.manifest import RecordInfo, checkpoint_keyword
-from doseprep.plan import PreparationPlan, Severity, instruction, not_for_clinical_use
+from doseprep.manifest import ExceptionalRelease, RecordInfo, checkpoint_keyword
+from doseprep.plan import PreparationPlan, Severity, not_for_clinical_use
 from doseprep.protocol import EXAMPLE_MARK
-from doseprep.report import STATUS_LINE, approval_line
 from doseprep.signing import MEANINGS
 from doseprep.units import (
     fixed,
@@ -187,7 +193,7 @@ def render_worksheet(plan: PreparationPlan, *, page_size: str = "letter",
     register_fonts(WORKSHEET_FONTS)
     size = page_dimensions(page_size)
     s = _styles()
-    reasons = not_for_clinical_use(plan)
+    reasons = not_for_clinical_use(plan, released_codes(record))
     story = _story(plan, record, s, size[0] - 2 * MARGIN, reasons)
     return build_document(plan, record, story, title="Preparation worksheet", size=size,
                           printed_at=printed_at)
@@ -207,7 +213,7 @@ def build_document(plan: Any, record: RecordInfo | None, story: list, *, title: 
     register_fonts(WORKSHEET_FONTS)
     s = _styles()
     worksheet_id = document_id(plan, record)
-    reasons = not_for_clinical_use(plan)
+    reasons = not_for_clinical_use(plan, released_codes(record))
     draft = draft_reason(record)
     mark = DRAFT_TEXT if draft else WATERMARK_TEXT if reasons else ""
     printed = printed_at or datetime.now(UTC)
@@ -226,9 +232,17 @@ def build_document(plan: Any, record: RecordInfo | None, story: list, *, title: 
         canvas.drawRightString(size[0] - MARGIN, top - 20, state_words(record))
         canvas.setFont(SANS, 7.5)
         canvas.drawString(MARGIN, top - 10, f"{protocol.title}")
-        approval = "approved" if protocol.approved else "NOT APPROVED in the record store"
-        canvas.drawString(MARGIN, top - 19, f"Protocol version {protocol.version} · "
-                                            f"fingerprint {protocol.fingerprint[:16]} · {approval}")
+        approval = "approved" if protocol.approved else "NOT APPROVED"
+        lab_approval = "approved" if lab.approved else "NOT APPROVED"
+        settings = (f"Protocol {protocol.version} · {protocol.fingerprint[:16]} · {approval}  |  "
+                    f"Lab file {lab.fingerprint[:16]} · {lab_approval}")
+        # Beside the state on the right, never under it: smaller type when both are long.
+        room = (size[0] - 2 * MARGIN - stringWidth(state_words(record), SANS_BOLD, 7.5) - 10)
+        font_size = 7.5
+        while font_size > 5 and stringWidth(settings, SANS, font_size) > room:
+            font_size -= 0.25
+        canvas.setFont(SANS, font_size)
+        canvas.drawString(MARGIN, top - 19, settings)
         if record is not None and record.reprint_at is not None:
             canvas.setFont(SANS_BOLD, 9)
             canvas.drawRightString(size[0] - MARGIN, top - 12,
@@ -251,6 +265,8 @@ def build_document(plan: Any, record: RecordInfo | None, story: list, *, title: 
                   rightPadding=0, topPadding=0, bottomPadding=0)
     doc.addPageTemplates([PageTemplate(id="page", frames=[frame], onPage=header)])
     story = list(story)
+    if record is not None and record.exceptional_release is not None:
+        story.insert(1, exceptional_box(record.exceptional_release, s, width, lab.time_zone))
     if draft:
         story.insert(1, _draft_box(draft, s, width))
     doc.build(story, canvasmaker=lambda *a, **k: _NumberedCanvas(
@@ -314,6 +330,18 @@ def din_block(din_text: str, flags: str, rows: list[tuple[str, str]], s: dict,
                         ("LEFTPADDING", (1, 0), (1, 0), 6)])
 
 
+def exceptional_box(release: ExceptionalRelease, s: dict, width: float, zone: str) -> Table:
+    """The medical director's exceptional release, first thing under the title: the findings
+    released (each with its message), the reason and the recipient's physician who was told."""
+    rows = [[_p(f"EXCEPTIONAL RELEASE — authorised by {release.printed_name} "
+                f"({release.user_id}), medical director, "
+                f"{show_with_utc(release.signed_at, zone)}", s["bold"])]]
+    rows += [[_p(f"• {code}: {message}", s["base"])] for code, message in release.findings]
+    rows += [[_p(f"Reason: {release.reason}", s["base"])],
+             [_p(f"Recipient's physician told: {release.physician}", s["base"])]]
+    return _grid(rows, [width], style=[("BOX", (0, 0), (-1, -1), 2, colors.black)])
+
+
 def _draft_box(reason: str, s: dict, width: float) -> Table:
     """The first thing under the title of a draft: what it is and that it must not be used."""
     return _grid([[_p(f"{DRAFT_TEXT} — {reason}. Prepare, label and release only from the "
@@ -324,10 +352,10 @@ def _story(plan: PreparationPlan, record: RecordInfo | None, s: dict, width: flo
            reasons: tuple[str, ...]) -> list:
     r = plan.request
     story: list = [_p("HMCT preparation worksheet", s["h1"]), Spacer(1, 3)]
-    story += status_and_reasons(STATUS_LINE[plan.status], reasons, s, width)
+    story += status_and_reasons(status_line(plan, record), reasons, s, width)
 
     # Instruction in large type.
-    story += [_grid([[_p(instruction(plan), s["instruction"])]], [width],
+    story += [_grid([[_p(record_instruction(plan, record), s["instruction"])]], [width],
                     style=[("BOX", (0, 0), (-1, -1), 2, colors.black),
                            ("TOPPADDING", (0, 0), (-1, -1), 6),
                            ("BOTTOMPADDING", (0, 0), (-1, -1), 6)])]
@@ -362,14 +390,14 @@ def _story(plan: PreparationPlan, record: RecordInfo | None, s: dict, width: flo
         ("CD3+ (of viable CD45+)", fmt_percent(p.cd3_percent)),
         ("Viability", fmt_percent(p.viability_percent)),
         ("Donor ABO/Rh", p.abo_rh or "not given"),
+        *ledger_rows(record),
     ]
     story.append(din_block(p.din, p.din_flags, product_rows, s, width))
 
     # Order.
     story.append(_p("Physician order", s["h2"]))
     story.append(_pairs([
-        ("Protocol", f"{plan.protocol.id} version {plan.protocol.version}"),
-        ("Approval", approval_line(plan.protocol, plan.lab.time_zone)),
+        *settings_rows(plan),
         ("Cycle / infusion", f"cycle {r.order.cycle}, infusion {r.order.infusion}"),
         ("Dose level", r.order.dose_level),
         ("Target dose", fmt_dose(plan.target_dose)),

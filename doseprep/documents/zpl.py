@@ -97,7 +97,7 @@ def zpl_data(d: LabelData) -> LabelData:
     texts = ("din_text", "abo_rh_text", "proper_name", "description", "volume", "cells", "dose",
              "collected", "expires", "storage", "investigational", "document_id", "draft",
              "state", "collected_caption", "dose_suffix", "expires_caption", "reprint",
-             "blocked_reason")
+             "blocked_reason", "exceptional")
     changes: dict[str, object] = {k: plain(v) for k in texts if isinstance(v := getattr(d, k), str)}
     changes["recipient"] = tuple(plain(v) for v in d.recipient)
     changes["lab_lines"] = tuple(plain(v) for v in d.lab_lines)

@@ -11,12 +11,15 @@ documents print beside the version so an inspector can tell exactly which table 
 from __future__ import annotations
 
 from doseprep.protocol._base import (
+    DEFAULT_EXCEPTIONAL_RELEASE,
     DEFAULT_PROTOCOL,
+    DOSE_BASES,
     EXAMPLE_FIN,
     EXAMPLE_MARK,
     EXAMPLE_PRODUCT_CODE,
     LAB_KEYS,
     MAX_LEVEL_NAME,
+    NEVER_RELEASED,
     PLAUSIBLE_KEYS,
     PROTOCOL_KEYS,
     SCHEMA_VERSION,
@@ -24,8 +27,10 @@ from doseprep.protocol._base import (
 from doseprep.protocol.load import (
     bundled_protocols,
     default_lab_path,
+    lab_from_text,
     load_lab,
     load_protocol,
+    protocol_from_text,
     protocol_path,
 )
 from doseprep.protocol.model import (
@@ -42,12 +47,15 @@ from doseprep.protocol.model import (
 )
 
 __all__ = [
+    "DEFAULT_EXCEPTIONAL_RELEASE",
     "DEFAULT_PROTOCOL",
+    "DOSE_BASES",
     "EXAMPLE_FIN",
     "EXAMPLE_MARK",
     "EXAMPLE_PRODUCT_CODE",
     "LAB_KEYS",
     "MAX_LEVEL_NAME",
+    "NEVER_RELEASED",
     "PLAUSIBLE_KEYS",
     "PROTOCOL_KEYS",
     "SCHEMA_VERSION",
@@ -63,7 +71,9 @@ __all__ = [
     "bundled_protocols",
     "default_lab_path",
     "fingerprint",
+    "lab_from_text",
     "load_lab",
     "load_protocol",
+    "protocol_from_text",
     "protocol_path",
 ]

@@ -14,7 +14,29 @@ PROTOCOL_KEYS = frozenset({
     "max_volume_mL_per_kg", "dose_levels", "cycles",
     # cycle 2 (cryopreserved aliquots, DESIGN.md)
     "min_post_thaw_viability_percent", "weight_change_percent",
+    # Revision 3: the dose basis and R are the protocol's; the findings the medical director may
+    # release by exception
+    "dose_basis", "post_thaw_recovery_percent", "exceptional_release",
 })
+
+
+#: What a dose level counts (DESIGN.md, Revision 3): the viable CD3+ the patient receives after
+#: thawing (cells to freeze Nf = Nt ÷ R), or the viable CD3+ frozen (Nf = Nt; R only predicts).
+DOSE_BASES = ("post_thaw", "pre_freeze")
+
+#: The blocking findings a protocol may list for exceptional release when it says nothing.
+DEFAULT_EXCEPTIONAL_RELEASE = ("DOSE_OUT_OF_TOLERANCE", "LOW_VIABILITY", "PRODUCT_EXPIRED")
+
+#: Blocking findings no one may release by exception: a slip not confirmed, too little product,
+#: a volume that cannot be measured, a bag that cannot hold the aliquot. A protocol listing one is
+#: refused on load.
+NEVER_RELEASED = frozenset({"IMPLAUSIBLE_INPUT", "INSUFFICIENT_PRODUCT", "VOLUME_TOO_SMALL",
+                            "ALIQUOT_TOO_LARGE"})
+
+#: Every blocking finding a plan can carry, so a misspelt code in ``exceptional_release`` is
+#: refused rather than silently matching nothing.
+BLOCKING_CODES = frozenset({"DOSE_OUT_OF_TOLERANCE", "LOW_VIABILITY", "PRODUCT_EXPIRED",
+                            "DMSO_LIMIT_EXCEEDED", *NEVER_RELEASED})
 
 
 #: Every key a lab file may hold.

@@ -12,7 +12,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from doseprep.errors import SettingsError
 from doseprep.protocol._base import (
+    BLOCKING_CODES,
+    DEFAULT_EXCEPTIONAL_RELEASE,
     DEFAULT_PROTOCOL,
+    DOSE_BASES,
     FACILITY_KEYS,
     FACILITY_TEXTS,
     LAB_KEYS,
@@ -20,6 +23,7 @@ from doseprep.protocol._base import (
     LABEL_MIN_HEIGHT_MM,
     LABEL_MIN_WIDTH_MM,
     MAX_LEVEL_NAME,
+    NEVER_RELEASED,
     PLAUSIBLE_KEYS,
     PROTOCOL_KEYS,
 )
@@ -34,7 +38,7 @@ from doseprep.protocol.model import (
     Syringe,
     fingerprint,
 )
-from doseprep.protocol.reader import _read_toml, _Reader
+from doseprep.protocol.reader import _parse_toml, _read_text, _Reader
 from doseprep.resources import resource_path
 from doseprep.units import CELLS_PER_KG, ML, Q_, exact, ureg
 
@@ -64,8 +68,14 @@ def protocol_path(ref: str | Path) -> Path:
 def load_protocol(ref: str | Path = DEFAULT_PROTOCOL) -> Protocol:
     """Load and check a protocol by bundled id (``hmct-blinatumomab``) or file path."""
     path = protocol_path(ref)
-    data = _read_toml(path)
-    r = _Reader(str(path), data)
+    return protocol_from_text(_read_text(path), str(path))
+
+
+def protocol_from_text(text: str, source: str) -> Protocol:
+    """Check a protocol from its file's exact text (a record keeps it); ``source`` names it in
+    every message."""
+    data = _parse_toml(text, source)
+    r = _Reader(source, data)
     r.known_keys(PROTOCOL_KEYS)
     levels_table = r.table("dose_levels")
     if len(levels_table) > 50:
@@ -92,9 +102,7 @@ def load_protocol(ref: str | Path = DEFAULT_PROTOCOL) -> Protocol:
             raise r.fail(f"cycles.{key}", f"must be the number of infusions, 1 to 26 "
                                          f"(got {value!r}).")
         cycles.append((int(key), value))
-    cryo_limits = ProtocolCryo(**{
-        key: exact(r.number(key, strict=False, maximum=100)) for key in
-        ("min_post_thaw_viability_percent", "weight_change_percent") if key in data})
+    cryo_limits = _protocol_cryo(r, data)
     author_approved = r.boolean("approved")
     return Protocol(
         id=r.text("id", limit=100),
@@ -111,9 +119,61 @@ def load_protocol(ref: str | Path = DEFAULT_PROTOCOL) -> Protocol:
         max_volume_per_kg=Q_(r.number("max_volume_mL_per_kg", maximum=100),
                              ureg.mL / ureg.kg),
         fingerprint=fingerprint(data),
-        source=str(path),
+        source=source,
         cryo=cryo_limits,
+        exceptional_release=_exceptional_release(r, data),
+        text=text,
     )
+
+
+def _protocol_cryo(r: _Reader, data: dict[str, Any]) -> ProtocolCryo:
+    """The protocol's cycle-2 decisions: dose basis, R and the post-thaw limits."""
+    values: dict[str, Any] = {
+        key: exact(r.number(key, strict=False, maximum=100)) for key in
+        ("min_post_thaw_viability_percent", "weight_change_percent") if key in data}
+    if "dose_basis" in data:
+        basis = data["dose_basis"]
+        if basis not in DOSE_BASES:
+            raise r.fail("dose_basis", "must be \"post_thaw\" (the dose level is what the "
+                                       "patient receives after thawing) or \"pre_freeze\" (the "
+                                       f"dose level is what is frozen); got {basis!r}.")
+        values["dose_basis"] = basis
+    if "post_thaw_recovery_percent" in data:
+        values["post_thaw_recovery_percent"] = exact(r.number(
+            "post_thaw_recovery_percent", maximum=100))
+    if ("dose_basis" in data) != ("post_thaw_recovery_percent" in data):
+        missing = "post_thaw_recovery_percent" if "dose_basis" in data else "dose_basis"
+        raise r.fail(missing, "the dose basis and the post-thaw recovery R are decided "
+                              "together: give both dose_basis and post_thaw_recovery_percent.")
+    values["stated"] = "dose_basis" in data
+    return ProtocolCryo(**values)
+
+
+def _exceptional_release(r: _Reader, data: dict[str, Any]) -> tuple[str, ...]:
+    """The blocking findings the medical director may release by exception; never one that
+    says the product cannot be measured, held or trusted (DESIGN.md)."""
+    if "exceptional_release" not in data:
+        return DEFAULT_EXCEPTIONAL_RELEASE
+    codes = data["exceptional_release"]
+    if not isinstance(codes, list) or len(codes) > len(BLOCKING_CODES) \
+            or not all(isinstance(c, str) for c in codes):
+        raise r.fail("exceptional_release", "must be a list of blocking finding codes, e.g. "
+                                            "[\"DOSE_OUT_OF_TOLERANCE\", \"LOW_VIABILITY\"] "
+                                            "(or [] for none).")
+    for code in codes:
+        if code in NEVER_RELEASED:
+            raise r.fail("exceptional_release", f"{code} can never be released by exception "
+                                                "(an unconfirmed slip, too little product, a "
+                                                "volume that cannot be measured or a bag that "
+                                                "cannot hold the aliquot); remove it.")
+        if code not in BLOCKING_CODES:
+            known = ", ".join(sorted(BLOCKING_CODES - NEVER_RELEASED))
+            raise r.fail("exceptional_release", f"\"{code}\" is not a blocking finding "
+                                                f"doseprep knows (those that may be listed: "
+                                                f"{known}).")
+    if len(set(codes)) != len(codes):
+        raise r.fail("exceptional_release", "lists a finding twice; list each once.")
+    return tuple(codes)
 
 
 def default_lab_path() -> Path:
@@ -124,8 +184,20 @@ def default_lab_path() -> Path:
 def load_lab(path: str | Path | None = None) -> LabSettings:
     """Load and check lab settings from ``path`` (the bundled defaults when None)."""
     path = Path(path) if path is not None else default_lab_path()
-    data = _read_toml(path)
-    r = _Reader(str(path), data)
+    return lab_from_text(_read_text(path), str(path))
+
+
+def lab_from_text(text: str, source: str, *, kept_before_r3: bool = False) -> LabSettings:
+    """Check lab settings from the file's exact text (a record keeps it); ``source`` names it in
+    every message. ``kept_before_r3``: a file kept for a record saved before the post-thaw
+    recovery moved to the protocol, whose ``[cryo]`` table may still hold it; it is set aside
+    (the plan computed again with the protocol's R must still equal the one signed)."""
+    data = _parse_toml(text, source)
+    printed = fingerprint(data)
+    if kept_before_r3 and isinstance(data.get("cryo"), dict):
+        data = {**data, "cryo": {k: v for k, v in data["cryo"].items()
+                                 if k != "post_thaw_recovery_percent"}}
+    r = _Reader(source, data)
     r.known_keys(LAB_KEYS)
     syringes = []
     syringe_table = r.table("syringes")
@@ -179,12 +251,13 @@ def load_lab(path: str | Path | None = None) -> LabSettings:
                             ureg.g / ureg.mL),
         dilution_factors=tuple(factors),
         dilution_aliquot=Q_(aliquot, ML),
-        fingerprint=fingerprint(data),
-        source=str(path),
+        fingerprint=printed,
+        source=source,
         facility=facility,
         plausible=_plausible(r, data.get("plausible", {})),
         time_zone=_time_zone(r),
         cryo=_cryo(r, data.get("cryo")),
+        text=text,
     )
 
 
@@ -274,7 +347,6 @@ def _check_label_stock(r: _Reader, facility: Mapping[str, Any]) -> None:
 #: The ``[cryo]`` keys with their bounds (DESIGN.md, "Cryopreserved aliquots"); ``bags`` is a
 #: list of tables {name, min_mL, max_mL}.
 _CRYO_NUMBERS: dict[str, tuple[str, float, float]] = {
-    "post_thaw_recovery_percent": ("post_thaw_recovery_percent", 0, 100),
     "freezing_medium_dmso_percent": ("freezing_medium_dmso_percent", 0, 100),
     "final_dmso_percent": ("final_dmso_percent", 0, 100),
     "dmso_density_g_per_mL": ("dmso_density_g_per_ml", 0.5, 2),
@@ -293,6 +365,11 @@ def _cryo(r: _Reader, table: Any) -> CryoSettings:
         return CryoSettings()
     if not isinstance(table, dict):
         raise r.fail("cryo", "must be a table.")
+    if "post_thaw_recovery_percent" in table:
+        raise r.fail("cryo.post_thaw_recovery_percent",
+                     "the post-thaw recovery R is a clinical decision and belongs to the "
+                     "protocol now (its post_thaw_recovery_percent, beside dose_basis), where it "
+                     "is approved; remove it from the lab file and put it in the protocol.")
     r.known_keys(_CRYO_KEYS, "cryo.", table)
     values: dict[str, Any] = {}
     for key, (name, low, high) in _CRYO_NUMBERS.items():

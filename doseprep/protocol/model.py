@@ -26,9 +26,9 @@ class Bag:
 
 @dataclass(frozen=True)
 class CryoSettings:
-    """The lab's cryopreservation figures, exactly."""
+    """The lab's cryopreservation figures, exactly. The post-thaw recovery R is not among them:
+    it is the protocol's (:class:`ProtocolCryo`, DESIGN.md Revision 3)."""
 
-    post_thaw_recovery_percent: Fraction = Fraction(75)
     freezing_medium_dmso_percent: Fraction = Fraction(20)
     final_dmso_percent: Fraction = Fraction(10)
     dmso_density_g_per_ml: Fraction = Fraction(11, 10)
@@ -47,18 +47,41 @@ class CryoSettings:
     thawed_product_description: str = ("Donor T cells (HMCT), haploidentical related donor, "
                                        "thawed")
 
+
+@dataclass(frozen=True)
+class ProtocolCryo:
+    """The protocol's cycle-2 decisions: what a dose level counts (``dose_basis``), the post-thaw
+    recovery R, and the limits of a thawed bag.
+
+    ``post_thaw``: the dose level is what the patient receives after thawing, so each aliquot
+    freezes Nf = Nt ÷ R. ``pre_freeze``: the dose level is what is frozen, Nf = Nt, and R only
+    predicts the post-thaw dose. ``stated`` says whether the file gave the basis and R or they
+    are DESIGN.md's defaults (printed so; the approver sees which).
+    """
+
+    min_post_thaw_viability_percent: Fraction = Fraction(50)
+    weight_change_percent: Fraction = Fraction(10)
+    dose_basis: str = "post_thaw"
+    post_thaw_recovery_percent: Fraction = Fraction(75)
+    stated: bool = False
+
     @property
     def recovery(self) -> Fraction:
         """R, the fraction of viable CD3+ recovered after thawing."""
         return self.post_thaw_recovery_percent / 100
 
+    @property
+    def pre_freeze(self) -> bool:
+        """The dose level counts the viable CD3+ frozen (Nf = Nt)."""
+        return self.dose_basis == "pre_freeze"
 
-@dataclass(frozen=True)
-class ProtocolCryo:
-    """The protocol's cryo limits."""
-
-    min_post_thaw_viability_percent: Fraction = Fraction(50)
-    weight_change_percent: Fraction = Fraction(10)
+    def basis_words(self) -> str:
+        """The dose basis as documents print it."""
+        what = ("pre-freeze: the dose level is the viable CD3+ frozen; R predicts the post-thaw "
+                "dose" if self.pre_freeze else
+                "post-thaw: the dose level is the viable CD3+ infused after thawing; Nf = Nt ÷ R")
+        source = "" if self.stated else " (the protocol's defaults: the file does not say)"
+        return f"{what}; R = {float(self.post_thaw_recovery_percent):g} %{source}"
 
 
 @dataclass(frozen=True)
@@ -71,11 +94,13 @@ class DoseLevel:
 
 @dataclass(frozen=True)
 class ProtocolApproval:
-    """An administrator's signed approval of one protocol file, as the record store holds it.
+    """An administrator's signed approval of one protocol or lab file, as the record store holds
+    it.
 
-    Only the store can grant this (``doseprep protocol approve FILE``); a file's own ``approved``
-    flag is its author's intention and never counts. ``fingerprint`` is the approved file's
-    SHA-256 fingerprint; an edited file has another fingerprint and is unapproved again.
+    Only the store can grant this (``doseprep protocol approve FILE``, ``doseprep lab approve
+    FILE``); a protocol file's own ``approved`` flag is its author's intention and never counts.
+    ``fingerprint`` is the approved file's SHA-256 fingerprint; an edited file has another
+    fingerprint and is unapproved again.
     """
 
     fingerprint: str
@@ -108,7 +133,12 @@ class Protocol:
     fingerprint: str
     source: str
     approval: ProtocolApproval | None = None
-    cryo: ProtocolCryo = ProtocolCryo()  # cycle 2 limits (min_post_thaw_viability_percent, ...)
+    cryo: ProtocolCryo = ProtocolCryo()  # cycle 2: dose basis, R, post-thaw limits
+    #: The blocking findings the medical director may release by exception (DESIGN.md,
+    #: "Exceptional release").
+    exceptional_release: tuple[str, ...] = ()
+    #: The file's exact text, which a record keeps so that it never depends on files on disk.
+    text: str = ""
 
     @property
     def approved(self) -> bool:
@@ -165,6 +195,15 @@ class LabSettings:
     plausible: PlausibleRanges = PlausibleRanges()
     time_zone: str = "America/Los_Angeles"  # the site's IANA zone (lab file key ``time_zone``)
     cryo: CryoSettings = CryoSettings()  # the ``[cryo]`` table: cycle-2 freezing figures
+    #: The store's approval of this exact file (``doseprep lab approve``), or None.
+    approval: ProtocolApproval | None = None
+    #: The file's exact text, which a record keeps so that it never depends on files on disk.
+    text: str = ""
+
+    @property
+    def approved(self) -> bool:
+        """Approved for clinical use: the store holds an approval of exactly this fingerprint."""
+        return self.approval is not None and self.approval.fingerprint == self.fingerprint
 
     @property
     def example_facility(self) -> bool:

@@ -78,21 +78,27 @@ class _Reader:
         return value
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_text(path: Path) -> str:
+    """The exact text of a settings file (what a record keeps)."""
     source = str(path)
     try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
+        return path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise SettingsError(source, "", "file not found.") from None
     except OSError as exc:
         raise SettingsError(source, "", f"cannot be read ({exc.strerror}).") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(source, "", f"is not valid TOML: {exc}.") from None
     except UnicodeDecodeError:
         raise SettingsError(source, "", "is not UTF-8 text.") from None
     except ValueError:  # a path no file system takes (a NUL character)
         raise SettingsError(source[:200], "", "is not a file name.") from None
+
+
+def _parse_toml(text: str, source: str) -> dict[str, Any]:
+    """The table of a settings file's text, its schema version checked."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(source, "", f"is not valid TOML: {exc}.") from None
     version = data.get("schema_version")
     if version != SCHEMA_VERSION:
         if isinstance(version, int) and version > SCHEMA_VERSION:
@@ -101,3 +107,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
                                 "update doseprep.")
         raise SettingsError(source, "schema_version", f"must be {SCHEMA_VERSION}.")
     return data
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    return _parse_toml(_read_text(path), str(path))

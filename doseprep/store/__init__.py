@@ -36,10 +36,14 @@ from doseprep.store.history import (
     register_print,
 )
 from doseprep.store.protocols import (
+    approve_lab,
     approve_protocol,
+    lab_approval,
     list_approvals,
+    list_lab_approvals,
     protocol_approval,
     with_approval,
+    with_lab_approval,
 )
 from doseprep.store.records import (
     PrintEvent,
@@ -54,7 +58,13 @@ from doseprep.store.records import (
     save_draft,
 )
 from doseprep.store.reentry import compare_reentry
-from doseprep.store.sign import prepare_record, release_record, sign_record, verify_record
+from doseprep.store.sign import (
+    prepare_record,
+    release_exceptionally,
+    release_record,
+    sign_record,
+    verify_record,
+)
 from doseprep.store.users import Role, User, administrator_exists, authenticate, list_users
 from doseprep.store.verify import VerifyReport, verify_store
 
@@ -84,6 +94,7 @@ __all__ = [
     "WorkflowError",
     "add_user",
     "administrator_exists",
+    "approve_lab",
     "approve_protocol",
     "audit_head",
     "authenticate",
@@ -97,7 +108,9 @@ __all__ = [
     "events",
     "export_csv",
     "get_record",
+    "lab_approval",
     "list_approvals",
+    "list_lab_approvals",
     "list_records",
     "list_users",
     "open_store",
@@ -107,6 +120,7 @@ __all__ = [
     "protocol_approval",
     "record_info",
     "register_print",
+    "release_exceptionally",
     "release_record",
     "reset_password",
     "save_draft",
@@ -114,4 +128,5 @@ __all__ = [
     "verify_record",
     "verify_store",
     "with_approval",
+    "with_lab_approval",
 ]

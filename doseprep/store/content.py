@@ -28,9 +28,14 @@ SIGNATURE_FIELDS = ("seq", "meaning", "state", "user_id", "printed_name", "role"
 
 
 def signature_content(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The canonical content of a signature (what its ``signature_hash`` covers)."""
+    """The canonical content of a signature (what its ``signature_hash`` covers): an exceptional
+    release's findings, reason and physician too (revision 0006; every other signature's content,
+    and hash, is unchanged)."""
     out = {name: values[name] for name in SIGNATURE_FIELDS}
     out["state"] = str(out["state"])
+    exception = values.get("exception_json")
+    if exception is not None:
+        out["exception"] = exception
     return out
 
 
@@ -58,6 +63,12 @@ def record_content(row: Mapping[str, Any], supersedes: str | None, state: str,
     kind = row.get("kind") or "fresh"
     if kind != "fresh":  # fresh records' content (and every hash signed before 0004) unchanged
         content["kind"] = kind
+    # The exact settings files the plan was computed with (revision 0006); records saved before
+    # keep the content, and the hashes, they were signed with.
+    protocol_text, lab_text = row.get("protocol_text_sha256"), row.get("lab_text_sha256")
+    if protocol_text is not None or lab_text is not None:
+        content["settings"] = {"protocol_text_sha256": protocol_text,
+                               "lab_text_sha256": lab_text}
     return content
 
 
@@ -116,6 +127,20 @@ class RecordHasher:
                                            request=request, plan=plan))
 
 
+def text_sha256(text: str) -> str:
+    """The key of a settings file's exact text in ``settings_texts``."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def settings_texts(plan: AnyPlan) -> list[dict[str, str]]:
+    """The rows of ``settings_texts`` a plan's record points at: its protocol's and its lab
+    file's exact text (none for settings made without a file's text)."""
+    return [{"sha256": text_sha256(settings.text), "kind": kind,
+             "fingerprint": settings.fingerprint, "text": settings.text}
+            for kind, settings in (("protocol", plan.protocol), ("lab", plan.lab))
+            if settings.text]
+
+
 def content_columns(plan: AnyPlan) -> dict[str, Any]:
     """The stored columns of a plan of any kind: fresh, freeze or thaw."""
     from doseprep.cryo.freeze import FreezePlan
@@ -142,6 +167,8 @@ def _common_columns(plan: AnyPlan, request: dict[str, Any], plan_dict: dict[str,
         "lab_fingerprint": plan.lab.fingerprint,
         "program_version": __version__,
         "kind": "fresh",
+        "protocol_text_sha256": text_sha256(plan.protocol.text) if plan.protocol.text else None,
+        "lab_text_sha256": text_sha256(plan.lab.text) if plan.lab.text else None,
     }
 
 

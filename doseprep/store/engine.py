@@ -53,7 +53,7 @@ log = logging.getLogger(__name__)
 
 #: The newest migration; checked against the scripts by a test, so opening an up-to-date
 #: database needs no Alembic import at all.
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 BUSY_TIMEOUT_MS = 30_000
 #: Key of the PostgreSQL advisory lock taken while migrating.
 _MIGRATION_LOCK = 0x646F736570  # "dosep"

@@ -27,9 +27,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from doseprep.jsonread import load_stored
-from doseprep.manifest import RecordInfo, SignatureManifest
+from doseprep.manifest import ExceptionalRelease, RecordInfo, SignatureManifest
 from doseprep.signing import EDITORS, State
-from doseprep.store import audit
+from doseprep.store import audit, ledger
 from doseprep.store.canonical import (
     content_hash,
     local_zone,
@@ -51,6 +51,7 @@ from doseprep.store.errors import (
     WorkflowError,
     checked_reason,
 )
+from doseprep.store.kept import keep_settings, kept_text
 from doseprep.store.refs import ID_PREFIX, find_row, version_ref
 from doseprep.store.schema import counters, records, signatures
 from doseprep.store.users import require_active_user
@@ -78,6 +79,14 @@ class Signature:
     utc_offset: str
     record_hash: str
     signature_hash: str
+    #: An exceptional release's findings, reason and physician (canonical JSON), or None.
+    exception_json: str | None = None
+
+    @property
+    def exception(self) -> dict[str, Any] | None:
+        """The exceptional release this signature authorised: {"findings": [{code, message}],
+        "reason", "physician"} — None for every ordinary signature."""
+        return None if self.exception_json is None else load_stored(self.exception_json)
 
     @property
     def signed_at(self) -> datetime:
@@ -125,6 +134,12 @@ class StoredRecord:
     signatures: tuple[Signature, ...]
     record_hash: str  # the hash last signed, or for a draft the hash of its current content
     kind: str = "fresh"  # fresh, freeze or thaw: which plan the record holds
+    #: The SHA-256 of the exact protocol and lab file texts the plan was computed with (kept in
+    #: ``settings_texts``; None for a record saved before revision 0006), and the texts.
+    protocol_text_sha256: str | None = None
+    lab_text_sha256: str | None = None
+    protocol_text: str | None = None
+    lab_text: str | None = None
 
     @property
     def ref(self) -> str:
@@ -133,14 +148,22 @@ class StoredRecord:
     def signature(self, meaning: str) -> Signature | None:
         return next((s for s in self.signatures if s.meaning == meaning), None)
 
+    @property
+    def exceptional_release(self) -> Signature | None:
+        """The medical director's exceptional release signature, if the record has one."""
+        return next((s for s in self.signatures if s.exception_json is not None), None)
+
     def info(self, reprint_at: datetime | None = None) -> RecordInfo:
         """What a printed document says about this record."""
+        exceptional = self.exceptional_release
         return RecordInfo(record_id=self.record_id, version=self.version, state=self.state.value,
                           record_hash=self.record_hash,
                           signatures=tuple(s.manifest() for s in self.signatures),
                           reprint_at=reprint_at, supersedes=self.supersedes,
                           correction_reason=self.correction_reason,
-                          superseded_by=self.superseded_by)
+                          superseded_by=self.superseded_by,
+                          exceptional_release=None if exceptional is None else
+                          exceptional_manifest(exceptional))
 
 
 @dataclass(frozen=True)
@@ -182,11 +205,23 @@ class PrintEvent:
 
 # --- loading -------------------------------------------------------------------------------
 
+def exceptional_manifest(signature: Signature) -> ExceptionalRelease:
+    """What documents print of an exceptional release."""
+    exception = signature.exception or {}
+    return ExceptionalRelease(
+        findings=tuple((str(f.get("code")), str(f.get("message", "")))
+                       for f in exception.get("findings", [])),
+        reason=str(exception.get("reason", "")), physician=str(exception.get("physician", "")),
+        printed_name=signature.printed_name, user_id=signature.user_id,
+        signed_at=signature.signed_at)
+
+
 def load_signatures(conn: Connection, record_pk: int) -> tuple[Signature, ...]:
     rows = conn.execute(sa.select(signatures).where(signatures.c.record_pk == record_pk)
                         .order_by(signatures.c.seq)).mappings()
     return tuple(Signature(**{**{k: r[k] for k in SIGNATURE_FIELDS}, "state": State(r["state"]),
-                              "signature_hash": r["signature_hash"]}) for r in rows)
+                              "signature_hash": r["signature_hash"],
+                              "exception_json": r["exception_json"]}) for r in rows)
 
 
 def stored_record(conn: Connection, row: Mapping[str, Any]) -> StoredRecord:
@@ -210,7 +245,11 @@ def stored_record(conn: Connection, row: Mapping[str, Any]) -> StoredRecord:
         updated_at=row["updated_at"], updated_by=row["updated_by"],
         supersedes=row["supersedes_ref"], correction_reason=row["correction_reason"],
         superseded_by=row["superseded_by_ref"], signatures=sigs, record_hash=record_hash,
-        kind=row["kind"])
+        kind=row["kind"], protocol_text_sha256=row["protocol_text_sha256"],
+        lab_text_sha256=row["lab_text_sha256"],
+        protocol_text=kept_text(conn, row["protocol_text_sha256"], "protocol",
+                                     row["protocol_fingerprint"]),
+        lab_text=kept_text(conn, row["lab_text_sha256"], "lab", row["lab_fingerprint"]))
 
 
 def get_record(store: Store, ref: str) -> StoredRecord:
@@ -254,6 +293,7 @@ def save_draft(store: Store, plan: AnyPlan, user_id: str) -> StoredRecord:
         _check_kind(conn, None, columns)
         now = utc_now()
         stamp = utc_text(now)
+        keep_settings(conn, plan, now)
         values = {**columns, "record_id": _next_record_id(conn, now), "version": 1,
                   "supersedes_id": None, "correction_reason": None, "state": State.DRAFT.value,
                   "created_at": stamp, "created_by": user_id, "updated_at": stamp,
@@ -308,6 +348,7 @@ def edit_draft(store: Store, ref: str, plan: AnyPlan, user_id: str, *,
         check_row_version(row, expected_row_version)
         _check_kind(conn, row, columns)
         now = utc_now()
+        keep_settings(conn, plan, now)
         result = conn.execute(records.update().where(
             records.c.id == row["id"], records.c.row_version == row["row_version"],
             records.c.state == State.DRAFT.value).values(
@@ -332,7 +373,8 @@ def _check_kind(conn: Connection, row: Mapping[str, Any] | None,
                 columns: Mapping[str, Any]) -> None:
     """A record keeps its kind (fresh, freeze or thaw) through edits and corrections; a thaw
     record's bag must be one it may thaw; a freeze record whose bags are in the inventory is not
-    corrected (the same bags would be stocked twice)."""
+    corrected (the same bags would be stocked twice); a fresh or freeze record claims no more
+    product than the ledger of its DIN has left (:mod:`doseprep.store.ledger`)."""
     from doseprep.store import inventory
 
     if row is not None and row["kind"] != columns["kind"]:
@@ -347,6 +389,8 @@ def _check_kind(conn: Connection, row: Mapping[str, Any] | None,
                             "in the freezer inventory; a correction would stock them twice. "
                             "Record a deviation, and discard bags that must not be used "
                             "(doseprep inventory discard) with the reason.")
+    # The product ledger of the DIN: a draw enters it when the record is saved (issue 22).
+    ledger.check_claim(conn, columns, None if row is None else row["record_id"])
 
 
 def check_latest(row: Mapping[str, Any]) -> None:
@@ -375,6 +419,7 @@ def correct_record(store: Store, ref: str, plan: AnyPlan, user_id: str, reason: 
         _check_kind(conn, row, columns)
         now = utc_now()
         stamp = utc_text(now)
+        keep_settings(conn, plan, now)
         old_ref = version_ref(row["record_id"], row["version"])
         values = {**columns, "record_id": row["record_id"], "version": row["version"] + 1,
                   "supersedes_id": row["id"], "correction_reason": reason,

@@ -22,7 +22,8 @@ import re
 
 #: Tables the application may only read and append to.
 APPEND_ONLY = ("audit_log", "signatures", "user_keys", "protocol_approvals", "lab_keys",
-               "lab_key_seals", "key_certificates")
+               "lab_key_seals", "key_certificates", "lab_approvals", "settings_texts",
+               "product_samples")
 #: Table → columns the application may update (None: any column; triggers guard the rest).
 UPDATABLE: dict[str, tuple[str, ...] | None] = {
     "records": None,
@@ -38,7 +39,8 @@ INSERTABLE = ("records", "users", "counters", "aliquots")
 #: Sequences behind the tables' integer keys.
 SEQUENCES = ("records_id_seq", "signatures_id_seq", "user_keys_id_seq",
              "protocol_approvals_id_seq", "aliquots_id_seq", "lab_keys_id_seq",
-             "lab_key_seals_id_seq", "key_certificates_id_seq")
+             "lab_key_seals_id_seq", "key_certificates_id_seq", "lab_approvals_id_seq",
+             "product_samples_id_seq")
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 

@@ -21,6 +21,10 @@ bytes that were hashed.
   issue 25): the store's identity, the lab's certifying key (its certificate; the private key
   sealed per administrator and under the recovery code) and the certificates it issued for
   users' keys (:mod:`doseprep.store.labca`).
+- ``lab_approvals``: an administrator's signed approval of a lab file's fingerprint (0006).
+- ``settings_texts``: the exact text of each protocol and lab file a record was computed with,
+  keyed by its SHA-256; records point at them (0006).
+- ``product_samples``: QC samples taken from a collection, for the product ledger (0006).
 """
 
 from __future__ import annotations
@@ -85,6 +89,8 @@ records = Table(
     Column("updated_by", String(64), ForeignKey("users.user_id"), nullable=False),
     Column("row_version", Integer, nullable=False),
     Column("kind", String(16), nullable=False, server_default="fresh"),  # revision 0004
+    Column("protocol_text_sha256", String(64), nullable=True),  # revision 0006
+    Column("lab_text_sha256", String(64), nullable=True),  # revision 0006
     UniqueConstraint("record_id", "version", name="uq_records_record_id_version"),
     Index("ix_records_mrn", "patient_mrn", "id"),
     Index("ix_records_din", "din", "id"),
@@ -109,6 +115,7 @@ signatures = Table(
     Column("signature_hash", String(64), nullable=False),
     Column("key_id", Integer, nullable=True),  # user_keys.id (revision 0003)
     Column("digital_signature", String(128), nullable=True),  # Ed25519 over signature_hash, hex
+    Column("exception_json", Text, nullable=True),  # an exceptional release (revision 0006)
     UniqueConstraint("record_pk", "seq", name="uq_signatures_record_seq"),
 )
 
@@ -231,4 +238,40 @@ key_certificates = Table(
     Column("issued_at", String(32), nullable=False),
     Column("issued_by", String(64), ForeignKey("users.user_id"), nullable=False),
     Index("ix_key_certificates_key", "key_id", "id"),
+)
+
+
+lab_approvals = Table(
+    "lab_approvals", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("fingerprint", String(64), nullable=False, unique=True),
+    Column("lab_name", String(200), nullable=False),
+    Column("approved_by", String(64), ForeignKey("users.user_id"), nullable=False),
+    Column("printed_name", String(200), nullable=False),
+    Column("approved_at", String(32), nullable=False),
+    Column("approval_hash", String(64), nullable=False),
+)
+
+
+settings_texts = Table(
+    "settings_texts", metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Index("ix_settings_texts_fingerprint", "kind", "fingerprint"),
+)
+
+
+product_samples = Table(
+    "product_samples", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("din", String(16), nullable=False),
+    Column("volume_ml", String(32), nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("taken_at", String(32), nullable=False),
+    Column("created_by", String(64), ForeignKey("users.user_id"), nullable=False),
+    Column("sample_hash", String(64), nullable=False),
+    Index("ix_product_samples_din", "din", "id"),
 )

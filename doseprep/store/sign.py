@@ -13,9 +13,17 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from doseprep.jsonread import load_stored
-from doseprep.signing import STEPS, SigningStep, State, Step
+from doseprep.release import blocked_refusal
+from doseprep.signing import EXCEPTIONAL_RELEASERS, STEPS, SigningStep, State, Step
 from doseprep.store import audit
-from doseprep.store.canonical import content_hash, local_zone, offset_text, utc_now, utc_text
+from doseprep.store.canonical import (
+    canonical_json,
+    content_hash,
+    local_zone,
+    offset_text,
+    utc_now,
+    utc_text,
+)
 from doseprep.store.content import record_content, signature_content
 from doseprep.store.engine import Store
 from doseprep.store.errors import (
@@ -58,7 +66,8 @@ def sign_record(store: Store, ref: str, step: str, user_id: str, password: str, 
                 reentry: Mapping[str, Any] | None = None,
                 expected_row_version: int | None = None,
                 expected_hash: str | None = None,
-                now: datetime | None = None) -> StoredRecord:
+                now: datetime | None = None,
+                exceptional: Mapping[str, str] | None = None) -> StoredRecord:
     """Sign a record: ``step`` is ``prepare``, ``verify`` or ``release``.
 
     The signer re-authenticates now. ``verify`` needs the blind ``reentry`` of the key values; a
@@ -66,12 +75,21 @@ def sign_record(store: Store, ref: str, step: str, user_id: str, password: str, 
     whose infusion has expired (at ``now``) cannot be signed (INFUSION_EXPIRED). With
     ``expected_hash`` (what the signer was shown, :func:`hash_to_sign`), a record whose content
     is another by then is refused: a signature binds exactly what was on screen (issue 10).
+
+    ``exceptional`` ({"reason", "physician"}) makes a release an exceptional release: signed by
+    the medical director, only for a record blocked by nothing but findings its protocol lists
+    (issue 22); the findings, the reason and the physician are part of the signature's content.
     """
     if step not in STEPS:
         raise WorkflowError(f"\"{step}\" is not a signing step (prepare, verify, release).")
     spec = STEPS[step]
+    exception = _exception_texts(spec, exceptional)
+    roles = EXCEPTIONAL_RELEASERS if exception is not None else spec.roles
     signer = authenticate(store, user_id, password)
-    if signer.role not in spec.roles:
+    if signer.role not in roles:
+        if exception is not None:
+            raise PermissionDeniedError(f"{user_id} is a {signer.role.value}; only the medical "
+                                        "director signs an exceptional release.")
         allowed = " or ".join(sorted(r.value for r in spec.roles))
         raise PermissionDeniedError(f"{user_id} is a {signer.role.value}; a record is {spec.after} "
                                f"by a {allowed}.")
@@ -81,7 +99,7 @@ def sign_record(store: Store, ref: str, step: str, user_id: str, password: str, 
     key, private_key = _unlock_key(store, user_id, password)
     refused: ReentryMismatchError | None = None
     with store.write() as conn:
-        require_active_user(conn, user_id, spec.roles, f"sign \"{spec.meaning}\"")
+        require_active_user(conn, user_id, roles, f"sign \"{spec.meaning}\"")
         row = find_row(conn, ref)
         check_latest(row)
         current = version_ref(row["record_id"], row["version"])
@@ -89,12 +107,11 @@ def sign_record(store: Store, ref: str, step: str, user_id: str, password: str, 
             raise WorkflowError(_wrong_state(current, State(row["state"]), spec))
         check_row_version(row, expected_row_version)
         prior = load_signatures(conn, row["id"])
-        if spec.name is Step.PREPARE and row["plan_status"] == "blocked":
-            codes = ", ".join(f["code"] for f in load_stored(row["plan_json"])["findings"]
-                              if f["severity"] == "block")
-            raise WorkflowError(f"{current} cannot be signed: its plan is blocked ({codes}); "
-                                "do not prepare — correct the request or the product first.")
-        check_not_expired(load_stored(row["plan_json"]), current, f"be signed \"{spec.meaning}\"",
+        plan = load_stored(row["plan_json"])
+        refusal = blocked_refusal(plan, row["kind"], spec, exception is not None)
+        if refusal is not None:
+            raise WorkflowError(f"{current} cannot be signed \"{spec.meaning}\": {refusal}")
+        check_not_expired(plan, current, f"be signed \"{spec.meaning}\"",
                           now)
         if spec.not_the_preparer:
             preparer = next((s.user_id for s in prior if s.state == State.PREPARED), None)
@@ -114,13 +131,38 @@ def sign_record(store: Store, ref: str, step: str, user_id: str, password: str, 
             if latest is None or latest[0].key_id != key.key_id:
                 raise StaleRecordError(f"the signing key of {user_id} changed while signing "
                                        "(a password reset); sign again.")
-            _add_signature(conn, row, spec, signer, prior, key, private_key, expected_hash)
+            if exception is not None:
+                exception = canonical_json({
+                    **exception, "findings": [
+                        {"code": f["code"], "message": f["message"]} for f in plan["findings"]
+                        if f["severity"] == "block"]})
+            _add_signature(conn, row, spec, signer, prior, key, private_key, expected_hash,
+                           exception)
             _inventory_follows(conn, row, spec, signer.user_id)
             signed = stored_record(conn, find_row(conn, current))
     if refused is not None:
         raise refused
     log.info("%s signed %s: %s", user_id, signed.ref, spec.meaning)
     return signed
+
+
+def _exception_texts(spec: SigningStep,
+                     exceptional: Mapping[str, str] | None) -> dict[str, str] | None:
+    """The reason and the physician of an exceptional release, both required."""
+    if exceptional is None:
+        return None
+    if spec.name is not Step.RELEASE:
+        raise WorkflowError("only a release can be exceptional.")
+    out = {}
+    for key, words in (("reason", "the reason for releasing a product that does not meet its "
+                                  "release criteria"),
+                       ("physician", "the name of the recipient's physician who was told")):
+        text = str(exceptional.get(key) or "").strip()
+        if not text or len(text) > 500 or "\x00" in text:
+            raise WorkflowError(f"an exceptional release needs {words} (--{key}), on at most "
+                                "500 characters.")
+        out[key] = text
+    return out
 
 
 def _inventory_follows(conn: Connection, row: Mapping[str, Any], spec: SigningStep,
@@ -160,7 +202,7 @@ def _unlock_key(store: Store, user_id: str, password: str) -> tuple[UserKey, Any
 
 def _add_signature(conn: Connection, row: Mapping[str, Any], spec: SigningStep, signer: User,
                    prior: Sequence[Signature], key: UserKey, private_key: Any,
-                   expected_hash: str | None = None) -> None:
+                   expected_hash: str | None = None, exception: str | None = None) -> None:
     now = utc_now()
     zone, zone_name = local_zone()
     local = now.astimezone(zone)
@@ -176,10 +218,11 @@ def _add_signature(conn: Connection, row: Mapping[str, Any], spec: SigningStep, 
               "user_id": signer.user_id, "printed_name": signer.printed_name,
               "role": signer.role.value, "signed_at_utc": utc_text(now), "time_zone": zone_name,
               "utc_offset": offset_text(local.utcoffset()), "record_hash": record_hash}
-    signature_hash = content_hash(signature_content(values))
+    signature_hash = content_hash(signature_content({**values, "exception_json": exception}))
     conn.execute(signatures.insert().values(
         record_pk=row["id"], signature_hash=signature_hash, key_id=key.key_id,
-        digital_signature=sign_hash(private_key, signature_hash), **values))
+        digital_signature=sign_hash(private_key, signature_hash), exception_json=exception,
+        **values))
     result = conn.execute(records.update().where(
         records.c.id == row["id"], records.c.row_version == row["row_version"]).values(
             state=state, updated_at=utc_text(now), updated_by=signer.user_id,
@@ -192,7 +235,11 @@ def _add_signature(conn: Connection, row: Mapping[str, Any], spec: SigningStep, 
                  new={"state": state, "meaning": spec.meaning, "signature_seq": values["seq"],
                       "record_hash": record_hash, "signature_hash": signature_hash,
                       "printed_name": signer.printed_name, "time_zone": zone_name,
-                      "utc_offset": values["utc_offset"], "key_id": key.key_id}, at=now)
+                      "utc_offset": values["utc_offset"], "key_id": key.key_id,
+                      **({} if exception is None else
+                         {"exceptional_release": load_stored(exception)})},
+                 reason=None if exception is None else
+                 f"EXCEPTIONAL RELEASE: {load_stored(exception)['reason']}", at=now)
 
 
 def prepare_record(store: Store, ref: str, user_id: str, password: str, **kw: Any) -> StoredRecord:
@@ -209,3 +256,11 @@ def verify_record(store: Store, ref: str, user_id: str, password: str,
 def release_record(store: Store, ref: str, user_id: str, password: str, **kw: Any) -> StoredRecord:
     """Sign "Released by" (a supervisor, not the preparer)."""
     return sign_record(store, ref, "release", user_id, password, **kw)
+
+
+def release_exceptionally(store: Store, ref: str, user_id: str, password: str, *, reason: str,
+                          physician: str, **kw: Any) -> StoredRecord:
+    """Sign "Released by" as an exceptional release (the medical director, not the preparer),
+    with the reason and the recipient's physician who was told."""
+    return sign_record(store, ref, "release", user_id, password,
+                       exceptional={"reason": reason, "physician": physician}, **kw)

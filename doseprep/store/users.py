@@ -1,7 +1,8 @@
 """User accounts, roles and re-authentication for electronic signatures.
 
-Three roles: a **technician** prepares, a **supervisor** (the verifier role) verifies and releases,
-an **administrator** manages accounts and signs nothing. Passwords are hashed with Argon2id
+Four roles: a **technician** prepares, a **supervisor** (the verifier role) verifies and releases,
+the **medical director** authorises an exceptional release (and signs nothing else), an
+**administrator** manages accounts and signs nothing. Passwords are hashed with Argon2id
 (argon2-cffi); the hash string records its own parameters. Wrong passwords lock an account for a
 period that grows while they continue, never for good (:mod:`doseprep.store.lockout`); an
 administrator's reset unlocks at once, and the last administrator is recovered with the recovery
@@ -63,7 +64,10 @@ MIN_PASSWORD_LENGTH = 8
 
 _ROLE_NAMES = {"technician": Role.TECHNICIAN, "tech": Role.TECHNICIAN,
                "supervisor": Role.SUPERVISOR, "verifier": Role.SUPERVISOR,
-               "administrator": Role.ADMINISTRATOR, "admin": Role.ADMINISTRATOR}
+               "administrator": Role.ADMINISTRATOR, "admin": Role.ADMINISTRATOR,
+               "medical_director": Role.MEDICAL_DIRECTOR,
+               "medical-director": Role.MEDICAL_DIRECTOR,
+               "medical director": Role.MEDICAL_DIRECTOR}
 
 
 @dataclass(frozen=True)
@@ -84,8 +88,8 @@ def parse_role(text: str) -> Role:
     """The role called ``text`` (``verifier`` is the supervisor role)."""
     role = _ROLE_NAMES.get(text.strip().lower())
     if role is None:
-        raise UserError(f"\"{text}\" is not a role; use technician, supervisor (verifier) or "
-                        "administrator.")
+        raise UserError(f"\"{text}\" is not a role; use technician, supervisor (verifier), "
+                        "medical_director or administrator.")
     return role
 
 

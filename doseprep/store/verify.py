@@ -169,12 +169,16 @@ def _check_inventory(conn: Connection, trail: _Trail) -> None:
 
 
 def _check_approvals(conn: Connection) -> None:
-    """Every protocol approval matches its hash and its audit event (issue 8)."""
-    from doseprep.store.protocols import approval_problems
+    """Every protocol and lab file approval matches its hash and its audit event (issues 8,
+    22)."""
+    from doseprep.store.ledger import sample_problems
+    from doseprep.store.protocols import approval_problems, lab_approval_problems
 
-    problems = approval_problems(conn)
-    if problems:
-        _fail("protocol_approvals", problems[0].split(" (")[0].rsplit(" ", 1)[-1], problems[0])
+    for table, problems in (("protocol_approvals", approval_problems(conn)),
+                            ("lab_approvals", lab_approval_problems(conn)),
+                            ("product_samples", sample_problems(conn))):
+        if problems:
+            _fail(table, problems[0].split(" (")[0].rsplit(" ", 1)[-1], problems[0])
 
 
 def _undecodable_row(conn: Connection) -> Problem | None:
@@ -305,11 +309,17 @@ def _check_json(row: Mapping[str, Any], where: str) -> None:
 
 def _check_records(conn: Connection, trail: _Trail, counts: list[int],
                    keys: Mapping[int, UserKey], since: Mapping[int, str]) -> None:
+    from doseprep.store.kept import kept_texts
+
     assert trail.content is not None and trail.signed is not None
+    # The settings file texts records keep (issue 22): checked once each, then by key per record.
+    texts, problems = kept_texts(conn)
+    if problems:
+        _fail(*problems[0])
     sigs_by_record = _signatures_by_record(conn)
     checks = SignatureChecks(sum(len(v) for v in sigs_by_record.values()))
     try:
-        _record_pass(conn, trail, counts, keys, since, sigs_by_record, checks)
+        _record_pass(conn, trail, counts, keys, since, sigs_by_record, checks, texts)
         failure = checks.first_failure()
     finally:
         checks.close()
@@ -320,7 +330,9 @@ def _check_records(conn: Connection, trail: _Trail, counts: list[int],
 def _record_pass(conn: Connection, trail: _Trail, counts: list[int],
                  keys: Mapping[int, UserKey], since: Mapping[int, str],
                  sigs_by_record: Mapping[int, list[Mapping[str, Any]]],
-                 checks: SignatureChecks) -> None:
+                 checks: SignatureChecks, texts: Mapping[str, Any]) -> None:
+    from doseprep.store.kept import record_text_problem
+
     assert trail.content is not None and trail.signed is not None
     refs = {row.id: version_ref(row.record_id, row.version) for row in
             conn.execute(sa.select(records.c.id, records.c.record_id, records.c.version))}
@@ -333,6 +345,9 @@ def _record_pass(conn: Connection, trail: _Trail, counts: list[int],
         if row["supersedes_id"] is not None and (supersedes is None
                                                  or not (row["correction_reason"] or "").strip()):
             _fail("records", where, "its correction link or reason is broken.")
+        kept = record_text_problem(row, texts)
+        if kept is not None:
+            _fail("records", where, kept)
         sigs = sigs_by_record.get(row["id"], [])
         record_hash = RecordHasher(row, supersedes)
         prior: list[Mapping[str, Any]] = []
@@ -355,7 +370,8 @@ def _record_pass(conn: Connection, trail: _Trail, counts: list[int],
                       f"the stored record does not match the hash signed "
                       f"\"{sig['meaning']}\" by {sig['user_id']} (the record or "
                       "its signature was altered).")
-            prior.append({k: sig[k] for k in SIGNATURE_FIELDS})
+            prior.append({**{k: sig[k] for k in SIGNATURE_FIELDS},
+                          "exception_json": sig["exception_json"]})
         state = sigs[-1]["state"] if sigs else State.DRAFT.value
         if row["state"] != state:
             _fail("records", where, f"its state says {row['state']} but its "

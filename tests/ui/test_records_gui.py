@@ -566,12 +566,15 @@ def test_a_correction_needs_a_reason_and_can_be_cancelled(qtbot, session,
 
 def test_a_blocked_plan_is_saved_but_the_store_refuses_to_sign_it(
         qtbot, session, dialog_stub: DialogStub) -> None:
+    # Insufficient product: a block the protocol does not allow to be released by exception
+    # (LOW_VIABILITY may be: tests/ui/test_exceptional_release_gui.py).
     window = session(TECH)
-    type_request(qtbot, window, load_case("v06-low-viability-blocks")["request"])
+    type_request(qtbot, window, load_case("v05-insufficient-product")["request"])
     record = window.records.save()
     assert record.plan_status == "blocked"
     assert "cannot be signed" in window.statusBar().currentMessage()
-    dialog_stub.handlers.append(sign_as(qtbot, TECH, expect="its plan is blocked (LOW_VIABILITY)"))
+    dialog_stub.handlers.append(sign_as(
+        qtbot, TECH, expect="its plan is blocked by INSUFFICIENT_PRODUCT, which the protocol"))
     assert window.records.sign("prepare") is None
 
 
@@ -602,12 +605,16 @@ def test_the_history_searches_newest_first_by_name_din_state_and_date(
         qtbot, session, dialog_stub: DialogStub) -> None:
     window = session(TECH)
     request = load_case("v01-basic-dl3")["request"]
-    for mrn, name in (("MRN-000001", "ROE, RICHARD"), ("MRN-000002", "POE, EDGAR"),
-                      ("MRN-000003", "ROE, RITA")):
+    # One collection (DIN) for the three: each record is saved with what its ledger has left
+    # (each draws 1.8 mL; issue 22).
+    for mrn, name, volume in (("MRN-000001", "ROE, RICHARD", "200 mL"),
+                              ("MRN-000002", "POE, EDGAR", "198.2 mL"),
+                              ("MRN-000003", "ROE, RITA", "196.4 mL")):
         window.records.detach()
         window.load_request(request | {"patient": request["patient"] | {"id": mrn,
-                                                                        "name": name}})
-        window.records.save()
+                                                                        "name": name},
+                                       "product": request["product"] | {"volume": volume}})
+        assert window.records.save() is not None
     dialog_stub.handlers.append(sign_as(qtbot, TECH))
     window.records.sign("prepare")  # ROE, RITA is prepared, the others are drafts
 

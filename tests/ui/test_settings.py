@@ -94,3 +94,27 @@ def test_a_protocol_given_on_the_command_line_is_offered(make_window, tmp_path: 
     window.flush()
     assert window.form.fields["protocol"].text() == str(path)
     assert "version <b>9</b>" in window.settings_panel.protocol_label.text()
+
+
+def test_the_strip_says_the_lab_file_is_unapproved_until_it_is(qtbot, window) -> None:
+    """Issue 22: the protocol approved alone is not enough; the strip names the lab file as the
+    one not approved, in the domain's words, and turns ok once both are approved."""
+    from doseprep.store import approve_lab, open_store
+    from tests.conftest import APPROVER
+
+    type_request(qtbot, window, load_case("v01-basic-dl3")["request"])
+    approve_in_store("hmct-blinatumomab", lab=COARSE_LAB)  # the coarse lab, not the bundled one
+    assert window.records.session.store is not None
+    window.reload_approvals()
+    panel = window.settings_panel
+    assert "approved for clinical use" in panel.protocol_label.text()
+    assert "NOT APPROVED" in panel.lab_label.text()
+    assert panel.property("state") == "warning"
+    assert "lab settings file" in panel.toolTip() and "Protocol" not in panel.toolTip()
+    assert "lab settings file" in window.print_note.text()
+    with open_store() as store:
+        approve_lab(store, load_lab(), APPROVER[0], APPROVER[2])
+    window.reload_approvals()
+    assert "NOT APPROVED" not in panel.lab_label.text()
+    assert "approved for clinical use" in panel.lab_label.text()
+    assert panel.property("state") == "ok" and panel.toolTip() == ""

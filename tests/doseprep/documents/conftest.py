@@ -14,9 +14,9 @@ import zxingcpp
 
 from doseprep.manifest import RecordInfo
 from doseprep.plan import PreparationPlan, plan
-from doseprep.protocol import Protocol, load_lab, load_protocol
+from doseprep.protocol import Protocol, load_protocol
 from doseprep.request import parse_request
-from tests.conftest import approve_in_store, reference_cases
+from tests.conftest import approve_in_store, approved_lab, reference_cases
 
 #: A record that is verified: only such a record's label scans as a product (issue 9).
 VERIFIED = RecordInfo(record_id="PREP-2026-000001", version=1, state="verified",
@@ -30,7 +30,7 @@ def plan_for(data: dict, protocol: str | Path | Protocol | None = None) -> Prepa
     request = parse_request(data)
     if not isinstance(protocol, Protocol):
         protocol = load_protocol(protocol or request.protocol)
-    return plan(request, protocol, load_lab())
+    return plan(request, protocol, approved_lab())
 
 
 def case_plan(path: Path, **product_changes) -> PreparationPlan:

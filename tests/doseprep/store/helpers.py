@@ -30,6 +30,15 @@ def typed(din: str) -> str:
 
     found, _ = din_from_scan_or_entry(din)
     return din if din.lstrip().startswith(("=", "]")) else found.keyboard_entry
+def unique_din(number: int) -> str:
+    """A DIN of its own for the ``number``-th product of a test: one collection has one ledger,
+    so records that are not about the same bag must not share a DIN (issue 22)."""
+    return f"G123417{number % 1_000_000:06d}"
+
+
+def with_din(request: dict, number: int) -> dict:
+    """``request`` for its own collection (see :func:`unique_din`)."""
+    return request | {"product": request["product"] | {"din": unique_din(number)}}
 
 
 def reentry_of(request: dict) -> dict:

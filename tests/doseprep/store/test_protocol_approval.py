@@ -15,12 +15,13 @@ import pytest
 import sqlalchemy as sa
 
 from doseprep.plan import not_for_clinical_use
-from doseprep.protocol import load_protocol
+from doseprep.protocol import load_lab, load_protocol
 from doseprep.resources import resource_path
 from doseprep.store import (
     PermissionDeniedError,
     SignatureRefusedError,
     WorkflowError,
+    approve_lab,
     approve_protocol,
     events,
     verify_store,
@@ -60,8 +61,12 @@ def test_an_administrators_approval_makes_it_clinical_and_is_audited(store, peop
                                 people.password(people.admin))
     assert approval.printed_name == "ADMIN, ANN"
     p = compute_plan(REQUEST, str(path), store=store)
-    assert p.protocol.approved and not not_for_clinical_use(p)
-    assert "PROTOCOL_NOT_APPROVED" not in {f.code for f in p.findings}
+    assert p.protocol.approved and "PROTOCOL_NOT_APPROVED" not in {f.code for f in p.findings}
+    # Clinical only once the lab file is approved too (issue 22).
+    (reason,) = not_for_clinical_use(p)
+    assert "lab settings file" in reason
+    approve_lab(store, load_lab(), people.admin, people.password(people.admin))
+    assert not not_for_clinical_use(compute_plan(REQUEST, str(path), store=store))
     (event,) = [e for e in events(store) if e.action == "protocol_approve"]
     assert event.user_id == people.admin
     assert event.new_value["fingerprint"] == load_protocol(path).fingerprint

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from doseprep.store import get_record, open_store, prepare_record, save_draft, verify_store
 from doseprep.workflow import compute_plan
-from tests.doseprep.store.helpers import People
+from tests.doseprep.store.helpers import People, unique_din
 
 ROOT = Path(__file__).resolve().parents[3]
 WORKERS = 4
@@ -57,14 +57,20 @@ def test_four_workstations_saving_and_signing_lose_and_duplicate_nothing(store, 
     assert report.records == report.signatures == len(ids)
 
 
-def _child(write_fd: int, plan, people: People) -> None:
-    """Save (and sometimes sign) records for ever, reporting each id once it is committed."""
+def _child(write_fd: int, plan, first_din: int, people: People) -> None:
+    """Save (and sometimes sign) records for ever, reporting each id once it is committed; each
+    record is of its own collection (one DIN, one ledger: issue 22)."""
+    from dataclasses import replace
+
     try:
         with open_store() as store:
             os.write(write_fd, b"ready\n")
             number = 0
             while True:
-                record = save_draft(store, plan, people.tech)
+                product = replace(plan.request.product, din=unique_din(first_din + number))
+                record = save_draft(store, replace(plan, request=replace(plan.request,
+                                                                         product=product)),
+                                    people.tech)
                 os.write(write_fd, f"saved {record.record_id}\n".encode())
                 number += 1
                 if number % 3 == 0:
@@ -109,7 +115,7 @@ def test_sigkill_while_saving_loses_nothing_reported_and_corrupts_nothing(backen
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child never returns
             os.close(read_fd)
-            _child(write_fd, plan, people)
+            _child(write_fd, plan, round_number * 10_000, people)
         os.close(write_fd)
         if round_number % 10 == 9:
             time.sleep(rng.uniform(0.0, 0.05))  # sometimes while the database is being opened

@@ -23,7 +23,7 @@ from doseprep.store import (
 from doseprep.store.engine import database_url
 from doseprep.store.verify import verify_connection
 from doseprep.workflow import compute_plan
-from tests.doseprep.store.helpers import People, reentry_of, run_cli
+from tests.doseprep.store.helpers import People, reentry_of, run_cli, unique_din
 
 pw = People.password
 
@@ -56,6 +56,7 @@ def signed(store, people, base_request):
     register_print(store, record.record_id, people.tech)
     other = copy.deepcopy(base_request)
     other["patient"]["id"] = "MRN-777"
+    other["product"]["din"] = unique_din(777)  # another patient's product
     draft = save_draft(store, compute_plan(other), people.tech2)
     assert verify_store(store).ok
     with store.read() as conn:

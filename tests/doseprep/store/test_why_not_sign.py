@@ -11,6 +11,7 @@ from doseprep.store import get_record, prepare_record, save_draft
 from doseprep.store.users import get_user
 from doseprep.workflow import compute_plan, why_not_sign
 from tests.conftest import load_case
+from tests.doseprep.store.helpers import with_din
 
 
 def user(store, user_id):
@@ -34,9 +35,14 @@ def test_the_reasons_match_the_store(store, people) -> None:
 
 
 def test_a_blocked_plan_cannot_be_prepared(store, people) -> None:
-    blocked = save_draft(store, compute_plan(load_case("v06-low-viability-blocks")["request"]),
+    # Too little product: no exceptional release (LOW_VIABILITY, in v06, may be released).
+    blocked = save_draft(store, compute_plan(load_case("v05-insufficient-product")["request"]),
                          people.tech)
-    assert "blocked" in why_not_sign(blocked, "prepare", user(store, people.tech))
+    assert "blocked by INSUFFICIENT_PRODUCT" in why_not_sign(blocked, "prepare",
+                                                             user(store, people.tech))
+    listed = save_draft(store, compute_plan(with_din(
+        load_case("v06-low-viability-blocks")["request"], 6)), people.tech)  # another bag
+    assert why_not_sign(listed, "prepare", user(store, people.tech)) is None
 
 
 def test_allowed_actions_follow_the_signing_table(store, people) -> None:

@@ -238,11 +238,13 @@ def test_blind_reentry_compares_values_not_spelling(store, people, base_request)
 
 
 def test_a_blocked_plan_cannot_be_signed(store, people, base_request):
+    """A block the protocol does not let the medical director release (CD3+ typed as a fraction,
+    not confirmed); LOW_VIABILITY may be: test_exceptional_release.py (issue 22)."""
     request = copy.deepcopy(base_request)
-    request["product"]["viability_percent"] = 50
+    request["product"]["cd3_percent"] = 0.4
     record = save_draft(store, compute_plan(request), people.tech)
     assert record.plan_status == "blocked"
-    with pytest.raises(WorkflowError, match="LOW_VIABILITY"):
+    with pytest.raises(WorkflowError, match="IMPLAUSIBLE_INPUT"):
         prepare_record(store, record.record_id, people.tech, pw(people.tech))
 
 
@@ -381,8 +383,17 @@ def test_documents_get_the_saved_plan_back_or_a_refusal(store, people, base_requ
     protocol = tmp_path / "p.toml"
     text = resource_path("protocols", "hmct-blinatumomab.toml").read_text(encoding="utf-8")
     protocol.write_text(text.replace("DL3 = 1.0e6", "DL3 = 2.0e6"), encoding="utf-8")
+    # The record keeps the exact files it was computed with (issue 22): another file named now
+    # changes nothing.
+    assert stored_plan(record, protocol=str(protocol)).withdraw_volume.magnitude == 1.8
+    # A record that keeps no text (saved before they were kept) is computed with the files named,
+    # and a difference is refused.
+    from dataclasses import replace
+
+    legacy = replace(record, protocol_text=None, lab_text=None, protocol_text_sha256=None,
+                     lab_text_sha256=None)
     with pytest.raises(WorkflowError, match="differs from the one saved"):
-        stored_plan(record, protocol=str(protocol))
+        stored_plan(legacy, protocol=str(protocol))
 
 
 def test_an_old_record_prints_its_signed_wording_after_a_release_rewords(
@@ -424,5 +435,9 @@ def test_a_changed_number_is_still_refused_and_named(store, people, base_request
     lab = tmp_path / "lab.toml"
     text = resource_path("lab.toml").read_text(encoding="utf-8")
     lab.write_text(text.replace("qc_reserve_mL = 2 ", "qc_reserve_mL = 3 "), encoding="utf-8")
+    from dataclasses import replace
+
+    legacy = replace(get_record(store, record.record_id), protocol_text=None, lab_text=None,
+                     protocol_text_sha256=None, lab_text_sha256=None)  # saved before 0006
     with pytest.raises(WorkflowError, match="differs from the one saved in lab "):
-        stored_plan(get_record(store, record.record_id), lab=str(lab))
+        stored_plan(legacy, lab=str(lab))

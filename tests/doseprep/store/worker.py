@@ -10,11 +10,12 @@ from __future__ import annotations
 import copy
 import json
 import sys
+import zlib
 
 from doseprep.store import open_store, prepare_record, save_draft
 from doseprep.workflow import compute_plan
 from tests.conftest import load_case
-from tests.doseprep.store.helpers import People, current
+from tests.doseprep.store.helpers import People, current, unique_din
 
 
 def main(argv: list[str]) -> int:
@@ -25,6 +26,8 @@ def main(argv: list[str]) -> int:
         for number in range(count):
             varied = copy.deepcopy(request)
             varied["patient"]["id"] = f"MRN-{name}-{number:04d}"
+            varied["product"]["din"] = unique_din(zlib.crc32(name.encode()) % 1000 * 1000
+                                                  + number)
             record = save_draft(store, compute_plan(varied), people.tech)
             prepare_record(store, record.record_id, people.tech, People.password(people.tech))
             sys.stdout.write(json.dumps([record.record_id, varied["patient"]["id"]]) + "\n")

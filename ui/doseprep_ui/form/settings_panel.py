@@ -2,9 +2,10 @@
 
 Every calculation depends on two files, so the window always says which: the protocol's title,
 version, approval and the first 12 hex digits of its fingerprint (as the worksheet prints them),
-and the lab's name and fingerprint, each with the file it came from. An unapproved protocol turns
-the strip amber with a warning icon and the words "NOT APPROVED — documents are marked NOT FOR
-CLINICAL USE", so it cannot be overlooked.
+and the lab's name, approval and fingerprint, each with the file it came from. An unapproved
+protocol or lab file turns the strip amber with a warning icon and the words "NOT APPROVED —
+documents are marked NOT FOR CLINICAL USE" beside the one that is not approved, with the domain's
+reason (:func:`doseprep.plan.settings_not_approved`) as its tooltip, so it cannot be overlooked.
 """
 
 from __future__ import annotations
@@ -56,10 +57,18 @@ class SettingsPanel(IconBanner):
         else:
             example = (" — <b>facility FIN and product code: EXAMPLE — not your lab's</b>"
                        if lab.example_facility else "")
+            approval = ("approved for clinical use" if lab.approved else
+                        "<b>NOT APPROVED — documents are marked NOT FOR CLINICAL USE</b>")
             self.lab_label.setText(
-                f"<b>Lab settings:</b> {_escape(lab.name)}{example} — fingerprint "
+                f"<b>Lab settings:</b> {_escape(lab.name)}{example} — {approval} — fingerprint "
                 f"<tt>{lab.fingerprint[:FINGERPRINT_DIGITS]}</tt> "
                 f"<small>({_escape(lab.source)})</small>")
+            if not lab.approved:
+                state = "warning"
+        if protocol is not None and lab is not None:
+            from doseprep.plan import settings_not_approved
+
+            self.setToolTip("\n".join(settings_not_approved(protocol, lab)))
         set_state(self, state)
         self.icon.setPixmap(status_pixmap("ok" if state == "ok" else "warning", 32))
         self.setAccessibleName("Protocol and lab settings")

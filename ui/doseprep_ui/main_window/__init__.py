@@ -397,7 +397,8 @@ class MainWindow(SettingsActions, DocumentActions, DraftActions, FreezeActions, 
         try:
             from doseprep_ui.form.evaluation import evaluate
 
-            evaluation = evaluate(self.form.raw(), self.protocol, self.lab)
+            evaluation = self.records.with_ledger_note(
+                evaluate(self.form.raw(), self.protocol, self.lab))
             self.form.show_evaluation(evaluation)
             self.plan_view.show_evaluation(evaluation)
             self.evaluation = evaluation

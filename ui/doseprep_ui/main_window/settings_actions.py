@@ -10,7 +10,7 @@ from doseprep.errors import DoseprepError, SettingsError
 from doseprep_ui.widgets import dialogs
 
 if TYPE_CHECKING:
-    from doseprep.protocol import Protocol
+    from doseprep.protocol import LabSettings, Protocol
     from doseprep_ui.form.evaluation import Evaluation
 
 log = logging.getLogger(__name__)
@@ -44,9 +44,26 @@ class SettingsActions:
             log.error("protocol approval not read: %s", exc)
             return protocol
 
+    def _with_lab_approval(self, lab: LabSettings) -> LabSettings:
+        """The lab settings with the store's approval of their fingerprint once the store is
+        open (a document is clinical only when the lab file is approved too, issue 22)."""
+        session = self.records.session
+        if not session.is_open:
+            return lab
+        from doseprep.store import with_lab_approval
+
+        try:
+            return with_lab_approval(session.store, lab)
+        except DoseprepError as exc:
+            log.error("lab approval not read: %s", exc)
+            return lab
+
     def reload_approvals(self) -> None:
-        """Read the protocols' approvals again (the store opened, or an approval was made)."""
+        """Read the protocols' and the lab file's approvals again (the store opened, or an
+        approval was made)."""
         self._protocols.clear()
+        if self.lab is not None:
+            self.lab = self._with_lab_approval(self.lab)
         self.recompute()
 
     def _add_protocol_choice(self, ref: str) -> None:
@@ -67,7 +84,7 @@ class SettingsActions:
             else:
                 self._lab_problem = str(exc)
             return False
-        self.lab, self.lab_path = lab, str(path or "")
+        self.lab, self.lab_path = self._with_lab_approval(lab), str(path or "")
         return True
 
     def use_lab(self, path: str | None) -> None:
@@ -104,7 +121,8 @@ class SettingsActions:
         problem = evaluation.errors.get("protocol", "") if protocol is None else ""
         key = (protocol and protocol.fingerprint, protocol and protocol.source,
                protocol and protocol.approved,
-               self.lab and self.lab.fingerprint, self.lab and self.lab.source, problem)
+               self.lab and self.lab.fingerprint, self.lab and self.lab.source,
+               self.lab and self.lab.approved, problem)
         if key != self._shown_settings:
             self._shown_settings = key
             self.settings_panel.show_settings(protocol, self.lab, problem)

@@ -17,6 +17,7 @@ from doseprep_ui.widgets.style import set_role
 #: The roles an administrator can give, as (store value, what the list shows).
 ROLES = (("technician", "Technician — prepares and signs “Prepared by”"),
          ("supervisor", "Supervisor (verifier) — verifies and releases"),
+         ("medical_director", "Medical director — authorises exceptional releases"),
          ("administrator", "Administrator — manages accounts, signs nothing"))
 MIN_PASSWORD_HINT = "at least 8 characters"
 

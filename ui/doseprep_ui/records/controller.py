@@ -29,6 +29,7 @@ from doseprep.signing import STEPS, State, Step
 from doseprep.workflow import allowed_actions
 from doseprep_ui.records.browsing import BrowsingActions
 from doseprep_ui.records.editing import EditingActions
+from doseprep_ui.records.ledger_note import LedgerNotes
 from doseprep_ui.records.panel import CoverPage, RecordBanner, RecordPanel, RecordStrip
 from doseprep_ui.records.session import IdleWatch, Session
 from doseprep_ui.records.session_actions import SessionActions
@@ -61,6 +62,7 @@ class RecordWorkflow(SessionActions, EditingActions, BrowsingActions, QObject):
         self.idle = IdleWatch(lock_timeout_ms_default(), self)
         self.idle.idle.connect(lambda: self.lock(idle=True))
         self._drafts_offered = False
+        self.ledger_notes = LedgerNotes(self.session)
 
         self.strip = RecordStrip(window)
         self.banner = RecordBanner(window)
@@ -192,9 +194,17 @@ class RecordWorkflow(SessionActions, EditingActions, BrowsingActions, QObject):
         for step, button in self._sign_buttons().items():
             button.setToolTip(reasons.get(step, ""))
         cycle2 = record is not None and record.kind != "fresh"
+        # The medical director releases a record blocked only by listed findings by exception.
+        exceptional = active and not dirty and self.exceptional_release_possible()
+        self.strip.release_button.setText("Exceptional release…" if exceptional else "Release…")
+        if exceptional:
+            self.strip.release_button.setToolTip(
+                "Release by exception (medical director): the findings are shown; the reason "
+                "and the recipient's physician who was told are required.")
         enabled = {
             "save": allowed.save and not cycle2,
             **{step.value: on for step, on in sign.items()},
+            "release": sign[Step.RELEASE] or (exceptional and self.expiry is None),
             # A freeze or thaw record is corrected with `doseprep record correct`: the window
             # corrects through the fresh form only, and would otherwise unlock the wrong form.
             "correct": allowed.correct and not cycle2,
@@ -290,6 +300,11 @@ class RecordWorkflow(SessionActions, EditingActions, BrowsingActions, QObject):
         window.clock.watch("fresh plan", (d.at for d in shown))
         window.clock.watch("record", (d.at for d in held))
         return expired(shown, now), expired(held, now)
+    def with_ledger_note(self, evaluation: Any) -> Any:
+        """The form's evaluation with the ledger of its DIN beside the volume (issue 22)."""
+        record = self.record
+        own = record.record_id if record is not None and record.kind != "thaw" else None
+        return self.ledger_notes.with_note(evaluation, own)
 
     def _sign_buttons(self) -> dict[Step, Any]:
         return {Step.PREPARE: self.strip.prepare_button, Step.VERIFY: self.strip.verify_button,

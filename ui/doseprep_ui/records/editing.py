@@ -56,8 +56,14 @@ class EditingActions:
                            text=sentence(exc.message, [user.user_id]),
                            informative="The form is kept exactly as typed.")
             return None
+        self.ledger_notes.forget()  # the ledger of its DIN has changed
         if saved.plan_status == "blocked":
-            done += " Its plan is blocked: it cannot be signed until it is corrected."
+            from doseprep.release import why_not_prepared
+
+            done += (" Its plan is blocked: it cannot be signed until it is corrected."
+                     if why_not_prepared(saved.plan, saved.kind) else
+                     " Its plan is blocked only by findings the medical director may release "
+                     "by exception.")
         self.record = saved
         self.correction_reason = None
         self.blind_hold = False
@@ -102,6 +108,8 @@ class EditingActions:
         record = self.record
         if record is None or self.session.user is None or window.cover_mode:
             return None
+        if step == "release" and self.exceptional_release_possible():
+            return self.release_exceptionally()
         store = self.session.store
         spec = step_named(step)
         details = [("Record", f"{record.record_id}, version {record.version}"),
@@ -196,6 +204,48 @@ class EditingActions:
                 and not self.is_dirty(plan):
             return plan_deadlines(plan, done=record.state.signed)
         return record_deadlines(record, self.window.site_zone())
+    def exceptional_release_possible(self) -> bool:
+        """The user is the medical director and may release the open record by exception."""
+        from doseprep.workflow import why_not_release_exceptionally
+
+        return (self.record is not None and self.correction_reason is None
+                and why_not_release_exceptionally(self.record, self.session.user) is None)
+
+    def release_exceptionally(self) -> StoredRecord | None:
+        """The medical director's exceptional release of the open record: the findings shown,
+        the reason and the physician required, then the signature (issue 22)."""
+        from doseprep.store import StaleRecordError, release_exceptionally
+        from doseprep.workflow import signing_hash
+        from doseprep_ui.records.exceptional import ExceptionalReleaseDialog
+
+        window, record, store = self.window, self.record, self.session.store
+        assert record is not None
+        findings = [(f["code"], f["message"]) for f in record.plan.get("findings", [])
+                    if f.get("severity") == "block"]
+        signed_hash = signing_hash(record, "release")
+        details = [("Patient", f"{record.patient_name} (MRN {record.patient_mrn})"),
+                   ("DIN", record.din), ("Signing", "VERIFIED → RELEASED (exceptional)")]
+        dialog = ExceptionalReleaseDialog(record.ref, signed_hash, findings, details, window)
+        dialog.action = lambda d: release_exceptionally(
+            store, record.ref, d.user_id.text().strip(), d.password.text(),
+            expected_row_version=record.row_version, expected_hash=signed_hash, **d.texts())
+        dialog.closing_errors = (StaleRecordError,)
+        signed = dialogs.run_dialog(dialog)
+        failure, result = dialog.failure, dialog.result_value
+        dialog.deleteLater()
+        if failure is not None:
+            dialogs.inform(window, icon=dialogs.Icon.Warning, title="Not released",
+                           text=sentence(getattr(failure, "message", str(failure))),
+                           informative="Nothing was signed.")
+        if failure is not None or not signed:
+            self.refresh()
+            return None
+        self.record = result
+        window.set_read_only(True)
+        self.refresh()
+        window.statusBar().showMessage(
+            f"{result.ref} RELEASED by exception by {result.signatures[-1].printed_name}.", 10000)
+        return result
 
     # --- corrections ---------------------------------------------------------------------------
 
