@@ -56,8 +56,10 @@ def test_a_print_while_prepared_is_not_a_reprint_after_release_and_a_second_prin
 
     def print_all(n: int) -> tuple[str, str, str, str]:
         w, lab, z = tmp_path / f"w{n}.pdf", tmp_path / f"l{n}.pdf", tmp_path / f"l{n}.zpl"
+        # A released record's worksheet is signed by its releaser, who types their password.
         done = run_cli("record", "print", record_id, "-o", str(w), "--labels", str(lab),
-                       "--zpl", str(z), user=people.sup)
+                       "--zpl", str(z), user=people.sup,
+                       stdin=pw(people.sup2) + "\n" if n > 1 else None)
         assert done.returncode == 0, done.stderr
         return (done.stdout, " ".join(page_texts(w.read_bytes())),
                 " ".join(page_texts(lab.read_bytes())), z.read_text("utf-8"))
@@ -106,10 +108,10 @@ def test_each_document_is_a_reprint_only_of_itself(store, people: People) -> Non
     """Labels printed alone, then the worksheet: the worksheet's first print is not a reprint;
     the labels printed again as ZPL are (a second set of labels for the same bags)."""
     ref = _released(store, people).ref
-    printed = render_record(store, ref, people.sup)
+    printed = render_record(store, ref, people.sup, releaser_password=pw(people.sup2))
     assert printed.marks == {"worksheet": 0, "labels": 0}
     register_print(store, ref, people.sup, document="labels", marked={"labels": 0})
-    again = render_record(store, ref, people.sup)
+    again = render_record(store, ref, people.sup, releaser_password=pw(people.sup2))
     assert again.marks == {"worksheet": 0, "labels": 1}
     assert "REPRINT" not in " ".join(page_texts(again.worksheet))
     assert "REPRINT 1" in page_texts(again.labels)[0] and "REPRINT 1" in again.zpl
@@ -124,7 +126,8 @@ def test_a_paper_printed_without_its_mark_shows_in_the_trail(store, people: Peop
     """Two workstations render the labels at once and both print: the second paper says no
     REPRINT, and the trail records both what it is (reprint 1) and what the paper said."""
     ref = _released(store, people).ref
-    first, second = render_record(store, ref, people.tech), render_record(store, ref, people.sup)
+    first, second = (render_record(store, ref, user, releaser_password=pw(people.sup2))
+                     for user in (people.tech, people.sup))
     for printed, user in ((first, people.tech), (second, people.sup)):
         register_print(store, ref, user, document="labels",
                        marked={"labels": printed.marks["labels"]})
@@ -152,7 +155,8 @@ def test_an_edited_draft_is_another_document_and_an_old_entry_counts_as_printed(
     with store.write() as conn:  # what an earlier doseprep wrote for a print
         audit_module.append(conn, "record_print", people.tech, record_ref=ref,
                             new={"document": "worksheet and labels"})
-    assert render_record(store, ref, people.sup).marks == {"worksheet": 1, "labels": 1}
+    assert render_record(store, ref, people.sup, releaser_password=pw(people.sup2)).marks == {
+        "worksheet": 1, "labels": 1}
     assert verify_store(store).ok
 
 
