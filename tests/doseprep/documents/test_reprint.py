@@ -30,7 +30,7 @@ from tests.doseprep.documents.label_checks import zpl_drawn, zpl_labels, zpl_pro
 
 # The record-store fixtures (SQLite, and PostgreSQL when configured), as the store suite has them.
 from tests.doseprep.store.conftest import _test_hash_profile, people, store  # noqa: F401
-from tests.doseprep.store.helpers import People, current, reentry_of, run_cli
+from tests.doseprep.store.helpers import People, current, reentry_of, run_cli, with_din
 
 pw = People.password
 FIRST = {"worksheet": "first print", "labels": "first print"}
@@ -141,7 +141,7 @@ def test_an_edited_draft_is_another_document_and_an_old_entry_counts_as_printed(
     """A draft's documents are of its content: printed, edited, printed — not a reprint; printed
     again unchanged — a reprint. A print entry from before the states were recorded counts as
     the same state, so that a duplicate is never left unmarked."""
-    request = current(load_case("v01-basic-dl3")["request"])
+    request = with_din(current(load_case("v01-basic-dl3")["request"]), 1)  # its own product
     draft = save_draft(store, compute_plan(request), people.tech)
     register_print(store, draft.record_id, people.tech)
     edited = dict(request, patient=request["patient"] | {"weight": "71 kg"})

@@ -102,7 +102,7 @@ def test_its_documents_say_exceptional_release_and_scan_as_a_product(store, peop
     approve_lab(store, load_lab(), people.admin, pw(people.admin))
     ref = verified(store, people, LOW)
     release(store, ref, director)
-    printed = workflow.render_record(store, ref, people.sup)
+    printed = workflow.render_record(store, ref, people.sup, releaser_password=pw(director))
     text = " ".join(" ".join(page_texts(printed.worksheet)).split())
     for words in ("EXCEPTIONAL RELEASE", "authorised by DIRECTOR, DAN (drdan), medical director",
                   "LOW_VIABILITY: Viability 60", REASON, f"physician told: {PHYSICIAN}"):
@@ -184,7 +184,8 @@ def test_a_thaw_blocked_by_low_viability_thaws_the_bag_and_is_released_by_except
         store, people, director) -> None:
     bag = f"{released_freeze(store, people)}:B0"
     request = thaw_request(store, bag, post_thaw={"wbc": "43 x10^3/uL", "sample_dilution": 1,
-                                                  "cd3_percent": 40, "viability_percent": 40})
+                                                  "cd3_percent": 40, "viability_percent": 40,
+                                                  "sample_volume": "1 mL"})
     thaw = save_draft(store, workflow.compute_plan(request, store=store), people.tech)
     assert "LOW_VIABILITY" in {f["code"] for f in thaw.plan["findings"]}
     sign_record(store, thaw.ref, "prepare", people.tech, pw(people.tech))
@@ -197,7 +198,8 @@ def test_a_thaw_blocked_by_low_viability_thaws_the_bag_and_is_released_by_except
         sign_record(store, thaw.ref, "release", people.sup2, pw(people.sup2))
     release(store, thaw.ref, director)
     assert infuse(store, bag, people.tech).state is AliquotState.INFUSED
-    printed = workflow.render_record(store, thaw.ref, people.sup)
+    printed = workflow.render_record(store, thaw.ref, people.sup,
+                                     releaser_password=pw(director))
     text = " ".join(" ".join(page_texts(printed.worksheet)).split())
     assert "EXCEPTIONAL RELEASE" in text and "DO NOT INFUSE" not in text
     assert "EXCEPTIONAL RELEASE" in " ".join(page_texts(printed.labels))
@@ -266,7 +268,9 @@ def test_the_exceptional_release_through_the_command_line(people, tmp_path: Path
     data = json.loads(run_cli("record", "show", record_id, "--json", user=people.sup).stdout)
     assert data["signatures"][-1]["exceptional_release"]["reason"] == REASON
     out = tmp_path / "w.pdf"
-    assert run_cli("record", "print", record_id, "-o", str(out), user=people.sup).returncode == 0
+    # The worksheet of a released record is signed by its releaser, who types their password.
+    assert run_cli("record", "print", record_id, "-o", str(out), user=people.sup,
+                   stdin=pw(MD) + "\n").returncode == 0
     assert "EXCEPTIONAL RELEASE" in " ".join(page_texts(out.read_bytes()))
     trail = tmp_path / "audit.csv"
     assert run_cli("audit", "export", "-o", str(trail), user=people.sup).returncode == 0

@@ -212,7 +212,9 @@ def test_the_fresh_then_freeze_life_through_the_command_line(people, tmp_path) -
 
     # The worksheet prints the ledger line.
     out = tmp_path / "fresh.pdf"
-    assert run_cli("record", "print", record_id, "-o", str(out), user=people.sup).returncode == 0
+    # Its releaser types their password to sign the released worksheet (issue 25).
+    assert run_cli("record", "print", record_id, "-o", str(out), user=people.sup,
+                   stdin=pw(people.sup2) + "\n").returncode == 0
     text = " ".join(" ".join(page_texts(out.read_bytes())).split())
     assert "Product ledger" in text and "received 200 mL" in text
     assert "this record 1.8 mL of 200 mL" in text
@@ -227,7 +229,8 @@ def test_the_freeze_worksheet_prints_what_was_drawn_before_it(store, people) -> 
                                {"reentry": reentry_of(get_record(store, freeze.ref).request)}),
                               ("release", people.sup2, {})):
         sign_record(store, freeze.ref, step, user, pw(user), **extra)
-    text = " ".join(" ".join(page_texts(render_record(store, freeze.ref, people.sup,
-                                                      labels=False).worksheet)).split())
+    printed = render_record(store, freeze.ref, people.sup, labels=False,
+                            releaser_password=pw(people.sup2))
+    text = " ".join(" ".join(page_texts(printed.worksheet)).split())
     assert f"drawn before this record: {fresh.ref} 1.8 mL" in text
     assert "of 198.2 mL" in text

@@ -69,7 +69,7 @@ def test_a_released_record_reprints_identically_after_the_bundled_files_change(
     import doseprep.resources
 
     ref = released(store, people, base_request)
-    first = render_record(store, ref, people.sup)
+    first = render_record(store, ref, people.sup, releaser_password=pw(people.sup2))
     register_print(store, ref, people.sup)
     before = compute_plan(base_request)
     edited = edited_resources(tmp_path)
@@ -78,7 +78,7 @@ def test_a_released_record_reprints_identically_after_the_bundled_files_change(
     assert now.protocol.fingerprint != before.protocol.fingerprint
     assert now.lab.fingerprint != before.lab.fingerprint
     assert now.withdraw_volume != before.withdraw_volume  # the files really changed the plan
-    again = render_record(store, ref, people.sup)
+    again = render_record(store, ref, people.sup, releaser_password=pw(people.sup2))
     assert again.info.reprint_at is not None
     assert comparable(again.worksheet) == comparable(first.worksheet)
     assert "Draw 1.80 mL" in " ".join(page_texts(again.worksheet))
@@ -154,7 +154,9 @@ def test_settings_toml_protocol_and_lab_then_changed_still_reprint(people, tmp_p
         done = run_cli("record", step, record_id, *extra, user=user)
         assert done.returncode == 0, done.stderr
     first, second = tmp_path / "first.pdf", tmp_path / "second.pdf"
-    done = run_cli("record", "print", record_id, "-o", str(first), user=people.sup)
+    # The releaser types their password to sign a released worksheet (issue 25).
+    done = run_cli("record", "print", record_id, "-o", str(first), user=people.sup,
+                   stdin=pw(people.sup2) + "\n")
     assert done.returncode == 0, done.stderr
     assert "7-site" in " ".join(page_texts(first.read_bytes()))
 
@@ -163,7 +165,8 @@ def test_settings_toml_protocol_and_lab_then_changed_still_reprint(people, tmp_p
     lab.write_text(original["lab"].replace("qc_reserve_mL = 2 ", "qc_reserve_mL = 4 "),
                    encoding="utf-8")
     (config / "settings.toml").write_text('protocol = "hmct-blinatumomab"\n', encoding="utf-8")
-    done = run_cli("record", "print", record_id, "-o", str(second), user=people.sup)
+    done = run_cli("record", "print", record_id, "-o", str(second), user=people.sup,
+                   stdin=pw(people.sup2) + "\n")
     assert done.returncode == 0, done.stderr
     assert "REPRINT" in done.stdout
     assert comparable(second.read_bytes()) == comparable(first.read_bytes())
@@ -244,17 +247,20 @@ def test_a_store_written_before_kept_texts_upgrades_verifies_and_reprints(backen
         refs.append(record_id)
 
     from doseprep.store import open_store
+    from doseprep.store.accounts import certify_users
     from doseprep.store.engine import HEAD_REVISION, current_revision
 
     with open_store() as store:
         with store.read() as conn:
             assert current_revision(conn) == HEAD_REVISION
         assert verify_store(store).ok
+        # Keys made before revision 0005 sign worksheets once the lab key certifies them.
+        certify_users(store, None, admin_id=p.admin, admin_password=pw(p.admin))
         for ref in refs:
             record = get_record(store, ref)
             assert record.protocol_text_sha256 is None  # signed before texts were kept
             assert record.protocol_text is not None and record.lab_text is not None
-            printed = render_record(store, ref, p.sup)
+            printed = render_record(store, ref, p.sup, releaser_password=pw(p.sup2))
             text = " ".join(page_texts(printed.worksheet))
             assert ref in text and "RELEASED" in text
     shown = run_cli("record", "show", refs[0], user=p.sup)

@@ -12,7 +12,7 @@ from doseprep.store.canonical import content_hash
 from doseprep.store.keys import sign_hash
 from doseprep.store.signature_checks import SignatureChecks, check_batch
 from doseprep.workflow import compute_plan
-from tests.doseprep.store.helpers import People
+from tests.doseprep.store.helpers import People, with_din
 from tests.doseprep.store.test_red_team import _drop_all_guards
 
 
@@ -50,8 +50,8 @@ def test_the_first_failure_in_order_is_reported(monkeypatch, parallel: bool) -> 
 def test_audit_verify_checks_in_worker_processes(store, people, base_request,
                                                  monkeypatch) -> None:
     pw = People.password
-    for _ in range(3):
-        record = save_draft(store, compute_plan(base_request), people.tech)
+    for n in range(3):  # three products: one collection has one ledger
+        record = save_draft(store, compute_plan(with_din(base_request, n)), people.tech)
         prepare_record(store, record.record_id, people.tech, pw(people.tech))
     monkeypatch.setattr(checks_module, "BATCH", 1)
     monkeypatch.setattr(checks_module, "PARALLEL_FROM", 1)

@@ -21,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import load_case
-from tests.doseprep.store.helpers import People, current, reentry_of, run_cli
+from tests.doseprep.store.helpers import People, current, reentry_of, run_cli, unique_din
 
 ROOT = Path(__file__).resolve().parents[3]
 #: The last commit before revision 0005 (schema 0004, keys certified by the installation key).
@@ -97,6 +97,7 @@ def test_a_store_from_before_revision_0005_is_upgraded_and_keeps_working(
     # The same people sign a new record with the keys they had (certified the old way).
     request = current(load_case("v01-basic-dl3")["request"])
     request["patient"]["id"] = "MRN-000999"
+    request["product"]["din"] = unique_din(999)  # another collection: its own ledger
     path = tmp_path / "second.json"
     path.write_text(json.dumps(request), encoding="utf-8")
     reentry = tmp_path / "reentry2.json"
