@@ -22,7 +22,7 @@ run doseprep example request.json
 run doseprep plan request.json --json > plan.json
 grep -q '"status": "ok"' plan.json || { echo "bundle: plan --json did not say ok"; exit 1; }
 run doseprep worksheet request.json -o worksheet.pdf
-run doseprep verify worksheet.pdf | grep -q '^VALID: worksheet.pdf' \
+run doseprep verify worksheet.pdf | grep -q '^VALID DRAFT: worksheet.pdf' \
     || { echo "bundle: the worksheet did not verify"; exit 1; }
 run doseprep-window --screenshot window.png --size 1366x768 --request request.json
 # A PNG of a real window is tens of kilobytes; a blank or failed grab is not.
