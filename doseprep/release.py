@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from doseprep.signing import SigningStep, Step
+from doseprep.signoff import SigningStep, Step
 
 
 def blocking_codes(plan: Mapping[str, Any]) -> tuple[str, ...]:

@@ -24,11 +24,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from doseprep.deadlines import Deadline, deadlines, product_age_limit
-from doseprep.signing import ACCOUNT_MANAGERS, EDITORS, STEPS, State, Step, step_named
+from doseprep.signoff import ACCOUNT_MANAGERS, EDITORS, STEPS, State, Step, step_named
 
 if TYPE_CHECKING:
     from doseprep.manifest import RecordInfo
-    from doseprep.pades import SigningMaterial
+    from doseprep.signatures.pades import SigningMaterial
     from doseprep.store import Store, StoredRecord, User
     from doseprep.store.content import AnyPlan
 
@@ -56,9 +56,9 @@ def plan_with(request: Mapping[str, Any], protocol: Any, lab: Any, *,
               store: Store | None = None, keyboard: bool = False) -> AnyPlan:
     """The plan of a request with these loaded settings (a :class:`~doseprep.protocol.Protocol`
     and :class:`~doseprep.protocol.LabSettings`), with the store's approvals when given."""
-    from doseprep.cryo.freeze import freeze_plan, parse_freeze_request
-    from doseprep.cryo.thaw import parse_thaw_request, thaw_plan
-    from doseprep.plan import plan
+    from doseprep.plans.freeze import freeze_plan, parse_freeze_request
+    from doseprep.plans.fresh import plan
+    from doseprep.plans.thaw import parse_thaw_request, thaw_plan
     from doseprep.request import parse_request
 
     if store is not None:
@@ -96,9 +96,9 @@ def request_kind(request: Any) -> str:
 
 def plan_to_json(plan: AnyPlan) -> dict[str, Any]:
     """A plan of any kind as its JSON (what a record stores)."""
-    from doseprep.cryo.freeze import FreezePlan, freeze_to_dict
-    from doseprep.cryo.thaw import ThawPlan, thaw_to_dict
-    from doseprep.report import plan_to_dict
+    from doseprep.plans.freeze import FreezePlan, freeze_to_dict
+    from doseprep.plans.fresh_report import plan_to_dict
+    from doseprep.plans.thaw import ThawPlan, thaw_to_dict
 
     if isinstance(plan, FreezePlan):
         return freeze_to_dict(plan)
@@ -158,8 +158,8 @@ def stored_plan(record: StoredRecord, protocol: str | None = None,
     that rewords a message never makes an old record unprintable (issues 9 and 11).
     """
     from doseprep.calc.checks import APPROVAL_NOTES
-    from doseprep.plan import Finding, PreparationPlan, Severity
-    from doseprep.plan import Step as PlanStep
+    from doseprep.plans.fresh import Finding, PreparationPlan, Severity
+    from doseprep.plans.fresh import Step as PlanStep
     from doseprep.store.errors import WorkflowError
 
     kept = kept_settings(record)
@@ -218,13 +218,13 @@ def plan_deadlines(plan: AnyPlan, *, done: bool = False) -> tuple[Deadline, ...]
     a fresh plan's infusion expiry and its product's maximum age, a freeze plan's product age and
     frozen expiry, a thaw plan's frozen expiry and infuse-by time (see
     :func:`doseprep.deadlines.deadlines`; ``done``: the product was acted on under it)."""
-    from doseprep.plan import PreparationPlan
+    from doseprep.plans.fresh import PreparationPlan
 
     zone = plan.lab.time_zone
     if isinstance(plan, PreparationPlan):  # the cryo modules load only with a cryo plan
         return deadlines("fresh", done=done, zone=zone, infusion=plan.expires_at,
                          product=_product_limit(plan))
-    from doseprep.cryo.thaw import ThawPlan
+    from doseprep.plans.thaw import ThawPlan
 
     if isinstance(plan, ThawPlan):
         return deadlines("thaw", done=done, zone=zone, infusion=plan.infuse_by,
@@ -310,7 +310,7 @@ def why_not_release_exceptionally(record: StoredRecord | None, user: User | None
     """Why the store would refuse ``user`` an exceptional release of ``record`` now (None when
     it would not): the medical director's, for a verified record blocked only by findings its
     protocol lists, by someone other than its preparer, before its infusion expires."""
-    from doseprep.signing import EXCEPTIONAL_RELEASERS
+    from doseprep.signoff import EXCEPTIONAL_RELEASERS
     from doseprep.store.expiry import infusion_expired_at
 
     spec = step_named(Step.RELEASE)

@@ -82,7 +82,7 @@ def test_no_module_imports_itself_back() -> None:
 
 
 def test_domain_imports_without_qt_loaded() -> None:
-    code = ("import sys, doseprep.cli, doseprep.plan, doseprep.report; "
+    code = ("import sys, doseprep.cli, doseprep.plans.fresh, doseprep.plans.fresh_report; "
             "assert not any(m.startswith('PySide6') for m in sys.modules), 'Qt loaded'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 

@@ -1,5 +1,5 @@
 """The calculation's steps, one small function per step of the contract (DESIGN.md), shared by
-the fresh plan (:mod:`doseprep.plan`) and the cycle-2 freeze and thaw plans:
+the fresh plan (:mod:`doseprep.plans.fresh`) and the cycle-2 freeze and thaw plans:
 
 - :mod:`~doseprep.calc.model` — steps, findings, severities and status;
 - :mod:`~doseprep.calc.quantities` — exact fractions in and out of pint quantities;

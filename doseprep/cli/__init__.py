@@ -42,7 +42,7 @@ _SUBCOMMAND_MODULES: tuple[str, ...] = (
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
-    from doseprep.report import plan_to_dict, render_text
+    from doseprep.plans.fresh_report import plan_to_dict, render_text
 
     result = compute(args, fresh_only=True)
     if args.json:

@@ -22,7 +22,7 @@ from doseprep.errors import InputError
 
 @store_command
 def _cmd_audit_verify(args: argparse.Namespace) -> int:
-    from doseprep.pdfsign import verify_pdf
+    from doseprep.signatures.worksheets import verify_pdf
     from doseprep.store import verify_store
     from doseprep.store.checkpoints import pdf_checkpoint
 

@@ -61,9 +61,9 @@ def compute(args: argparse.Namespace, store: Any = None, *, fresh_only: bool = F
     ``kind`` asks for (fresh, freeze or thaw). A thaw request's bag data come from the record
     store's inventory when ``store`` is given (``--aliquot``, ``--scan`` or its aliquot_ref).
     ``fresh_only``: a command for fresh plans (its parser names the command to use instead)."""
-    from doseprep.cryo.freeze import freeze_plan, parse_freeze_request
-    from doseprep.cryo.thaw import parse_thaw_request, thaw_plan
-    from doseprep.plan import plan
+    from doseprep.plans.freeze import freeze_plan, parse_freeze_request
+    from doseprep.plans.fresh import plan
+    from doseprep.plans.thaw import parse_thaw_request, thaw_plan
     from doseprep.request import parse_request
     from doseprep.workflow import request_kind, thaw_request_from_store
 
@@ -196,7 +196,7 @@ def write_file(path: str, data: bytes | str) -> None:
 
 
 def warn_if_not_clinical(plan) -> None:
-    from doseprep.plan import not_for_clinical_use
+    from doseprep.plans.fresh import not_for_clinical_use
 
     for reason in not_for_clinical_use(plan):
         sys.stderr.write(f"doseprep: NOT FOR CLINICAL USE — {reason}\n")

@@ -33,8 +33,8 @@ def _check_kind(args: argparse.Namespace, kind: str) -> None:
 
 
 def _cmd_freeze(args: argparse.Namespace) -> int:
-    from doseprep.cryo.freeze import freeze_to_dict
-    from doseprep.cryo.report import freeze_text
+    from doseprep.plans.cryo_report import freeze_text
+    from doseprep.plans.freeze import freeze_to_dict
 
     _check_kind(args, "freeze")
     result = compute(args)
@@ -43,8 +43,8 @@ def _cmd_freeze(args: argparse.Namespace) -> int:
 
 
 def _thaw(args: argparse.Namespace, store: Any = None) -> int:
-    from doseprep.cryo.report import thaw_text
-    from doseprep.cryo.thaw import thaw_to_dict
+    from doseprep.plans.cryo_report import thaw_text
+    from doseprep.plans.thaw import thaw_to_dict
 
     _check_kind(args, "thaw")
     result = compute(args, store)

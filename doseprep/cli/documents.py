@@ -27,7 +27,7 @@ from doseprep.cli.common import (
 def _cmd_worksheet(args: argparse.Namespace) -> int:
     from doseprep.documents.style import document_id, state_words
     from doseprep.documents.worksheet import render_worksheet
-    from doseprep.pdfsign import sign_pdf
+    from doseprep.signatures.worksheets import sign_pdf
 
     plan = compute(args, fresh_only=True)
     pdf = render_worksheet(plan, page_size=args.page_size)
@@ -59,7 +59,7 @@ def _cmd_labels(args: argparse.Namespace) -> int:
 def _cmd_verify(args: argparse.Namespace) -> int:
     import json
 
-    from doseprep.pdfsign import verify_pdf
+    from doseprep.signatures.worksheets import verify_pdf
 
     try:
         data = Path(args.pdf).read_bytes()

@@ -41,7 +41,7 @@ def _version(name: str) -> str | None:
 
 
 def _certificate_fingerprint() -> dict[str, str] | None:
-    from doseprep.pdfsign import installation_certificate_path
+    from doseprep.signatures.worksheets import installation_certificate_path
 
     path = installation_certificate_path()
     if not path.is_file():

@@ -48,7 +48,7 @@ from doseprep.cli.record_text import (
 from doseprep.errors import InputError
 
 if TYPE_CHECKING:
-    from doseprep.signing import SigningStep
+    from doseprep.signoff import SigningStep
     from doseprep.store import StoredRecord
 
 
@@ -349,7 +349,7 @@ def register(subparsers: Any, add_settings_options: Callable[[argparse.ArgumentP
     password_option(p)
     p.set_defaults(func=_cmd_save)
 
-    from doseprep.signing import STEPS
+    from doseprep.signoff import STEPS
 
     for step, spec in STEPS.items():
         p = rsub.add_parser(step.value, help=f"sign \"{spec.meaning}\" (asks for the signer's "

@@ -42,7 +42,7 @@ def _cmd_users_add(args: argparse.Namespace) -> int:
 
     passwords = Passwords(args.password_stdin)
     if not administrator_exists(args.store):
-        from doseprep.signing import Role
+        from doseprep.signoff import Role
         from doseprep.store import PermissionDeniedError
         from doseprep.store.accounts import no_administrator_message
 

@@ -22,8 +22,6 @@ from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Spacer
 
 from doseprep.calc.quantities import quantity
-from doseprep.cryo.freeze import Aliquot, FreezePlan, aliquot_product_code
-from doseprep.cryo.thaw import ESTIMATED, ThawPlan
 from doseprep.documents.labels import (
     DEFAULT_INVESTIGATIONAL,
     LabelData,
@@ -66,7 +64,9 @@ from doseprep.isbt128 import (
     product_code_structure,
 )
 from doseprep.manifest import RecordInfo
-from doseprep.plan import Severity, not_for_clinical_use
+from doseprep.plans.freeze import Aliquot, FreezePlan, aliquot_product_code
+from doseprep.plans.fresh import Severity, not_for_clinical_use
+from doseprep.plans.thaw import ESTIMATED, ThawPlan
 from doseprep.protocol import EXAMPLE_MARK
 from doseprep.units import (
     CELLS,

@@ -56,7 +56,7 @@ from doseprep.isbt128 import (
     product_code_structure,
 )
 from doseprep.manifest import RecordInfo
-from doseprep.plan import PreparationPlan, Severity, not_for_clinical_use
+from doseprep.plans.fresh import PreparationPlan, Severity, not_for_clinical_use
 from doseprep.protocol import EXAMPLE_MARK
 from doseprep.units import fmt_cells, fmt_dose, fmt_volume
 from doseprep.units.instants import show

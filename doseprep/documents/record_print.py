@@ -23,13 +23,13 @@ from doseprep.documents.style import document_id, state_words
 from doseprep.documents.worksheet import render_worksheet
 from doseprep.documents.zpl import render_zpl
 from doseprep.manifest import RecordInfo
-from doseprep.pdfsign import sign_pdf
+from doseprep.signatures.worksheets import sign_pdf
 
 if TYPE_CHECKING:
-    from doseprep.cryo.freeze import FreezePlan
-    from doseprep.cryo.thaw import ThawPlan
-    from doseprep.pades import SigningMaterial
-    from doseprep.plan import PreparationPlan
+    from doseprep.plans.freeze import FreezePlan
+    from doseprep.plans.fresh import PreparationPlan
+    from doseprep.plans.thaw import ThawPlan
+    from doseprep.signatures.pades import SigningMaterial
 
     AnyPlan = PreparationPlan | FreezePlan | ThawPlan
 
@@ -62,8 +62,8 @@ def render_documents(plan: AnyPlan, info: RecordInfo, *, page_size: str = "lette
     for both. A freeze record's labels are one page (one ZPL label) per bag. Without ``labels``
     only the worksheet is made (the labels empty): a worksheet printed for the file never fails
     because the labels would not fit their stock."""
-    from doseprep.cryo.freeze import FreezePlan
-    from doseprep.cryo.thaw import ThawPlan
+    from doseprep.plans.freeze import FreezePlan
+    from doseprep.plans.thaw import ThawPlan
 
     worksheet_info = labels_info = info
     if earlier is not None:

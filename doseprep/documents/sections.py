@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from doseprep.manifest import RecordInfo
-from doseprep.plan import PreparationPlan, instruction
-from doseprep.report import STATUS_LINE, approval_line, lab_approval_line
+from doseprep.plans.fresh import PreparationPlan, instruction
+from doseprep.plans.fresh_report import STATUS_LINE, approval_line, lab_approval_line
 
 
 def ledger_rows(record: RecordInfo | None) -> list[tuple[str, str]]:
@@ -47,7 +47,7 @@ def record_instruction(plan: PreparationPlan, record: RecordInfo | None) -> str:
         return instruction(plan)
     from dataclasses import replace
 
-    from doseprep.plan import Status
+    from doseprep.plans.fresh import Status
 
     draw = instruction(replace(plan, status=Status.WARNING, signed_instruction=None))
     return f"Exceptional release — {draw[0].lower()}{draw[1:]}"

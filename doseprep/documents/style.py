@@ -18,10 +18,10 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from doseprep.manifest import RecordInfo
-from doseprep.report import plan_to_dict
+from doseprep.plans.fresh_report import plan_to_dict
 from doseprep.request import request_to_dict
 from doseprep.resources import resource_path
-from doseprep.signing import USABLE_STATES
+from doseprep.signoff import USABLE_STATES
 
 SANS = "DejaVuSans"
 SANS_BOLD = "DejaVuSans-Bold"
@@ -58,8 +58,8 @@ def register_fonts(names: tuple[str, ...] = ALL_FONTS) -> None:
 def content_hash(plan: Any) -> str:
     """SHA-256 of the request and plan as computed: the identity of an unsaved worksheet (of a
     fresh, freeze or thaw plan)."""
-    from doseprep.cryo.freeze import FreezePlan, freeze_request_to_dict, freeze_to_dict
-    from doseprep.cryo.thaw import ThawPlan, thaw_request_to_dict, thaw_to_dict
+    from doseprep.plans.freeze import FreezePlan, freeze_request_to_dict, freeze_to_dict
+    from doseprep.plans.thaw import ThawPlan, thaw_request_to_dict, thaw_to_dict
 
     if isinstance(plan, FreezePlan):
         content = {"request": freeze_request_to_dict(plan.request), "plan": freeze_to_dict(plan)}

@@ -59,9 +59,9 @@ from doseprep.documents.style import (
 )
 from doseprep.isbt128 import din_structure, parse_din
 from doseprep.manifest import ExceptionalRelease, RecordInfo, checkpoint_keyword
-from doseprep.plan import PreparationPlan, Severity, not_for_clinical_use
+from doseprep.plans.fresh import PreparationPlan, Severity, not_for_clinical_use
 from doseprep.protocol import EXAMPLE_MARK
-from doseprep.signing import MEANINGS
+from doseprep.signoff import MEANINGS
 from doseprep.units import (
     fixed,
     fmt_cells,

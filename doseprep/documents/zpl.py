@@ -30,7 +30,7 @@ from doseprep.documents.labels import (
     label_size,
 )
 from doseprep.manifest import RecordInfo
-from doseprep.plan import PreparationPlan
+from doseprep.plans.fresh import PreparationPlan
 
 #: Characters the printer's resident font may lack, written the way a keyboard would.
 _ZPL_PLAIN = str.maketrans({"−": "-", "×": "x", "—": "-", "–": "-", "·": "-", "µ": "u",

@@ -4,7 +4,7 @@
 and returns a frozen :class:`PreparationRequest`, or raises :class:`InvalidRequestError` naming
 every field that is missing, malformed or out of range as a dotted path (``patient.weight``), the
 first as its own ``field``. Checks that need the protocol (is this dose level in it?) are made
-when the protocol is given, and by :mod:`doseprep.plan` in any case.
+when the protocol is given, and by :mod:`doseprep.plans.fresh` in any case.
 :func:`request_to_dict` gives back the same JSON shape with the values exactly as typed.
 """
 

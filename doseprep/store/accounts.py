@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from doseprep.signing import Role
+from doseprep.signoff import Role
 from doseprep.store import audit
 from doseprep.store.account_sign import Signer, account_event
 from doseprep.store.canonical import utc_now, utc_text
@@ -137,7 +137,7 @@ def create_first_administrator(store: Store, user_id: str, printed_name: str,
                                password: str) -> Setup:
     """The store's first administrator, who needs no credentials while none exists; makes the
     lab key, sealed under their password and a new recovery code (returned: print it once)."""
-    from doseprep.pdfsign import pin_lab_certificate
+    from doseprep.signatures.worksheets import pin_lab_certificate
 
     user_id, printed_name = _validated(user_id, printed_name)
     check_password_policy(password)
@@ -265,7 +265,7 @@ def certify_users(store: Store, user_ids: list[str] | None, *, admin_id: str,
     does not certify yet: a key made at a sign-in, or one from before revision 0005. A store
     made before revision 0005 has no lab key: the first call makes it, sealed under the
     administrator's password and a new recovery code (returned, else None)."""
-    from doseprep.pdfsign import pin_lab_certificate
+    from doseprep.signatures.worksheets import pin_lab_certificate
 
     admin = _require_admin(store, admin_id, admin_password, at_terminal)
     signer = _signer(store, admin.user_id, admin_password)

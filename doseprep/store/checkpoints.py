@@ -172,7 +172,7 @@ def write_checkpoint(url: str, identity: str, seq: int, head_hash: str) -> None:
     Never fails the write it follows: a checkpoint that cannot be written is logged — the record
     is already committed. A file found shorter than this workstation wrote, or replaced, is left
     as it is for ``audit verify`` to report, never written on."""
-    from doseprep.labkey import workstation_key
+    from doseprep.signatures.installation_key import workstation_key
 
     try:
         key = workstation_key()
@@ -222,7 +222,7 @@ def _read_file(path: Path, identity: str, trusted: Mapping[str, Any] | None
     """The checkpoints in ``path``, a problem with the file, its last line number and the last
     line's hash. ``trusted``: the keys the newest line must be signed by (None: a witness file of
     another workstation, which only adds to what is checked)."""
-    from doseprep.labkey import check
+    from doseprep.signatures.installation_key import check
 
     found: list[Checkpoint] = []
     previous: str | None = None
@@ -267,7 +267,7 @@ def _read_file(path: Path, identity: str, trusted: Mapping[str, Any] | None
 def read_checkpoints(conn: Any, url: str) -> tuple[list[Checkpoint], str | None]:
     """The checkpoints this workstation and the witness directory hold for the store on
     ``conn``, and a problem with them (see the module docstring), or None."""
-    from doseprep.labkey import workstation_keys
+    from doseprep.signatures.installation_key import workstation_keys
 
     identity = conn.exec_driver_sql("SELECT identity FROM store_identity WHERE id = 1").scalar()
     data = _register()
@@ -295,7 +295,7 @@ def read_checkpoints(conn: Any, url: str) -> tuple[list[Checkpoint], str | None]
                        "of this store there (deleted, cut or replaced by an older copy).")
     witness = witness_dir()
     if witness is not None:
-        from doseprep.labkey import workstation_key
+        from doseprep.signatures.installation_key import workstation_key
 
         own = f"{workstation_key().fingerprint[:16]}.jsonl"
         folder = witness / _name(identity)

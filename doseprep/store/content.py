@@ -16,9 +16,9 @@ from doseprep.jsonread import load_stored
 from doseprep.store.canonical import canonical_json, content_hash
 
 if TYPE_CHECKING:
-    from doseprep.cryo.freeze import FreezePlan
-    from doseprep.cryo.thaw import ThawPlan
-    from doseprep.plan import PreparationPlan
+    from doseprep.plans.freeze import FreezePlan
+    from doseprep.plans.fresh import PreparationPlan
+    from doseprep.plans.thaw import ThawPlan
 
     AnyPlan = PreparationPlan | FreezePlan | ThawPlan
 
@@ -143,8 +143,8 @@ def settings_texts(plan: AnyPlan) -> list[dict[str, str]]:
 
 def content_columns(plan: AnyPlan) -> dict[str, Any]:
     """The stored columns of a plan of any kind: fresh, freeze or thaw."""
-    from doseprep.cryo.freeze import FreezePlan
-    from doseprep.cryo.thaw import ThawPlan
+    from doseprep.plans.freeze import FreezePlan
+    from doseprep.plans.thaw import ThawPlan
 
     if isinstance(plan, FreezePlan):
         return _freeze_columns(plan)
@@ -173,7 +173,7 @@ def _common_columns(plan: AnyPlan, request: dict[str, Any], plan_dict: dict[str,
 
 
 def _freeze_columns(plan: FreezePlan) -> dict[str, Any]:
-    from doseprep.cryo.freeze import freeze_request_to_dict, freeze_to_dict
+    from doseprep.plans.freeze import freeze_request_to_dict, freeze_to_dict
 
     levels = "/".join(a.dose_level for a in plan.request.aliquots)
     if len(levels) > 16:
@@ -183,7 +183,7 @@ def _freeze_columns(plan: FreezePlan) -> dict[str, Any]:
 
 
 def _thaw_columns(plan: ThawPlan) -> dict[str, Any]:
-    from doseprep.cryo.thaw import thaw_request_to_dict, thaw_to_dict
+    from doseprep.plans.thaw import thaw_request_to_dict, thaw_to_dict
 
     return {**_common_columns(plan, thaw_request_to_dict(plan.request), thaw_to_dict(plan)),
             "din": plan.request.aliquot.din, "dose_level": plan.request.aliquot.dose_level,
@@ -191,7 +191,7 @@ def _thaw_columns(plan: ThawPlan) -> dict[str, Any]:
 
 
 def _fresh_columns(plan: PreparationPlan) -> dict[str, Any]:
-    from doseprep.report import plan_to_dict
+    from doseprep.plans.fresh_report import plan_to_dict
     from doseprep.request import request_to_dict
 
     return {**_common_columns(plan, request_to_dict(plan.request), plan_to_dict(plan)),

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 from doseprep.jsonread import load_stored
 from doseprep.manifest import RecordInfo
-from doseprep.signing import State
+from doseprep.signoff import State
 from doseprep.store import audit
 from doseprep.store.canonical import local_zone, parse_utc_text, utc_now, utc_text
 from doseprep.store.engine import Store

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from doseprep.jsonread import load_stored
-from doseprep.signing import EDITORS, State
+from doseprep.signoff import EDITORS, State
 from doseprep.store import audit
 from doseprep.store.canonical import content_hash, utc_now, utc_text
 from doseprep.store.engine import Store

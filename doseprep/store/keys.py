@@ -139,7 +139,7 @@ def legacy_certificate_problem(key: UserKey, trusted: Mapping[str, Any]) -> str 
     """Why ``key``'s old-style certificate (by an installation key, before revision 0005) is not
     acceptable here, or None. Such a key counts only when it was made before the store's
     ``security_upgrade`` (checked by the caller): an installation key is on the workstation."""
-    from doseprep.labkey import check
+    from doseprep.signatures.installation_key import check
 
     public = trusted.get(key.certified_by)
     if public is None:

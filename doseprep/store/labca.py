@@ -106,7 +106,7 @@ def create_lab_key(conn: Connection, admin_id: str, admin_password: str,
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
-    from doseprep.labkey import certificate_fingerprint
+    from doseprep.signatures.installation_key import certificate_fingerprint
 
     if lab_key_row(conn) is not None:
         raise PermissionDeniedError("this record database has its lab key already.")
@@ -283,8 +283,12 @@ def trusted_lab_certificate(conn: Connection, trust: Sequence[Path] = ()
                             ) -> tuple[Any, str | None]:
     """The store's lab certificate if this computer trusts it, else None and why (see the module
     docstring). Pins it for the store's identity the first time this workstation sees it."""
-    from doseprep.labkey import certificate_fingerprint
-    from doseprep.pdfsign import pin_lab_certificate, pinned_lab_certificate, read_certificates
+    from doseprep.signatures.installation_key import certificate_fingerprint
+    from doseprep.signatures.worksheets import (
+        pin_lab_certificate,
+        pinned_lab_certificate,
+        read_certificates,
+    )
 
     row = lab_key_row(conn)
     if row is None:
@@ -326,7 +330,7 @@ def certified_since(conn: Connection, key: UserKey) -> str | None:
     """From when this workstation accepts ``key`` as certified (UTC text), or None: a
     certificate by the store's trusted lab key, or — for a key made before the store's upgrade
     to revision 0005 — the installation's certificate of those days."""
-    from doseprep.labkey import workstation_keys
+    from doseprep.signatures.installation_key import workstation_keys
     from doseprep.store.keys import is_legacy, legacy_certificate_problem
 
     lab_certificate, _ = trusted_lab_certificate(conn)

@@ -38,7 +38,7 @@ from sqlalchemy.engine import Connection
 from doseprep.errors import InputError
 from doseprep.jsonread import load_stored
 from doseprep.release import preparable
-from doseprep.signing import EDITORS, State
+from doseprep.signoff import EDITORS, State
 from doseprep.store import audit
 from doseprep.store.canonical import content_hash, utc_now, utc_text
 from doseprep.store.engine import Store

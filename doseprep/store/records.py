@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection
 
 from doseprep.jsonread import load_stored
 from doseprep.manifest import ExceptionalRelease, RecordInfo, SignatureManifest
-from doseprep.signing import EDITORS, State
+from doseprep.signoff import EDITORS, State
 from doseprep.store import audit, ledger
 from doseprep.store.canonical import (
     content_hash,

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 from doseprep.jsonread import load_stored
 from doseprep.release import blocked_refusal
-from doseprep.signing import EXCEPTIONAL_RELEASERS, STEPS, SigningStep, State, Step
+from doseprep.signoff import EXCEPTIONAL_RELEASERS, STEPS, SigningStep, State, Step
 from doseprep.store import audit
 from doseprep.store.canonical import (
     canonical_json,

@@ -35,7 +35,7 @@ from argon2 import PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Connection
 
-from doseprep.signing import Role
+from doseprep.signoff import Role
 from doseprep.store import audit
 from doseprep.store.account_sign import Signer, account_event
 from doseprep.store.canonical import utc_now, utc_text

@@ -106,7 +106,7 @@ def verify_store(store: Store, trust: Sequence[Path] = (),
     account and key, and every signed record; never changes anything in the database.
     ``trust``: the lab certificates to trust, instead of those this workstation knows (issue 25:
     ``--trust`` restricts); a file that cannot be read is an input error."""
-    from doseprep.labkey import workstation_keys
+    from doseprep.signatures.installation_key import workstation_keys
 
     workstation = workstation_keys(list(trust))
     url = store.engine.url.render_as_string(hide_password=True)
@@ -122,7 +122,7 @@ def verify_connection(conn: Connection, trust: Sequence[Path] = (),
                       witnessed: Sequence[Checkpoint] = (), *,
                       workstation: Mapping[str, Any] | None = None) -> VerifyReport:
     """:func:`verify_store` on an open connection (what it sees in its transaction)."""
-    from doseprep.labkey import workstation_keys
+    from doseprep.signatures.installation_key import workstation_keys
 
     trail = _Trail(content={}, signed={}, witnessed=len(witnessed))
     counts = [0, 0]

@@ -4,20 +4,20 @@ A released record's worksheet is signed with the releasing person's own key — 
 their password — and the X.509 certificate the lab key issued for it, the lab's certificate
 beside it, so ``doseprep verify`` names that person and no one holding the workstation's files can
 make one. Any other worksheet is signed by the installation and is a draft
-(:mod:`doseprep.pdfsign`).
+(:mod:`doseprep.signatures.worksheets`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from doseprep.signing import State
+from doseprep.signoff import State
 from doseprep.store.engine import Store
 from doseprep.store.errors import SignatureRefusedError, WorkflowError
 from doseprep.store.keys import current_key, unseal
 
 if TYPE_CHECKING:
-    from doseprep.pades import SigningMaterial
+    from doseprep.signatures.pades import SigningMaterial
     from doseprep.store.records import StoredRecord
 
 
@@ -35,7 +35,7 @@ def worksheet_signer(store: Store, record: StoredRecord,
     other."""
     from cryptography.hazmat.primitives.serialization import Encoding
 
-    from doseprep.pades import SigningMaterial
+    from doseprep.signatures.pades import SigningMaterial
     from doseprep.store.labca import key_certificate_pem, load_certificate, trusted_lab_certificate
 
     releaser = releaser_of(record)

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from doseprep.cryo.freeze import freeze_plan, parse_freeze_request
+from doseprep.plans.freeze import freeze_plan, parse_freeze_request
 from doseprep.protocol import load_lab, load_protocol
 from tests.conftest import load_case
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from doseprep.documents.labels import render_labels
 from doseprep.documents.worksheet import render_worksheet
 from doseprep.documents.zpl import render_zpl
-from doseprep.plan import plan
+from doseprep.plans.fresh import plan
 from doseprep.protocol import load_lab, load_protocol
 from doseprep.request import parse_request
 from tests.conftest import load_case

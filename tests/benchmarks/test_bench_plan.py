@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from doseprep.plan import plan
+from doseprep.plans.fresh import plan
 from doseprep.protocol import load_lab, load_protocol
 from doseprep.request import parse_request
 from tests.conftest import load_case

@@ -1,7 +1,8 @@
 """Random valid requests against an exact-decimal recomputation of the contract, written here.
 
 DESIGN.md's steps 1–14 are re-implemented below with :mod:`decimal` at 60 digits — independently of
-``doseprep.plan``, which uses fractions — and every random request must give the same decisions
+``doseprep.plans.fresh``, which uses fractions — and every random request must give the same
+decisions
 (dilution factor, syringe, volume to draw, findings, status) and the same numbers to the last
 float. A float slip at a rounding half or a threshold (issue 8: 1.85 mL drawn as 1.8) shows here.
 """
@@ -13,9 +14,9 @@ from decimal import ROUND_FLOOR, Decimal, localcontext
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from doseprep.plan import plan
+from doseprep.plans.fresh import plan
+from doseprep.plans.fresh_report import plan_to_dict
 from doseprep.protocol import load_lab, load_protocol
-from doseprep.report import plan_to_dict
 from doseprep.request import parse_request
 
 LAB = load_lab()

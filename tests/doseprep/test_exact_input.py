@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 
 from doseprep.errors import InputError
-from doseprep.plan import Status, plan
+from doseprep.plans.fresh import Status, plan
 from doseprep.protocol import load_lab, load_protocol
 from doseprep.request import parse_request, request_to_dict
 from doseprep.units import exact, parse_number

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from doseprep.errors import InputError
-from doseprep.plan import plan
+from doseprep.plans.fresh import plan
 from doseprep.protocol import load_lab, load_protocol
 from doseprep.request import KNOWN_KEYS, parse_request
 from tests.conftest import load_case

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from doseprep.errors import InputError
-from doseprep.plan import Severity, Status, instruction, plan
+from doseprep.plans.fresh import Severity, Status, instruction, plan
+from doseprep.plans.fresh_report import plan_to_dict, render_text
 from doseprep.protocol import load_lab, load_protocol
-from doseprep.report import plan_to_dict, render_text
 from doseprep.request import parse_request, request_to_dict
 
 

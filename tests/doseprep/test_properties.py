@@ -12,9 +12,9 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from doseprep.plan import Status, plan
+from doseprep.plans.fresh import Status, plan
+from doseprep.plans.fresh_report import plan_to_dict
 from doseprep.protocol import load_lab, load_protocol
-from doseprep.report import plan_to_dict
 from doseprep.request import parse_request
 
 PROTOCOL = load_protocol()

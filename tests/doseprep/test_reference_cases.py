@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from doseprep.errors import InputError
-from doseprep.plan import plan
+from doseprep.plans.fresh import plan
+from doseprep.plans.fresh_report import plan_to_dict
 from doseprep.protocol import load_lab, load_protocol
-from doseprep.report import plan_to_dict
 from doseprep.request import parse_request
 from tests.conftest import reference_cases
 

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from doseprep.errors import InputError, SettingsError
-from doseprep.plan import plan
+from doseprep.plans.fresh import plan
 from doseprep.protocol import (
     LAB_KEYS,
     PROTOCOL_KEYS,

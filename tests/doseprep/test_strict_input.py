@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from doseprep.errors import InputError
-from doseprep.plan import Severity, Status, plan
+from doseprep.plans.fresh import Severity, Status, plan
+from doseprep.plans.fresh_report import plan_to_dict
 from doseprep.protocol import default_lab_path, load_lab, load_protocol
-from doseprep.report import plan_to_dict
 from doseprep.request import parse_request, request_to_dict
 from tests.conftest import load_case
 
@@ -70,7 +70,7 @@ def test_cd3_typed_as_a_fraction_blocks_and_suggests_the_percentage(level: str) 
     assert "product.cd3_percent" in finding.message
     assert "did you mean 40 %" in finding.message
     assert p.findings[0].severity is Severity.BLOCK  # most severe first
-    from doseprep.plan import instruction
+    from doseprep.plans.fresh import instruction
 
     text = instruction(p)  # no volume to act on in large type (issue 9)
     assert text.startswith("DO NOT PREPARE — blocked by IMPLAUSIBLE_INPUT") and " mL" not in text

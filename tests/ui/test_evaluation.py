@@ -12,8 +12,8 @@ import pytest
 from doseprep_ui.form.evaluation import KEYS, complete_timestamp, describe_moment, evaluate
 from doseprep_ui.form.form import raw_from_request
 
+from doseprep.plans.fresh_report import plan_to_dict
 from doseprep.protocol import load_lab, load_protocol
-from doseprep.report import plan_to_dict
 from tests.conftest import load_case, reference_cases
 from tests.ui.conftest import cli_plan
 

@@ -13,7 +13,7 @@ from doseprep_ui.plan.plan_view import HEADLINES
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QFrame
 
-from doseprep.report import plan_to_dict
+from doseprep.plans.fresh_report import plan_to_dict
 from tests.conftest import load_case, reference_cases
 from tests.ui.conftest import SHOWS_WINDOW, cli_plan, type_request
 

@@ -12,7 +12,7 @@ from doseprep_ui.documents.print_preview import DocumentPreview, load_pdf, print
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QDialog, QFileDialog
 
-from doseprep.plan import instruction, not_for_clinical_use
+from doseprep.plans.fresh import instruction, not_for_clinical_use
 from doseprep.resources import resource_path
 from tests.conftest import approve_in_store, load_case
 from tests.ui.conftest import SHOWS_WINDOW, DialogStub, type_request

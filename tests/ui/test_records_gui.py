@@ -18,7 +18,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QFileDialog
 
 from doseprep import drafts
-from doseprep.pdfsign import verify_pdf
+from doseprep.signatures.worksheets import verify_pdf
 from tests.conftest import load_case
 from tests.ui.conftest import SHOWS_WINDOW, DialogStub, type_request
 from tests.ui.records_helpers import (

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 #: Modules that must not be loaded before the first paint (they cost hundreds of ms).
 HEAVY_MODULES = ("reportlab", "pypdfium2", "PySide6.QtPrintSupport",
                  "doseprep.documents", "doseprep.store", "sqlalchemy", "alembic", "argon2",
-                 "pyhanko", "pypdf", "pint", "doseprep.plan", "doseprep.cryo")
+                 "pyhanko", "pypdf", "pint", "doseprep.plans.fresh", "doseprep.plans")
 
 
 def build_parser() -> argparse.ArgumentParser:

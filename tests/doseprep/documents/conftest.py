@@ -13,7 +13,7 @@ import pytest
 import zxingcpp
 
 from doseprep.manifest import RecordInfo
-from doseprep.plan import PreparationPlan, plan
+from doseprep.plans.fresh import PreparationPlan, plan
 from doseprep.protocol import Protocol, load_protocol
 from doseprep.request import parse_request
 from tests.conftest import approve_in_store, approved_lab, reference_cases

@@ -25,8 +25,6 @@ from types import SimpleNamespace
 import pytest
 from reportlab.lib.units import mm
 
-from doseprep.cryo.freeze import freeze_plan, parse_freeze_request
-from doseprep.cryo.thaw import parse_thaw_request, thaw_plan
 from doseprep.documents import labels as labels_module
 from doseprep.documents.cryo import aliquot_labels, thawed_label
 from doseprep.documents.labels import (
@@ -41,7 +39,9 @@ from doseprep.documents.style import draft_reason
 from doseprep.documents.zpl import label_zpl, plain
 from doseprep.errors import SettingsError
 from doseprep.manifest import RecordInfo
-from doseprep.plan import plan as fresh_plan
+from doseprep.plans.freeze import freeze_plan, parse_freeze_request
+from doseprep.plans.fresh import plan as fresh_plan
+from doseprep.plans.thaw import parse_thaw_request, thaw_plan
 from doseprep.protocol import LabSettings, load_lab, load_protocol
 from doseprep.protocol._base import LABEL_MAX_MM, LABEL_MIN_HEIGHT_MM, LABEL_MIN_WIDTH_MM
 from doseprep.request import MAX_TEXT, parse_request

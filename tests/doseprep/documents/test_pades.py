@@ -1,5 +1,5 @@
-"""doseprep's own PAdES signer (doseprep/pades.py), held to the standard by pyHanko's validator:
-an ETSI.CAdES.detached SignedData with the ESS signing-certificate-v2 attribute and no
+"""doseprep's own PAdES signer (doseprep/signatures/pades.py), held to the standard by pyHanko's
+validator: an ETSI.CAdES.detached SignedData with the ESS signing-certificate-v2 attribute and no
 signing-time, over the whole file but /Contents; RSA (an organisation's chain) and ECDSA keys,
 a person's Ed25519 key certified by a lab key (issue 25: SHA-512, RFC 8419), another kind of key
 refused by name; and what it refuses to append to. Signing a worksheet never
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from doseprep.documents.worksheet import render_worksheet
-from doseprep.pades import PdfStructureError, SigningMaterial, sign
+from doseprep.signatures.pades import PdfStructureError, SigningMaterial, sign
 from tests.doseprep.documents.conftest import VALID_CASES, case_plan
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -154,7 +154,7 @@ def test_signing_a_worksheet_imports_neither_pyhanko_nor_aiohttp(tmp_path: Path)
     code = ("import json, sys\n"
             "from doseprep import workflow\n"
             "from doseprep.documents.worksheet import render_worksheet\n"
-            "from doseprep.pdfsign import sign_pdf\n"
+            "from doseprep.signatures.worksheets import sign_pdf\n"
             f"plan = workflow.compute_plan(json.load(open({str(ROOT / 'resources' / 'examples' / 'request-dl3.json')!r})))\n"  # noqa: E501
             "sign_pdf(render_worksheet(plan), document_id='X', location='Lab')\n"
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'pyhanko', 'aiohttp'}))\n")

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from doseprep.documents.style import document_id
 from doseprep.documents.worksheet import render_worksheet
-from doseprep.pdfsign import installation_certificate_path, sign_pdf, verify_pdf
+from doseprep.signatures.worksheets import installation_certificate_path, sign_pdf, verify_pdf
 from tests.doseprep.documents.conftest import VALID_CASES, case_plan
 
 

@@ -15,7 +15,7 @@ import pytest
 from doseprep.documents.style import WATERMARK_TEXT
 from doseprep.documents.worksheet import render_worksheet
 from doseprep.manifest import RecordInfo, SignatureManifest
-from doseprep.plan import instruction, not_for_clinical_use
+from doseprep.plans.fresh import instruction, not_for_clinical_use
 from doseprep.units import fixed, fmt_cells, fmt_concentration, fmt_dose, fmt_volume
 from doseprep.units.instants import show
 from tests.conftest import REFERENCE_DIR, load_case

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from doseprep.cryo.freeze import freeze_plan, parse_freeze_request
-from doseprep.cryo.thaw import parse_thaw_request, thaw_plan
 from doseprep.documents.cryo import render_cryo_worksheet
 from doseprep.documents.worksheet import render_worksheet
 from doseprep.manifest import RecordInfo, SignatureManifest
-from doseprep.plan import plan
+from doseprep.plans.freeze import freeze_plan, parse_freeze_request
+from doseprep.plans.fresh import plan
+from doseprep.plans.thaw import parse_thaw_request, thaw_plan
 from doseprep.protocol import load_lab, load_protocol
 from doseprep.request import parse_request
 from doseprep.resources import resource_path

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from doseprep.documents.worksheet import render_worksheet
-from doseprep.plan import not_for_clinical_use
+from doseprep.plans.fresh import not_for_clinical_use
 from doseprep.protocol import load_lab, load_protocol
 from doseprep.resources import resource_path
 from doseprep.store import (

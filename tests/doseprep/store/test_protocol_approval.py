@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from doseprep.plan import not_for_clinical_use
+from doseprep.plans.fresh import not_for_clinical_use
 from doseprep.protocol import load_lab, load_protocol
 from doseprep.resources import resource_path
 from doseprep.store import (

@@ -93,7 +93,7 @@ def test_a_released_record_rewritten_with_every_hash_recomputed_is_detected(
     recomputed, guards restored: the old digital signatures no longer match."""
     changed = copy.deepcopy(base_request)
     changed["patient"]["weight"] = "140 kg"
-    from doseprep.report import plan_to_dict
+    from doseprep.plans.fresh_report import plan_to_dict
 
     plan = plan_to_dict(compute_plan(changed))
     record = get_record(store, released.ref)
@@ -148,7 +148,7 @@ def test_a_signature_inserted_without_the_password_is_detected(store, people, ba
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from doseprep.signing import STEPS
+    from doseprep.signoff import STEPS
     from doseprep.store.keys import UserKey
     from doseprep.store.records import find_row as _find_row
     from doseprep.store.records import load_signatures as _signatures
@@ -178,7 +178,7 @@ def test_a_signature_inserted_without_the_password_is_detected(store, people, ba
 def test_a_signature_made_with_someone_elses_key_is_detected(store, people, base_request):
     """The attacker signs "Verified by sup" with a key they can unlock (their own account's),
     recorded as sup's signature."""
-    from doseprep.signing import STEPS
+    from doseprep.signoff import STEPS
     from doseprep.store.keys import current_key, unseal
     from doseprep.store.records import find_row as _find_row
     from doseprep.store.records import load_signatures as _signatures

@@ -173,7 +173,7 @@ def test_forging_signatures_with_the_data_folder_is_reported(store, people, prep
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from doseprep.paths import data_dir
-    from doseprep.signing import STEPS
+    from doseprep.signoff import STEPS
     from doseprep.store.keys import UserKey, certificate_content
     from doseprep.store.records import find_row, load_signatures
     from doseprep.store.sign import _add_signature
@@ -344,7 +344,7 @@ def test_a_worksheet_re_signed_with_the_installation_key_is_not_valid(store, peo
     """"Draw 18.0 mL" re-signed with the key in the data folder: doseprep verify said VALID,
     with the genuine fingerprint. The installation key signs drafts only."""
     from doseprep.documents.worksheet import render_worksheet
-    from doseprep.pdfsign import sign_pdf
+    from doseprep.signatures.worksheets import sign_pdf
 
     forged_request = copy.deepcopy(base_request)
     forged_request["patient"]["weight"] = "140 kg"  # twice the draw

@@ -48,7 +48,7 @@ def test_a_blocked_plan_cannot_be_prepared(store, people) -> None:
 def test_allowed_actions_follow_the_signing_table(store, people) -> None:
     """Issue 11: one pure answer to "what may this user do now", used by the window and the
     command line; a button the store would refuse is never enabled."""
-    from doseprep.signing import Step
+    from doseprep.signoff import Step
     from doseprep.workflow import allowed_actions
 
     record = save_draft(store, compute_plan(load_case("v01-basic-dl3")["request"]), people.tech)

@@ -401,8 +401,8 @@ def test_an_old_record_prints_its_signed_wording_after_a_release_rewords(
     """Issues 9 and 11: a reprint compares numbers and finding codes, never wording. A later
     release that rewords the volume notation and every step must still print an old record —
     with the wording that was signed, not the new one — and the store still verifies."""
-    import doseprep.plan as plan_module
-    from doseprep.plan import instruction
+    import doseprep.plans.fresh as plan_module
+    from doseprep.plans.fresh import instruction
     from doseprep.units import fmt_volume
     from doseprep.workflow import render_record
     from tests.doseprep.documents.conftest import page_texts

@@ -20,7 +20,7 @@ from typing import Any
 
 from doseprep.errors import InputError, SettingsError
 from doseprep.isbt128 import din_from_scan_or_entry, parse_abo_rh
-from doseprep.plan import PreparationPlan, plan
+from doseprep.plans.fresh import PreparationPlan, plan
 from doseprep.protocol import LabSettings, Protocol
 from doseprep.request import CONFIRMABLE, PreparationRequest, parse_request
 from doseprep.units import Kind, fmt_concentration, fmt_dose, fmt_mass, fmt_percent, fmt_volume

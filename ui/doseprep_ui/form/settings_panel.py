@@ -5,7 +5,8 @@ version, approval and the first 12 hex digits of its fingerprint (as the workshe
 and the lab's name, approval and fingerprint, each with the file it came from. An unapproved
 protocol or lab file turns the strip amber with a warning icon and the words "NOT APPROVED —
 documents are marked NOT FOR CLINICAL USE" beside the one that is not approved, with the domain's
-reason (:func:`doseprep.plan.settings_not_approved`) as its tooltip, so it cannot be overlooked.
+reason (:func:`doseprep.plans.fresh.settings_not_approved`) as its tooltip, so it cannot be
+overlooked.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ class SettingsPanel(IconBanner):
             if not lab.approved:
                 state = "warning"
         if protocol is not None and lab is not None:
-            from doseprep.plan import settings_not_approved
+            from doseprep.plans.fresh import settings_not_approved
 
             self.setToolTip("\n".join(settings_not_approved(protocol, lab)))
         set_state(self, state)

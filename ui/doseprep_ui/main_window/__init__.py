@@ -54,7 +54,7 @@ from doseprep_ui.widgets.style import STYLE_SHEET, set_role
 if TYPE_CHECKING:
     # The domain (pint, the plan) and the form load in build_content(), after the first paint
     # when the window starts behind its signed-out cover (issue 13).
-    from doseprep.plan import PreparationPlan
+    from doseprep.plans.fresh import PreparationPlan
     from doseprep.protocol import LabSettings, Protocol
     from doseprep_ui.form.evaluation import Evaluation
 

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 from doseprep_ui.documents.paper import default_paper
 
 if TYPE_CHECKING:
-    from doseprep.plan import PreparationPlan
+    from doseprep.plans.fresh import PreparationPlan
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ class DocumentActions:
         if plan is None:
             note = "Nothing to preview or print: there is no valid plan for the form as it stands."
         else:
-            from doseprep.plan import not_for_clinical_use
+            from doseprep.plans.fresh import not_for_clinical_use
 
             reasons = not_for_clinical_use(plan)
             note = ("Documents will be marked NOT FOR CLINICAL USE:\n" +
@@ -130,6 +130,6 @@ class DocumentActions:
 
 
 def _not_for_clinical_use(plan: PreparationPlan) -> tuple[str, ...]:
-    from doseprep.plan import not_for_clinical_use
+    from doseprep.plans.fresh import not_for_clinical_use
 
     return not_for_clinical_use(plan)

@@ -168,7 +168,7 @@ class FreezeActions:
     def update_bag_actions(self) -> None:
         """Enable Infuse for a thawed bag whose thaw record is released and latest, Discard
         for a frozen or thawed bag; say why not in the tooltip."""
-        from doseprep.signing import State
+        from doseprep.signoff import State
 
         if not self.content_ready:  # the records strip refreshes while the window is built
             return

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from doseprep.isbt128 import din_from_scan_or_entry
-from doseprep.plan import (
+from doseprep.plans.fresh import (
     Finding,
     PreparationPlan,
     Severity,
@@ -40,7 +40,7 @@ from doseprep.plan import (
     dilution_recipe,
     syringe_name,
 )
-from doseprep.plan import instruction as plan_instruction
+from doseprep.plans.fresh import instruction as plan_instruction
 from doseprep.units import fixed, fmt_cells, fmt_concentration, fmt_dose, fmt_mass, fmt_volume
 from doseprep_ui.form.evaluation import Evaluation
 from doseprep_ui.widgets.banner import IconBanner

@@ -67,7 +67,7 @@ class BrowsingActions:
         re-enters blind): a PREPARED record waits for its blind verification, whoever looks;
         while the window holds a record blind, neither are that record's other versions or the
         other records of its DIN shown with them (a freeze record of the thawed bag)."""
-        from doseprep.signing import State
+        from doseprep.signoff import State
 
         held = self.record if self.blind_hold else None
         return row.state is State.PREPARED or (held is not None and (
@@ -128,7 +128,7 @@ class BrowsingActions:
         """Show the saved record's signed worksheet and labels in the preview; printing or saving
         either is audited as a print of the record then — opening the preview is not a print —
         and a document printed before for this version in the same signed state says REPRINT."""
-        from doseprep.plan import not_for_clinical_use
+        from doseprep.plans.fresh import not_for_clinical_use
         from doseprep.store import register_print
         from doseprep.workflow import render_record
         from doseprep_ui.documents.paper import default_paper

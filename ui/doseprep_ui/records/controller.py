@@ -25,7 +25,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenuBar
 
-from doseprep.signing import STEPS, State, Step
+from doseprep.signoff import STEPS, State, Step
 from doseprep.workflow import allowed_actions
 from doseprep_ui.records.browsing import BrowsingActions
 from doseprep_ui.records.editing import EditingActions
@@ -37,7 +37,7 @@ from doseprep_ui.records.words import local_time, lock_timeout_ms_default
 
 if TYPE_CHECKING:
     from doseprep.deadlines import Deadline
-    from doseprep.plan import PreparationPlan
+    from doseprep.plans.fresh import PreparationPlan
     from doseprep.store import StoredRecord
     from doseprep_ui.records.port import WindowPort
 

@@ -6,7 +6,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from doseprep.errors import DoseprepError
-from doseprep.signing import State, Step, step_named
+from doseprep.signoff import State, Step, step_named
 from doseprep.workflow import signing_hash
 from doseprep_ui.records.words import (
     join_names,

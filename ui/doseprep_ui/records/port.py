@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QStatusBar, QWidget
 
-    from doseprep.plan import PreparationPlan
+    from doseprep.plans.fresh import PreparationPlan
     from doseprep_ui.form.evaluation import Evaluation
     from doseprep_ui.form.form import RequestForm
     from doseprep_ui.plan.plan_view import PlanView

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from doseprep.errors import DoseprepError, InputError
-from doseprep.signing import STEPS, State
+from doseprep.signoff import STEPS, State
 from doseprep_ui.form.fields import ERROR_MARK
 from doseprep_ui.widgets.action_dialog import FIELD_HEIGHT, ActionDialog
 from doseprep_ui.widgets.buttons import button_row

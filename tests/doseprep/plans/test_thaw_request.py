@@ -17,10 +17,10 @@ import pypdf
 import pytest
 
 from doseprep.cli import main
-from doseprep.cryo.report import thaw_text
-from doseprep.cryo.thaw import ESTIMATED, parse_thaw_request, thaw_plan, thaw_to_dict
 from doseprep.documents.cryo import render_cryo_labels, render_cryo_worksheet
 from doseprep.errors import InputError
+from doseprep.plans.cryo_report import thaw_text
+from doseprep.plans.thaw import ESTIMATED, parse_thaw_request, thaw_plan, thaw_to_dict
 from doseprep.protocol import load_lab, load_protocol
 from doseprep.store.reentry import compare_reentry, fields_for
 

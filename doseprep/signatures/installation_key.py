@@ -1,10 +1,11 @@
 """The workstation's own signing key: drafts and the checkpoints it writes (issues 10 and 25).
 
-The key that signs draft worksheets (:mod:`doseprep.pdfsign`: the installation's own key, or the
-PKCS#12 file in ``DOSEPREP_SIGNING_P12``) also signs the audit checkpoints this workstation writes
-outside the database. It lies on the workstation, so it vouches for nothing a person must vouch
-for: since revision 0005 it certifies no one's key (the lab key does that, sealed under the
-administrators' passwords: :mod:`doseprep.store.labca`), and a worksheet it signs is a draft.
+The key that signs draft worksheets (:mod:`doseprep.signatures.worksheets`: the installation's
+own key, or the PKCS#12 file in ``DOSEPREP_SIGNING_P12``) also signs the audit checkpoints this
+workstation writes outside the database. It lies on the workstation, so it vouches for nothing
+a person must vouch for: since revision 0005 it certifies no one's key (the lab key does that,
+sealed under the administrators' passwords: :mod:`doseprep.store.labca`), and a worksheet it
+signs is a draft.
 Keys it certified before revision 0005 are checked against it (:func:`workstation_keys`) and count
 only for what was signed before the store's upgrade.
 
@@ -84,7 +85,7 @@ def _load_p12(path: Path) -> tuple[Any, Any]:
 def _cached_key(source: str, stamp: float) -> WorkstationKey:
     from cryptography import x509
 
-    from doseprep.pdfsign import ensure_installation_key, load_installation_key
+    from doseprep.signatures.worksheets import ensure_installation_key, load_installation_key
 
     p12 = _p12_path()
     if p12 is not None:
@@ -98,7 +99,7 @@ def _cached_key(source: str, stamp: float) -> WorkstationKey:
 
 def workstation_key() -> WorkstationKey:
     """The key that signs on this workstation (loaded once per process and source)."""
-    from doseprep.pdfsign import installation_certificate_path
+    from doseprep.signatures.worksheets import installation_certificate_path
 
     p12 = _p12_path()
     source = str(p12) if p12 is not None else str(installation_certificate_path())
@@ -113,7 +114,7 @@ def workstation_keys(restrict: list[Path] | tuple[Path, ...] = ()) -> dict[str, 
     """Fingerprint → public key of the workstation certificates trusted here: those in
     ``restrict`` alone when given (``--trust``), else this installation's own, those named in
     ``DOSEPREP_TRUSTED_CERTS`` and the PKCS#12 file's."""
-    from doseprep.pdfsign import installation_certificate_path, read_certificates
+    from doseprep.signatures.worksheets import installation_certificate_path, read_certificates
 
     out: dict[str, Any] = {}
     if restrict:

@@ -28,9 +28,9 @@ from doseprep.calc.draw import Draw, draw, syringe_name
 from doseprep.calc.model import Finding, Severity, Status, Step, most_severe_first, status_of
 from doseprep.calc.product import ProductCells, product_cells
 from doseprep.calc.quantities import exact_in, in_ml, quantity
-from doseprep.cryo.common import request_header
-from doseprep.cryo.settings import Bag, CryoSettings
 from doseprep.errors import InputError
+from doseprep.plans.cryo_common import request_header
+from doseprep.plans.cryo_settings import Bag, CryoSettings
 from doseprep.protocol import LabSettings, Protocol
 from doseprep.request import Patient, Product, patient_to_dict, product_to_dict
 from doseprep.request.fields import (

@@ -27,9 +27,11 @@ from doseprep.calc.checks import (
 from doseprep.calc.model import Finding, Severity, Status, Step, most_severe_first, status_of
 from doseprep.calc.product import viable_cd3_concentration, wbc_concentration
 from doseprep.calc.quantities import exact_in, quantity
-from doseprep.cryo.common import request_header
-from doseprep.cryo.settings import CryoSettings, ProtocolCryo
-from doseprep.cryo.thaw_bag import (
+from doseprep.errors import InputError
+from doseprep.isbt128 import parse_din
+from doseprep.plans.cryo_common import request_header
+from doseprep.plans.cryo_settings import CryoSettings, ProtocolCryo
+from doseprep.plans.thaw_bag import (
     THAW_CONFIRMABLE,
     dmso_plausibility,
     read_division,
@@ -38,8 +40,6 @@ from doseprep.cryo.thaw_bag import (
     read_frozen_count,
     read_sample_volume,
 )
-from doseprep.errors import InputError
-from doseprep.isbt128 import parse_din
 from doseprep.protocol import LabSettings, Protocol
 from doseprep.request import Patient, number_out, patient_to_dict
 from doseprep.request.fields import (

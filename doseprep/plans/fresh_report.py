@@ -14,7 +14,7 @@ from typing import Any
 
 from doseprep import __version__
 from doseprep.calc.checks import lab_dict, protocol_dict
-from doseprep.plan import Finding, PreparationPlan, Severity, Status, Step, instruction
+from doseprep.plans.fresh import Finding, PreparationPlan, Severity, Status, Step, instruction
 from doseprep.units import CELLS, CELLS_PER_KG, CELLS_PER_ML, KG, ML, fmt_dose, fmt_mass
 from doseprep.units.instants import show, show_with_utc
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from doseprep.calc.model import Status
 from doseprep.calc.quantities import quantity
-from doseprep.cryo.freeze import FreezePlan
-from doseprep.cryo.thaw import ESTIMATED, ThawPlan
-from doseprep.report import STATUS_LINE, steps_and_findings
+from doseprep.plans.freeze import FreezePlan
+from doseprep.plans.fresh_report import STATUS_LINE, steps_and_findings
+from doseprep.plans.thaw import ESTIMATED, ThawPlan
 from doseprep.units import CELLS_PER_KG, ML, fixed, fmt_dose, fmt_volume
 from doseprep.units.instants import show
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from doseprep.cli import main
-from doseprep.cryo.freeze import freeze_plan, parse_freeze_request
-from doseprep.cryo.thaw import parse_thaw_request, thaw_plan
 from doseprep.errors import SettingsError
+from doseprep.plans.freeze import freeze_plan, parse_freeze_request
+from doseprep.plans.thaw import parse_thaw_request, thaw_plan
 from doseprep.protocol import load_lab, load_protocol
 from doseprep.resources import resource_path
 

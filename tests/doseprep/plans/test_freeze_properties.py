@@ -14,8 +14,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from doseprep.cryo.freeze import freeze_plan, parse_freeze_request
-from doseprep.cryo.settings import DEFAULT_CRYO
+from doseprep.plans.cryo_settings import DEFAULT_CRYO
+from doseprep.plans.freeze import freeze_plan, parse_freeze_request
 from doseprep.protocol import load_lab, load_protocol
 from doseprep.units import ML, exact
 

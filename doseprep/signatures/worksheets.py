@@ -200,7 +200,7 @@ def _signing_material():
     from cryptography import x509
     from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
 
-    from doseprep.pades import SigningMaterial
+    from doseprep.signatures.pades import SigningMaterial
 
     p12 = os.environ.get("DOSEPREP_SIGNING_P12")
     if p12:
@@ -232,10 +232,10 @@ def _signing_material():
 
 
 def sign_pdf(pdf: bytes, *, document_id: str, location: str, material=None) -> bytes:
-    """Sign ``pdf`` (PAdES B-B) as the worksheet ``document_id`` (:mod:`doseprep.pades`;
+    """Sign ``pdf`` (PAdES B-B) as the worksheet ``document_id`` (:mod:`doseprep.signatures.pades`;
     ``doseprep verify`` checks it with pyHanko): with ``material`` — a person's key and
     certificates — or else the installation's key (a draft)."""
-    from doseprep.pades import sign
+    from doseprep.signatures.pades import sign
 
     return sign(pdf, material or _signing_material(), field_name=SIGNATURE_FIELD,
                 reason=f"{REASON_PREFIX}{document_id}", location=location)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from doseprep.cryo.freeze import freeze_plan, parse_freeze_request
-from doseprep.cryo.thaw import parse_thaw_request, thaw_plan
 from doseprep.errors import InputError
+from doseprep.plans.freeze import freeze_plan, parse_freeze_request
+from doseprep.plans.thaw import parse_thaw_request, thaw_plan
 from doseprep.protocol import load_lab, load_protocol
 
 CRYO_DIR = Path(__file__).parents[2] / "reference_cases" / "cryo"
